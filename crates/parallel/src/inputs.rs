@@ -1,0 +1,220 @@
+//! Inputs → tasks: every shape a caller may pass to `map` becomes a stream of parameters, one
+//! per task, plus the keys that put the results back in the same shape.
+//!
+//! Sequences (vectors, arrays, ranges, sets, iterators) give their results as a `Vec` in input
+//! order; `HashMap` and `BTreeMap` give back the same kind of map, keyed the same way.
+//!
+//! [`Inputs`] is implemented for the standard collections, ranges and iterator adapters. Rust's
+//! coherence rules forbid one blanket implementation for every iterator next to the one for
+//! maps, so an iterator of any other type is wrapped in [`iter`].
+
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
+use std::fmt::Debug;
+use std::hash::{BuildHasher, Hash};
+
+/// Something `map` can run over: a stream of parameters, one per task, and the keys that give
+/// the results back in the same shape.
+///
+/// Implemented for `Vec`, `VecDeque`, `LinkedList`, `BinaryHeap`, arrays, boxed slices,
+/// `Option`, `HashSet`, `BTreeSet`, ranges, the standard iterator adapters (`map`, `filter`,
+/// `zip`, `chain`, …), [`iter`], `HashMap` and `BTreeMap`. The parameters and the iterator are
+/// moved into the call and must be `Send + 'static`: a call may return at its timeout while
+/// abandoned tasks still run.
+///
+/// ```
+/// use std::collections::BTreeMap;
+///
+/// let doubled = parallel::map(|x: u32| x * 2, 1..=3).unwrap();
+/// assert_eq!(doubled, vec![2, 4, 6]);
+///
+/// let sites = BTreeMap::from([("python", 6), ("rmotr", 5)]);
+/// let named = parallel::map(|n: u32| n + 1, sites).unwrap();
+/// assert_eq!(named["python"], 7);
+/// ```
+pub trait Inputs {
+    /// One task's parameters.
+    type Params: Send + 'static;
+    /// What identifies a task: its index for sequences, its key for maps.
+    type Key;
+    /// The keys kept by the caller while the tasks run (`()` for sequences).
+    type Keys: Send + 'static;
+    /// The tasks' parameters, in input order.
+    type Tasks: Iterator<Item = Self::Params> + Send + 'static;
+    /// The results, in the input's shape: `Vec<T>` or a map with the same keys.
+    type Output<T>;
+
+    /// Splits the input into its keys and its stream of parameters.
+    fn into_tasks(self) -> (Self::Keys, Self::Tasks);
+    /// The key of the task at `index`, for failure reports (`None` for sequences).
+    fn describe_key(keys: &Self::Keys, index: usize) -> Option<String>;
+    /// The index of the task with this key.
+    fn position(keys: &Self::Keys, key: &Self::Key) -> Option<usize>;
+    /// Puts the values, one per task in input order, back in the input's shape.
+    fn assemble<T>(keys: Self::Keys, values: Vec<T>) -> Self::Output<T>;
+}
+
+/// Wraps any iterator or collection so that it can be given to `map`; results come back as a
+/// `Vec` in iteration order.
+///
+/// ```
+/// let words = "one two three".split(' ').map(String::from).collect::<Vec<_>>().into_iter();
+/// let lens = parallel::map(|w: String| w.len(), parallel::iter(words.rev())).unwrap();
+/// assert_eq!(lens, vec![5, 3, 3]);
+/// ```
+pub fn iter<I>(items: I) -> Iter<I::IntoIter>
+where
+    I: IntoIterator,
+{
+    Iter(items.into_iter())
+}
+
+/// An iterator given to `map` through [`iter`]; its results come back as a `Vec`.
+///
+/// ```
+/// let it: parallel::Iter<_> = parallel::iter(vec![1, 2]);
+/// assert_eq!(parallel::map(|x: i32| -x, it).unwrap(), vec![-1, -2]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Iter<I>(pub I);
+
+/// Implements `Inputs` for a sequence: key = index, results in a `Vec`.
+macro_rules! sequence {
+    ([$($gen:tt)*] $ty:ty => $item:ty, $tasks:ty, |$s:ident| $into:expr) => {
+        sequence!([$($gen)*] $ty => $item, $tasks, |$s| $into,
+            where $item: Send + 'static, $tasks: Iterator<Item = $item> + Send + 'static);
+    };
+    ([$($gen:tt)*] $ty:ty => $item:ty, $tasks:ty, |$s:ident| $into:expr, where $($bound:tt)*) => {
+        impl<$($gen)*> Inputs for $ty
+        where
+            $($bound)*
+        {
+            type Params = $item;
+            type Key = usize;
+            type Keys = ();
+            type Tasks = $tasks;
+            type Output<Z> = Vec<Z>;
+
+            fn into_tasks(self) -> ((), Self::Tasks) {
+                let $s = self;
+                ((), $into)
+            }
+            fn describe_key(_: &(), _: usize) -> Option<String> {
+                None
+            }
+            fn position(_: &(), key: &usize) -> Option<usize> {
+                Some(*key)
+            }
+            fn assemble<Z>(_: (), values: Vec<Z>) -> Vec<Z> {
+                values
+            }
+        }
+    };
+}
+
+/// Implements `Inputs` for an iterator type that is its own stream of tasks.
+macro_rules! iterator {
+    ($([$($gen:tt)*] $ty:ty;)*) => {$(
+        sequence!([$($gen)*] $ty => <$ty as Iterator>::Item, $ty, |s| s,
+            where $ty: Iterator + Send + 'static, <$ty as Iterator>::Item: Send + 'static);
+    )*};
+}
+
+sequence!([T] Vec<T> => T, std::vec::IntoIter<T>, |s| s.into_iter());
+sequence!([T] VecDeque<T> => T, std::collections::vec_deque::IntoIter<T>, |s| s.into_iter());
+sequence!([T] LinkedList<T> => T, std::collections::linked_list::IntoIter<T>, |s| s.into_iter());
+sequence!([T] BinaryHeap<T> => T, std::collections::binary_heap::IntoIter<T>, |s| s.into_iter());
+sequence!([T, const N: usize] [T; N] => T, std::array::IntoIter<T, N>, |s| s.into_iter());
+sequence!([T] Box<[T]> => T, std::vec::IntoIter<T>, |s| s.into_vec().into_iter());
+sequence!([T] Option<T> => T, std::option::IntoIter<T>, |s| s.into_iter());
+sequence!([T] BTreeSet<T> => T, std::collections::btree_set::IntoIter<T>, |s| s.into_iter());
+sequence!([T, S] HashSet<T, S> => T, std::collections::hash_set::IntoIter<T>, |s| s.into_iter());
+sequence!([I] Iter<I> => <I as Iterator>::Item, I, |s| s.0,
+    where I: Iterator + Send + 'static, <I as Iterator>::Item: Send + 'static);
+
+iterator! {
+    [A] std::ops::Range<A>;
+    [A] std::ops::RangeInclusive<A>;
+    [T] std::vec::IntoIter<T>;
+    [T] std::collections::vec_deque::IntoIter<T>;
+    [T, const N: usize] std::array::IntoIter<T, N>;
+    [T] std::option::IntoIter<T>;
+    [T] std::iter::Once<T>;
+    [T] std::iter::Empty<T>;
+    [T] std::iter::RepeatN<T>;
+    [F] std::iter::FromFn<F>;
+    [T, F] std::iter::Successors<T, F>;
+    [I, F] std::iter::Map<I, F>;
+    [I, P] std::iter::Filter<I, P>;
+    [I, F] std::iter::FilterMap<I, F>;
+    [I, P] std::iter::TakeWhile<I, P>;
+    [I, P] std::iter::SkipWhile<I, P>;
+    [I, P] std::iter::MapWhile<I, P>;
+    [I: Iterator, U: IntoIterator, F] std::iter::FlatMap<I, U, F>;
+    [I: Iterator<Item: IntoIterator>] std::iter::Flatten<I>;
+    [I] std::iter::Enumerate<I>;
+    [I] std::iter::Take<I>;
+    [I] std::iter::Skip<I>;
+    [I] std::iter::StepBy<I>;
+    [I] std::iter::Rev<I>;
+    [I] std::iter::Fuse<I>;
+    [I: Iterator] std::iter::Peekable<I>;
+    [I, F] std::iter::Inspect<I, F>;
+    [I, St, F] std::iter::Scan<I, St, F>;
+    [A, B] std::iter::Zip<A, B>;
+    [A, B] std::iter::Chain<A, B>;
+}
+
+impl<K, V, S> Inputs for HashMap<K, V, S>
+where
+    K: Debug + Eq + Hash + Send + 'static,
+    V: Send + 'static,
+    S: BuildHasher + Default,
+{
+    type Params = V;
+    type Key = K;
+    type Keys = Vec<K>;
+    type Tasks = std::vec::IntoIter<V>;
+    type Output<T> = HashMap<K, T, S>;
+
+    fn into_tasks(self) -> (Vec<K>, Self::Tasks) {
+        let (keys, values): (Vec<K>, Vec<V>) = self.into_iter().unzip();
+        (keys, values.into_iter())
+    }
+    fn describe_key(keys: &Vec<K>, index: usize) -> Option<String> {
+        keys.get(index).map(|k| format!("{k:?}"))
+    }
+    /// Linear in the number of keys: a `HashMap`'s keys are kept in its iteration order.
+    fn position(keys: &Vec<K>, key: &K) -> Option<usize> {
+        keys.iter().position(|k| k == key)
+    }
+    fn assemble<T>(keys: Vec<K>, values: Vec<T>) -> HashMap<K, T, S> {
+        keys.into_iter().zip(values).collect()
+    }
+}
+
+impl<K, V> Inputs for BTreeMap<K, V>
+where
+    K: Debug + Ord + Send + 'static,
+    V: Send + 'static,
+{
+    type Params = V;
+    type Key = K;
+    type Keys = Vec<K>;
+    type Tasks = std::vec::IntoIter<V>;
+    type Output<T> = BTreeMap<K, T>;
+
+    fn into_tasks(self) -> (Vec<K>, Self::Tasks) {
+        let (keys, values): (Vec<K>, Vec<V>) = self.into_iter().unzip();
+        (keys, values.into_iter())
+    }
+    fn describe_key(keys: &Vec<K>, index: usize) -> Option<String> {
+        keys.get(index).map(|k| format!("{k:?}"))
+    }
+    /// Logarithmic: a `BTreeMap`'s keys come sorted.
+    fn position(keys: &Vec<K>, key: &K) -> Option<usize> {
+        keys.binary_search(key).ok()
+    }
+    fn assemble<T>(keys: Vec<K>, values: Vec<T>) -> BTreeMap<K, T> {
+        keys.into_iter().zip(values).collect()
+    }
+}

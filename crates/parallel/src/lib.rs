@@ -1,0 +1,54 @@
+//! `parallel` makes running code in parallel transparent: [`map`] one function over many
+//! inputs, or [`par`] run different functions at once — blocking or not — with per-task
+//! failure capture, timeouts that return on time, and bounded workers.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! fn add(x: i32, y: i32) -> i32 { x + y }
+//!
+//! // One function, many inputs; tuples spread into arguments.
+//! assert_eq!(parallel::map(add, vec![(2, 3), (4, 5)]).unwrap(), vec![5, 9]);
+//!
+//! // Different functions at once.
+//! let (sum, word) = parallel::par((|| add(1, 1), || "two")).unwrap();
+//! assert_eq!((sum, word), (2, "two"));
+//!
+//! // Options, fluently; silent mode keeps failures in place.
+//! let results = parallel::thread()
+//!     .max_workers(5)
+//!     .timeout(Duration::from_secs(10))
+//!     .silent()
+//!     .map(|x: i32| 100 / x, vec![1, 0, 4]);
+//! assert_eq!(results.replace_failed(0), vec![100, 0, 25]);
+//! ```
+//!
+//! The path of one call: the input becomes a stream of tasks ([`Inputs`]), the executor's
+//! workers run them in adaptive batches on a reusable thread pool, the driver collects one
+//! outcome per task — enforcing the deadline — and the [`Mode`] puts them back in the input's
+//! shape: `Result<output, Error>` or [`Results`].
+
+mod call;
+mod driver;
+mod error;
+mod functions;
+mod handle;
+mod inputs;
+mod job;
+mod mode;
+mod par;
+mod pool;
+pub mod prelude;
+mod results;
+mod thread;
+mod work;
+
+pub use crate::call::TaskFn;
+pub use crate::error::Error;
+pub use crate::functions::{async_map, async_par, async_try_map, map, par, try_map};
+pub use crate::handle::Handle;
+pub use crate::inputs::{iter, Inputs, Iter};
+pub use crate::mode::{Mode, Silent, Strict};
+pub use crate::par::{task, IntoTask, Par, Task};
+pub use crate::results::{FailedTask, FailureKind, Results};
+pub use crate::thread::{default_thread_workers, thread, Thread};

@@ -1,0 +1,156 @@
+//! What one call runs per task, with the user's types erased down to parameters in, value out:
+//! `map` (a value), `try_map` (`Err` is a failure) and `par` (a boxed closure).
+
+use std::fmt::{Debug, Display};
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use crate::call::TaskFn;
+use crate::par::Task;
+use crate::results::FailureKind;
+
+/// The per-task work of one call.
+pub(crate) trait Work: Send + Sync + 'static {
+    /// One task's parameters.
+    type Params: Send + 'static;
+    /// One task's value.
+    type Out: Send + 'static;
+    /// What is kept of the parameters while they are moved into the call, for a failure report.
+    type Kept: Send + 'static;
+
+    fn keep(&self, params: &Self::Params) -> Self::Kept;
+    fn describe(&self, kept: &Self::Kept) -> String;
+    fn describe_params(&self, params: &Self::Params) -> String;
+    /// Runs one task; `Err` carries the error's message.
+    fn run(&self, params: Self::Params) -> Result<Self::Out, String>;
+}
+
+/// `map`: the function's value is the task's value.
+pub(crate) struct MapFn<F, E, M, A> {
+    f: F,
+    extras: Arc<E>,
+    marker: PhantomData<fn(A) -> M>,
+}
+
+impl<F, E, M, A> MapFn<F, E, M, A> {
+    pub(crate) fn new(f: F, extras: Arc<E>) -> Self {
+        MapFn { f, extras, marker: PhantomData }
+    }
+}
+
+impl<F, E, M, A> Work for MapFn<F, E, M, A>
+where
+    F: TaskFn<A, E, M>,
+    F::Output: Send + 'static,
+    A: Clone + Debug + Send + 'static,
+    E: Send + Sync + 'static,
+    M: 'static,
+{
+    type Params = A;
+    type Out = F::Output;
+    type Kept = A;
+
+    fn keep(&self, params: &A) -> A {
+        params.clone()
+    }
+    fn describe(&self, kept: &A) -> String {
+        format!("{kept:?}")
+    }
+    fn describe_params(&self, params: &A) -> String {
+        format!("{params:?}")
+    }
+    fn run(&self, params: A) -> Result<F::Output, String> {
+        Ok(self.f.call(params, &self.extras))
+    }
+}
+
+/// `try_map`: `Ok(value)` is the task's value, `Err(e)` a failure with `e`'s message.
+pub(crate) struct TryMapFn<F, E, M, A, T, X>(MapFn<F, E, M, A>, PhantomData<fn() -> (T, X)>);
+
+impl<F, E, M, A, T, X> TryMapFn<F, E, M, A, T, X> {
+    pub(crate) fn new(f: F, extras: Arc<E>) -> Self {
+        TryMapFn(MapFn::new(f, extras), PhantomData)
+    }
+}
+
+impl<F, E, M, A, T, X> Work for TryMapFn<F, E, M, A, T, X>
+where
+    F: TaskFn<A, E, M, Output = Result<T, X>>,
+    T: Send + 'static,
+    X: Display + 'static,
+    A: Clone + Debug + Send + 'static,
+    E: Send + Sync + 'static,
+    M: 'static,
+{
+    type Params = A;
+    type Out = T;
+    type Kept = A;
+
+    fn keep(&self, params: &A) -> A {
+        params.clone()
+    }
+    fn describe(&self, kept: &A) -> String {
+        format!("{kept:?}")
+    }
+    fn describe_params(&self, params: &A) -> String {
+        format!("{params:?}")
+    }
+    fn run(&self, params: A) -> Result<T, String> {
+        self.0.f.call(params, &self.0.extras).map_err(|e| e.to_string())
+    }
+}
+
+/// `par`: each task is its own closure.
+pub(crate) struct ParTasks<V>(PhantomData<fn() -> V>);
+
+impl<V> ParTasks<V> {
+    pub(crate) fn new() -> Self {
+        ParTasks(PhantomData)
+    }
+}
+
+impl<V: Send + 'static> Work for ParTasks<V> {
+    type Params = Task<V>;
+    type Out = V;
+    type Kept = String;
+
+    fn keep(&self, task: &Task<V>) -> String {
+        task.params.clone()
+    }
+    fn describe(&self, kept: &String) -> String {
+        kept.clone()
+    }
+    fn describe_params(&self, task: &Task<V>) -> String {
+        task.params.clone()
+    }
+    fn run(&self, task: Task<V>) -> Result<V, String> {
+        Ok((task.run)())
+    }
+}
+
+/// Runs one task, catching a panic.
+pub(crate) fn run_one<W: Work>(work: &W, params: W::Params) -> Result<W::Out, (FailureKind, String)> {
+    match catch_unwind(AssertUnwindSafe(|| work.run(params))) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(message)) => Err((FailureKind::Error, message)),
+        Err(payload) => Err((FailureKind::Panicked, panic_message(payload))),
+    }
+}
+
+/// The message a panic was raised with.
+pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    let message = if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a payload that is not a string".to_owned()
+    };
+    // Dropping a payload can itself panic: drop it where that is caught, and forget only a
+    // second payload raised that way.
+    if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(second);
+    }
+    message
+}
