@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
+use crate::buffer::Buffer;
 use crate::job::{max_batch, Chunk, Failure, Job, Msg};
 use crate::pool;
 use crate::results::FailureKind;
@@ -44,6 +45,8 @@ pub(crate) struct Running<W: Work, It> {
     job: Arc<Job<W, It>>,
     receiver: Receiver<Msg<W::Out>>,
     plan: Plan,
+    size_hint: usize,
+    buffer: Option<Arc<Buffer<W::Out>>>,
 }
 
 impl<W, It> Running<W, It>
@@ -58,9 +61,11 @@ where
         let workers = plan.workers.min(high.unwrap_or(usize::MAX)).max(1);
         let tracked = plan.deadline.is_some() || plan.task_timeout.is_some();
         let max_batch = max_batch(low, workers, plan.task_timeout.is_some());
-        let job = Arc::new(Job::new(work, tasks, sender, tracked, max_batch));
+        let exact = (Some(low) == high).then_some(low);
+        let buffer = exact.filter(|_| !tracked).and_then(Buffer::new).map(Arc::new);
+        let job = Arc::new(Job::new(work, tasks, sender, tracked, max_batch, buffer.clone()));
         pool::spawn((0..workers).map(|_| worker(&job)));
-        Running { job, receiver, plan }
+        Running { job, receiver, plan, size_hint: low, buffer }
     }
 
     /// Cancels the call: see [`Msg::Cancel`].
@@ -78,7 +83,7 @@ where
 
     /// Collects the call's outcomes.
     pub(crate) fn collect(self) -> Collected<W::Out> {
-        let mut chunks = Chunks::default();
+        let mut chunks = Chunks::new(self.size_hint, self.buffer.clone());
         let mut batches = None::<usize>;
         let mut next_check = None::<Instant>;
         loop {
@@ -170,31 +175,89 @@ where
     Box::new(move || job.work_loop())
 }
 
-/// The chunks received so far, by batch number.
+/// The outcomes received so far. Chunks are appended in batch order as soon as every batch
+/// before them has arrived, so the output is built while the tasks run — with memory the
+/// workers' next chunks reuse — and only out-of-order chunks wait. Values the workers wrote
+/// to the call's [`Buffer`] stay there, and the buffer becomes the output.
 struct Chunks<T> {
-    slots: Vec<Option<Chunk<T>>>,
+    /// Chunks that arrived before an earlier batch, by batch number.
+    waiting: Vec<Option<Chunk<T>>>,
+    /// The next batch to append.
+    frontier: usize,
+    buffer: Option<Arc<Buffer<T>>>,
+    /// Every value appended so far is in the buffer (else all are in `values`).
+    in_buffer: bool,
+    /// The values appended so far that are not in the buffer, in input order.
+    values: Vec<T>,
+    /// The failures among the tasks appended so far, in input order.
+    failures: Vec<(usize, Failure)>,
+    /// Tasks appended so far.
+    appended: usize,
     received: usize,
     finished: usize,
-    /// Batches before this one have arrived and have no failure.
-    frontier: usize,
-}
-
-impl<T> Default for Chunks<T> {
-    fn default() -> Self {
-        Chunks { slots: Vec::new(), received: 0, finished: 0, frontier: 0 }
-    }
 }
 
 impl<T> Chunks<T> {
+    fn new(tasks: usize, buffer: Option<Arc<Buffer<T>>>) -> Self {
+        let values = if buffer.is_some() { Vec::new() } else { Vec::with_capacity(tasks) };
+        Chunks {
+            waiting: Vec::new(),
+            frontier: 0,
+            in_buffer: buffer.is_some(),
+            buffer,
+            values,
+            failures: Vec::new(),
+            appended: 0,
+            received: 0,
+            finished: 0,
+        }
+    }
+
     fn insert(&mut self, chunk: Chunk<T>) {
         let batch = chunk.batch;
-        if batch >= self.slots.len() {
-            self.slots.resize_with(batch + 1, || None);
+        if batch < self.frontier || self.waiting.get(batch - self.frontier).is_some_and(Option::is_some) {
+            return; // already have it
         }
-        if self.slots[batch].is_none() {
-            self.received += 1;
-            self.finished += chunk.len;
-            self.slots[batch] = Some(chunk);
+        self.received += 1;
+        self.finished += chunk.len;
+        let slot = batch - self.frontier;
+        if slot >= self.waiting.len() {
+            self.waiting.resize_with(slot + 1, || None);
+        }
+        self.waiting[slot] = Some(chunk);
+        let ready = self.waiting.iter().take_while(|c| c.is_some()).count();
+        let ready: Vec<Chunk<T>> = self.waiting.drain(..ready).flatten().collect();
+        self.frontier += ready.len();
+        ready.into_iter().for_each(|chunk| self.append(chunk));
+    }
+
+    /// Appends the next chunk in input order.
+    fn append(&mut self, chunk: Chunk<T>) {
+        let no_values = chunk.values.is_empty() && chunk.failures.len() == chunk.len;
+        if self.in_buffer && !(chunk.direct || no_values) {
+            // A batch beyond the buffer (the input outgrew its size hint): from here on, values
+            // are copied out of the buffer.
+            self.in_buffer = false;
+            self.copy_from_buffer(0, self.appended);
+        }
+        let start = self.appended;
+        self.appended += chunk.len;
+        self.failures.extend(chunk.failures);
+        if chunk.direct && !self.in_buffer {
+            self.copy_from_buffer(start, self.appended);
+        }
+        self.values.extend(chunk.values);
+    }
+
+    /// Copies the values of the successful tasks in `from .. to` out of the buffer.
+    fn copy_from_buffer(&mut self, from: usize, to: usize) {
+        let Some(buffer) = &self.buffer else { return };
+        let mut failed = self.failures.iter().map(|(i, _)| *i).skip_while(|i| *i < from).peekable();
+        for index in from..to {
+            if failed.next_if_eq(&index).is_none() {
+                // SAFETY: the task succeeded in a chunk marked direct that was received.
+                self.values.push(unsafe { buffer.read(index) });
+            }
         }
     }
 
@@ -204,37 +267,33 @@ impl<T> Chunks<T> {
 
     /// The first failure in input order, once every task before it has succeeded.
     fn first_failure(&mut self) -> Option<(usize, Failure)> {
-        while let Some(Some(chunk)) = self.slots.get_mut(self.frontier) {
-            if !chunk.failures.is_empty() {
-                return Some(chunk.failures.remove(0));
-            }
-            self.frontier += 1;
-        }
-        None
+        (!self.failures.is_empty()).then(|| self.failures.swap_remove(0))
     }
 
     /// One outcome per task, in input order.
-    fn assemble(self) -> Collected<T> {
-        let mut chunks: Vec<Chunk<T>> = self.slots.into_iter().flatten().collect();
-        if chunks.iter().all(|c| c.failures.is_empty()) {
-            if chunks.len() == 1 {
-                return Collected::Values(chunks.pop().map(|c| c.values).unwrap_or_default());
-            }
-            let mut values = Vec::with_capacity(chunks.iter().map(|c| c.len).sum());
-            chunks.into_iter().for_each(|c| values.extend(c.values));
-            return Collected::Values(values);
+    fn assemble(mut self) -> Collected<T> {
+        debug_assert!(self.waiting.iter().all(Option::is_none), "a batch is missing");
+        if self.in_buffer && self.failures.is_empty() {
+            let taken = match &self.buffer {
+                // SAFETY: every task succeeded, its chunk was direct and was received, and every
+                // task of the call is accounted for: no worker writes again.
+                Some(buffer) if self.appended > 0 => unsafe { buffer.take(self.appended) },
+                _ => None,
+            };
+            return Collected::Values(taken.unwrap_or_default());
         }
-        let mut outcomes = Vec::with_capacity(chunks.iter().map(|c| c.len).sum());
-        for chunk in chunks {
-            let mut values = chunk.values.into_iter();
-            let mut failures = chunk.failures.into_iter().peekable();
-            for index in chunk.start..chunk.start + chunk.len {
-                match failures.next_if(|(i, _)| *i == index) {
-                    Some((_, failure)) => outcomes.push(Err(failure)),
-                    None => outcomes.extend(values.next().map(Ok)),
-                }
-            }
+        if self.in_buffer {
+            self.copy_from_buffer(0, self.appended);
         }
-        Collected::Outcomes(outcomes)
+        if self.failures.is_empty() {
+            return Collected::Values(self.values);
+        }
+        let mut values = self.values.into_iter();
+        let mut failures = self.failures.into_iter().peekable();
+        let outcomes = (0..self.appended).filter_map(|index| match failures.next_if(|(i, _)| *i == index) {
+            Some((_, failure)) => Some(Err(failure)),
+            None => values.next().map(Ok),
+        });
+        Collected::Outcomes(outcomes.collect())
     }
 }

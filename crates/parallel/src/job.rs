@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
+use crate::buffer::Buffer;
 use crate::results::FailureKind;
 use crate::work::{panic_message, run_one, Work};
 
@@ -34,11 +35,13 @@ pub(crate) struct Chunk<T> {
     pub(crate) len: usize,
     pub(crate) values: Vec<T>,
     pub(crate) failures: Vec<(usize, Failure)>,
+    /// The values of the successful tasks were written to the call's [`Buffer`] instead.
+    pub(crate) direct: bool,
 }
 
 impl<T> Chunk<T> {
     fn new(batch: usize, start: usize, capacity: usize) -> Self {
-        Chunk { batch, start, len: 0, values: Vec::with_capacity(capacity), failures: Vec::new() }
+        Chunk { batch, start, len: 0, values: Vec::with_capacity(capacity), failures: Vec::new(), direct: false }
     }
 
     fn push(&mut self, outcome: Result<T, Failure>) {
@@ -102,6 +105,7 @@ pub(crate) struct Job<W: Work, It> {
     tracked: bool,
     max_batch: usize,
     in_flight: Mutex<Vec<Arc<Cell<W>>>>,
+    buffer: Option<Arc<Buffer<W::Out>>>,
 }
 
 /// Locks a mutex, ignoring poisoning: no code panics while holding these locks except user
@@ -110,24 +114,38 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The largest batch a worker takes: a quarter of an even share, so the work still balances.
+/// The largest batch a worker takes: a quarter of an even share, so the work still balances,
+/// and at most [`MAX_BATCH`] tasks.
 pub(crate) fn max_batch(size_hint: usize, workers: usize, task_timeout: bool) -> usize {
     if task_timeout {
         return 1; // a stuck task must not hold batch-mates hostage
     }
     match size_hint {
-        0 => 1 << 12,
-        n => (n / (workers * 4)).clamp(1, 1 << 16),
+        0 => MAX_BATCH,
+        n => (n / (workers * 4)).clamp(1, MAX_BATCH),
     }
 }
+
+/// Enough tiny tasks to make a batch's fixed cost (a lock, a send, two small allocations)
+/// negligible, and few enough that a batch's buffers are recycled by the allocator instead
+/// of being mapped fresh (page faults cost more than the tasks).
+const MAX_BATCH: usize = 4096;
 
 impl<W, It> Job<W, It>
 where
     W: Work,
     It: Iterator<Item = W::Params> + Send + 'static,
 {
-    pub(crate) fn new(work: W, tasks: It, sender: Sender<Msg<W::Out>>, tracked: bool, max_batch: usize) -> Self {
+    pub(crate) fn new(
+        work: W,
+        tasks: It,
+        sender: Sender<Msg<W::Out>>,
+        tracked: bool,
+        max_batch: usize,
+        buffer: Option<Arc<Buffer<W::Out>>>,
+    ) -> Self {
         Job {
+            buffer,
             work,
             source: Mutex::new(Source { tasks, next_index: 0, batches: 0, done: false }),
             sender,
@@ -226,7 +244,9 @@ where
 
     /// Runs a batch nobody else looks at; one `catch_unwind` covers many tiny tasks.
     fn run_plain(&self, batch: usize, start: usize, tasks: Vec<W::Params>) {
-        let mut chunk = Chunk::new(batch, start, tasks.len());
+        let buffer = self.buffer.as_deref().filter(|b| b.fits(start, tasks.len()));
+        let mut chunk = Chunk::new(batch, start, if buffer.is_some() { 0 } else { tasks.len() });
+        chunk.direct = buffer.is_some();
         let mut tasks = tasks.into_iter();
         let mut kept = None;
         loop {
@@ -235,11 +255,19 @@ where
                     kept = Some(self.work.keep(&params));
                     let outcome = self.work.run(params);
                     let kept = kept.take().expect("kept before the call");
-                    chunk.push(outcome.map_err(|message| Failure {
-                        kind: FailureKind::Error,
-                        message,
-                        params: self.work.describe(&kept),
-                    }));
+                    match (outcome, buffer) {
+                        (Ok(value), Some(buffer)) => {
+                            // SAFETY: the batch fits the buffer, and this worker took its tasks
+                            // from the source: no one else writes this slot.
+                            unsafe { buffer.write(chunk.start + chunk.len, value) };
+                            chunk.len += 1;
+                        }
+                        (outcome, _) => chunk.push(outcome.map_err(|message| Failure {
+                            kind: FailureKind::Error,
+                            message,
+                            params: self.work.describe(&kept),
+                        })),
+                    }
                 }
             }));
             match ran {

@@ -28,6 +28,7 @@
 //! outcome per task — enforcing the deadline — and the [`Mode`] puts them back in the input's
 //! shape: `Result<output, Error>` or [`Results`].
 
+mod buffer;
 mod call;
 mod driver;
 mod error;
