@@ -18,7 +18,7 @@ use crossbeam_channel::Sender;
 
 use crate::buffer::Buffer;
 use crate::results::FailureKind;
-use crate::work::{panic_message, run_one, Work};
+use crate::work::{describe, describe_params, panic_message, run_one, Work};
 
 /// Why a task produced no value.
 pub struct Failure {
@@ -265,7 +265,7 @@ where
                         (outcome, _) => chunk.push(outcome.map_err(|message| Failure {
                             kind: FailureKind::Error,
                             message,
-                            params: self.work.describe(&kept),
+                            params: describe(&self.work, &kept),
                         })),
                     }
                 }
@@ -273,7 +273,7 @@ where
             match ran {
                 Ok(()) => break,
                 Err(payload) => {
-                    let params = kept.take().map_or_else(String::new, |k| self.work.describe(&k));
+                    let params = kept.take().map_or_else(String::new, |k| describe(&self.work, &k));
                     let message = panic_message(payload);
                     chunk.push(Err(Failure { kind: FailureKind::Panicked, message, params }));
                 }
@@ -291,7 +291,15 @@ where
                     return false;
                 }
                 let Some(params) = state.pending.pop_front() else { break };
-                state.running = Some((self.work.keep(&params), Instant::now()));
+                match catch_unwind(AssertUnwindSafe(|| self.work.keep(&params))) {
+                    Ok(kept) => state.running = Some((kept, Instant::now())),
+                    Err(payload) => {
+                        let message = format!("cloning its parameters panicked: {}", panic_message(payload));
+                        let params = describe_params(&self.work, &params);
+                        state.finished.push(Err(Failure { kind: FailureKind::Panicked, message, params }));
+                        continue;
+                    }
+                }
                 params
             };
             let outcome = run_one(&self.work, params);
@@ -301,7 +309,7 @@ where
             }
             let (kept, _) = state.running.take().expect("running task recorded");
             let outcome =
-                outcome.map_err(|(kind, message)| Failure { kind, message, params: self.work.describe(&kept) });
+                outcome.map_err(|(kind, message)| Failure { kind, message, params: describe(&self.work, &kept) });
             state.finished.push(outcome);
         }
         let mut state = lock(&cell.state);
@@ -328,7 +336,7 @@ where
         let mut chunk = Chunk::new(source.batches, source.next_index, 0);
         let drained = catch_unwind(AssertUnwindSafe(|| {
             for params in source.tasks.by_ref() {
-                let params = self.work.describe_params(&params);
+                let params = describe_params(&self.work, &params);
                 chunk.push(Err(Failure { kind: kind.clone(), message: message.to_owned(), params }));
             }
         }));
@@ -386,11 +394,11 @@ where
         let mut chunk = mem::replace(&mut state.finished, Chunk::new(0, 0, 0));
         debug_assert_eq!((chunk.batch, chunk.start), (cell.batch, cell.start));
         if let Some((kept, _)) = state.running.take() {
-            let params = self.work.describe(&kept);
+            let params = describe(&self.work, &kept);
             chunk.push(Err(Failure { kind: kind.clone(), message: message.to_owned(), params }));
         }
         for params in state.pending.drain(..) {
-            let params = self.work.describe_params(&params);
+            let params = describe_params(&self.work, &params);
             chunk.push(Err(Failure { kind: kind.clone(), message: message.to_owned(), params }));
         }
         Some(chunk)

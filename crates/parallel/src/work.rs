@@ -138,6 +138,20 @@ pub(crate) fn run_one<W: Work>(work: &W, params: W::Params) -> Result<W::Out, (F
     }
 }
 
+/// `Debug` of what was kept of a task's parameters; a `Debug` that panics gives a placeholder.
+pub(crate) fn describe<W: Work>(work: &W, kept: &W::Kept) -> String {
+    catch_unwind(AssertUnwindSafe(|| work.describe(kept))).unwrap_or_else(unprintable)
+}
+
+/// `Debug` of a task's parameters; a `Debug` that panics gives a placeholder.
+pub(crate) fn describe_params<W: Work>(work: &W, params: &W::Params) -> String {
+    catch_unwind(AssertUnwindSafe(|| work.describe_params(params))).unwrap_or_else(unprintable)
+}
+
+fn unprintable(payload: Box<dyn std::any::Any + Send>) -> String {
+    format!("<parameters whose Debug panicked: {}>", panic_message(payload))
+}
+
 /// The message a panic was raised with.
 pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     let message = if let Some(s) = payload.downcast_ref::<&str>() {
