@@ -35,8 +35,9 @@ impl fmt::Display for Error {
             Error::Task(failed) => failed.fmt(f),
             Error::Timeout { timeout, finished } => write!(
                 f,
-                "the call timed out after {timeout:?} with {finished} tasks finished; \
-                 raise the timeout or use silent() to keep the finished results"
+                "the call timed out after {timeout:?} with {finished} task{} finished; \
+                 raise the timeout or use silent() to keep the finished results",
+                if *finished == 1 { "" } else { "s" }
             ),
             Error::Cancelled => f.write_str("the call was cancelled"),
         }

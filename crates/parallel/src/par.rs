@@ -93,7 +93,8 @@ impl<R: Send + 'static> IntoTask for Task<R> {
 }
 
 /// What `par` runs: a tuple of closures or [`Task`]s (results in a tuple, each of its own
-/// type), or a `Vec`, `HashMap` or `BTreeMap` of [`Task`]s (results in the same shape).
+/// type), or an array, `Vec`, `HashMap` or `BTreeMap` of [`Task`]s (results in a `Vec` for
+/// arrays and vectors, else the same kind of map).
 ///
 /// The items marked *plumbing* are how `par` runs the tasks; you never call them.
 ///
@@ -186,5 +187,6 @@ macro_rules! collection {
 }
 
 collection!([T] Vec<Task<T>> where T: Send + 'static);
+collection!([T, const N: usize] [Task<T>; N] where T: Send + 'static);
 collection!([K, T, S] HashMap<K, Task<T>, S> where K: Debug + Eq + Hash + Send + 'static, T: Send + 'static, S: BuildHasher + Default);
 collection!([K, T] BTreeMap<K, Task<T>> where K: Debug + Ord + Send + 'static, T: Send + 'static);

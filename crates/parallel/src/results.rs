@@ -161,6 +161,16 @@ impl<I: Inputs, T> Results<I, T> {
         let values = self.outcomes.into_iter().map(|o| o.unwrap_or_else(|_| value.clone()));
         I::assemble(self.keys, values.collect())
     }
+    /// The output in the input's shape with `None` in the place of every failed task.
+    ///
+    /// ```
+    /// let results = parallel::thread().silent().map(|x: i32| 6 / x, vec![3, 0]);
+    /// assert_eq!(results.into_options(), vec![Some(2), None]);
+    /// ```
+    pub fn into_options(self) -> I::Output<Option<T>> {
+        I::assemble(self.keys, self.outcomes.into_iter().map(Result::ok).collect())
+    }
+
     /// The output in the input's shape, or the first failure in input order.
     ///
     /// ```
