@@ -43,10 +43,12 @@ pub enum Collected<T> {
 /// A call whose workers are running.
 pub(crate) struct Running<W: Work, It> {
     job: Arc<Job<W, It>>,
-    receiver: Receiver<Msg<W::Out>>,
+    receiver: Receiver<Msg>,
     plan: Plan,
     size_hint: usize,
     buffer: Option<Arc<Buffer<W::Out>>>,
+    /// The number of batches, once known.
+    batches: Option<usize>,
 }
 
 impl<W, It> Running<W, It>
@@ -63,9 +65,14 @@ where
         let max_batch = max_batch(low, workers, plan.task_timeout.is_some());
         let exact = (Some(low) == high).then_some(low);
         let buffer = exact.filter(|_| !tracked).and_then(Buffer::new).map(Arc::new);
-        let job = Arc::new(Job::new(work, tasks, sender, tracked, max_batch, buffer.clone()));
-        pool::spawn((0..workers).map(|_| worker(&job)));
-        Running { job, receiver, plan, size_hint: low, buffer }
+        let job = Arc::new(Job::new(work, tasks, sender, tracked, max_batch, buffer.clone(), !plan.silent));
+        // An input known to be empty needs no worker, and its call is over before any deadline.
+        let batches =
+            (high == Some(0)).then(|| job.close_source(FailureKind::Panicked, "the input outgrew its size hint"));
+        if batches.is_none() {
+            pool::spawn((0..workers).map(|_| worker(&job)));
+        }
+        Running { job, receiver, plan, size_hint: low, buffer, batches }
     }
 
     /// Cancels the call: see [`Msg::Cancel`].
@@ -73,9 +80,8 @@ where
         let job = Arc::downgrade(&self.job);
         move |dropped| {
             if let Some(job) = job.upgrade() {
-                if dropped {
-                    job.stop();
-                }
+                // At once, before `cancel` returns: no task starts after it.
+                job.stop();
                 job.send(Msg::Cancel { dropped });
             }
         }
@@ -84,9 +90,16 @@ where
     /// Collects the call's outcomes.
     pub(crate) fn collect(self) -> Collected<W::Out> {
         let mut chunks = Chunks::new(self.size_hint, self.buffer.clone());
-        let mut batches = None::<usize>;
+        let mut batches = self.batches;
         let mut next_check = None::<Instant>;
         loop {
+            chunks.extend(self.job.delivered());
+            if !self.plan.silent {
+                if let Some((index, failure)) = chunks.first_failure() {
+                    self.job.stop();
+                    return Collected::Failed(index, failure);
+                }
+            }
             if batches == Some(chunks.received) {
                 return chunks.assemble();
             }
@@ -96,28 +109,18 @@ where
                 None => self.receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             match msg {
-                Ok(Msg::Chunk(chunk)) => {
-                    chunks.insert(chunk);
-                    if !self.plan.silent {
-                        if let Some((index, failure)) = chunks.first_failure() {
-                            self.job.stop();
-                            return Collected::Failed(index, failure);
-                        }
-                    }
-                }
+                Ok(Msg::Wake) => {}
                 Ok(Msg::End { batches: total }) => batches = Some(total),
                 Ok(Msg::Cancel { dropped }) => {
                     if dropped || !self.plan.silent {
                         self.job.stop();
                         return Collected::Cancelled;
                     }
-                    let (chunk, total) =
-                        self.job.close_source(FailureKind::Cancelled, "the call was cancelled before the task started");
-                    chunks.extend(chunk);
-                    batches = Some(total);
+                    let message = "the call was cancelled before the task started";
+                    batches = Some(self.job.close_source(FailureKind::Cancelled, message));
                 }
                 Err(RecvTimeoutError::Timeout) if self.past_deadline() => return self.at_deadline(chunks),
-                Err(RecvTimeoutError::Timeout) => next_check = self.check_task_timeouts(&mut chunks),
+                Err(RecvTimeoutError::Timeout) => next_check = self.check_task_timeouts(),
                 // The job holds a sender while this driver runs: never disconnected.
                 Err(RecvTimeoutError::Disconnected) => return chunks.assemble(),
             }
@@ -135,33 +138,27 @@ where
     fn at_deadline(&self, mut chunks: Chunks<W::Out>) -> Collected<W::Out> {
         self.job.stop();
         if !self.plan.silent {
+            chunks.extend(self.job.delivered());
             return Collected::TimedOut { finished: chunks.finished };
         }
         let timeout = self.plan.timeout.unwrap_or_default();
-        let (chunk, _) = self
-            .job
-            .close_source(FailureKind::TimedOut, &format!("not started when the call's timeout of {timeout:?} passed"));
-        chunks.extend(chunk);
-        let message = format!("still running when the call's timeout of {timeout:?} passed");
-        chunks.extend(self.job.close_in_flight(FailureKind::TimedOut, &message));
-        // Batches their workers closed before us are in the channel already.
-        while let Ok(msg) = self.receiver.try_recv() {
-            if let Msg::Chunk(chunk) = msg {
-                chunks.insert(chunk);
-            }
-        }
+        let not_started = format!("not started when the call's timeout of {timeout:?} passed");
+        self.job.close_source(FailureKind::TimedOut, &not_started);
+        let running = format!("still running when the call's timeout of {timeout:?} passed");
+        self.job.close_in_flight(FailureKind::TimedOut, &running);
+        // Every batch is delivered now: by its worker before, or just now by us.
+        chunks.extend(self.job.delivered());
         chunks.assemble()
     }
 
     /// Fails the tasks past their limit and starts a worker in place of each one abandoned.
-    fn check_task_timeouts(&self, chunks: &mut Chunks<W::Out>) -> Option<Instant> {
+    fn check_task_timeouts(&self) -> Option<Instant> {
         let limit = self.plan.task_timeout?;
         let message = format!("ran longer than its task_timeout of {limit:?}");
         let (overdue, next) = self.job.close_overdue(limit, &message);
-        if !overdue.is_empty() && !self.job.is_stopped() {
-            pool::spawn(overdue.iter().map(|_| worker(&self.job)));
+        if !self.job.is_stopped() {
+            pool::spawn((0..overdue).map(|_| worker(&self.job)));
         }
-        chunks.extend(overdue);
         next
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::mem;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -53,17 +53,15 @@ impl<T> Chunk<T> {
     }
 }
 
-/// What the driver hears from workers and from the call's handle.
-pub(crate) enum Msg<T> {
-    Chunk(Chunk<T>),
+/// What the driver hears from workers and from the call's handle. Chunks themselves wait in
+/// the job's outbox.
+pub(crate) enum Msg {
+    /// New chunks are in the outbox.
+    Wake,
     /// The input is exhausted after `batches` batches.
-    End {
-        batches: usize,
-    },
+    End { batches: usize },
     /// The handle cancelled the call; `dropped` if nobody will read the result.
-    Cancel {
-        dropped: bool,
-    },
+    Cancel { dropped: bool },
 }
 
 /// Where tasks come from: the caller's iterator, numbered as it is read.
@@ -100,12 +98,22 @@ enum Batch<W: Work> {
 pub(crate) struct Job<W: Work, It> {
     pub(crate) work: W,
     source: Mutex<Source<It>>,
-    sender: Sender<Msg<W::Out>>,
-    stop: AtomicBool,
+    sender: Sender<Msg>,
+    /// Tasks from this index on never start: 0 once the call is cancelled or over, the index
+    /// after the first failure of a strict call (no later task can change its outcome).
+    stop_at: AtomicUsize,
     tracked: bool,
     max_batch: usize,
     in_flight: Mutex<Vec<Arc<Cell<W>>>>,
     buffer: Option<Arc<Buffer<W::Out>>>,
+    /// Chunks waiting for the driver.
+    outbox: Mutex<Vec<Chunk<W::Out>>>,
+    /// Chunks delivered so far, and how many batches the call has (`usize::MAX` until known).
+    delivered: AtomicUsize,
+    batches: AtomicUsize,
+    /// The driver wants every chunk at once after a failure (strict calls).
+    strict: bool,
+    failed: AtomicBool,
 }
 
 /// Locks a mutex, ignoring poisoning: no code panics while holding these locks except user
@@ -139,17 +147,23 @@ where
     pub(crate) fn new(
         work: W,
         tasks: It,
-        sender: Sender<Msg<W::Out>>,
+        sender: Sender<Msg>,
         tracked: bool,
         max_batch: usize,
         buffer: Option<Arc<Buffer<W::Out>>>,
+        strict: bool,
     ) -> Self {
         Job {
             buffer,
+            outbox: Mutex::new(Vec::new()),
+            delivered: AtomicUsize::new(0),
+            batches: AtomicUsize::new(usize::MAX),
+            strict,
+            failed: AtomicBool::new(false),
             work,
             source: Mutex::new(Source { tasks, next_index: 0, batches: 0, done: false }),
             sender,
-            stop: AtomicBool::new(false),
+            stop_at: AtomicUsize::new(usize::MAX),
             tracked,
             max_batch,
             in_flight: Mutex::new(Vec::new()),
@@ -158,14 +172,26 @@ where
 
     /// Stops handing out tasks; tasks already running finish in the background.
     pub(crate) fn stop(&self) {
-        self.stop.store(true, Ordering::Release);
+        self.stop_at.store(0, Ordering::Release);
     }
 
     pub(crate) fn is_stopped(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
+        self.stop_at.load(Ordering::Acquire) == 0
     }
 
-    pub(crate) fn send(&self, msg: Msg<W::Out>) {
+    /// `true` if the task at `index` must not start.
+    fn stops(&self, index: usize) -> bool {
+        index >= self.stop_at.load(Ordering::Relaxed)
+    }
+
+    /// A task failed: in a strict call, the tasks after it need not run.
+    fn failed_at(&self, index: usize) {
+        if self.strict {
+            self.stop_at.fetch_min(index + 1, Ordering::AcqRel);
+        }
+    }
+
+    pub(crate) fn send(&self, msg: Msg) {
         // The driver may have returned already (deadline, first failure): nobody listens.
         let _ = self.sender.send(msg);
     }
@@ -192,7 +218,7 @@ where
     /// Takes up to `size` tasks from the source.
     fn take(&self, size: usize) -> Option<Batch<W>> {
         let mut source = lock(&self.source);
-        if source.done || self.is_stopped() {
+        if source.done || self.stops(source.next_index) {
             return None;
         }
         let mut tasks = Vec::with_capacity(size);
@@ -214,10 +240,11 @@ where
             }));
             source.next_index += 1;
             source.batches += 1;
-            self.send(Msg::Chunk(chunk));
+            self.deliver(chunk);
         }
         if tasks.len() < size || read_failed {
             source.done = true;
+            self.batches.store(source.batches, Ordering::Release);
             self.send(Msg::End { batches: source.batches });
         }
         if tasks.is_empty() {
@@ -242,44 +269,69 @@ where
         Some(Batch::Tracked(cell))
     }
 
-    /// Runs a batch nobody else looks at; one `catch_unwind` covers many tiny tasks.
+    /// Runs a batch nobody else looks at. Everything the loop updates is a local: when the
+    /// function is inlined and cannot unwind, `catch_unwind` compiles away and the loop is as
+    /// tight as a plain `map`.
     fn run_plain(&self, batch: usize, start: usize, tasks: Vec<W::Params>) {
         let buffer = self.buffer.as_deref().filter(|b| b.fits(start, tasks.len()));
-        let mut chunk = Chunk::new(batch, start, if buffer.is_some() { 0 } else { tasks.len() });
-        chunk.direct = buffer.is_some();
+        let mut values = Vec::with_capacity(if buffer.is_some() { 0 } else { tasks.len() });
+        let mut failures = Vec::new();
+        let mut index = start;
         let mut tasks = tasks.into_iter();
-        let mut kept = None;
-        loop {
-            let ran = catch_unwind(AssertUnwindSafe(|| {
-                for params in tasks.by_ref() {
-                    kept = Some(self.work.keep(&params));
-                    let outcome = self.work.run(params);
-                    let kept = kept.take().expect("kept before the call");
-                    match (outcome, buffer) {
-                        (Ok(value), Some(buffer)) => {
-                            // SAFETY: the batch fits the buffer, and this worker took its tasks
-                            // from the source: no one else writes this slot.
-                            unsafe { buffer.write(chunk.start + chunk.len, value) };
-                            chunk.len += 1;
-                        }
-                        (outcome, _) => chunk.push(outcome.map_err(|message| Failure {
-                            kind: FailureKind::Error,
-                            message,
-                            params: describe(&self.work, &kept),
-                        })),
-                    }
+        while let Some(params) = tasks.next() {
+            if self.stops(index) {
+                // Cancelled mid-batch: the tasks not started never run.
+                for params in std::iter::once(params).chain(tasks.by_ref()) {
+                    failures.push((index, self.cancelled(&params)));
+                    index += 1;
                 }
-            }));
-            match ran {
-                Ok(()) => break,
-                Err(payload) => {
-                    let params = kept.take().map_or_else(String::new, |k| describe(&self.work, &k));
-                    let message = panic_message(payload);
-                    chunk.push(Err(Failure { kind: FailureKind::Panicked, message, params }));
+                break;
+            }
+            let kept = self.work.keep(&params);
+            match (run_one(&self.work, params), buffer) {
+                // SAFETY: the batch fits the buffer, and this worker took its tasks from the
+                // source: no one else writes this slot.
+                (Ok(value), Some(buffer)) => unsafe { buffer.write(index, value) },
+                (Ok(value), None) => values.push(value),
+                (Err((kind, message)), _) => {
+                    self.failed_at(index);
+                    failures.push((index, Failure { kind, message, params: describe(&self.work, &kept) }))
                 }
             }
+            index += 1;
         }
-        self.send(Msg::Chunk(chunk));
+        let len = index - start;
+        self.deliver(Chunk { batch, start, len, values, failures, direct: buffer.is_some() });
+    }
+
+    /// The failure of a task that never ran because the call stopped.
+    fn cancelled(&self, params: &W::Params) -> Failure {
+        Failure {
+            kind: FailureKind::Cancelled,
+            message: "the call was cancelled before the task started".to_owned(),
+            params: describe_params(&self.work, params),
+        }
+    }
+
+    /// Hands a chunk to the driver, and wakes it only when it has something to do: a failure
+    /// to report (strict calls) or the last chunk of the call. A call of a million tiny tasks
+    /// thus wakes its driver a few times, not once per batch.
+    fn deliver(&self, chunk: Chunk<W::Out>) {
+        let failed = !chunk.failures.is_empty();
+        if failed {
+            self.failed.store(true, Ordering::Release);
+        }
+        lock(&self.outbox).push(chunk);
+        let delivered = self.delivered.fetch_add(1, Ordering::AcqRel) + 1;
+        let last = delivered == self.batches.load(Ordering::Acquire);
+        if last || (self.strict && self.failed.load(Ordering::Acquire)) {
+            self.send(Msg::Wake);
+        }
+    }
+
+    /// The chunks delivered since the last call.
+    pub(crate) fn delivered(&self) -> Vec<Chunk<W::Out>> {
+        std::mem::take(&mut *lock(&self.outbox))
     }
 
     /// Runs a tracked batch; `false` if the driver closed it (this worker is abandoned).
@@ -289,6 +341,12 @@ where
                 let mut state = lock(&cell.state);
                 if state.closed {
                     return false;
+                }
+                if self.stops(state.finished.start + state.finished.len) {
+                    // Cancelled: the tasks not started never run.
+                    let pending = mem::take(&mut state.pending);
+                    pending.iter().for_each(|params| state.finished.push(Err(self.cancelled(params))));
+                    break;
                 }
                 let Some(params) = state.pending.pop_front() else { break };
                 match catch_unwind(AssertUnwindSafe(|| self.work.keep(&params))) {
@@ -308,6 +366,9 @@ where
                 return false;
             }
             let (kept, _) = state.running.take().expect("running task recorded");
+            if outcome.is_err() {
+                self.failed_at(state.finished.start + state.finished.len);
+            }
             let outcome =
                 outcome.map_err(|(kind, message)| Failure { kind, message, params: describe(&self.work, &kept) });
             state.finished.push(outcome);
@@ -318,19 +379,20 @@ where
         }
         state.closed = true;
         let chunk = mem::replace(&mut state.finished, Chunk::new(0, 0, 0));
-        // Sent under the cell's lock: once the driver sees the cell closed, the chunk is queued.
-        self.send(Msg::Chunk(chunk));
+        // Delivered under the cell's lock: once the driver sees the cell closed, the chunk is
+        // in the outbox.
+        self.deliver(chunk);
         drop(state);
         lock(&self.in_flight).retain(|c| !Arc::ptr_eq(c, cell));
         true
     }
 
-    /// Ends the input: every task not yet taken fails with `kind`. Returns the chunk of those
-    /// failures (if any) and the number of batches the call now has in all.
-    pub(crate) fn close_source(&self, kind: FailureKind, message: &str) -> (Option<Chunk<W::Out>>, usize) {
+    /// Ends the input: every task not yet taken fails with `kind`, delivered as one chunk.
+    /// Returns the number of batches the call now has in all.
+    pub(crate) fn close_source(&self, kind: FailureKind, message: &str) -> usize {
         let mut source = lock(&self.source);
         if source.done {
-            return (None, source.batches);
+            return source.batches;
         }
         source.done = true;
         let mut chunk = Chunk::new(source.batches, source.next_index, 0);
@@ -346,23 +408,24 @@ where
             chunk.push(Err(Failure { kind: FailureKind::Panicked, message, params }));
         }
         source.next_index += chunk.len;
-        if chunk.len == 0 {
-            return (None, source.batches);
+        source.batches += usize::from(chunk.len > 0);
+        self.batches.store(source.batches, Ordering::Release);
+        if chunk.len > 0 {
+            self.deliver(chunk);
         }
-        source.batches += 1;
-        (Some(chunk), source.batches)
+        source.batches
     }
 
     /// Closes every tracked batch in flight: what finished is kept, the running task and the
     /// pending ones fail with `kind`. Call after [`close_source`](Self::close_source).
-    pub(crate) fn close_in_flight(&self, kind: FailureKind, message: &str) -> Vec<Chunk<W::Out>> {
+    pub(crate) fn close_in_flight(&self, kind: FailureKind, message: &str) {
         let cells = mem::take(&mut *lock(&self.in_flight));
-        cells.iter().filter_map(|cell| self.close_cell(cell, &kind, message)).collect()
+        cells.iter().for_each(|cell| self.close_cell(cell, &kind, message));
     }
 
-    /// Closes the tracked batches whose running task has run for `limit` or longer, and
-    /// returns their chunks and when the next running task reaches the limit.
-    pub(crate) fn close_overdue(&self, limit: Duration, message: &str) -> (Vec<Chunk<W::Out>>, Option<Instant>) {
+    /// Closes the tracked batches whose running task has run for `limit` or longer. Returns
+    /// how many it closed and when the next running task reaches the limit.
+    pub(crate) fn close_overdue(&self, limit: Duration, message: &str) -> (usize, Option<Instant>) {
         let now = Instant::now();
         let mut next = None::<Instant>;
         let mut overdue = Vec::new();
@@ -380,15 +443,15 @@ where
                 None => true,
             }
         });
-        let chunks = overdue.iter().filter_map(|cell| self.close_cell(cell, &FailureKind::TimedOut, message));
-        (chunks.collect(), next)
+        overdue.iter().for_each(|cell| self.close_cell(cell, &FailureKind::TimedOut, message));
+        (overdue.len(), next)
     }
 
-    /// Closes one tracked batch unless its worker already sent it.
-    fn close_cell(&self, cell: &Cell<W>, kind: &FailureKind, message: &str) -> Option<Chunk<W::Out>> {
+    /// Closes one tracked batch and delivers its chunk, unless its worker already did.
+    fn close_cell(&self, cell: &Cell<W>, kind: &FailureKind, message: &str) {
         let mut state = lock(&cell.state);
         if state.closed {
-            return None;
+            return;
         }
         state.closed = true;
         let mut chunk = mem::replace(&mut state.finished, Chunk::new(0, 0, 0));
@@ -401,13 +464,16 @@ where
             let params = describe_params(&self.work, &params);
             chunk.push(Err(Failure { kind: kind.clone(), message: message.to_owned(), params }));
         }
-        Some(chunk)
+        self.deliver(chunk);
     }
 }
 
-/// Doubles the batch while batches are quick, halves it when they are slow.
+/// Grows the batch while batches are quick (eightfold while they are very quick), halves it
+/// when they are slow.
 fn adapt(size: usize, took: Duration, max: usize) -> usize {
-    if took < Duration::from_micros(50) {
+    if took < Duration::from_micros(10) {
+        (size * 8).min(max)
+    } else if took < Duration::from_micros(50) {
         (size * 2).min(max)
     } else if took > Duration::from_micros(500) {
         (size / 2).max(1)
