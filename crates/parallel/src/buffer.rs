@@ -45,16 +45,18 @@ impl<T> Buffer<T> {
         start.checked_add(count).is_some_and(|end| end <= self.len)
     }
 
-    /// Writes the value of task `index`.
+    /// The slots of tasks `start .. start + count`, to write their values.
     ///
     /// # Safety
-    /// `index < len`, and the caller is the one worker that took task `index` from the source.
-    pub(crate) unsafe fn write(&self, index: usize, value: T) {
-        debug_assert!(index < self.len);
-        // SAFETY: in bounds of the allocation `owner` keeps alive for as long as `self` lives
-        // (or, once taken, until the driver returns it — after every write, see `take`); no
-        // one else touches this slot now (the caller's contract).
-        unsafe { (*self.slots.add(index)).write(value) };
+    /// `fits(start, count)`, and the caller is the one worker that took these tasks from the
+    /// source; it drops the slice before delivering their chunk.
+    #[allow(clippy::mut_from_ref)] // the slots are disjoint per batch: see the contract
+    pub(crate) unsafe fn slots(&self, start: usize, count: usize) -> &mut [MaybeUninit<T>] {
+        debug_assert!(self.fits(start, count));
+        // SAFETY: in bounds of the allocation, which `owner` keeps alive while `self` lives
+        // (the driver takes it only after every chunk is delivered); no one else touches
+        // these slots until the caller delivers their chunk (the caller's contract).
+        unsafe { std::slice::from_raw_parts_mut(self.slots.add(start), count) }
     }
 
     /// Copies out the value of task `index`.

@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::buffer::Buffer;
-use crate::job::{max_batch, Chunk, Failure, Job, Msg};
+use crate::job::{max_batch, Failure, Job, Msg};
+use crate::outcomes::Chunks;
 use crate::pool;
 use crate::results::FailureKind;
+use crate::tracked::Closing;
 use crate::work::Work;
 
 /// The options of one call, with its deadline fixed at its start.
@@ -47,9 +49,21 @@ pub(crate) struct Running<W: Work, It> {
     plan: Plan,
     size_hint: usize,
     buffer: Option<Arc<Buffer<W::Out>>>,
-    /// The number of batches, once known.
-    batches: Option<usize>,
+    /// Workers started at once, workers not started yet, and when the call started.
+    initial: usize,
+    reserve: usize,
+    started: Instant,
 }
+
+/// How often a call whose tasks are quick looks again whether they have become slow.
+const RAMP_CHECK: Duration = Duration::from_millis(1);
+
+/// Tasks that take longer than this on average (or that block) get every worker of
+/// `max_workers`; quicker ones run on one worker per core.
+const SLOW_TASK: Duration = Duration::from_micros(20);
+
+/// How often the driver of a call with a `task_timeout` looks at its running tasks, at most.
+const TASK_TIMEOUT_CHECK: Duration = Duration::from_millis(10);
 
 impl<W, It> Running<W, It>
 where
@@ -65,14 +79,20 @@ where
         let max_batch = max_batch(low, workers, plan.task_timeout.is_some());
         let exact = (Some(low) == high).then_some(low);
         let buffer = exact.filter(|_| !tracked).and_then(Buffer::new).map(Arc::new);
-        let job = Arc::new(Job::new(work, tasks, sender, tracked, max_batch, buffer.clone(), !plan.silent));
+        let job = Arc::new(Job::new(work, tasks, sender, (tracked, !plan.silent), max_batch, buffer.clone()));
         // An input known to be empty needs no worker, and its call is over before any deadline.
-        let batches =
-            (high == Some(0)).then(|| job.close_source(FailureKind::Panicked, "the input outgrew its size hint"));
-        if batches.is_none() {
-            pool::spawn((0..workers).map(|_| worker(&job)));
+        let empty = high == Some(0);
+        if empty {
+            job.close_source(FailureKind::Panicked, "the input outgrew its size hint");
         }
-        Running { job, receiver, plan, size_hint: low, buffer, batches }
+        // One worker per core starts at once; the rest of `max_workers` join as soon as the
+        // tasks turn out to be slow or blocking (see `ramp_up`). Tiny CPU-bound tasks thus
+        // never run on more threads than cores, where they would only preempt each other.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let initial = if empty { 0 } else { workers.min(cores) };
+        pool::spawn((0..initial).map(|_| worker(&job)));
+        let reserve = if empty { 0 } else { workers - initial };
+        Running { job, receiver, plan, size_hint: low, buffer, initial, reserve, started: Instant::now() }
     }
 
     /// Cancels the call: see [`Msg::Cancel`].
@@ -88,46 +108,67 @@ where
     }
 
     /// Collects the call's outcomes.
-    pub(crate) fn collect(self) -> Collected<W::Out> {
+    pub(crate) fn collect(mut self) -> Collected<W::Out> {
         let mut chunks = Chunks::new(self.size_hint, self.buffer.clone());
-        let mut batches = self.batches;
-        let mut next_check = None::<Instant>;
+        let mut next_check = self.plan.task_timeout.map(|limit| self.started + limit.min(TASK_TIMEOUT_CHECK));
+        let mut ramp = (self.reserve > 0).then(|| self.started + RAMP_CHECK);
         loop {
             chunks.extend(self.job.delivered());
             if !self.plan.silent {
                 if let Some((index, failure)) = chunks.first_failure() {
                     self.job.stop();
+                    // A task cancelled before a failure was known: the call was cancelled.
+                    if failure.kind == FailureKind::Cancelled {
+                        return Collected::Cancelled;
+                    }
                     return Collected::Failed(index, failure);
                 }
             }
-            if batches == Some(chunks.received) {
+            if self.job.total() == Some(chunks.appended) {
                 return chunks.assemble();
             }
-            let wake = [self.plan.deadline, next_check].into_iter().flatten().min();
+            let wake = [self.plan.deadline, next_check, ramp].into_iter().flatten().min();
             let msg = match wake {
                 Some(at) => self.receiver.recv_deadline(at),
                 None => self.receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             match msg {
-                Ok(Msg::Wake) => {}
-                Ok(Msg::End { batches: total }) => batches = Some(total),
+                Ok(Msg::Wake | Msg::End) => {}
                 Ok(Msg::Cancel { dropped }) => {
                     if dropped || !self.plan.silent {
                         self.job.stop();
                         return Collected::Cancelled;
                     }
-                    let message = "the call was cancelled before the task started";
-                    batches = Some(self.job.close_source(FailureKind::Cancelled, message));
+                    self.job.close_source(FailureKind::Cancelled, "the call was cancelled before the task started");
                 }
                 Err(RecvTimeoutError::Timeout) if self.past_deadline() => return self.at_deadline(chunks),
-                Err(RecvTimeoutError::Timeout) => next_check = self.check_task_timeouts(),
+                Err(RecvTimeoutError::Timeout) => {
+                    if next_check.is_some_and(|at| Instant::now() >= at) {
+                        next_check = self.check_task_timeouts();
+                    }
+                    ramp = self.ramp_up(chunks.finished);
+                }
                 // The job holds a sender while this driver runs: never disconnected.
                 Err(RecvTimeoutError::Disconnected) => return chunks.assemble(),
             }
-            if self.plan.task_timeout.is_some() && next_check.is_none() {
-                next_check = Some(Instant::now() + Duration::from_millis(10));
-            }
         }
+    }
+
+    /// Starts the reserve workers if the tasks are slow or blocking; returns when to look
+    /// again, if there is still a reserve.
+    fn ramp_up(&mut self, finished: usize) -> Option<Instant> {
+        if self.reserve == 0 || self.job.is_stopped() {
+            return None;
+        }
+        let now = Instant::now();
+        // Time per task across the running workers.
+        let per_task = (now - self.started).as_nanos() * self.initial as u128 / finished.max(1) as u128;
+        if finished == 0 || per_task > SLOW_TASK.as_nanos() {
+            pool::spawn((0..self.reserve).map(|_| worker(&self.job)));
+            self.reserve = 0;
+            return None;
+        }
+        Some(now + RAMP_CHECK)
     }
 
     fn past_deadline(&self) -> bool {
@@ -137,29 +178,32 @@ where
     /// The deadline passed: fail everything unfinished, now.
     fn at_deadline(&self, mut chunks: Chunks<W::Out>) -> Collected<W::Out> {
         self.job.stop();
+        chunks.extend(self.job.delivered());
         if !self.plan.silent {
-            chunks.extend(self.job.delivered());
-            return Collected::TimedOut { finished: chunks.finished };
+            return Collected::TimedOut { finished: chunks.finished + self.job.finished_in_flight() };
         }
         let timeout = self.plan.timeout.unwrap_or_default();
         let not_started = format!("not started when the call's timeout of {timeout:?} passed");
         self.job.close_source(FailureKind::TimedOut, &not_started);
         let running = format!("still running when the call's timeout of {timeout:?} passed");
-        self.job.close_in_flight(FailureKind::TimedOut, &running);
-        // Every batch is delivered now: by its worker before, or just now by us.
+        self.job.close_in_flight(&Closing { kind: FailureKind::TimedOut, running: &running, pending: &not_started });
+        // Every task is delivered now: by its worker before, or just now by us.
         chunks.extend(self.job.delivered());
         chunks.assemble()
     }
 
-    /// Fails the tasks past their limit and starts a worker in place of each one abandoned.
+    /// Fails the tasks past their limit and starts a worker in place of each one abandoned;
+    /// returns when to look again.
     fn check_task_timeouts(&self) -> Option<Instant> {
         let limit = self.plan.task_timeout?;
-        let message = format!("ran longer than its task_timeout of {limit:?}");
-        let (overdue, next) = self.job.close_overdue(limit, &message);
+        let running = format!("ran longer than its task_timeout of {limit:?}");
+        let closing = Closing { kind: FailureKind::TimedOut, running: &running, pending: "" };
+        let (overdue, next) = self.job.close_overdue(limit, &closing);
         if !self.job.is_stopped() {
             pool::spawn((0..overdue).map(|_| worker(&self.job)));
         }
-        next
+        let soon = Instant::now() + limit.min(TASK_TIMEOUT_CHECK);
+        Some(next.map_or(soon, |n| n.min(soon)))
     }
 }
 
@@ -170,127 +214,4 @@ where
 {
     let job = job.clone();
     Box::new(move || job.work_loop())
-}
-
-/// The outcomes received so far. Chunks are appended in batch order as soon as every batch
-/// before them has arrived, so the output is built while the tasks run — with memory the
-/// workers' next chunks reuse — and only out-of-order chunks wait. Values the workers wrote
-/// to the call's [`Buffer`] stay there, and the buffer becomes the output.
-struct Chunks<T> {
-    /// Chunks that arrived before an earlier batch, by batch number.
-    waiting: Vec<Option<Chunk<T>>>,
-    /// The next batch to append.
-    frontier: usize,
-    buffer: Option<Arc<Buffer<T>>>,
-    /// Every value appended so far is in the buffer (else all are in `values`).
-    in_buffer: bool,
-    /// The values appended so far that are not in the buffer, in input order.
-    values: Vec<T>,
-    /// The failures among the tasks appended so far, in input order.
-    failures: Vec<(usize, Failure)>,
-    /// Tasks appended so far.
-    appended: usize,
-    received: usize,
-    finished: usize,
-}
-
-impl<T> Chunks<T> {
-    fn new(tasks: usize, buffer: Option<Arc<Buffer<T>>>) -> Self {
-        let values = if buffer.is_some() { Vec::new() } else { Vec::with_capacity(tasks) };
-        Chunks {
-            waiting: Vec::new(),
-            frontier: 0,
-            in_buffer: buffer.is_some(),
-            buffer,
-            values,
-            failures: Vec::new(),
-            appended: 0,
-            received: 0,
-            finished: 0,
-        }
-    }
-
-    fn insert(&mut self, chunk: Chunk<T>) {
-        let batch = chunk.batch;
-        if batch < self.frontier || self.waiting.get(batch - self.frontier).is_some_and(Option::is_some) {
-            return; // already have it
-        }
-        self.received += 1;
-        self.finished += chunk.len;
-        let slot = batch - self.frontier;
-        if slot >= self.waiting.len() {
-            self.waiting.resize_with(slot + 1, || None);
-        }
-        self.waiting[slot] = Some(chunk);
-        let ready = self.waiting.iter().take_while(|c| c.is_some()).count();
-        let ready: Vec<Chunk<T>> = self.waiting.drain(..ready).flatten().collect();
-        self.frontier += ready.len();
-        ready.into_iter().for_each(|chunk| self.append(chunk));
-    }
-
-    /// Appends the next chunk in input order.
-    fn append(&mut self, chunk: Chunk<T>) {
-        let no_values = chunk.values.is_empty() && chunk.failures.len() == chunk.len;
-        if self.in_buffer && !(chunk.direct || no_values) {
-            // A batch beyond the buffer (the input outgrew its size hint): from here on, values
-            // are copied out of the buffer.
-            self.in_buffer = false;
-            self.copy_from_buffer(0, self.appended);
-        }
-        let start = self.appended;
-        self.appended += chunk.len;
-        self.failures.extend(chunk.failures);
-        if chunk.direct && !self.in_buffer {
-            self.copy_from_buffer(start, self.appended);
-        }
-        self.values.extend(chunk.values);
-    }
-
-    /// Copies the values of the successful tasks in `from .. to` out of the buffer.
-    fn copy_from_buffer(&mut self, from: usize, to: usize) {
-        let Some(buffer) = &self.buffer else { return };
-        let mut failed = self.failures.iter().map(|(i, _)| *i).skip_while(|i| *i < from).peekable();
-        for index in from..to {
-            if failed.next_if_eq(&index).is_none() {
-                // SAFETY: the task succeeded in a chunk marked direct that was received.
-                self.values.push(unsafe { buffer.read(index) });
-            }
-        }
-    }
-
-    fn extend(&mut self, chunks: impl IntoIterator<Item = Chunk<T>>) {
-        chunks.into_iter().for_each(|c| self.insert(c));
-    }
-
-    /// The first failure in input order, once every task before it has succeeded.
-    fn first_failure(&mut self) -> Option<(usize, Failure)> {
-        (!self.failures.is_empty()).then(|| self.failures.swap_remove(0))
-    }
-
-    /// One outcome per task, in input order.
-    fn assemble(mut self) -> Collected<T> {
-        debug_assert!(self.waiting.iter().all(Option::is_none), "a batch is missing");
-        if self.in_buffer && self.failures.is_empty() {
-            let taken = match &self.buffer {
-                // SAFETY: every task succeeded, its chunk was direct and was received, and every
-                // task of the call is accounted for: no worker writes again.
-                Some(buffer) if self.appended > 0 => unsafe { buffer.take(self.appended) },
-                _ => None,
-            };
-            return Collected::Values(taken.unwrap_or_default());
-        }
-        if self.in_buffer {
-            self.copy_from_buffer(0, self.appended);
-        }
-        if self.failures.is_empty() {
-            return Collected::Values(self.values);
-        }
-        let mut values = self.values.into_iter();
-        let mut failures = self.failures.into_iter().peekable();
-        let outcomes = (0..self.appended).filter_map(|index| match failures.next_if(|(i, _)| *i == index) {
-            Some((_, failure)) => Some(Err(failure)),
-            None => values.next().map(Ok),
-        });
-        Collected::Outcomes(outcomes.collect())
-    }
 }

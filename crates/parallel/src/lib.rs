@@ -37,11 +37,13 @@ mod handle;
 mod inputs;
 mod job;
 mod mode;
+mod outcomes;
 mod par;
 mod pool;
 pub mod prelude;
 mod results;
 mod thread;
+mod tracked;
 mod work;
 
 pub use crate::call::TaskFn;

@@ -1,0 +1,124 @@
+//! The outcomes of a call's tasks, put in input order as their chunks arrive — whoever
+//! delivered them and in whatever order — and assembled into one outcome per task.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::buffer::Buffer;
+use crate::driver::Collected;
+use crate::job::{Chunk, Failure};
+
+/// The outcomes received so far. A chunk is appended as soon as every task before it has
+/// arrived; only chunks that arrive early wait. Values the workers wrote to the call's
+/// [`Buffer`] stay there, and the buffer becomes the output.
+pub(crate) struct Chunks<T> {
+    /// Chunks that arrived before an earlier one, by their first task.
+    waiting: BTreeMap<usize, Chunk<T>>,
+    buffer: Option<Arc<Buffer<T>>>,
+    /// Every value appended so far is in the buffer (else all are in `values`).
+    in_buffer: bool,
+    /// The values appended so far that are not in the buffer, in input order.
+    values: Vec<T>,
+    /// The failures among the tasks appended so far, in input order.
+    failures: Vec<(usize, Failure)>,
+    /// Tasks appended so far: the next task to append.
+    pub(crate) appended: usize,
+    /// Tasks received so far, appended or waiting.
+    pub(crate) finished: usize,
+}
+
+impl<T> Chunks<T> {
+    pub(crate) fn new(tasks: usize, buffer: Option<Arc<Buffer<T>>>) -> Self {
+        let values = if buffer.is_some() { Vec::new() } else { Vec::with_capacity(tasks) };
+        Chunks {
+            waiting: BTreeMap::new(),
+            in_buffer: buffer.is_some(),
+            buffer,
+            values,
+            failures: Vec::new(),
+            appended: 0,
+            finished: 0,
+        }
+    }
+
+    fn insert(&mut self, chunk: Chunk<T>) {
+        if chunk.len == 0 {
+            return; // a batch whose every task was stolen
+        }
+        if chunk.start < self.appended || self.waiting.contains_key(&chunk.start) {
+            debug_assert!(false, "tasks {}.. delivered twice", chunk.start);
+            return;
+        }
+        self.finished += chunk.len;
+        self.waiting.insert(chunk.start, chunk);
+        while let Some(chunk) = self.waiting.remove(&self.appended) {
+            self.append(chunk);
+        }
+    }
+
+    /// Appends the next chunk in input order.
+    fn append(&mut self, chunk: Chunk<T>) {
+        let no_values = chunk.values.is_empty() && chunk.failures.len() == chunk.len;
+        if self.in_buffer && !(chunk.direct || no_values) {
+            // A batch beyond the buffer (the input outgrew its size hint): from here on, values
+            // are copied out of the buffer.
+            self.in_buffer = false;
+            self.copy_from_buffer(0, self.appended);
+        }
+        let start = self.appended;
+        self.appended += chunk.len;
+        self.failures.extend(chunk.failures);
+        if chunk.direct && !self.in_buffer {
+            self.copy_from_buffer(start, self.appended);
+        }
+        self.values.extend(chunk.values);
+    }
+
+    /// Copies the values of the successful tasks in `from .. to` out of the buffer.
+    fn copy_from_buffer(&mut self, from: usize, to: usize) {
+        let Some(buffer) = &self.buffer else { return };
+        let mut failed = self.failures.iter().map(|(i, _)| *i).skip_while(|i| *i < from).peekable();
+        for index in from..to {
+            if failed.next_if_eq(&index).is_none() {
+                // SAFETY: the task succeeded in a chunk marked direct that was received.
+                self.values.push(unsafe { buffer.read(index) });
+            }
+        }
+    }
+
+    pub(crate) fn extend(&mut self, chunks: impl IntoIterator<Item = Chunk<T>>) {
+        chunks.into_iter().for_each(|c| self.insert(c));
+    }
+
+    /// The first failure in input order, once every task before it has succeeded.
+    pub(crate) fn first_failure(&mut self) -> Option<(usize, Failure)> {
+        (!self.failures.is_empty()).then(|| self.failures.swap_remove(0))
+    }
+
+    /// One outcome per task, in input order.
+    pub(crate) fn assemble(mut self) -> Collected<T> {
+        debug_assert!(self.waiting.is_empty(), "tasks {}.. are missing", self.appended);
+        if self.in_buffer && self.failures.is_empty() {
+            let taken = match &self.buffer {
+                // SAFETY: every task succeeded, its chunk was direct and was received, and every
+                // task of the call is accounted for: no worker writes again.
+                Some(buffer) if self.appended > 0 => unsafe { buffer.take(self.appended) },
+                _ => None,
+            };
+            return Collected::Values(taken.unwrap_or_default());
+        }
+        if self.in_buffer {
+            self.copy_from_buffer(0, self.appended);
+        }
+        if self.failures.is_empty() {
+            return Collected::Values(self.values);
+        }
+        let mut values = self.values.into_iter();
+        let mut failures = self.failures.into_iter().peekable();
+        let outcomes = (0..self.appended).filter_map(|index| match failures.next_if(|(i, _)| *i == index) {
+            Some((_, failure)) => Some(Err(failure)),
+            None => values.next().map(Ok),
+        });
+        Collected::Outcomes(outcomes.collect())
+    }
+}

@@ -1,0 +1,203 @@
+//! Tracked batches: when a call has a timeout, every batch in flight is registered in a
+//! [`Cell`] the driver can close. At the deadline it takes what the batch finished and fails
+//! the rest, so the call returns at once and nothing a stuck worker still holds is lost or
+//! reported twice. Idle workers steal the pending tasks of a batch whose worker is busy, so a
+//! hung task holds no batch-mate hostage.
+//!
+//! A cell covers tasks `start ..`: first those finished, then the running one, then those
+//! pending. Its chunk is delivered exactly once, under its lock: by its worker when the batch
+//! is done, or by the driver when it closes the cell.
+
+use std::collections::VecDeque;
+use std::mem;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::job::{lock, Chunk, Failure, Job};
+use crate::results::FailureKind;
+use crate::work::{describe, describe_params, panic_message, run_one, Work};
+
+/// A tracked batch in flight.
+pub(crate) struct Cell<W: Work> {
+    start: usize,
+    state: Mutex<CellState<W>>,
+}
+
+struct CellState<W: Work> {
+    finished: Chunk<W::Out>,
+    /// The running task: what is kept of its parameters and when it started.
+    running: Option<(W::Kept, Instant)>,
+    pending: VecDeque<W::Params>,
+    /// Set once, by whoever delivers the chunk.
+    closed: bool,
+}
+
+impl<W: Work> CellState<W> {
+    /// The index of the next task to start.
+    fn next_index(&self) -> usize {
+        self.finished.start + self.finished.len + usize::from(self.running.is_some())
+    }
+}
+
+impl<W: Work> Cell<W> {
+    pub(crate) fn new(start: usize, pending: VecDeque<W::Params>) -> Arc<Self> {
+        let finished = Chunk::new(start, pending.len());
+        Arc::new(Cell { start, state: Mutex::new(CellState { finished, running: None, pending, closed: false }) })
+    }
+}
+
+/// Why the driver closes a cell, and what its running and pending tasks fail with.
+pub(crate) struct Closing<'a> {
+    pub(crate) kind: FailureKind,
+    pub(crate) running: &'a str,
+    pub(crate) pending: &'a str,
+}
+
+impl<W, It> Job<W, It>
+where
+    W: Work,
+    It: Iterator<Item = W::Params> + Send + 'static,
+{
+    /// Runs a tracked batch; `false` if the driver closed it (this worker is abandoned).
+    pub(crate) fn run_tracked(&self, cell: &Arc<Cell<W>>) -> bool {
+        loop {
+            let params = {
+                let mut state = lock(&cell.state);
+                if state.closed {
+                    return false;
+                }
+                let index = state.next_index();
+                if self.stops(index) {
+                    // Cancelled: the tasks not started never run.
+                    let pending = mem::take(&mut state.pending);
+                    pending.iter().for_each(|params| state.finished.push(Err(self.cancelled(params))));
+                    break;
+                }
+                let Some(params) = state.pending.pop_front() else { break };
+                match catch_unwind(AssertUnwindSafe(|| self.work.keep(&params))) {
+                    Ok(kept) => state.running = Some((kept, Instant::now())),
+                    Err(payload) => {
+                        let message = format!("cloning its parameters panicked: {}", panic_message(payload));
+                        let params = describe_params(&self.work, &params);
+                        self.failed_at(index);
+                        state.finished.push(Err(Failure { kind: FailureKind::Panicked, message, params }));
+                        continue;
+                    }
+                }
+                params
+            };
+            let outcome = run_one(&self.work, params);
+            let mut state = lock(&cell.state);
+            if state.closed {
+                return false;
+            }
+            let index = state.next_index() - 1;
+            let (kept, _) = state.running.take().expect("running task recorded");
+            let outcome = outcome.map_err(|(kind, message)| {
+                self.failed_at(index);
+                Failure { kind, message, params: describe(&self.work, &kept) }
+            });
+            state.finished.push(outcome);
+        }
+        let mut state = lock(&cell.state);
+        if state.closed {
+            return false;
+        }
+        state.closed = true;
+        // Delivered under the cell's lock: once the driver sees the cell closed, the chunk is
+        // in the outbox.
+        self.deliver(mem::replace(&mut state.finished, Chunk::new(0, 0)));
+        drop(state);
+        lock(&self.in_flight).retain(|c| !Arc::ptr_eq(c, cell));
+        true
+    }
+
+    /// Takes the back half of the pending tasks of the batch in flight with the most of them
+    /// behind a running task, as a batch of its own.
+    pub(crate) fn steal(&self) -> Option<Arc<Cell<W>>> {
+        if !self.tracked || self.is_stopped() {
+            return None;
+        }
+        let mut cells = lock(&self.in_flight);
+        let busy = |c: &&Arc<Cell<W>>| {
+            let state = lock(&c.state);
+            if state.running.is_some() {
+                state.pending.len()
+            } else {
+                0
+            }
+        };
+        let victim = cells.iter().max_by_key(busy)?.clone();
+        let mut state = lock(&victim.state);
+        let count = state.pending.len().div_ceil(2);
+        if state.closed || state.running.is_none() || count == 0 {
+            return None;
+        }
+        let keep = state.pending.len() - count;
+        let stolen = state.pending.split_off(keep);
+        let cell = Cell::new(state.next_index() + state.pending.len(), stolen);
+        drop(state);
+        // Registered under the in-flight lock, with the tasks' removal from their old batch:
+        // the driver closing the batches in flight sees them exactly once.
+        cells.push(cell.clone());
+        Some(cell)
+    }
+
+    /// Closes every batch in flight. Call after [`close_source`](Self::close_source).
+    pub(crate) fn close_in_flight(&self, closing: &Closing<'_>) {
+        let cells = mem::take(&mut *lock(&self.in_flight));
+        cells.iter().for_each(|cell| self.close_cell(cell, closing));
+    }
+
+    /// Closes the batches whose running task has run for `limit` or longer. Returns how many
+    /// it closed and when the next running task reaches the limit.
+    pub(crate) fn close_overdue(&self, limit: Duration, closing: &Closing<'_>) -> (usize, Option<Instant>) {
+        let now = Instant::now();
+        let mut next = None::<Instant>;
+        let mut overdue = Vec::new();
+        lock(&self.in_flight).retain(|cell| match lock(&cell.state).running.as_ref().map(|(_, at)| *at) {
+            Some(at) if now.duration_since(at) >= limit => {
+                overdue.push(cell.clone());
+                false
+            }
+            Some(at) => {
+                next = Some(next.map_or(at + limit, |n: Instant| n.min(at + limit)));
+                true
+            }
+            None => true,
+        });
+        overdue.iter().for_each(|cell| self.close_cell(cell, closing));
+        (overdue.len(), next)
+    }
+
+    /// The tasks finished in batches still in flight.
+    pub(crate) fn finished_in_flight(&self) -> usize {
+        lock(&self.in_flight)
+            .iter()
+            .map(|cell| lock(&cell.state))
+            .filter(|state| !state.closed)
+            .map(|state| state.finished.len)
+            .sum()
+    }
+
+    /// Closes one batch and delivers its chunk, unless its worker already did.
+    fn close_cell(&self, cell: &Cell<W>, closing: &Closing<'_>) {
+        let mut state = lock(&cell.state);
+        if state.closed {
+            return;
+        }
+        state.closed = true;
+        let mut chunk = mem::replace(&mut state.finished, Chunk::new(0, 0));
+        debug_assert_eq!(chunk.start, cell.start);
+        let fail = |message: &str, params| Failure { kind: closing.kind.clone(), message: message.to_owned(), params };
+        if let Some((kept, _)) = state.running.take() {
+            self.failed_at(chunk.start + chunk.len);
+            chunk.push(Err(fail(closing.running, describe(&self.work, &kept))));
+        }
+        for params in state.pending.drain(..) {
+            chunk.push(Err(fail(closing.pending, describe_params(&self.work, &params))));
+        }
+        self.deliver(chunk);
+    }
+}
