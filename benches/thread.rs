@@ -38,6 +38,7 @@ const SLEEP_TIME: Duration = Duration::from_millis(10);
 const SLEEP_WORKERS: usize = 100;
 
 const TINY: &str = "(a) 1M tiny tasks (`x * 2`)";
+const TINY_SETTLED: &str = "(a) 1M tiny tasks, each run after a 5 ms pause";
 const CPU: &str = "(b) 1000 CPU tasks × ~1 ms";
 const SLEEP: &str = "(c) 500 × sleep 10 ms, 100 workers";
 
@@ -255,9 +256,19 @@ fn paired_benches(cores: usize, iters: u64, pool: &rayon::ThreadPool) -> Vec<Row
             Contender::new(RAYON, || drop(black_box(tiny_rayon()))),
             Contender::new(SCOPE_CHUNKS, || drop(black_box(tiny_scope(cores)))),
         ],
-        Plan { warmup: 5, pairs: 101 },
+        Plan { warmup: 5, pairs: 101, settle: Duration::ZERO },
     );
     rows.extend(tiny.rows(&[(RAYON, Target { max: 2.0 })]));
+
+    // The same, each run starting from quiet threads (see `Plan::settle`): what one call of a
+    // program that does other things in between costs.
+    let tiny_settled = run_paired(
+        TINY_SETTLED,
+        Contender::new(OURS, || drop(black_box(tiny_ours()))),
+        vec![Contender::new(RAYON, || drop(black_box(tiny_rayon())))],
+        Plan { warmup: 5, pairs: 101, settle: Duration::from_millis(5) },
+    );
+    rows.extend(tiny_settled.rows(&[(RAYON, Target { max: 2.0 })]));
 
     let cpu = run_paired(
         CPU,
@@ -266,7 +277,7 @@ fn paired_benches(cores: usize, iters: u64, pool: &rayon::ThreadPool) -> Vec<Row
             Contender::new(RAYON, || drop(black_box(cpu_rayon(iters)))),
             Contender::new(SCOPE_PER_TASK, || drop(black_box(cpu_scope(iters)))),
         ],
-        Plan { warmup: 1, pairs: 15 },
+        Plan { warmup: 1, pairs: 15, settle: Duration::ZERO },
     );
     rows.extend(cpu.rows(&[(RAYON, Target { max: 1.05 })]));
 
@@ -277,7 +288,7 @@ fn paired_benches(cores: usize, iters: u64, pool: &rayon::ThreadPool) -> Vec<Row
             Contender::new(RAYON_100, || drop(black_box(sleep_rayon(pool)))),
             Contender::new(format!("{SCOPE_PER_TASK} (500 threads)"), || drop(black_box(sleep_scope()))),
         ],
-        Plan { warmup: 3, pairs: 31 },
+        Plan { warmup: 3, pairs: 31, settle: Duration::ZERO },
     );
     rows.extend(sleep.rows(&[]));
     let ideal = SLEEP_TIME * (SLEEP_TASKS as u32).div_ceil(SLEEP_WORKERS as u32);

@@ -32,6 +32,14 @@ impl<'a> Contender<'a> {
 
     /// Runs the workload once and returns how long it took.
     pub fn time(&mut self) -> Duration {
+        self.time_after(Duration::ZERO)
+    }
+
+    /// Pauses for `settle`, then runs the workload once and returns how long it took.
+    pub fn time_after(&mut self, settle: Duration) -> Duration {
+        if !settle.is_zero() {
+            std::thread::sleep(settle);
+        }
         let start = Instant::now();
         (self.run)();
         start.elapsed()
@@ -45,6 +53,10 @@ pub struct Plan {
     pub warmup: usize,
     /// Timed pairs (baseline run + peer run) per peer.
     pub pairs: usize,
+    /// A pause before every timed run, so that each starts from quiet threads: without it a
+    /// run pays for the previous contender's threads still spinning down (rayon's workers
+    /// spin before they sleep), which on a 2-core machine can be most of a 1 ms run.
+    pub settle: Duration,
 }
 
 /// One timed pair.
@@ -110,11 +122,11 @@ pub fn run_paired(workload: &str, mut baseline: Contender<'_>, mut peers: Vec<Co
         for (peer, samples) in peers.iter_mut().zip(&mut samples) {
             let ours_first = round % 2 == 0;
             let pair = if ours_first {
-                let ours = baseline.time();
-                Pair { ours, theirs: peer.time(), ours_first }
+                let ours = baseline.time_after(plan.settle);
+                Pair { ours, theirs: peer.time_after(plan.settle), ours_first }
             } else {
-                let theirs = peer.time();
-                Pair { ours: baseline.time(), theirs, ours_first }
+                let theirs = peer.time_after(plan.settle);
+                Pair { ours: baseline.time_after(plan.settle), theirs, ours_first }
             };
             samples.pairs.push(pair);
         }

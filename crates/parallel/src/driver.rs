@@ -26,6 +26,8 @@ pub(crate) struct Plan {
     pub(crate) deadline: Option<Instant>,
     pub(crate) task_timeout: Option<Duration>,
     pub(crate) silent: bool,
+    /// The call has a handle (`async_*`).
+    pub(crate) cancellable: bool,
 }
 
 /// How a call ended, with the outcomes it has.
@@ -79,7 +81,14 @@ where
         let max_batch = max_batch(low, workers, plan.task_timeout.is_some());
         let exact = (Some(low) == high).then_some(low);
         let buffer = exact.filter(|_| !tracked).and_then(Buffer::new).map(Arc::new);
-        let job = Arc::new(Job::new(work, tasks, sender, (tracked, !plan.silent), max_batch, buffer.clone()));
+        let job = Arc::new(Job::new(
+            work,
+            tasks,
+            sender,
+            (tracked, !plan.silent, plan.cancellable),
+            max_batch,
+            buffer.clone(),
+        ));
         // An input known to be empty needs no worker, and its call is over before any deadline.
         let empty = high == Some(0);
         if empty {

@@ -84,6 +84,8 @@ pub(crate) struct Job<W: Work, It> {
     /// after the first failure of a strict call (no later task can change its outcome).
     stop_at: AtomicUsize,
     pub(crate) tracked: bool,
+    /// The call has a handle that can cancel it.
+    cancellable: bool,
     max_batch: usize,
     /// The tracked batches in flight.
     pub(crate) in_flight: Mutex<Vec<Arc<Cell<W>>>>,
@@ -121,6 +123,9 @@ pub(crate) fn max_batch(size_hint: usize, workers: usize, task_timeout: bool) ->
 /// of being mapped fresh (page faults cost more than the tasks).
 const MAX_BATCH: usize = 4096;
 
+/// How many tasks a call without a handle runs between looks at whether it stopped.
+const STOP_CHECK: usize = 16;
+
 impl<W, It> Job<W, It>
 where
     W: Work,
@@ -130,7 +135,7 @@ where
         work: W,
         tasks: It,
         sender: Sender<Msg>,
-        (tracked, strict): (bool, bool),
+        (tracked, strict, cancellable): (bool, bool, bool),
         max_batch: usize,
         buffer: Option<Arc<Buffer<W::Out>>>,
     ) -> Self {
@@ -140,6 +145,7 @@ where
             sender,
             stop_at: AtomicUsize::new(usize::MAX),
             tracked,
+            cancellable,
             max_batch,
             in_flight: Mutex::new(Vec::new()),
             buffer,
@@ -260,7 +266,12 @@ where
                 // SAFETY: the batch fits the buffer, and this worker took its tasks from the
                 // source: no one else touches these slots until its chunk is delivered.
                 let slots = unsafe { buffer.slots(start, len) };
-                (self.run_batch(start, tasks, move |offset, value| _ = slots[offset].write(value)), true)
+                (
+                    self.run_batch(start, tasks, move |offset, value| {
+                        _ = slots.get_mut(offset).map(|slot| slot.write(value))
+                    }),
+                    true,
+                )
             }
             None => {
                 values.reserve_exact(len);
@@ -274,6 +285,11 @@ where
     /// batch; the failures are returned. Everything the loop updates is local, so when the
     /// task is inlined and cannot unwind, `catch_unwind` compiles away and the loop is as
     /// tight as a plain `map`.
+    ///
+    /// Whether the call stopped is checked before every task of a call that can be cancelled
+    /// (it has a handle), so that no task starts once `cancel` returned; other calls stop only
+    /// after a strict failure, and check every [`STOP_CHECK`] tasks (the worker that failed
+    /// stops at once).
     #[inline(always)]
     fn run_batch(
         &self,
@@ -282,21 +298,23 @@ where
         mut emit: impl FnMut(usize, W::Out),
     ) -> Vec<(usize, Failure)> {
         let mut failures = Vec::new();
-        let mut tasks = tasks.into_iter().enumerate();
-        while let Some((offset, params)) = tasks.next() {
-            let index = start + offset;
-            if self.stops(index) {
-                // Cancelled mid-batch: the tasks not started never run.
-                failures.push((index, self.cancelled(&params)));
+        let every = if self.cancellable { 1 } else { STOP_CHECK };
+        let mut tasks = tasks.into_iter().enumerate().peekable();
+        while let Some(&(offset, _)) = tasks.peek() {
+            if self.stops(start + offset) {
+                // Stopped mid-batch: the tasks not started never run.
                 failures.extend(tasks.map(|(offset, params)| (start + offset, self.cancelled(&params))));
                 break;
             }
-            let kept = self.work.keep(&params);
-            match run_one(&self.work, params) {
-                Ok(value) => emit(offset, value),
-                Err((kind, message)) => {
+            for (offset, params) in tasks.by_ref().take(every) {
+                let kept = self.work.keep(&params);
+                if let Err((kind, message)) = run_one(&self.work, params).map(|value| emit(offset, value)) {
+                    let index = start + offset;
                     self.failed_at(index);
                     failures.push((index, Failure { kind, message, params: describe(&self.work, &kept) }));
+                    if self.strict {
+                        break; // the tasks after a strict failure need not run: stop checks next
+                    }
                 }
             }
         }

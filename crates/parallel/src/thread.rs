@@ -266,6 +266,7 @@ where
             deadline: self.timeout.map(|t| Instant::now() + t),
             task_timeout: self.task_timeout,
             silent: M::SILENT,
+            cancellable: false,
         }
     }
 
@@ -287,7 +288,7 @@ where
         U: Send + 'static,
         M::Map<I, W::Out>: 'static,
     {
-        let plan = self.plan();
+        let plan = Plan { cancellable: true, ..self.plan() };
         let (keys, tasks) = inputs.into_tasks();
         let running = Running::start(work, tasks, plan);
         let cancel = Arc::new(running.canceller());
