@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::buffer::Buffer;
+use crate::inputs::Tasks;
 use crate::job::{max_batch, Failure, Job, Msg};
 use crate::outcomes::Chunks;
 use crate::pool;
@@ -58,7 +59,7 @@ pub(crate) struct Running<W: Work, It> {
 }
 
 /// How often a call whose tasks are quick looks again whether they have become slow.
-const RAMP_CHECK: Duration = Duration::from_millis(1);
+const RAMP_CHECK: Duration = Duration::from_micros(500);
 
 /// Tasks that take longer than this on average (or that block) get every worker of
 /// `max_workers`; quicker ones run on one worker per core.
@@ -70,7 +71,7 @@ const TASK_TIMEOUT_CHECK: Duration = Duration::from_millis(10);
 impl<W, It> Running<W, It>
 where
     W: Work,
-    It: Iterator<Item = W::Params> + Send + 'static,
+    It: Tasks<Params = W::Params>,
 {
     /// Starts the workers of a call.
     pub(crate) fn start(work: W, tasks: It, plan: Plan) -> Self {
@@ -219,7 +220,7 @@ where
 fn worker<W, It>(job: &Arc<Job<W, It>>) -> pool::Work
 where
     W: Work,
-    It: Iterator<Item = W::Params> + Send + 'static,
+    It: Tasks<Params = W::Params>,
 {
     let job = job.clone();
     Box::new(move || job.work_loop())

@@ -39,7 +39,7 @@ pub trait Inputs {
     /// The keys kept by the caller while the tasks run (`()` for sequences).
     type Keys: Send + 'static;
     /// The tasks' parameters, in input order.
-    type Tasks: Iterator<Item = Self::Params> + Send + 'static;
+    type Tasks: Tasks<Params = Self::Params>;
     /// The results, in the input's shape: `Vec<T>` or a map with the same keys.
     type Output<T>;
 
@@ -51,6 +51,164 @@ pub trait Inputs {
     fn position(keys: &Self::Keys, key: &Self::Key) -> Option<usize>;
     /// Puts the values, one per task in input order, back in the input's shape.
     fn assemble<T>(keys: Self::Keys, values: Vec<T>) -> Self::Output<T>;
+}
+
+/// The stream of a call's task parameters, taken by workers a batch at a time.
+///
+/// Most inputs are read through [`Sequential`], which collects each batch from an iterator.
+/// Ranges of integers split off each batch without reading it: the worker generates the
+/// numbers as it runs the tasks.
+///
+/// ```
+/// use parallel::Tasks;
+/// let mut tasks = parallel::Sequential("abc".chars());
+/// assert_eq!(tasks.take(2).collect::<String>(), "ab");
+/// assert_eq!(tasks.take(2).len(), 1);
+/// ```
+pub trait Tasks: Send + 'static {
+    /// One task's parameters.
+    type Params: Send + 'static;
+    /// One batch of parameters.
+    type Batch: ExactSizeIterator<Item = Self::Params> + Send;
+    /// Takes the next `n` tasks, or all that are left if fewer.
+    fn take(&mut self, n: usize) -> Self::Batch;
+    /// After `take` panicked (an iterator adapter's closure did), the tasks it had read.
+    fn recover(&mut self) -> Self::Batch;
+    /// Bounds on the number of tasks left, as [`Iterator::size_hint`].
+    fn size_hint(&self) -> (usize, Option<usize>);
+}
+
+/// Tasks read from an iterator, each batch collected into a `Vec`.
+///
+/// ```
+/// use parallel::Tasks;
+/// let mut tasks = parallel::Sequential::new(vec![1, 2, 3].into_iter());
+/// assert_eq!(tasks.size_hint(), (3, Some(3)));
+/// assert_eq!(tasks.take(5).collect::<Vec<_>>(), vec![1, 2, 3]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Sequential<I: Iterator> {
+    iter: I,
+    /// The batch being read; what a panicking iterator had yielded stays here.
+    reading: Vec<I::Item>,
+}
+
+impl<I: Iterator> Sequential<I> {
+    /// Tasks read from `iter`.
+    pub fn new(iter: I) -> Self {
+        Sequential { iter, reading: Vec::new() }
+    }
+}
+
+impl<I> Tasks for Sequential<I>
+where
+    I: Iterator + Send + 'static,
+    I::Item: Send + 'static,
+{
+    type Params = I::Item;
+    type Batch = std::vec::IntoIter<I::Item>;
+
+    fn take(&mut self, n: usize) -> Self::Batch {
+        self.reading.reserve_exact(n.min(self.iter.size_hint().0.max(1)));
+        self.reading.extend(self.iter.by_ref().take(n));
+        std::mem::take(&mut self.reading).into_iter()
+    }
+    fn recover(&mut self) -> Self::Batch {
+        std::mem::take(&mut self.reading).into_iter()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+/// Tasks over a range of integers: a batch is a sub-range, split off without reading it.
+///
+/// ```
+/// use parallel::Tasks;
+/// let mut tasks = parallel::Span(0u64..10);
+/// assert_eq!(tasks.take(4).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+/// assert_eq!(tasks.take(100).len(), 6);
+/// assert_eq!(tasks.take(1).len(), 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Span<A>(pub std::ops::Range<A>);
+
+impl<A> Tasks for Span<A>
+where
+    std::ops::Range<A>: Iterator<Item = A>,
+    A: Clone + Send + 'static,
+{
+    type Params = A;
+    type Batch = SpanBatch<A>;
+
+    fn take(&mut self, n: usize) -> SpanBatch<A> {
+        let start = self.0.start.clone();
+        if n > 0 {
+            // O(1) for ranges: moves `start` on by `n`, or to `end` if fewer are left.
+            let _ = self.0.nth(n - 1);
+        }
+        SpanBatch(start..self.0.start.clone())
+    }
+    fn recover(&mut self) -> SpanBatch<A> {
+        SpanBatch(self.0.start.clone()..self.0.start.clone())
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+/// One batch of a [`Span`]: a sub-range of at most `usize::MAX` values, so its length is
+/// exact whatever the integer type.
+///
+/// ```
+/// use parallel::Tasks;
+/// let mut tasks = parallel::Span(-5i64..5);
+/// assert_eq!(tasks.take(3).collect::<Vec<_>>(), vec![-5, -4, -3]);
+/// assert_eq!(tasks.take(100).len(), 7);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SpanBatch<A>(std::ops::Range<A>);
+
+impl<A> Iterator for SpanBatch<A>
+where
+    std::ops::Range<A>: Iterator<Item = A>,
+{
+    type Item = A;
+    fn next(&mut self) -> Option<A> {
+        self.0.next()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl<A> ExactSizeIterator for SpanBatch<A> where std::ops::Range<A>: Iterator<Item = A> {}
+
+/// Ranges of integers (and of any other type a `Range` iterates). One implementation for
+/// every such type, so that the type of `0..n` is inferred from the function's parameter.
+impl<A> Inputs for std::ops::Range<A>
+where
+    std::ops::Range<A>: Iterator<Item = A>,
+    A: Clone + Send + 'static,
+{
+    type Params = A;
+    type Key = usize;
+    type Keys = ();
+    type Tasks = Span<A>;
+    type Output<Z> = Vec<Z>;
+
+    fn into_tasks(self) -> ((), Span<A>) {
+        ((), Span(self))
+    }
+    fn describe_key(_: &(), _: usize) -> Option<String> {
+        None
+    }
+    fn position(_: &(), key: &usize) -> Option<usize> {
+        Some(*key)
+    }
+    fn assemble<Z>(_: (), values: Vec<Z>) -> Vec<Z> {
+        values
+    }
 }
 
 /// Wraps any iterator or collection so that it can be given to `map`; results come back as a
@@ -91,12 +249,12 @@ macro_rules! sequence {
             type Params = $item;
             type Key = usize;
             type Keys = ();
-            type Tasks = $tasks;
+            type Tasks = Sequential<$tasks>;
             type Output<Z> = Vec<Z>;
 
             fn into_tasks(self) -> ((), Self::Tasks) {
                 let $s = self;
-                ((), $into)
+                ((), Sequential::new($into))
             }
             fn describe_key(_: &(), _: usize) -> Option<String> {
                 None
@@ -132,7 +290,6 @@ sequence!([I] Iter<I> => <I as Iterator>::Item, I, |s| s.0,
     where I: Iterator + Send + 'static, <I as Iterator>::Item: Send + 'static);
 
 iterator! {
-    [A] std::ops::Range<A>;
     [A] std::ops::RangeInclusive<A>;
     [T] std::vec::IntoIter<T>;
     [T] std::collections::vec_deque::IntoIter<T>;
@@ -173,12 +330,12 @@ where
     type Params = V;
     type Key = K;
     type Keys = Vec<K>;
-    type Tasks = std::vec::IntoIter<V>;
+    type Tasks = Sequential<std::vec::IntoIter<V>>;
     type Output<T> = HashMap<K, T, S>;
 
     fn into_tasks(self) -> (Vec<K>, Self::Tasks) {
         let (keys, values): (Vec<K>, Vec<V>) = self.into_iter().unzip();
-        (keys, values.into_iter())
+        (keys, Sequential::new(values.into_iter()))
     }
     fn describe_key(keys: &Vec<K>, index: usize) -> Option<String> {
         keys.get(index).map(|k| format!("{k:?}"))
@@ -200,12 +357,12 @@ where
     type Params = V;
     type Key = K;
     type Keys = Vec<K>;
-    type Tasks = std::vec::IntoIter<V>;
+    type Tasks = Sequential<std::vec::IntoIter<V>>;
     type Output<T> = BTreeMap<K, T>;
 
     fn into_tasks(self) -> (Vec<K>, Self::Tasks) {
         let (keys, values): (Vec<K>, Vec<V>) = self.into_iter().unzip();
-        (keys, values.into_iter())
+        (keys, Sequential::new(values.into_iter()))
     }
     fn describe_key(keys: &Vec<K>, index: usize) -> Option<String> {
         keys.get(index).map(|k| format!("{k:?}"))

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use crate::buffer::Buffer;
+use crate::inputs::Tasks;
 use crate::results::FailureKind;
 use crate::tracked::Cell;
 use crate::work::{describe, describe_params, panic_message, run_one, Work};
@@ -70,8 +71,8 @@ pub(crate) struct Source<It> {
 }
 
 /// What a worker took.
-enum Batch<W: Work> {
-    Plain { start: usize, tasks: Vec<W::Params> },
+enum Batch<W: Work, B> {
+    Plain { start: usize, tasks: B },
     Tracked(Arc<Cell<W>>),
 }
 
@@ -129,7 +130,7 @@ const STOP_CHECK: usize = 16;
 impl<W, It> Job<W, It>
 where
     W: Work,
-    It: Iterator<Item = W::Params> + Send + 'static,
+    It: Tasks<Params = W::Params>,
 {
     pub(crate) fn new(
         work: W,
@@ -215,17 +216,22 @@ where
     }
 
     /// Takes up to `size` tasks from the source.
-    fn take(&self, size: usize) -> Option<Batch<W>> {
+    fn take(&self, size: usize) -> Option<Batch<W, It::Batch>> {
         let mut source = lock(&self.source);
         if source.done || self.stops(source.next_index) {
             return None;
         }
-        let mut tasks = Vec::with_capacity(size);
-        let read = catch_unwind(AssertUnwindSafe(|| tasks.extend(source.tasks.by_ref().take(size))));
+        let read = catch_unwind(AssertUnwindSafe(|| source.tasks.take(size)));
         let start = source.next_index;
+        let (tasks, exhausted, panicked) = match read {
+            Ok(tasks) => {
+                let exhausted = tasks.len() < size;
+                (tasks, exhausted, None)
+            }
+            Err(payload) => (source.tasks.recover(), true, Some(payload)),
+        };
         source.next_index += tasks.len();
-        let exhausted = tasks.len() < size || read.is_err();
-        if let Err(payload) = read {
+        if let Some(payload) = panicked {
             // The input iterator itself panicked: that slot fails and the input ends there.
             let mut chunk = Chunk::new(source.next_index, 0);
             let message = format!("the input iterator panicked: {}", panic_message(payload));
@@ -236,7 +242,7 @@ where
         if exhausted {
             self.end(&mut source);
         }
-        if tasks.is_empty() {
+        if tasks.len() == 0 {
             return None;
         }
         if !self.tracked {
@@ -244,7 +250,7 @@ where
         }
         // Registered before the source is unlocked: the driver, which closes the source
         // before the cells, sees every task either in the source or in flight.
-        let cell = Cell::new(start, tasks.into());
+        let cell = Cell::new(start, tasks.collect());
         lock(&self.in_flight).push(cell.clone());
         Some(Batch::Tracked(cell))
     }
@@ -258,7 +264,7 @@ where
 
     /// Runs a batch nobody else looks at, writing the values to the call's buffer when it
     /// has one, else to the chunk.
-    fn run_plain(&self, start: usize, tasks: Vec<W::Params>) {
+    fn run_plain(&self, start: usize, tasks: It::Batch) {
         let len = tasks.len();
         let mut values = Vec::new();
         let (failures, direct) = match self.buffer.as_deref().filter(|b| b.fits(start, len)) {
@@ -291,15 +297,10 @@ where
     /// after a strict failure, and check every [`STOP_CHECK`] tasks (the worker that failed
     /// stops at once).
     #[inline(always)]
-    fn run_batch(
-        &self,
-        start: usize,
-        tasks: Vec<W::Params>,
-        mut emit: impl FnMut(usize, W::Out),
-    ) -> Vec<(usize, Failure)> {
+    fn run_batch(&self, start: usize, tasks: It::Batch, mut emit: impl FnMut(usize, W::Out)) -> Vec<(usize, Failure)> {
         let mut failures = Vec::new();
         let every = if self.cancellable { 1 } else { STOP_CHECK };
-        let mut tasks = tasks.into_iter().enumerate().peekable();
+        let mut tasks = tasks.enumerate().peekable();
         while let Some(&(offset, _)) = tasks.peek() {
             if self.stops(start + offset) {
                 // Stopped mid-batch: the tasks not started never run.
@@ -357,13 +358,17 @@ where
             return;
         }
         let mut chunk = Chunk::new(source.next_index, 0);
-        let drained = catch_unwind(AssertUnwindSafe(|| {
-            for params in source.tasks.by_ref() {
-                let params = describe_params(&self.work, &params);
-                chunk.push(Err(Failure { kind: kind.clone(), message: message.to_owned(), params }));
-            }
-        }));
-        if let Err(payload) = drained {
+        let mut fail = |params: &W::Params| {
+            let params = describe_params(&self.work, params);
+            chunk.push(Err(Failure { kind: kind.clone(), message: message.to_owned(), params }));
+        };
+        let drained = catch_unwind(AssertUnwindSafe(|| source.tasks.take(usize::MAX)));
+        let (rest, panicked) = match drained {
+            Ok(rest) => (rest, None),
+            Err(payload) => (source.tasks.recover(), Some(payload)),
+        };
+        rest.for_each(|params| fail(&params));
+        if let Some(payload) = panicked {
             let message = format!("the input iterator panicked: {}", panic_message(payload));
             let params = "<not read>".to_owned();
             chunk.push(Err(Failure { kind: FailureKind::Panicked, message, params }));

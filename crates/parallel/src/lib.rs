@@ -50,7 +50,7 @@ pub use crate::call::TaskFn;
 pub use crate::error::Error;
 pub use crate::functions::{async_map, async_par, async_try_map, map, par, try_map};
 pub use crate::handle::Handle;
-pub use crate::inputs::{iter, Inputs, Iter};
+pub use crate::inputs::{iter, Inputs, Iter, Sequential, Span, SpanBatch, Tasks};
 pub use crate::mode::{Mode, Silent, Strict};
 pub use crate::par::{task, IntoTask, Par, Task};
 pub use crate::results::{FailedTask, FailureKind, Results};

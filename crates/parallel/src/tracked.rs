@@ -14,6 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::inputs::Tasks;
 use crate::job::{lock, Chunk, Failure, Job};
 use crate::results::FailureKind;
 use crate::work::{describe, describe_params, panic_message, run_one, Work};
@@ -57,7 +58,7 @@ pub(crate) struct Closing<'a> {
 impl<W, It> Job<W, It>
 where
     W: Work,
-    It: Iterator<Item = W::Params> + Send + 'static,
+    It: Tasks<Params = W::Params>,
 {
     /// Runs a tracked batch; `false` if the driver closed it (this worker is abandoned).
     pub(crate) fn run_tracked(&self, cell: &Arc<Cell<W>>) -> bool {
