@@ -61,7 +61,7 @@ pub trait Inputs {
 ///
 /// ```
 /// use parallel::Tasks;
-/// let mut tasks = parallel::Sequential("abc".chars());
+/// let mut tasks = parallel::Sequential::new("abc".chars());
 /// assert_eq!(tasks.take(2).collect::<String>(), "ab");
 /// assert_eq!(tasks.take(2).len(), 1);
 /// ```
