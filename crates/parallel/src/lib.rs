@@ -44,6 +44,7 @@ pub mod prelude;
 mod results;
 mod thread;
 mod tracked;
+pub mod wire;
 mod work;
 
 pub use crate::call::TaskFn;
