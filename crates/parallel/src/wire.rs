@@ -39,7 +39,7 @@ pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
 ///
 /// ```
 /// let err = parallel::wire::read_frame(&mut &b"XX\x01\0\0\0\0"[..], 1024).unwrap_err();
-/// assert_eq!(err.to_string(), "not a frame of the parallel wire: it starts with [58, 58], not \"PW\"");
+/// assert_eq!(err.to_string(), "not a frame of the parallel wire: it starts with [88, 88], not \"PW\"");
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
