@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::buffer::Buffer;
+use crate::handle::{Handle, Slot};
+use crate::inputs::Inputs;
 use crate::inputs::Tasks;
 use crate::job::{max_batch, Failure, Job, Msg};
+use crate::mode::Mode;
 use crate::outcomes::Chunks;
 use crate::pool;
 use crate::results::FailureKind;
@@ -215,6 +218,40 @@ where
         let soon = Instant::now() + limit.min(TASK_TIMEOUT_CHECK);
         Some(next.map_or(soon, |n| n.min(soon)))
     }
+}
+
+/// Runs a call to the end on this thread and gives its output in mode `M`.
+pub(crate) fn call<M, W, I>(work: W, inputs: I, plan: Plan) -> M::Map<I, W::Out>
+where
+    M: Mode,
+    W: Work,
+    I: Inputs<Params = W::Params>,
+{
+    let timeout = plan.timeout;
+    let (keys, tasks) = inputs.into_tasks();
+    let collected = Running::start(work, tasks, plan).collect();
+    M::map::<I, W::Out>(collected, keys, timeout)
+}
+
+/// Starts a call whose driver runs on a pool thread; its output, passed through `finish`,
+/// fills the returned handle.
+pub(crate) fn spawn_call<M, W, I, U>(work: W, inputs: I, plan: Plan, finish: fn(M::Map<I, W::Out>) -> U) -> Handle<U>
+where
+    M: Mode,
+    W: Work,
+    I: Inputs<Params = W::Params>,
+    U: Send + 'static,
+    M::Map<I, W::Out>: 'static,
+{
+    let timeout = plan.timeout;
+    let (keys, tasks) = inputs.into_tasks();
+    let running = Running::start(work, tasks, Plan { cancellable: true, ..plan });
+    let cancel = Arc::new(running.canceller());
+    let slot = Slot::new();
+    let filled = slot.clone();
+    let drive = move || filled.fill(finish(M::map::<I, W::Out>(running.collect(), keys, timeout)));
+    pool::spawn([Box::new(drive) as pool::Work]);
+    Handle::new(slot, cancel)
 }
 
 fn worker<W, It>(job: &Arc<Job<W, It>>) -> pool::Work

@@ -23,6 +23,14 @@ pub enum FailureKind {
     TimedOut,
     /// The call was cancelled before the task started.
     Cancelled,
+    /// The worker process running the task died: killed by `signal`, or exited with `code`
+    /// (process executor).
+    Crashed {
+        /// The signal that killed the worker (11 is SIGSEGV, 6 SIGABRT, 9 SIGKILL).
+        signal: Option<i32>,
+        /// The worker's exit code, if it exited.
+        code: Option<i32>,
+    },
 }
 
 impl fmt::Display for FailureKind {
@@ -32,6 +40,7 @@ impl fmt::Display for FailureKind {
             FailureKind::Panicked => "panicked",
             FailureKind::TimedOut => "timed out",
             FailureKind::Cancelled => "was cancelled",
+            FailureKind::Crashed { .. } => "crashed its worker process",
         })
     }
 }

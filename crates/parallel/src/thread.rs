@@ -12,12 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::call::TaskFn;
-use crate::driver::{Plan, Running};
-use crate::handle::{Handle, Slot};
+use crate::driver::{call, spawn_call, Plan};
+use crate::handle::Handle;
 use crate::inputs::Inputs;
 use crate::mode::{Mode, Silent, Strict};
 use crate::par::Par;
-use crate::pool;
 use crate::work::{MapFn, ParTasks, TryMapFn, Work};
 
 /// The thread executor with its options; made by [`thread()`], configured fluently, then used
@@ -275,10 +274,7 @@ where
         W: Work,
         I: Inputs<Params = W::Params>,
     {
-        let plan = self.plan();
-        let (keys, tasks) = inputs.into_tasks();
-        let collected = Running::start(work, tasks, plan).collect();
-        M::map::<I, W::Out>(collected, keys, self.timeout)
+        call::<M, W, I>(work, inputs, self.plan())
     }
 
     fn spawn<W, I, U>(&self, work: W, inputs: I, finish: fn(M::Map<I, W::Out>) -> U) -> Handle<U>
@@ -288,16 +284,6 @@ where
         U: Send + 'static,
         M::Map<I, W::Out>: 'static,
     {
-        let plan = Plan { cancellable: true, ..self.plan() };
-        let (keys, tasks) = inputs.into_tasks();
-        let running = Running::start(work, tasks, plan);
-        let cancel = Arc::new(running.canceller());
-        let slot = Slot::new();
-        let filled = slot.clone();
-        let timeout = self.timeout;
-        pool::spawn([
-            Box::new(move || filled.fill(finish(M::map::<I, W::Out>(running.collect(), keys, timeout)))) as pool::Work
-        ]);
-        Handle::new(slot, cancel)
+        spawn_call::<M, W, I, U>(work, inputs, self.plan(), finish)
     }
 }

@@ -22,8 +22,8 @@ pub(crate) trait Work: Send + Sync + 'static {
     fn keep(&self, params: &Self::Params) -> Self::Kept;
     fn describe(&self, kept: &Self::Kept) -> String;
     fn describe_params(&self, params: &Self::Params) -> String;
-    /// Runs one task; `Err` carries the error's message.
-    fn run(&self, params: Self::Params) -> Result<Self::Out, String>;
+    /// Runs one task; `Err` says how it failed.
+    fn run(&self, params: Self::Params) -> Result<Self::Out, (FailureKind, String)>;
 }
 
 /// `map`: the function's value is the task's value.
@@ -60,7 +60,7 @@ where
     fn describe_params(&self, params: &A) -> String {
         format!("{params:?}")
     }
-    fn run(&self, params: A) -> Result<F::Output, String> {
+    fn run(&self, params: A) -> Result<F::Output, (FailureKind, String)> {
         Ok(self.f.call(params, &self.extras))
     }
 }
@@ -96,8 +96,8 @@ where
     fn describe_params(&self, params: &A) -> String {
         format!("{params:?}")
     }
-    fn run(&self, params: A) -> Result<T, String> {
-        self.0.f.call(params, &self.0.extras).map_err(|e| e.to_string())
+    fn run(&self, params: A) -> Result<T, (FailureKind, String)> {
+        self.0.f.call(params, &self.0.extras).map_err(|e| (FailureKind::Error, e.to_string()))
     }
 }
 
@@ -124,7 +124,7 @@ impl<V: Send + 'static> Work for ParTasks<V> {
     fn describe_params(&self, task: &Task<V>) -> String {
         task.params.clone()
     }
-    fn run(&self, task: Task<V>) -> Result<V, String> {
+    fn run(&self, task: Task<V>) -> Result<V, (FailureKind, String)> {
         Ok((task.run)())
     }
 }
@@ -132,8 +132,7 @@ impl<V: Send + 'static> Work for ParTasks<V> {
 /// Runs one task, catching a panic.
 pub(crate) fn run_one<W: Work>(work: &W, params: W::Params) -> Result<W::Out, (FailureKind, String)> {
     match catch_unwind(AssertUnwindSafe(|| work.run(params))) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(message)) => Err((FailureKind::Error, message)),
+        Ok(outcome) => outcome,
         Err(payload) => Err((FailureKind::Panicked, panic_message(payload))),
     }
 }

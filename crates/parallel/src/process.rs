@@ -1,0 +1,244 @@
+//! The process executor: each task runs in a worker process — this executable started again
+//! in worker mode — so a task that panics, aborts, segfaults or exits fails alone, with a
+//! precise kind, and the next task gets a fresh worker.
+//!
+//! **Setup.** Call [`init`](crate::init) first thing in `main`: in a worker it serves tasks
+//! and never returns; in your program it does nothing. Programs without it (libtest's
+//! `#[test]`s, doctests) cannot use this executor yet.
+//!
+//! **What crosses.** Functions are `fn` items or closures that capture nothing: a capturing
+//! closure is a compile error ("the function must be a fn item or a closure that captures
+//! nothing"):
+//!
+//! ```compile_fail
+//! let offset = 10u64;
+//! let _ = parallel::process().map(move |x: u64| x + offset, 0..4);
+//! ```
+//! Parameters, extras and values cross as serde values in the [`wire`](crate::wire)
+//! codec, so they are `Serialize + DeserializeOwned`.
+//!
+//! **Cost.** A worker is started the first time a pool thread needs one (a few milliseconds)
+//! and is then reused by every later task and call run on that thread; it is killed when the
+//! thread idles out. Each task is a round trip over a pipe (tens of microseconds).
+//!
+//! ```no_run
+//! fn square(x: u64) -> u64 { x * x }
+//!
+//! fn main() {
+//!     parallel::init(); // first: turns the worker processes into workers
+//!     let squares = parallel::process().map(square, 0..10).unwrap();
+//!     assert_eq!(squares[3], 9);
+//! }
+//! ```
+//!
+//! Not yet here (issue 3 continues): `timeout`/`task_timeout` with killing, tasks sent in
+//! batches, `par`, `try_map` and the `async_*` forms, a pool of workers shared by all threads.
+
+use std::cell::RefCell;
+use std::fmt::Debug;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::call::TaskFn;
+use crate::driver::{call, Plan};
+use crate::inputs::Inputs;
+use crate::mode::{Mode, Silent, Strict};
+use crate::results::FailureKind;
+use crate::wire;
+use crate::work::Work;
+use crate::worker::{offset_of, Reply, Request, Worker};
+
+/// The process executor with its options; made by [`process()`].
+///
+/// ```no_run
+/// let out = parallel::process().max_workers(2).silent().map(|x: i32| 10 / x, vec![5, 0]);
+/// assert!(out.failures());
+/// ```
+#[derive(Debug)]
+pub struct Process<E = (), M = Strict> {
+    max_workers: Option<usize>,
+    extras: Arc<E>,
+    mode: PhantomData<M>,
+}
+
+impl<E, M> Clone for Process<E, M> {
+    fn clone(&self) -> Self {
+        Process { max_workers: self.max_workers, extras: self.extras.clone(), mode: PhantomData }
+    }
+}
+
+/// The process executor with default options: one worker process per core, strict mode, no
+/// extras. See the [module documentation](self) for the one line `main` needs.
+///
+/// ```no_run
+/// let doubled = parallel::process().map(|x: u8| x * 2, vec![1, 2]).unwrap();
+/// ```
+pub fn process() -> Process {
+    Process { max_workers: None, extras: Arc::new(()), mode: PhantomData }
+}
+
+/// Makes this process a worker if it was started as one (and then never returns); does
+/// nothing otherwise. Call it first thing in `main` of every program that uses
+/// [`process()`].
+///
+/// ```
+/// // First thing in `main`:
+/// parallel::init();
+/// ```
+pub fn init() {
+    crate::worker::serve_if_worker();
+}
+
+impl<E, M> Process<E, M>
+where
+    E: Serialize + Send + Sync + 'static,
+    M: Mode,
+{
+    /// At most `n` tasks of a call run at once, each in its own worker process.
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn max_workers(mut self, n: usize) -> Self {
+        assert!(n > 0, "max_workers must be at least 1, got 0");
+        self.max_workers = Some(n);
+        self
+    }
+
+    /// Silent mode, as [`Thread::silent`](crate::Thread::silent).
+    pub fn silent(self) -> Process<E, Silent> {
+        Process { max_workers: self.max_workers, extras: self.extras, mode: PhantomData }
+    }
+
+    /// A value every task receives by reference as its function's last argument; it is
+    /// encoded once per call and decoded by the worker for each task.
+    pub fn extras<X: Serialize + Send + Sync + 'static>(self, extras: X) -> Process<X, M> {
+        Process { max_workers: self.max_workers, extras: Arc::new(extras), mode: PhantomData }
+    }
+
+    /// Calls `f` once per input, each call in a worker process; the results come in the
+    /// input's shape. A task fails when `f` panics or its worker process dies
+    /// ([`FailureKind::Crashed`]); the other tasks go on.
+    ///
+    /// # Panics
+    /// If the extras cannot be encoded.
+    pub fn map<I, F, K>(&self, f: F, inputs: I) -> M::Map<I, F::Output>
+    where
+        I: Inputs,
+        I::Params: Clone + Debug + Serialize + DeserializeOwned,
+        F: TaskFn<I::Params, E, K> + Copy,
+        F::Output: Serialize + DeserializeOwned + Send + 'static,
+        E: DeserializeOwned,
+        K: 'static,
+    {
+        let _ = f; // only its type crosses: see `conjure`
+        let extras = wire::encode(&*self.extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
+        let work =
+            Remote::<F, E, K, I::Params> { entry: offset_of(entry::<F, E, K, I::Params>), extras, marker: PhantomData };
+        call::<M, _, I>(work, inputs, self.plan())
+    }
+
+    fn plan(&self) -> Plan {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Plan {
+            workers: self.max_workers.unwrap_or(cores),
+            timeout: None,
+            deadline: None,
+            task_timeout: None,
+            silent: M::SILENT,
+            cancellable: false,
+        }
+    }
+}
+
+/// The value of a zero-sized function type: a `fn` item or a closure that captures nothing.
+fn conjure<F: Copy>() -> F {
+    const {
+        assert!(
+            std::mem::size_of::<F>() == 0,
+            "the process executor: the function must be a fn item or a closure that captures nothing"
+        )
+    };
+    // SAFETY: `F` is zero-sized (checked at compile time) and `Copy`, so it is a `fn` item or a
+    // closure without captures: a type with exactly one value, made of no bytes, with no
+    // invariant to break.
+    unsafe { std::mem::zeroed() }
+}
+
+/// The worker side of a task of `F`: decode, call, encode.
+fn entry<F, E, K, A>(params: &[u8], extras: &[u8]) -> Result<Vec<u8>, (bool, String)>
+where
+    F: TaskFn<A, E, K> + Copy,
+    F::Output: Serialize,
+    A: DeserializeOwned,
+    E: DeserializeOwned,
+{
+    let f = conjure::<F>();
+    let params: A = wire::decode(params).map_err(|e| (false, format!("its parameters did not cross: {e}")))?;
+    let extras: E = wire::decode(extras).map_err(|e| (false, format!("the extras did not cross: {e}")))?;
+    wire::encode(&f.call(params, &extras)).map_err(|e| (false, format!("its value did not cross: {e}")))
+}
+
+thread_local! {
+    /// The worker process of this pool thread, started on first use.
+    static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
+}
+
+/// `map` on the process executor: each task is a round trip to this thread's worker.
+struct Remote<F, E, K, A> {
+    entry: u64,
+    extras: Vec<u8>,
+    marker: Marker<F, E, K, A>,
+}
+
+/// The types a [`Remote`] runs with, which only the worker side uses.
+type Marker<F, E, K, A> = PhantomData<fn(A) -> (F, E, K)>;
+
+impl<F, E, K, A> Work for Remote<F, E, K, A>
+where
+    F: TaskFn<A, E, K> + Copy,
+    F::Output: DeserializeOwned + Send + 'static,
+    A: Clone + Debug + Serialize + Send + 'static,
+    E: 'static,
+    K: 'static,
+{
+    type Params = A;
+    type Out = F::Output;
+    type Kept = A;
+
+    fn keep(&self, params: &A) -> A {
+        params.clone()
+    }
+    fn describe(&self, kept: &A) -> String {
+        format!("{kept:?}")
+    }
+    fn describe_params(&self, params: &A) -> String {
+        format!("{params:?}")
+    }
+    fn run(&self, params: A) -> Result<F::Output, (FailureKind, String)> {
+        let params = wire::encode(&params).map_err(|e| (FailureKind::Error, format!("its parameters: {e}")))?;
+        let request = Request { entry: self.entry, params, extras: self.extras.clone() };
+        let reply = WORKER.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if slot.is_none() {
+                let worker = Worker::start()
+                    .map_err(|e| (FailureKind::Error, format!("no worker process could be started: {e}")))?;
+                *slot = Some(worker);
+            }
+            let worker = slot.as_mut().expect("started above");
+            worker.call(&request).map_err(|death| {
+                *slot = None; // reaped: the next task starts a new worker
+                (FailureKind::Crashed { signal: death.signal, code: death.code }, death.message)
+            })
+        })?;
+        match reply {
+            Reply::Value(bytes) => {
+                wire::decode(&bytes).map_err(|e| (FailureKind::Error, format!("its value did not cross: {e}")))
+            }
+            Reply::Failed(true, message) => Err((FailureKind::Panicked, message)),
+            Reply::Failed(false, message) => Err((FailureKind::Error, message)),
+        }
+    }
+}

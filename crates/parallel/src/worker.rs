@@ -1,0 +1,180 @@
+//! Worker processes: the executable started again in worker mode. The parent sends one
+//! [`Request`] frame per task on the worker's stdin and reads one [`Reply`] frame from its
+//! stdout; a worker that dies shows as a closed pipe, and its exit status says how it died.
+//!
+//! Functions cross as an *entry*: the address of a monomorphised trampoline, counted from an
+//! anchor function of this crate. Both processes run the same executable, so the same offset
+//! names the same code in each (the load address differs, offsets within the image do not).
+
+use std::io::{self, BufReader, BufWriter, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{self, WireError};
+use crate::work::panic_message;
+
+/// The environment variable that starts a process in worker mode.
+pub(crate) const WORKER_ENV: &str = "PARALLEL_WORKER";
+
+/// The largest frame a worker or its parent accepts.
+const MAX_FRAME: usize = 1 << 30;
+
+/// One task for a worker.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Request {
+    /// The trampoline to call, as an offset from [`anchor`].
+    pub(crate) entry: u64,
+    pub(crate) params: Vec<u8>,
+    pub(crate) extras: Vec<u8>,
+}
+
+/// A worker's answer to one task.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum Reply {
+    /// The encoded value.
+    Value(Vec<u8>),
+    /// The task panicked (`true`) or its parameters or value did not cross (`false`).
+    Failed(bool, String),
+}
+
+/// What a worker runs: decodes the parameters and extras, calls the function, encodes its
+/// value. `Err((panicked, message))`.
+pub(crate) type Entry = fn(&[u8], &[u8]) -> Result<Vec<u8>, (bool, String)>;
+
+/// The function entries are counted from; never inlined, so it has an address of its own.
+#[inline(never)]
+fn anchor() {}
+
+/// The offset that names `entry` in every process of this executable.
+pub(crate) fn offset_of(entry: Entry) -> u64 {
+    (entry as usize).wrapping_sub(anchor as fn() as usize) as u64
+}
+
+/// Runs as a worker if this process was started as one, and then exits; returns otherwise.
+///
+/// Called by [`crate::init`].
+pub(crate) fn serve_if_worker() {
+    if std::env::var_os(WORKER_ENV).is_none() {
+        return;
+    }
+    let code = match serve() {
+        Ok(()) | Err(WireError::Closed) => 0,
+        Err(e) => {
+            eprintln!("parallel worker {}: {e}", std::process::id());
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The worker's loop: one reply per request until the parent closes the pipe.
+fn serve() -> Result<(), WireError> {
+    // SAFETY: plain system calls on the process's own file descriptors, before any other
+    // thread of this process exists.
+    let (requests, replies) = unsafe {
+        // Die with the parent, even while a task runs.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() == 1 {
+            return Ok(()); // the parent is gone already
+        }
+        // The protocol gets its own descriptors; what tasks print goes to stderr, and what
+        // they read from stdin is nothing, so neither can corrupt a frame.
+        let requests = libc::dup(0);
+        let replies = libc::dup(1);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+        if requests < 0 || replies < 0 || null < 0 {
+            return Err(WireError::Io(io::Error::last_os_error()));
+        }
+        libc::dup2(null, 0);
+        libc::dup2(2, 1);
+        libc::close(null);
+        (std::fs::File::from(OwnedFd::from_raw_fd(requests)), std::fs::File::from(OwnedFd::from_raw_fd(replies)))
+    };
+    let mut requests = BufReader::new(requests);
+    let mut replies = BufWriter::new(replies);
+    loop {
+        let request: Request = wire::recv(&mut requests, MAX_FRAME)?;
+        let anchor = anchor as fn() as usize;
+        // SAFETY: the parent runs this same executable and computed `entry` with
+        // `offset_of` from a function of type `Entry`: the sum is that function's address
+        // here. The parent is trusted (same user, our own pipe).
+        let entry: Entry = unsafe { std::mem::transmute(anchor.wrapping_add(request.entry as usize) as *const ()) };
+        let reply = match catch_unwind(AssertUnwindSafe(|| entry(&request.params, &request.extras))) {
+            Ok(Ok(value)) => Reply::Value(value),
+            Ok(Err((panicked, message))) => Reply::Failed(panicked, message),
+            Err(payload) => Reply::Failed(true, panic_message(payload)),
+        };
+        wire::send(&mut replies, &reply)?;
+        replies.flush()?;
+    }
+}
+
+/// How a worker died.
+pub(crate) struct Death {
+    pub(crate) signal: Option<i32>,
+    pub(crate) code: Option<i32>,
+    pub(crate) message: String,
+}
+
+/// A worker process, from its parent's side. Dropping it kills and reaps the process.
+pub(crate) struct Worker {
+    child: Child,
+    requests: BufWriter<ChildStdin>,
+    replies: BufReader<ChildStdout>,
+}
+
+impl Worker {
+    /// Starts a worker: this executable again, in worker mode.
+    pub(crate) fn start() -> io::Result<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .env(WORKER_ENV, "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let requests = BufWriter::new(child.stdin.take().expect("piped stdin"));
+        let replies = BufReader::new(child.stdout.take().expect("piped stdout"));
+        Ok(Worker { child, requests, replies })
+    }
+
+    /// Runs one task; `Err` if the worker died (it is then reaped, and must be dropped).
+    pub(crate) fn call(&mut self, request: &Request) -> Result<Reply, Death> {
+        let sent = wire::send(&mut self.requests, request).and_then(|()| Ok(self.requests.flush()?));
+        let reply = sent.and_then(|()| wire::recv(&mut self.replies, MAX_FRAME));
+        reply.map_err(|e| self.death(&e))
+    }
+
+    /// Reaps a worker whose pipe broke, and says how it died.
+    fn death(&mut self, broke: &WireError) -> Death {
+        let _ = self.child.kill();
+        match self.child.wait() {
+            Ok(status) if status.signal().is_some() => {
+                let signal = status.signal();
+                let message = format!("its worker process was killed by signal {}", signal.unwrap_or_default());
+                Death { signal, code: None, message }
+            }
+            Ok(status) => {
+                let code = status.code();
+                Death {
+                    signal: None,
+                    code,
+                    message: format!("its worker process exited with code {}", code.unwrap_or(-1)),
+                }
+            }
+            Err(e) => {
+                Death { signal: None, code: None, message: format!("its worker process was lost ({broke}; {e})") }
+            }
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
