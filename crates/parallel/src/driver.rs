@@ -192,14 +192,18 @@ where
     fn at_deadline(&self, mut chunks: Chunks<W::Out>) -> Collected<W::Out> {
         self.job.stop();
         chunks.extend(self.job.delivered());
-        if !self.plan.silent {
-            return Collected::TimedOut { finished: chunks.finished + self.job.finished_in_flight() };
-        }
         let timeout = self.plan.timeout.unwrap_or_default();
         let not_started = format!("not started when the call's timeout of {timeout:?} passed");
-        self.job.close_source(FailureKind::TimedOut, &not_started);
         let running = format!("still running when the call's timeout of {timeout:?} passed");
-        self.job.close_in_flight(&Closing { kind: FailureKind::TimedOut, running: &running, pending: &not_started });
+        let closing = Closing { kind: FailureKind::TimedOut, running: &running, pending: &not_started };
+        if !self.plan.silent {
+            let finished = chunks.finished + self.job.finished_in_flight();
+            // Closed only to stop what can be stopped (process workers are killed).
+            self.job.close_in_flight(&closing);
+            return Collected::TimedOut { finished };
+        }
+        self.job.close_source(FailureKind::TimedOut, &not_started);
+        self.job.close_in_flight(&closing);
         // Every task is delivered now: by its worker before, or just now by us.
         chunks.extend(self.job.delivered());
         chunks.assemble()

@@ -31,13 +31,18 @@
 //! }
 //! ```
 //!
-//! Not yet here (issue 3 continues): `timeout`/`task_timeout` with killing, tasks sent in
-//! batches, `par`, `try_map` and the `async_*` forms, a pool of workers shared by all threads.
+//! **Timeouts kill.** Past `timeout` or `task_timeout`, the worker process running a task is
+//! killed (SIGKILL) at once, its task fails with kind `TimedOut`, and the next task starts a
+//! new worker.
+//!
+//! Not yet here (issue 3 continues): tasks sent in batches, `par`, `try_map` and the `async_*`
+//! forms, a pool of workers shared by all threads, a memory cap.
 
 use std::cell::RefCell;
 use std::fmt::Debug;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -48,7 +53,7 @@ use crate::inputs::Inputs;
 use crate::mode::{Mode, Silent, Strict};
 use crate::results::FailureKind;
 use crate::wire;
-use crate::work::Work;
+use crate::work::{Interrupt, Work};
 use crate::worker::{offset_of, Reply, Request, Worker};
 
 /// The process executor with its options; made by [`process()`].
@@ -60,13 +65,15 @@ use crate::worker::{offset_of, Reply, Request, Worker};
 #[derive(Debug)]
 pub struct Process<E = (), M = Strict> {
     max_workers: Option<usize>,
+    timeout: Option<Duration>,
+    task_timeout: Option<Duration>,
     extras: Arc<E>,
     mode: PhantomData<M>,
 }
 
 impl<E, M> Clone for Process<E, M> {
     fn clone(&self) -> Self {
-        Process { max_workers: self.max_workers, extras: self.extras.clone(), mode: PhantomData }
+        Process { extras: self.extras.clone(), mode: PhantomData, ..*self }
     }
 }
 
@@ -77,7 +84,7 @@ impl<E, M> Clone for Process<E, M> {
 /// let doubled = parallel::process().map(|x: u8| x * 2, vec![1, 2]).unwrap();
 /// ```
 pub fn process() -> Process {
-    Process { max_workers: None, extras: Arc::new(()), mode: PhantomData }
+    Process { max_workers: None, timeout: None, task_timeout: None, extras: Arc::new(()), mode: PhantomData }
 }
 
 /// Makes this process a worker if it was started as one (and then never returns); does
@@ -107,15 +114,31 @@ where
         self
     }
 
+    /// A deadline for the whole call, as [`Thread::timeout`](crate::Thread::timeout) — and the
+    /// worker processes still running tasks are killed.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// A limit for each task, as [`Thread::task_timeout`](crate::Thread::task_timeout) — and
+    /// the worker process of a task past it is killed (and replaced for the next task).
+    pub fn task_timeout(mut self, timeout: Duration) -> Self {
+        self.task_timeout = Some(timeout);
+        self
+    }
+
     /// Silent mode, as [`Thread::silent`](crate::Thread::silent).
     pub fn silent(self) -> Process<E, Silent> {
-        Process { max_workers: self.max_workers, extras: self.extras, mode: PhantomData }
+        let Process { max_workers, timeout, task_timeout, extras, .. } = self;
+        Process { max_workers, timeout, task_timeout, extras, mode: PhantomData }
     }
 
     /// A value every task receives by reference as its function's last argument; it is
     /// encoded once per call and decoded by the worker for each task.
     pub fn extras<X: Serialize + Send + Sync + 'static>(self, extras: X) -> Process<X, M> {
-        Process { max_workers: self.max_workers, extras: Arc::new(extras), mode: PhantomData }
+        let Process { max_workers, timeout, task_timeout, .. } = self;
+        Process { max_workers, timeout, task_timeout, extras: Arc::new(extras), mode: PhantomData }
     }
 
     /// Calls `f` once per input, each call in a worker process; the results come in the
@@ -144,9 +167,9 @@ where
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Plan {
             workers: self.max_workers.unwrap_or(cores),
-            timeout: None,
-            deadline: None,
-            task_timeout: None,
+            timeout: self.timeout,
+            deadline: self.timeout.map(|t| Instant::now() + t),
+            task_timeout: self.task_timeout,
             silent: M::SILENT,
             cancellable: false,
         }
@@ -217,6 +240,16 @@ where
     fn describe_params(&self, params: &A) -> String {
         format!("{params:?}")
     }
+    fn interrupt(&self) -> Option<Interrupt> {
+        WORKER.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if slot.is_none() {
+                *slot = Worker::start().ok(); // `run` reports a failure to start
+            }
+            slot.as_ref().map(Worker::killer)
+        })
+    }
+
     fn run(&self, params: A) -> Result<F::Output, (FailureKind, String)> {
         let params = wire::encode(&params).map_err(|e| (FailureKind::Error, format!("its parameters: {e}")))?;
         let request = Request { entry: self.entry, params, extras: self.extras.clone() };

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crate::inputs::Tasks;
 use crate::job::{lock, Chunk, Failure, Job};
 use crate::results::FailureKind;
-use crate::work::{describe, describe_params, panic_message, run_one, Work};
+use crate::work::{describe, describe_params, panic_message, run_one, Interrupt, Work};
 
 /// A tracked batch in flight.
 pub(crate) struct Cell<W: Work> {
@@ -27,8 +27,9 @@ pub(crate) struct Cell<W: Work> {
 
 struct CellState<W: Work> {
     finished: Chunk<W::Out>,
-    /// The running task: what is kept of its parameters and when it started.
-    running: Option<(W::Kept, Instant)>,
+    /// The running task: what is kept of its parameters, when it started, and how to stop it
+    /// (process workers can be killed; threads cannot).
+    running: Option<(W::Kept, Instant, Option<Interrupt>)>,
     pending: VecDeque<W::Params>,
     /// Set once, by whoever delivers the chunk.
     closed: bool,
@@ -77,7 +78,7 @@ where
                 }
                 let Some(params) = state.pending.pop_front() else { break };
                 match catch_unwind(AssertUnwindSafe(|| self.work.keep(&params))) {
-                    Ok(kept) => state.running = Some((kept, Instant::now())),
+                    Ok(kept) => state.running = Some((kept, Instant::now(), self.work.interrupt())),
                     Err(payload) => {
                         let message = format!("cloning its parameters panicked: {}", panic_message(payload));
                         let params = describe_params(&self.work, &params);
@@ -94,7 +95,7 @@ where
                 return false;
             }
             let index = state.next_index() - 1;
-            let (kept, _) = state.running.take().expect("running task recorded");
+            let (kept, _, _) = state.running.take().expect("running task recorded");
             let outcome = outcome.map_err(|(kind, message)| {
                 self.failed_at(index);
                 Failure { kind, message, params: describe(&self.work, &kept) }
@@ -157,7 +158,7 @@ where
         let now = Instant::now();
         let mut next = None::<Instant>;
         let mut overdue = Vec::new();
-        lock(&self.in_flight).retain(|cell| match lock(&cell.state).running.as_ref().map(|(_, at)| *at) {
+        lock(&self.in_flight).retain(|cell| match lock(&cell.state).running.as_ref().map(|(_, at, _)| *at) {
             Some(at) if now.duration_since(at) >= limit => {
                 overdue.push(cell.clone());
                 false
@@ -192,7 +193,10 @@ where
         let mut chunk = mem::replace(&mut state.finished, Chunk::new(0, 0));
         debug_assert_eq!(chunk.start, cell.start);
         let fail = |message: &str, params| Failure { kind: closing.kind.clone(), message: message.to_owned(), params };
-        if let Some((kept, _)) = state.running.take() {
+        if let Some((kept, _, interrupt)) = state.running.take() {
+            if let Some(interrupt) = interrupt {
+                interrupt(); // kills the worker process running it
+            }
             self.failed_at(chunk.start + chunk.len);
             chunk.push(Err(fail(closing.running, describe(&self.work, &kept))));
         }

@@ -24,7 +24,16 @@ pub(crate) trait Work: Send + Sync + 'static {
     fn describe_params(&self, params: &Self::Params) -> String;
     /// Runs one task; `Err` says how it failed.
     fn run(&self, params: Self::Params) -> Result<Self::Out, (FailureKind, String)>;
+
+    /// Called by the thread about to run a task: how another thread can stop that task, if
+    /// it can be stopped (a process worker can be killed; a thread cannot).
+    fn interrupt(&self) -> Option<Interrupt> {
+        None
+    }
 }
+
+/// Stops a running task from another thread.
+pub(crate) type Interrupt = Box<dyn FnOnce() + Send>;
 
 /// `map`: the function's value is the task's value.
 pub(crate) struct MapFn<F, E, M, A> {

@@ -12,7 +12,12 @@ use std::os::unix::process::ExitStatusExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
+use std::sync::{Arc, Mutex};
+
 use serde::{Deserialize, Serialize};
+
+use crate::job::lock;
+use crate::work::Interrupt;
 
 use crate::wire::{self, WireError};
 use crate::work::panic_message;
@@ -122,7 +127,9 @@ pub(crate) struct Death {
 
 /// A worker process, from its parent's side. Dropping it kills and reaps the process.
 pub(crate) struct Worker {
-    child: Child,
+    /// Shared with the [`killer`](Self::killer)s handed out; `Child::kill` on a reaped child
+    /// sends nothing, so a killer can never hit a process that reused the pid.
+    child: Arc<Mutex<Child>>,
     requests: BufWriter<ChildStdin>,
     replies: BufReader<ChildStdout>,
 }
@@ -138,7 +145,15 @@ impl Worker {
             .spawn()?;
         let requests = BufWriter::new(child.stdin.take().expect("piped stdin"));
         let replies = BufReader::new(child.stdout.take().expect("piped stdout"));
-        Ok(Worker { child, requests, replies })
+        Ok(Worker { child: Arc::new(Mutex::new(child)), requests, replies })
+    }
+
+    /// Kills this worker from another thread: its task fails, its pipe breaks.
+    pub(crate) fn killer(&self) -> Interrupt {
+        let child = Arc::clone(&self.child);
+        Box::new(move || {
+            let _ = lock(&child).kill();
+        })
     }
 
     /// Runs one task; `Err` if the worker died (it is then reaped, and must be dropped).
@@ -150,8 +165,9 @@ impl Worker {
 
     /// Reaps a worker whose pipe broke, and says how it died.
     fn death(&mut self, broke: &WireError) -> Death {
-        let _ = self.child.kill();
-        match self.child.wait() {
+        let mut child = lock(&self.child);
+        let _ = child.kill();
+        match child.wait() {
             Ok(status) if status.signal().is_some() => {
                 let signal = status.signal();
                 let message = format!("its worker process was killed by signal {}", signal.unwrap_or_default());
@@ -174,7 +190,8 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut child = lock(&self.child);
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }

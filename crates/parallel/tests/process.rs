@@ -5,6 +5,8 @@
 //! This file has its own `main` (`harness = false`): worker processes are this test binary
 //! started again, and `parallel::init()` must run first thing in `main`.
 
+use std::time::{Duration, Instant};
+
 use parallel::FailureKind;
 
 fn square(x: u64) -> u64 {
@@ -15,7 +17,7 @@ fn add(x: u32, y: u32, offset: &u32) -> u32 {
     x + y + offset
 }
 
-/// 0 → value; 1 → panic; 2 → abort; 3 → segfault; 4 → exit(3).
+/// 0 → value; 1 → panic; 2 → abort; 3 → segfault; 4 → exit(3); 5 → spin forever.
 fn misbehave(what: u8) -> u8 {
     match what {
         1 => panic!("task asked to panic"),
@@ -23,6 +25,9 @@ fn misbehave(what: u8) -> u8 {
         // SAFETY: none: this writes through a null pointer on purpose, to die of SIGSEGV.
         3 => unsafe { std::ptr::null_mut::<u8>().write_volatile(1) },
         4 => std::process::exit(3),
+        5 => loop {
+            std::hint::spin_loop();
+        },
         _ => {}
     }
     what
@@ -110,9 +115,98 @@ fn crashed_workers_leave_no_zombie() {
     assert!(children().len() <= 2 + std::thread::available_parallelism().map_or(1, |n| n.get()));
 }
 
+/// Waits up to 2 s for no child to be running (a spinning worker shows as `R`).
+fn no_child_runs() -> bool {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if children().iter().all(|(_, state)| *state != 'R') {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn a_task_past_its_task_timeout_is_killed_and_the_rest_complete() {
+    let started = Instant::now();
+    let results = parallel::process()
+        .max_workers(2)
+        .task_timeout(Duration::from_millis(300))
+        .silent()
+        .map(misbehave, vec![0, 5, 0, 0, 5, 0]);
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    for i in [1, 4] {
+        let failed = results[i].as_ref().unwrap_err();
+        assert_eq!(*failed.kind(), FailureKind::TimedOut);
+        assert_eq!(failed.message(), "ran longer than its task_timeout of 300ms");
+    }
+    assert_eq!(results.succeeded(), vec![&0, &0, &0, &0]);
+    assert!(no_child_runs(), "a spinning worker was not killed: {:?}", children());
+}
+
+fn the_call_timeout_returns_and_kills_its_workers() {
+    let started = Instant::now();
+    let err = parallel::process().max_workers(2).timeout(Duration::from_millis(300)).map(misbehave, vec![0, 5, 5]);
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(matches!(err, Err(parallel::Error::Timeout { finished: 1, .. })), "{err:?}");
+    assert!(no_child_runs(), "a spinning worker was not killed: {:?}", children());
+    assert_eq!(parallel::process().map(misbehave, vec![0, 0]).unwrap(), vec![0, 0]);
+}
+
+/// The state of process `pid`, if it still exists.
+fn state_of(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().next()?.chars().next()
+}
+
+/// Runs as the parent that the next test kills: two workers spin forever.
+const ROLE: &str = "PARALLEL_TEST_ROLE";
+
+fn workers_die_with_their_parent() {
+    let exe = std::env::current_exe().unwrap();
+    let mut parent = std::process::Command::new(exe).env(ROLE, "parent-to-kill").spawn().unwrap();
+    let pid = parent.id();
+    // Wait for its two workers to spin.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let workers = loop {
+        let workers: Vec<u32> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&p| {
+                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+                let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok());
+                ppid == Some(pid)
+            })
+            .collect();
+        if workers.len() == 2 && workers.iter().all(|&w| state_of(w) == Some('R')) {
+            break workers;
+        }
+        assert!(Instant::now() < deadline, "the parent's workers never started: {workers:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    parent.kill().unwrap(); // SIGKILL: the parent gets no chance to clean up
+    parent.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while workers.iter().any(|&w| matches!(state_of(w), Some(s) if s != 'Z')) {
+        assert!(Instant::now() < deadline, "orphaned workers still run 1 s after their parent died: {workers:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn main() {
     parallel::init();
-    let tests: [(&str, fn()); 5] = [
+    if std::env::var_os(ROLE).is_some() {
+        let _ = parallel::process().max_workers(2).map(misbehave, vec![5, 5]);
+        unreachable!("the tasks spin forever");
+    }
+    let tests: [(&str, fn()); 8] = [
+        ("workers_die_with_their_parent", workers_die_with_their_parent),
+        (
+            "a_task_past_its_task_timeout_is_killed_and_the_rest_complete",
+            a_task_past_its_task_timeout_is_killed_and_the_rest_complete,
+        ),
+        ("the_call_timeout_returns_and_kills_its_workers", the_call_timeout_returns_and_kills_its_workers),
         ("crashed_workers_leave_no_zombie", crashed_workers_leave_no_zombie),
         ("values_come_back_in_input_order", values_come_back_in_input_order),
         ("tuples_and_extras_cross", tuples_and_extras_cross),
