@@ -2,9 +2,10 @@
 //! in worker mode — so a task that panics, aborts, segfaults or exits fails alone, with a
 //! precise kind, and the next task gets a fresh worker.
 //!
-//! **Setup.** Call [`init`](crate::init) first thing in `main`: in a worker it serves tasks
-//! and never returns; in your program it does nothing. Programs without it (libtest's
-//! `#[test]`s, doctests) cannot use this executor yet.
+//! **Setup: none.** A worker serves before `main` runs (from the executable's `.init_array`),
+//! so any program can use this executor — including `cargo test` binaries and doctests, whose
+//! `main` is not theirs. [`init`](crate::init) does the same from `main`, for programs that
+//! prefer to say so.
 //!
 //! **What crosses.** Functions are `fn` items or closures that capture nothing: a capturing
 //! closure is a compile error ("the function must be a fn item or a closure that captures
@@ -21,14 +22,11 @@
 //! and is then reused by every later task and call run on that thread; it is killed when the
 //! thread idles out. Each task is a round trip over a pipe (tens of microseconds).
 //!
-//! ```no_run
+//! ```
 //! fn square(x: u64) -> u64 { x * x }
 //!
-//! fn main() {
-//!     parallel::init(); // first: turns the worker processes into workers
-//!     let squares = parallel::process().map(square, 0..10).unwrap();
-//!     assert_eq!(squares[3], 9);
-//! }
+//! let squares = parallel::process().map(square, 0..10).unwrap();
+//! assert_eq!(squares[3], 9);
 //! ```
 //!
 //! **Timeouts kill.** Past `timeout` or `task_timeout`, the worker process running a task is
@@ -58,9 +56,9 @@ use crate::worker::{offset_of, Reply, Request, Worker};
 
 /// The process executor with its options; made by [`process()`].
 ///
-/// ```no_run
+/// ```
 /// let out = parallel::process().max_workers(2).silent().map(|x: i32| 10 / x, vec![5, 0]);
-/// assert!(out.failures());
+/// assert_eq!(out.replace_failed(-1), vec![2, -1]);
 /// ```
 #[derive(Debug)]
 pub struct Process<E = (), M = Strict> {
@@ -80,16 +78,17 @@ impl<E, M> Clone for Process<E, M> {
 /// The process executor with default options: one worker process per core, strict mode, no
 /// extras. See the [module documentation](self) for the one line `main` needs.
 ///
-/// ```no_run
+/// ```
 /// let doubled = parallel::process().map(|x: u8| x * 2, vec![1, 2]).unwrap();
+/// assert_eq!(doubled, vec![2, 4]);
 /// ```
 pub fn process() -> Process {
     Process { max_workers: None, timeout: None, task_timeout: None, extras: Arc::new(()), mode: PhantomData }
 }
 
 /// Makes this process a worker if it was started as one (and then never returns); does
-/// nothing otherwise. Call it first thing in `main` of every program that uses
-/// [`process()`].
+/// nothing otherwise. Not needed on Linux, where a worker serves before `main` runs; call it
+/// first thing in `main` to say so explicitly.
 ///
 /// ```
 /// // First thing in `main`:

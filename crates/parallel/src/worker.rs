@@ -59,13 +59,29 @@ pub(crate) fn offset_of(entry: Entry) -> u64 {
     (entry as usize).wrapping_sub(anchor as fn() as usize) as u64
 }
 
+/// Serves as a worker before `main` runs, when this process was started as one: programs
+/// whose `main` is not theirs — `cargo test` binaries, doctests — use the process executor
+/// without calling [`crate::init`]. It sits in the module that starts workers, so every
+/// program that can start one links it.
+#[used]
+#[link_section = ".init_array"]
+static SERVE_BEFORE_MAIN: extern "C" fn() = {
+    extern "C" fn serve_before_main() {
+        serve_if_worker();
+    }
+    serve_before_main
+};
+
 /// Runs as a worker if this process was started as one, and then exits; returns otherwise.
 ///
-/// Called by [`crate::init`].
+/// Called before `main` (see `SERVE_BEFORE_MAIN`) and by [`crate::init`].
 pub(crate) fn serve_if_worker() {
     if std::env::var_os(WORKER_ENV).is_none() {
         return;
     }
+    // Programs the tasks start are not workers. (Before `main`, or first thing in it: no other
+    // thread reads the environment yet.)
+    std::env::remove_var(WORKER_ENV);
     let code = match serve() {
         Ok(()) | Err(WireError::Closed) => 0,
         Err(e) => {
