@@ -33,11 +33,12 @@
 //! killed (SIGKILL) at once, its task fails with kind `TimedOut`, and the next task starts a
 //! new worker.
 //!
-//! Not yet here (issue 3 continues): tasks sent in batches, `par`, `try_map` and the `async_*`
-//! forms, a pool of workers shared by all threads, a memory cap.
+//! Not yet here (issue 3 continues): tasks sent in batches, `par` and `async_par` (a `Task`
+//! is a closure, which cannot cross), `async_try_map`, a pool of workers shared by all
+//! threads, a memory cap.
 
 use std::cell::RefCell;
-use std::fmt::Debug;
+use std::fmt::{Debug, Display};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,13 +47,14 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::call::TaskFn;
-use crate::driver::{call, Plan};
+use crate::driver::{call, spawn_call, Plan};
+use crate::handle::Handle;
 use crate::inputs::Inputs;
 use crate::mode::{Mode, Silent, Strict};
 use crate::results::FailureKind;
 use crate::wire;
 use crate::work::{Interrupt, Work};
-use crate::worker::{offset_of, Reply, Request, Worker};
+use crate::worker::{offset_of, Entry, Reply, Request, Worker};
 
 /// The process executor with its options; made by [`process()`].
 ///
@@ -156,10 +158,55 @@ where
         K: 'static,
     {
         let _ = f; // only its type crosses: see `conjure`
+        call::<M, _, I>(self.remote(entry::<F, E, K, I::Params>), inputs, self.plan())
+    }
+
+    /// Like [`map`](Self::map) for a function that returns `Result`: an `Err` fails its task
+    /// with the error's `Display` as message.
+    ///
+    /// ```
+    /// let out = parallel::process().silent().try_map(|s: String| s.parse::<u8>(), vec!["7".to_owned(), "x".to_owned()]);
+    /// assert_eq!(out[0], Ok(7));
+    /// assert_eq!(out[1].as_ref().unwrap_err().message(), "invalid digit found in string");
+    /// ```
+    pub fn try_map<I, F, K, T, X>(&self, f: F, inputs: I) -> M::Map<I, T>
+    where
+        I: Inputs,
+        I::Params: Clone + Debug + Serialize + DeserializeOwned,
+        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + Copy,
+        T: Serialize + DeserializeOwned + Send + 'static,
+        X: Display,
+        E: DeserializeOwned,
+        K: 'static,
+    {
+        let _ = f;
+        call::<M, _, I>(self.remote(try_entry::<F, E, K, I::Params, T, X>), inputs, self.plan())
+    }
+
+    /// [`map`](Self::map) without blocking: returns a [`Handle`] at once.
+    ///
+    /// ```
+    /// let handle = parallel::process().async_map(|x: u32| x + 1, vec![1, 2]);
+    /// assert_eq!(handle.wait().unwrap(), vec![2, 3]);
+    /// ```
+    pub fn async_map<I, F, K>(&self, f: F, inputs: I) -> Handle<M::Map<I, F::Output>>
+    where
+        I: Inputs,
+        I::Params: Clone + Debug + Serialize + DeserializeOwned,
+        F: TaskFn<I::Params, E, K> + Copy,
+        F::Output: Serialize + DeserializeOwned + Send + 'static,
+        E: DeserializeOwned,
+        K: 'static,
+        M::Map<I, F::Output>: Send + 'static,
+    {
+        let _ = f;
+        spawn_call::<M, _, I, _>(self.remote(entry::<F, E, K, I::Params>), inputs, self.plan(), |output| output)
+    }
+
+    /// The per-task work of a call whose worker side is `entry`.
+    fn remote<A, T>(&self, entry: Entry) -> Remote<A, T> {
         let extras = wire::encode(&*self.extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
-        let work =
-            Remote::<F, E, K, I::Params> { entry: offset_of(entry::<F, E, K, I::Params>), extras, marker: PhantomData };
-        call::<M, _, I>(work, inputs, self.plan())
+        Remote { entry: offset_of(entry), extras, marker: PhantomData }
     }
 
     fn plan(&self) -> Plan {
@@ -203,31 +250,42 @@ where
     wire::encode(&f.call(params, &extras)).map_err(|e| (false, format!("its value did not cross: {e}")))
 }
 
+/// The worker side of a task of `F` that returns `Result`: an `Err` fails the task.
+fn try_entry<F, E, K, A, T, X>(params: &[u8], extras: &[u8]) -> Result<Vec<u8>, (bool, String)>
+where
+    F: TaskFn<A, E, K, Output = Result<T, X>> + Copy,
+    T: Serialize,
+    X: Display,
+    A: DeserializeOwned,
+    E: DeserializeOwned,
+{
+    let f = conjure::<F>();
+    let params: A = wire::decode(params).map_err(|e| (false, format!("its parameters did not cross: {e}")))?;
+    let extras: E = wire::decode(extras).map_err(|e| (false, format!("the extras did not cross: {e}")))?;
+    let value = f.call(params, &extras).map_err(|e| (false, e.to_string()))?;
+    wire::encode(&value).map_err(|e| (false, format!("its value did not cross: {e}")))
+}
+
 thread_local! {
     /// The worker process of this pool thread, started on first use.
     static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
 }
 
-/// `map` on the process executor: each task is a round trip to this thread's worker.
-struct Remote<F, E, K, A> {
+/// A call on the process executor: each task is a round trip to this thread's worker, which
+/// runs `entry` on parameters `A` and gives a `T`.
+struct Remote<A, T> {
     entry: u64,
     extras: Vec<u8>,
-    marker: Marker<F, E, K, A>,
+    marker: PhantomData<fn(A) -> T>,
 }
 
-/// The types a [`Remote`] runs with, which only the worker side uses.
-type Marker<F, E, K, A> = PhantomData<fn(A) -> (F, E, K)>;
-
-impl<F, E, K, A> Work for Remote<F, E, K, A>
+impl<A, T> Work for Remote<A, T>
 where
-    F: TaskFn<A, E, K> + Copy,
-    F::Output: DeserializeOwned + Send + 'static,
     A: Clone + Debug + Serialize + Send + 'static,
-    E: 'static,
-    K: 'static,
+    T: DeserializeOwned + Send + 'static,
 {
     type Params = A;
-    type Out = F::Output;
+    type Out = T;
     type Kept = A;
 
     fn keep(&self, params: &A) -> A {
@@ -249,7 +307,7 @@ where
         })
     }
 
-    fn run(&self, params: A) -> Result<F::Output, (FailureKind, String)> {
+    fn run(&self, params: A) -> Result<T, (FailureKind, String)> {
         let params = wire::encode(&params).map_err(|e| (FailureKind::Error, format!("its parameters: {e}")))?;
         let request = Request { entry: self.entry, params, extras: self.extras.clone() };
         let reply = WORKER.with(|slot| {
