@@ -265,6 +265,9 @@ where
     /// Runs a batch nobody else looks at, writing the values to the call's buffer when it
     /// has one, else to the chunk.
     fn run_plain(&self, start: usize, tasks: It::Batch) {
+        if self.work.batched() && !self.cancellable {
+            return self.run_many(start, tasks);
+        }
         let len = tasks.len();
         let mut values = Vec::new();
         let (failures, direct) = match self.buffer.as_deref().filter(|b| b.fits(start, len)) {
@@ -285,6 +288,22 @@ where
             }
         };
         self.deliver(Chunk { start, len, values, failures, direct });
+    }
+
+    /// Runs a batch with [`Work::run_many`]: all at once (the stop flag is not looked at
+    /// inside the batch).
+    fn run_many(&self, start: usize, tasks: It::Batch) {
+        let tasks: Vec<W::Params> = tasks.collect();
+        let kept: Vec<W::Kept> = tasks.iter().map(|params| self.work.keep(params)).collect();
+        let mut chunk = Chunk::new(start, tasks.len());
+        for (outcome, kept) in self.work.run_many(tasks).into_iter().zip(kept) {
+            let index = start + chunk.len;
+            chunk.push(outcome.map_err(|(kind, message)| {
+                self.failed_at(index);
+                Failure { kind, message, params: describe(&self.work, &kept) }
+            }));
+        }
+        self.deliver(chunk);
     }
 
     /// The loop over one batch's tasks: `emit` receives each value with its offset in the

@@ -54,7 +54,7 @@ use crate::mode::{Mode, Silent, Strict};
 use crate::results::FailureKind;
 use crate::wire;
 use crate::work::{Interrupt, Work};
-use crate::worker::{offset_of, Entry, Reply, Request, Worker};
+use crate::worker::{offset_of, Death, Entry, Reply, Request, Worker};
 
 /// The process executor with its options; made by [`process()`].
 ///
@@ -308,27 +308,88 @@ where
     }
 
     fn run(&self, params: A) -> Result<T, (FailureKind, String)> {
-        let params = wire::encode(&params).map_err(|e| (FailureKind::Error, format!("its parameters: {e}")))?;
-        let request = Request { entry: self.entry, params, extras: self.extras.clone() };
-        let reply = WORKER.with(|slot| {
-            let mut slot = slot.borrow_mut();
-            if slot.is_none() {
-                let worker = Worker::start()
-                    .map_err(|e| (FailureKind::Error, format!("no worker process could be started: {e}")))?;
-                *slot = Some(worker);
+        self.run_many(vec![params]).pop().expect("one outcome per task")
+    }
+
+    fn batched(&self) -> bool {
+        true
+    }
+
+    /// Sends the batch in one message and reads the outcomes as they stream back. If the
+    /// worker dies, the task it was running fails as crashed, and the tasks after it run
+    /// again on a new worker.
+    fn run_many(&self, params: Vec<A>) -> Vec<Result<T, (FailureKind, String)>> {
+        let mut outcomes = Vec::with_capacity(params.len());
+        let mut encoded = Vec::with_capacity(params.len());
+        for p in &params {
+            match wire::encode(p) {
+                Ok(bytes) => encoded.push(bytes),
+                // Unencodable parameters are rare: run the tasks before them, fail this one,
+                // and go on with the rest.
+                Err(e) => {
+                    self.send_all(&encoded, &mut outcomes);
+                    encoded.clear();
+                    outcomes.push(Err((FailureKind::Error, format!("its parameters did not cross: {e}"))));
+                }
             }
-            let worker = slot.as_mut().expect("started above");
-            worker.call(&request).map_err(|death| {
-                *slot = None; // reaped: the next task starts a new worker
-                (FailureKind::Crashed { signal: death.signal, code: death.code }, death.message)
-            })
-        })?;
-        match reply {
-            Reply::Value(bytes) => {
-                wire::decode(&bytes).map_err(|e| (FailureKind::Error, format!("its value did not cross: {e}")))
-            }
-            Reply::Failed(true, message) => Err((FailureKind::Panicked, message)),
-            Reply::Failed(false, message) => Err((FailureKind::Error, message)),
         }
+        self.send_all(&encoded, &mut outcomes);
+        outcomes
+    }
+}
+
+impl<A, T> Remote<A, T>
+where
+    T: DeserializeOwned,
+{
+    /// Runs every task of `params` on this thread's worker, starting a new worker after each
+    /// one that dies, and pushes one outcome per task.
+    fn send_all(&self, params: &[Vec<u8>], outcomes: &mut Vec<Result<T, (FailureKind, String)>>) {
+        let mut next = 0;
+        let mut replies = Vec::new();
+        while next < params.len() {
+            let request = Request { entry: self.entry, params: &params[next..], extras: &self.extras };
+            replies.clear();
+            let died: Result<Option<Death>, String> = WORKER.with(|slot| {
+                let mut slot = slot.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(Worker::start().map_err(|e| format!("no worker process could be started: {e}"))?);
+                }
+                let worker = slot.as_mut().expect("started above");
+                match worker.call(&request, &mut replies) {
+                    Ok(()) => Ok(None),
+                    Err(death) => {
+                        *slot = None; // reaped: the next task starts a new worker
+                        Ok(Some(death))
+                    }
+                }
+            });
+            next += replies.len();
+            outcomes.extend(replies.drain(..).map(decode_reply));
+            match died {
+                Ok(None) => {}
+                Ok(Some(death)) => {
+                    outcomes
+                        .push(Err((FailureKind::Crashed { signal: death.signal, code: death.code }, death.message)));
+                    next += 1;
+                }
+                Err(message) => {
+                    let failed = params.len() - next;
+                    outcomes.extend((0..failed).map(|_| Err((FailureKind::Error, message.clone()))));
+                    next = params.len();
+                }
+            }
+        }
+    }
+}
+
+/// The outcome a worker's reply gives.
+fn decode_reply<T: DeserializeOwned>(reply: Reply) -> Result<T, (FailureKind, String)> {
+    match reply {
+        Reply::Value(bytes) => {
+            wire::decode(&bytes).map_err(|e| (FailureKind::Error, format!("its value did not cross: {e}")))
+        }
+        Reply::Failed(true, message) => Err((FailureKind::Panicked, message)),
+        Reply::Failed(false, message) => Err((FailureKind::Error, message)),
     }
 }

@@ -25,6 +25,19 @@ pub(crate) trait Work: Send + Sync + 'static {
     /// Runs one task; `Err` says how it failed.
     fn run(&self, params: Self::Params) -> Result<Self::Out, (FailureKind, String)>;
 
+    /// `true` if [`run_many`](Self::run_many) does better than one task at a time.
+    fn batched(&self) -> bool {
+        false
+    }
+
+    /// Runs a batch of tasks that nobody will stop halfway; one outcome per task, in order.
+    fn run_many(&self, params: Vec<Self::Params>) -> Vec<Result<Self::Out, (FailureKind, String)>>
+    where
+        Self: Sized,
+    {
+        params.into_iter().map(|p| run_one(self, p)).collect()
+    }
+
     /// Called by the thread about to run a task: how another thread can stop that task, if
     /// it can be stopped (a process worker can be killed; a thread cannot).
     fn interrupt(&self) -> Option<Interrupt> {

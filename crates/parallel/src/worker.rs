@@ -28,13 +28,23 @@ pub(crate) const WORKER_ENV: &str = "PARALLEL_WORKER";
 /// The largest frame a worker or its parent accepts.
 const MAX_FRAME: usize = 1 << 30;
 
-/// One task for a worker.
-#[derive(Serialize, Deserialize)]
-pub(crate) struct Request {
+/// A batch of tasks for a worker, as it sends them: the worker answers with one [`Reply`]
+/// per task, in order, each as soon as its task is done.
+#[derive(Serialize)]
+pub(crate) struct Request<'a> {
     /// The trampoline to call, as an offset from [`anchor`].
     pub(crate) entry: u64,
-    pub(crate) params: Vec<u8>,
-    pub(crate) extras: Vec<u8>,
+    /// Each task's encoded parameters.
+    pub(crate) params: &'a [Vec<u8>],
+    pub(crate) extras: &'a [u8],
+}
+
+/// A [`Request`] as the worker reads it.
+#[derive(Deserialize)]
+struct Received {
+    entry: u64,
+    params: Vec<Vec<u8>>,
+    extras: Vec<u8>,
 }
 
 /// A worker's answer to one task.
@@ -118,19 +128,22 @@ fn serve() -> Result<(), WireError> {
     let mut requests = BufReader::new(requests);
     let mut replies = BufWriter::new(replies);
     loop {
-        let request: Request = wire::recv(&mut requests, MAX_FRAME)?;
+        let request: Received = wire::recv(&mut requests, MAX_FRAME)?;
         let anchor = anchor as fn() as usize;
         // SAFETY: the parent runs this same executable and computed `entry` with
         // `offset_of` from a function of type `Entry`: the sum is that function's address
         // here. The parent is trusted (same user, our own pipe).
         let entry: Entry = unsafe { std::mem::transmute(anchor.wrapping_add(request.entry as usize) as *const ()) };
-        let reply = match catch_unwind(AssertUnwindSafe(|| entry(&request.params, &request.extras))) {
-            Ok(Ok(value)) => Reply::Value(value),
-            Ok(Err((panicked, message))) => Reply::Failed(panicked, message),
-            Err(payload) => Reply::Failed(true, panic_message(payload)),
-        };
-        wire::send(&mut replies, &reply)?;
-        replies.flush()?;
+        for params in &request.params {
+            let reply = match catch_unwind(AssertUnwindSafe(|| entry(params, &request.extras))) {
+                Ok(Ok(value)) => Reply::Value(value),
+                Ok(Err((panicked, message))) => Reply::Failed(panicked, message),
+                Err(payload) => Reply::Failed(true, panic_message(payload)),
+            };
+            // Flushed per task: if the worker dies later in the batch, these results are in.
+            wire::send(&mut replies, &reply)?;
+            replies.flush()?;
+        }
     }
 }
 
@@ -172,11 +185,18 @@ impl Worker {
         })
     }
 
-    /// Runs one task; `Err` if the worker died (it is then reaped, and must be dropped).
-    pub(crate) fn call(&mut self, request: &Request) -> Result<Reply, Death> {
+    /// Runs a batch of tasks, pushing one reply per task to `replies`; `Err` if the worker
+    /// died (then `replies` holds those of the tasks before the one that killed it, and the
+    /// worker is reaped and must be dropped).
+    pub(crate) fn call(&mut self, request: &Request<'_>, replies: &mut Vec<Reply>) -> Result<(), Death> {
         let sent = wire::send(&mut self.requests, request).and_then(|()| Ok(self.requests.flush()?));
-        let reply = sent.and_then(|()| wire::recv(&mut self.replies, MAX_FRAME));
-        reply.map_err(|e| self.death(&e))
+        let received = sent.and_then(|()| {
+            for _ in 0..request.params.len() {
+                replies.push(wire::recv(&mut self.replies, MAX_FRAME)?);
+            }
+            Ok(())
+        });
+        received.map_err(|e| self.death(&e))
     }
 
     /// Reaps a worker whose pipe broke, and says how it died.

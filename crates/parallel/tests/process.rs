@@ -194,13 +194,34 @@ fn workers_die_with_their_parent() {
     }
 }
 
+fn a_crash_inside_a_batch_fails_alone() {
+    // Tiny tasks travel in batches of many; the crashing ones take their worker down with
+    // the rest of their batch, which runs again on a new worker.
+    let mut inputs = vec![0u8; 4_000];
+    for i in [7, 1_500, 1_501, 3_999] {
+        inputs[i] = if i % 2 == 0 { 3 } else { 4 };
+    }
+    let results = parallel::process().max_workers(2).silent().map(misbehave, inputs.clone());
+    assert_eq!(results.len(), inputs.len());
+    for (i, outcome) in results.iter().enumerate() {
+        match inputs[i] {
+            0 => assert_eq!(outcome, &Ok(0), "task {i}"),
+            _ => assert!(
+                matches!(outcome.as_ref().unwrap_err().kind(), FailureKind::Crashed { .. }),
+                "task {i}: {outcome:?}"
+            ),
+        }
+    }
+}
+
 fn main() {
     parallel::init();
     if std::env::var_os(ROLE).is_some() {
         let _ = parallel::process().max_workers(2).map(misbehave, vec![5, 5]);
         unreachable!("the tasks spin forever");
     }
-    let tests: [(&str, fn()); 8] = [
+    let tests: [(&str, fn()); 9] = [
+        ("a_crash_inside_a_batch_fails_alone", a_crash_inside_a_batch_fails_alone),
         ("workers_die_with_their_parent", workers_die_with_their_parent),
         (
             "a_task_past_its_task_timeout_is_killed_and_the_rest_complete",
