@@ -33,9 +33,12 @@
 //! killed (SIGKILL) at once, its task fails with kind `TimedOut`, and the next task starts a
 //! new worker.
 //!
-//! Not yet here (issue 3 continues): tasks sent in batches, `par` and `async_par` (a `Task`
-//! is a closure, which cannot cross), `async_try_map`, a pool of workers shared by all
-//! threads, a memory cap.
+//! **Batches.** Tiny tasks travel thousands per message and their results stream back one
+//! frame each; a worker that dies mid-batch fails only the task it was running, and the rest
+//! of its batch runs again on a new worker.
+//!
+//! Not yet here (issue 3 continues): `par` and `async_par` (a `Task` is a closure, which
+//! cannot cross), `async_try_map`, one pool of workers shared by all threads.
 
 use std::cell::RefCell;
 use std::fmt::{Debug, Display};
@@ -65,6 +68,7 @@ use crate::worker::{offset_of, Death, Entry, Reply, Request, Worker};
 #[derive(Debug)]
 pub struct Process<E = (), M = Strict> {
     max_workers: Option<usize>,
+    memory: Option<u64>,
     timeout: Option<Duration>,
     task_timeout: Option<Duration>,
     extras: Arc<E>,
@@ -85,7 +89,14 @@ impl<E, M> Clone for Process<E, M> {
 /// assert_eq!(doubled, vec![2, 4]);
 /// ```
 pub fn process() -> Process {
-    Process { max_workers: None, timeout: None, task_timeout: None, extras: Arc::new(()), mode: PhantomData }
+    Process {
+        max_workers: None,
+        memory: None,
+        timeout: None,
+        task_timeout: None,
+        extras: Arc::new(()),
+        mode: PhantomData,
+    }
 }
 
 /// Makes this process a worker if it was started as one (and then never returns); does
@@ -115,6 +126,21 @@ where
         self
     }
 
+    /// Caps each worker process's memory (address space, `RLIMIT_AS`) at `bytes`: a task that
+    /// allocates past it aborts its worker and fails alone as
+    /// [`Crashed`](FailureKind::Crashed); the next task gets a new worker.
+    ///
+    /// ```
+    /// fn hog(mb: usize) -> usize { vec![1u8; mb << 20].iter().map(|&b| b as usize).sum::<usize>() >> 20 }
+    /// let results = parallel::process().memory_limit(512 << 20).silent().map(hog, vec![1, 4_000, 2]);
+    /// assert_eq!(results.succeeded(), vec![&1, &2]);
+    /// assert!(matches!(results[1].as_ref().unwrap_err().kind(), parallel::FailureKind::Crashed { .. }));
+    /// ```
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory = Some(bytes);
+        self
+    }
+
     /// A deadline for the whole call, as [`Thread::timeout`](crate::Thread::timeout) — and the
     /// worker processes still running tasks are killed.
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -131,15 +157,15 @@ where
 
     /// Silent mode, as [`Thread::silent`](crate::Thread::silent).
     pub fn silent(self) -> Process<E, Silent> {
-        let Process { max_workers, timeout, task_timeout, extras, .. } = self;
-        Process { max_workers, timeout, task_timeout, extras, mode: PhantomData }
+        let Process { max_workers, memory, timeout, task_timeout, extras, .. } = self;
+        Process { max_workers, memory, timeout, task_timeout, extras, mode: PhantomData }
     }
 
     /// A value every task receives by reference as its function's last argument; it is
     /// encoded once per call and decoded by the worker for each task.
     pub fn extras<X: Serialize + Send + Sync + 'static>(self, extras: X) -> Process<X, M> {
-        let Process { max_workers, timeout, task_timeout, .. } = self;
-        Process { max_workers, timeout, task_timeout, extras: Arc::new(extras), mode: PhantomData }
+        let Process { max_workers, memory, timeout, task_timeout, .. } = self;
+        Process { max_workers, memory, timeout, task_timeout, extras: Arc::new(extras), mode: PhantomData }
     }
 
     /// Calls `f` once per input, each call in a worker process; the results come in the
@@ -206,7 +232,7 @@ where
     /// The per-task work of a call whose worker side is `entry`.
     fn remote<A, T>(&self, entry: Entry) -> Remote<A, T> {
         let extras = wire::encode(&*self.extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
-        Remote { entry: offset_of(entry), extras, marker: PhantomData }
+        Remote { entry: offset_of(entry), extras, memory: self.memory, marker: PhantomData }
     }
 
     fn plan(&self) -> Plan {
@@ -276,6 +302,7 @@ thread_local! {
 struct Remote<A, T> {
     entry: u64,
     extras: Vec<u8>,
+    memory: Option<u64>,
     marker: PhantomData<fn(A) -> T>,
 }
 
@@ -300,8 +327,8 @@ where
     fn interrupt(&self) -> Option<Interrupt> {
         WORKER.with(|slot| {
             let mut slot = slot.borrow_mut();
-            if slot.is_none() {
-                *slot = Worker::start().ok(); // `run` reports a failure to start
+            if slot.as_ref().is_none_or(|w| w.memory != self.memory) {
+                *slot = Worker::start(self.memory).ok(); // `run` reports a failure to start
             }
             slot.as_ref().map(Worker::killer)
         })
@@ -352,8 +379,9 @@ where
             replies.clear();
             let died: Result<Option<Death>, String> = WORKER.with(|slot| {
                 let mut slot = slot.borrow_mut();
-                if slot.is_none() {
-                    *slot = Some(Worker::start().map_err(|e| format!("no worker process could be started: {e}"))?);
+                if slot.as_ref().is_none_or(|w| w.memory != self.memory) {
+                    let started = Worker::start(self.memory);
+                    *slot = Some(started.map_err(|e| format!("no worker process could be started: {e}"))?);
                 }
                 let worker = slot.as_mut().expect("started above");
                 match worker.call(&request, &mut replies) {

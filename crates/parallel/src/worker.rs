@@ -25,6 +25,9 @@ use crate::work::panic_message;
 /// The environment variable that starts a process in worker mode.
 pub(crate) const WORKER_ENV: &str = "PARALLEL_WORKER";
 
+/// The environment variable that caps a worker's memory (bytes of address space).
+const MEMORY_ENV: &str = "PARALLEL_WORKER_MEMORY";
+
 /// The largest frame a worker or its parent accepts.
 const MAX_FRAME: usize = 1 << 30;
 
@@ -89,9 +92,19 @@ pub(crate) fn serve_if_worker() {
     if std::env::var_os(WORKER_ENV).is_none() {
         return;
     }
+    let memory = std::env::var(MEMORY_ENV).ok().and_then(|m| m.parse::<u64>().ok());
     // Programs the tasks start are not workers. (Before `main`, or first thing in it: no other
     // thread reads the environment yet.)
     std::env::remove_var(WORKER_ENV);
+    std::env::remove_var(MEMORY_ENV);
+    if let Some(bytes) = memory {
+        let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+        // SAFETY: a plain system call on this process's own limits.
+        if unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) } != 0 {
+            eprintln!("parallel worker {}: the memory limit: {}", std::process::id(), io::Error::last_os_error());
+            std::process::exit(2);
+        }
+    }
     let code = match serve() {
         Ok(()) | Err(WireError::Closed) => 0,
         Err(e) => {
@@ -156,6 +169,8 @@ pub(crate) struct Death {
 
 /// A worker process, from its parent's side. Dropping it kills and reaps the process.
 pub(crate) struct Worker {
+    /// The worker's memory limit, if it has one.
+    pub(crate) memory: Option<u64>,
     /// Shared with the [`killer`](Self::killer)s handed out; `Child::kill` on a reaped child
     /// sends nothing, so a killer can never hit a process that reused the pid.
     child: Arc<Mutex<Child>>,
@@ -164,9 +179,14 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    /// Starts a worker: this executable again, in worker mode.
-    pub(crate) fn start() -> io::Result<Self> {
-        let mut child = Command::new(std::env::current_exe()?)
+    /// Starts a worker: this executable again, in worker mode, with at most `memory` bytes of
+    /// address space if given (a task that allocates past it aborts its worker).
+    pub(crate) fn start(memory: Option<u64>) -> io::Result<Self> {
+        let mut command = Command::new(std::env::current_exe()?);
+        if let Some(bytes) = memory {
+            command.env(MEMORY_ENV, bytes.to_string());
+        }
+        let mut child = command
             .env(WORKER_ENV, "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -174,7 +194,7 @@ impl Worker {
             .spawn()?;
         let requests = BufWriter::new(child.stdin.take().expect("piped stdin"));
         let replies = BufReader::new(child.stdout.take().expect("piped stdout"));
-        Ok(Worker { child: Arc::new(Mutex::new(child)), requests, replies })
+        Ok(Worker { memory, child: Arc::new(Mutex::new(child)), requests, replies })
     }
 
     /// Kills this worker from another thread: its task fails, its pipe breaks.

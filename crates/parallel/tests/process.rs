@@ -163,8 +163,19 @@ fn state_of(pid: u32) -> Option<char> {
 const ROLE: &str = "PARALLEL_TEST_ROLE";
 
 fn workers_die_with_their_parent() {
+    workers_die_when("parent-to-kill");
+}
+
+fn workers_die_when_the_caller_panics() {
+    workers_die_when("caller-panics");
+}
+
+/// Starts this binary in `role` (a parent whose two workers spin), makes it die — SIGKILL, or
+/// its own panic — and checks its workers die within 1 s.
+fn workers_die_when(role: &str) {
     let exe = std::env::current_exe().unwrap();
-    let mut parent = std::process::Command::new(exe).env(ROLE, "parent-to-kill").spawn().unwrap();
+    let mut parent =
+        std::process::Command::new(exe).env(ROLE, role).stderr(std::process::Stdio::null()).spawn().unwrap();
     let pid = parent.id();
     // Wait for its two workers to spin.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -185,13 +196,33 @@ fn workers_die_with_their_parent() {
         assert!(Instant::now() < deadline, "the parent's workers never started: {workers:?}");
         std::thread::sleep(Duration::from_millis(20));
     };
-    parent.kill().unwrap(); // SIGKILL: the parent gets no chance to clean up
-    parent.wait().unwrap();
+    if role == "parent-to-kill" {
+        parent.kill().unwrap(); // SIGKILL: the parent gets no chance to clean up
+    } else {
+        std::fs::write(std::env::temp_dir().join(format!("parallel-panic-{pid}")), "").unwrap();
+    }
+    let status = parent.wait().unwrap();
+    assert!(!status.success(), "{status:?}");
     let deadline = Instant::now() + Duration::from_secs(1);
     while workers.iter().any(|&w| matches!(state_of(w), Some(s) if s != 'Z')) {
         assert!(Instant::now() < deadline, "orphaned workers still run 1 s after their parent died: {workers:?}");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Allocates `mb` MiB and touches every page.
+fn hog(mb: usize) -> usize {
+    let block = vec![1u8; mb << 20];
+    block.iter().step_by(4096).map(|&b| b as usize).sum()
+}
+
+fn a_runaway_allocation_under_a_memory_cap_fails_alone() {
+    let results = parallel::process().max_workers(2).memory_limit(256 << 20).silent().map(hog, vec![1, 100_000, 2]);
+    assert_eq!(results.succeeded(), vec![&256, &512]);
+    let failed = results[1].as_ref().unwrap_err();
+    assert_eq!(*failed.kind(), FailureKind::Crashed { signal: Some(6), code: None }, "{failed}");
+    // The next call, without a cap, gets workers without one.
+    assert_eq!(parallel::process().max_workers(2).map(hog, vec![300]).unwrap(), vec![300 * 256]);
 }
 
 fn a_crash_inside_a_batch_fails_alone() {
@@ -216,11 +247,26 @@ fn a_crash_inside_a_batch_fails_alone() {
 
 fn main() {
     parallel::init();
-    if std::env::var_os(ROLE).is_some() {
-        let _ = parallel::process().max_workers(2).map(misbehave, vec![5, 5]);
-        unreachable!("the tasks spin forever");
+    match std::env::var(ROLE).as_deref() {
+        Ok("parent-to-kill") => {
+            let _ = parallel::process().max_workers(2).map(misbehave, vec![5, 5]);
+            unreachable!("the tasks spin forever");
+        }
+        Ok("caller-panics") => {
+            let _running = parallel::process().max_workers(2).async_map(misbehave, vec![5, 5]);
+            // Panics when the test says so (its workers are spinning by then).
+            let signal = std::env::temp_dir().join(format!("parallel-panic-{}", std::process::id()));
+            while !signal.exists() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = std::fs::remove_file(signal);
+            panic!("the caller panics");
+        }
+        _ => {}
     }
-    let tests: [(&str, fn()); 9] = [
+    let tests: [(&str, fn()); 11] = [
+        ("a_runaway_allocation_under_a_memory_cap_fails_alone", a_runaway_allocation_under_a_memory_cap_fails_alone),
+        ("workers_die_when_the_caller_panics", workers_die_when_the_caller_panics),
         ("a_crash_inside_a_batch_fails_alone", a_crash_inside_a_batch_fails_alone),
         ("workers_die_with_their_parent", workers_die_with_their_parent),
         (
