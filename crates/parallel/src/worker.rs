@@ -182,7 +182,8 @@ impl Worker {
     /// Starts a worker: this executable again, in worker mode, with at most `memory` bytes of
     /// address space if given (a task that allocates past it aborts its worker).
     pub(crate) fn start(memory: Option<u64>) -> io::Result<Self> {
-        let mut command = Command::new(std::env::current_exe()?);
+        // The running image itself, even if its file was replaced or deleted since.
+        let mut command = Command::new("/proc/self/exe");
         if let Some(bytes) = memory {
             command.env(MEMORY_ENV, bytes.to_string());
         }
