@@ -27,6 +27,8 @@ rust-test:
 	$(CARGO) test --workspace --all-targets --locked
 	$(CARGO) test --workspace --doc --locked
 
-## The benchmarks against the peers (minutes); tables land in docs/benchmarks.md by hand.
+## The benchmarks against the peers (about 4 minutes: the thread executor, then the process
+## executor); tables land in docs/benchmarks.md by hand.
 bench:
 	$(CARGO) bench --locked --bench thread
+	$(CARGO) bench --locked --bench process

@@ -18,10 +18,9 @@
 //! Parameters, extras and values cross as serde values in the [`wire`](crate::wire)
 //! codec, so they are `Serialize + DeserializeOwned`.
 //!
-//! **Cost.** A worker is started the first time a pool thread needs one (a few milliseconds)
-//! and is then reused by every later task and call run on that thread; it is killed when the
-//! thread idles out. Each task is a round trip over a pipe (tens of microseconds).
-//!
+//! **Cost.** A worker is started the first time a pool thread needs one (about 2 ms) and is
+//! then reused by every later task and call run on that thread; it is killed when the thread
+//! idles out (5 s).//!
 //! ```
 //! fn square(x: u64) -> u64 { x * x }
 //!
