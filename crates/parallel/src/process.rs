@@ -37,7 +37,7 @@
 //! of its batch runs again on a new worker.
 //!
 //! Not yet here (issue 3 continues): `par` and `async_par` (a `Task` is a closure, which
-//! cannot cross), `async_try_map`, one pool of workers shared by all threads.
+//! cannot cross), one pool of workers shared by all threads.
 
 use std::cell::RefCell;
 use std::fmt::{Debug, Display};
@@ -226,6 +226,28 @@ where
     {
         let _ = f;
         spawn_call::<M, _, I, _>(self.remote(entry::<F, E, K, I::Params>), inputs, self.plan(), |output| output)
+    }
+
+    /// [`try_map`](Self::try_map) without blocking: returns a [`Handle`] at once.
+    ///
+    /// ```
+    /// let handle = parallel::process().async_try_map(|s: String| s.parse::<i8>(), vec!["-4".to_owned()]);
+    /// assert_eq!(handle.wait().unwrap(), vec![-4]);
+    /// ```
+    pub fn async_try_map<I, F, K, T, X>(&self, f: F, inputs: I) -> Handle<M::Map<I, T>>
+    where
+        I: Inputs,
+        I::Params: Clone + Debug + Serialize + DeserializeOwned,
+        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + Copy,
+        T: Serialize + DeserializeOwned + Send + 'static,
+        X: Display,
+        E: DeserializeOwned,
+        K: 'static,
+        M::Map<I, T>: Send + 'static,
+    {
+        let _ = f;
+        let work = self.remote(try_entry::<F, E, K, I::Params, T, X>);
+        spawn_call::<M, _, I, _>(work, inputs, self.plan(), |output| output)
     }
 
     /// The per-task work of a call whose worker side is `entry`.
