@@ -8,7 +8,7 @@ use std::fmt::{self, Debug};
 use std::hash::{BuildHasher, Hash};
 
 use crate::inputs::Inputs;
-use crate::results::{FailedTask, Results};
+use crate::results::{FailedTask, FailureKind, Results};
 
 /// One task of a `par` call: a closure and, for failure reports, a description of what it was
 /// called with. Build one with [`task`] or with `.future(args)` from the
@@ -24,7 +24,9 @@ use crate::results::{FailedTask, Results};
 /// assert_eq!(prices["eth"], 3_100);
 /// ```
 pub struct Task<T> {
-    pub(crate) run: Box<dyn FnOnce() -> T + Send>,
+    /// Runs the task; `Err` when it failed other than by panicking (a remote task whose
+    /// worker process died).
+    pub(crate) run: Box<dyn FnOnce() -> Result<T, (FailureKind, String)> + Send>,
     pub(crate) params: String,
 }
 
@@ -35,23 +37,36 @@ pub struct Task<T> {
 /// assert_eq!(parallel::par((t,)).unwrap(), ("done",));
 /// ```
 pub fn task<T>(f: impl FnOnce() -> T + Send + 'static) -> Task<T> {
-    Task { run: Box::new(f), params: "()".to_owned() }
+    Task { run: Box::new(move || Ok(f())), params: "()".to_owned() }
 }
 
 impl<T> Task<T> {
     /// A task that calls `f` with `params`, which failure reports show.
     pub(crate) fn with_params<P: Debug + Send + 'static>(params: P, f: impl FnOnce(P) -> T + Send + 'static) -> Self {
         let described = format!("{params:?}");
+        Task { run: Box::new(move || Ok(f(params))), params: described }
+    }
+
+    /// A task whose run can fail other than by panicking.
+    pub(crate) fn fallible<P: Debug + Send + 'static>(
+        params: P,
+        f: impl FnOnce(P) -> Result<T, (FailureKind, String)> + Send + 'static,
+    ) -> Self {
+        let described = format!("{params:?}");
         Task { run: Box::new(move || f(params)), params: described }
     }
 
     /// Runs the task here, on the calling thread.
     ///
+    /// # Panics
+    /// If the task fails other than by panicking: a [remote](crate::prelude::ParallelFn::remote)
+    /// task whose worker process dies.
+    ///
     /// ```
     /// assert_eq!(parallel::task(|| 2 + 2).run(), 4);
     /// ```
     pub fn run(self) -> T {
-        (self.run)()
+        (self.run)().unwrap_or_else(|(kind, message)| panic!("the task {kind}: {message}"))
     }
 }
 
@@ -138,7 +153,8 @@ macro_rules! positional {
             fn into_tasks(self) -> Self::Tasks {
                 vec![$({
                     let task = self.$i.into_task();
-                    Task { run: Box::new(move || Box::new((task.run)()) as AnyValue), params: task.params }
+                    let run = move || (task.run)().map(|value| Box::new(value) as AnyValue);
+                    Task { run: Box::new(run), params: task.params }
                 }),+]
             }
 

@@ -13,6 +13,9 @@
 //! ```
 
 use std::fmt::{Debug, Display};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::time::Duration;
 
 pub use crate::call::TaskFn;
@@ -106,6 +109,28 @@ pub trait ParallelFn<Args, K>: TaskFn<Args, (), K> + Sized {
         Args: Debug + Send + 'static,
     {
         Task::with_params(args, move |args| self.call(args, &()))
+    }
+
+    /// A [`Task`] calling this function with `args` in a worker process, for
+    /// [`process().par`](crate::Process::par): the function must be a `fn` item or a closure
+    /// that captures nothing, and the arguments and value serde types. If the worker dies,
+    /// the task fails as [`Crashed`](crate::FailureKind::Crashed).
+    ///
+    /// ```
+    /// use parallel::prelude::*;
+    /// fn add(x: i32, y: i32) -> i32 { x + y }
+    /// let sums = parallel::process().par(vec![add.remote((1, 2)), add.remote((3, 4))]).unwrap();
+    /// assert_eq!(sums, vec![3, 7]);
+    /// ```
+    fn remote(self, args: Args) -> Task<Self::Output>
+    where
+        Self: Copy,
+        Self::Output: Serialize + DeserializeOwned + Send + 'static,
+        Args: Debug + Serialize + DeserializeOwned + Send + 'static,
+        K: 'static,
+    {
+        let _ = self; // only its type crosses
+        crate::process::remote_task::<Self, K, Args>(args)
     }
 }
 

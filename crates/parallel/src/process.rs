@@ -36,8 +36,11 @@
 //! frame each; a worker that dies mid-batch fails only the task it was running, and the rest
 //! of its batch runs again on a new worker.
 //!
-//! Not yet here (issue 3 continues): `par` and `async_par` (a `Task` is a closure, which
-//! cannot cross), one pool of workers shared by all threads.
+//! **par.** A closure cannot cross, so `par` on processes takes *remote* tasks:
+//! `square.remote(7)` from the [prelude](crate::prelude), a `fn` item and its arguments.
+//!
+//! Not yet here (issue 3 continues): one pool of workers shared by all threads; a supervisor
+//! generic over the worker command and codec.
 
 use std::cell::RefCell;
 use std::fmt::{Debug, Display};
@@ -53,9 +56,10 @@ use crate::driver::{call, spawn_call, Plan};
 use crate::handle::Handle;
 use crate::inputs::Inputs;
 use crate::mode::{Mode, Silent, Strict};
+use crate::par::{Par, Task};
 use crate::results::FailureKind;
 use crate::wire;
-use crate::work::{Interrupt, Work};
+use crate::work::{Interrupt, ParTasks, Work};
 use crate::worker::{offset_of, Death, Entry, Reply, Request, Worker};
 
 /// The process executor with its options; made by [`process()`].
@@ -250,6 +254,32 @@ where
         spawn_call::<M, _, I, _>(work, inputs, self.plan(), |output| output)
     }
 
+    /// Runs different functions at once, each in a worker process: the tasks are
+    /// [`remote`](crate::prelude::ParallelFn::remote) ones, made from `fn` items and their
+    /// arguments. Timeouts kill the worker of a task past them.
+    ///
+    /// ```
+    /// use parallel::prelude::*;
+    /// fn square(x: u64) -> u64 { x * x }
+    /// fn shout(s: String) -> String { s.to_uppercase() }
+    ///
+    /// let (n, s) = parallel::process().par((square.remote(7), shout.remote("hi".to_owned()))).unwrap();
+    /// assert_eq!((n, s.as_str()), (49, "HI"));
+    /// ```
+    pub fn par<P: Par>(&self, tasks: P) -> M::Par<P> {
+        M::par::<P>(call::<M, _, P::Tasks>(RemotePar(ParTasks::new()), tasks.into_tasks(), self.plan()))
+    }
+
+    /// [`par`](Self::par) without blocking: returns a [`Handle`] at once.
+    pub fn async_par<P>(&self, tasks: P) -> Handle<M::Par<P>>
+    where
+        P: Par,
+        M::Map<P::Tasks, P::Value>: Send + 'static,
+        M::Par<P>: Send + 'static,
+    {
+        spawn_call::<M, _, P::Tasks, _>(RemotePar(ParTasks::new()), tasks.into_tasks(), self.plan(), M::par::<P>)
+    }
+
     /// The per-task work of a call whose worker side is `entry`.
     fn remote<A, T>(&self, entry: Entry) -> Remote<A, T> {
         let extras = wire::encode(&*self.extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
@@ -313,6 +343,65 @@ where
     wire::encode(&value).map_err(|e| (false, format!("its value did not cross: {e}")))
 }
 
+/// A task that calls `F` with `args` in this thread's worker process; for `par`.
+pub(crate) fn remote_task<F, K, A>(args: A) -> Task<F::Output>
+where
+    F: TaskFn<A, (), K> + Copy,
+    F::Output: Serialize + DeserializeOwned + Send + 'static,
+    A: Debug + Serialize + DeserializeOwned + Send + 'static,
+    K: 'static,
+{
+    let remote = Remote::<A, F::Output> {
+        entry: offset_of(entry::<F, (), K, A>),
+        extras: Vec::new(), // `()` encodes to nothing
+        memory: None,
+        marker: PhantomData,
+    };
+    Task::fallible(args, move |args| {
+        let params = wire::encode(&args).map_err(|e| (FailureKind::Error, format!("its parameters: {e}")))?;
+        let mut outcomes = Vec::with_capacity(1);
+        remote.send_all(&[params], &mut outcomes);
+        outcomes.pop().unwrap_or_else(|| Err((FailureKind::Error, "no outcome".to_owned())))
+    })
+}
+
+/// `par` on the process executor: the tasks call their worker themselves; a task past its
+/// timeout gets its worker killed.
+struct RemotePar<V>(ParTasks<V>);
+
+impl<V: Send + 'static> Work for RemotePar<V> {
+    type Params = Task<V>;
+    type Out = V;
+    type Kept = String;
+
+    fn keep(&self, task: &Task<V>) -> String {
+        self.0.keep(task)
+    }
+    fn describe(&self, kept: &String) -> String {
+        self.0.describe(kept)
+    }
+    fn describe_params(&self, task: &Task<V>) -> String {
+        self.0.describe_params(task)
+    }
+    fn run(&self, task: Task<V>) -> Result<V, (FailureKind, String)> {
+        self.0.run(task)
+    }
+    fn interrupt(&self) -> Option<Interrupt> {
+        this_threads_worker(None)
+    }
+}
+
+/// A killer for this thread's worker process (with memory limit `memory`), started if needed.
+fn this_threads_worker(memory: Option<u64>) -> Option<Interrupt> {
+    WORKER.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.as_ref().is_none_or(|w| w.memory != memory) {
+            *slot = Worker::start(memory).ok(); // the task reports a failure to start
+        }
+        slot.as_ref().map(Worker::killer)
+    })
+}
+
 thread_local! {
     /// The worker process of this pool thread, started on first use.
     static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
@@ -346,13 +435,7 @@ where
         format!("{params:?}")
     }
     fn interrupt(&self) -> Option<Interrupt> {
-        WORKER.with(|slot| {
-            let mut slot = slot.borrow_mut();
-            if slot.as_ref().is_none_or(|w| w.memory != self.memory) {
-                *slot = Worker::start(self.memory).ok(); // `run` reports a failure to start
-            }
-            slot.as_ref().map(Worker::killer)
-        })
+        this_threads_worker(self.memory)
     }
 
     fn run(&self, params: A) -> Result<T, (FailureKind, String)> {

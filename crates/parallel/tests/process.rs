@@ -245,6 +245,30 @@ fn a_crash_inside_a_batch_fails_alone() {
     }
 }
 
+fn sum3(x: u32, y: u32, z: u32) -> u32 {
+    x + y + z
+}
+
+fn par_runs_remote_tasks_each_failing_alone() {
+    use parallel::prelude::*;
+    let (a, b, c) = parallel::process().par((square.remote(9), misbehave.remote(0), sum3.remote((1, 2, 3)))).unwrap();
+    assert_eq!((a, b, c), (81, 0, 6));
+
+    let (ok, crashed, spun) = parallel::process().task_timeout(Duration::from_millis(300)).silent().par((
+        misbehave.remote(0),
+        misbehave.remote(3),
+        misbehave.remote(5),
+    ));
+    assert_eq!(ok, Ok(0));
+    assert_eq!(*crashed.unwrap_err().kind(), FailureKind::Crashed { signal: Some(11), code: None });
+    assert_eq!(*spun.unwrap_err().kind(), FailureKind::TimedOut);
+    assert!(no_child_runs(), "a spinning worker was not killed: {:?}", children());
+
+    let named = std::collections::BTreeMap::from([("sq", square.remote(4)), ("sq2", square.remote(5))]);
+    let out = parallel::process().async_par(named).wait().unwrap();
+    assert_eq!(out["sq2"], 25);
+}
+
 fn main() {
     parallel::init();
     match std::env::var(ROLE).as_deref() {
@@ -264,7 +288,8 @@ fn main() {
         }
         _ => {}
     }
-    let tests: [(&str, fn()); 11] = [
+    let tests: [(&str, fn()); 12] = [
+        ("par_runs_remote_tasks_each_failing_alone", par_runs_remote_tasks_each_failing_alone),
         ("a_runaway_allocation_under_a_memory_cap_fails_alone", a_runaway_allocation_under_a_memory_cap_fails_alone),
         ("workers_die_when_the_caller_panics", workers_die_when_the_caller_panics),
         ("a_crash_inside_a_batch_fails_alone", a_crash_inside_a_batch_fails_alone),
