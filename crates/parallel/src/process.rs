@@ -60,7 +60,7 @@ use crate::par::{Par, Task};
 use crate::results::FailureKind;
 use crate::wire;
 use crate::work::{Interrupt, ParTasks, Work};
-use crate::worker::{offset_of, Death, Entry, Reply, Request, Worker};
+use crate::worker::{entry_id, Death, Entry, Launcher, Reply, Request, Worker};
 
 /// The process executor with its options; made by [`process()`].
 ///
@@ -283,7 +283,7 @@ where
     /// The per-task work of a call whose worker side is `entry`.
     fn remote<A, T>(&self, entry: Entry) -> Remote<A, T> {
         let extras = wire::encode(&*self.extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
-        Remote { entry: offset_of(entry), extras, memory: self.memory, marker: PhantomData }
+        Remote { entry: entry_id(entry), extras, memory: self.memory, marker: PhantomData }
     }
 
     fn plan(&self) -> Plan {
@@ -352,7 +352,7 @@ where
     K: 'static,
 {
     let remote = Remote::<A, F::Output> {
-        entry: offset_of(entry::<F, (), K, A>),
+        entry: entry_id(entry::<F, (), K, A>),
         extras: Vec::new(), // `()` encodes to nothing
         memory: None,
         marker: PhantomData,
@@ -396,7 +396,7 @@ fn this_threads_worker(memory: Option<u64>) -> Option<Interrupt> {
     WORKER.with(|slot| {
         let mut slot = slot.borrow_mut();
         if slot.as_ref().is_none_or(|w| w.memory != memory) {
-            *slot = Worker::start(memory).ok(); // the task reports a failure to start
+            *slot = Worker::start(&Launcher::this_executable(), memory).ok(); // the task reports a failure to start
         }
         slot.as_ref().map(Worker::killer)
     })
@@ -410,7 +410,7 @@ thread_local! {
 /// A call on the process executor: each task is a round trip to this thread's worker, which
 /// runs `entry` on parameters `A` and gives a `T`.
 struct Remote<A, T> {
-    entry: u64,
+    entry: [u8; 8],
     extras: Vec<u8>,
     memory: Option<u64>,
     marker: PhantomData<fn(A) -> T>,
@@ -479,12 +479,12 @@ where
         let mut next = 0;
         let mut replies = Vec::new();
         while next < params.len() {
-            let request = Request { entry: self.entry, params: &params[next..], extras: &self.extras };
+            let request = Request { entry: &self.entry, params: &params[next..], extras: &self.extras };
             replies.clear();
             let died: Result<Option<Death>, String> = WORKER.with(|slot| {
                 let mut slot = slot.borrow_mut();
                 if slot.as_ref().is_none_or(|w| w.memory != self.memory) {
-                    let started = Worker::start(self.memory);
+                    let started = Worker::start(&Launcher::this_executable(), self.memory);
                     *slot = Some(started.map_err(|e| format!("no worker process could be started: {e}"))?);
                 }
                 let worker = slot.as_mut().expect("started above");

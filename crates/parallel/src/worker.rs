@@ -2,8 +2,13 @@
 //! [`Request`] frame per task on the worker's stdin and reads one [`Reply`] frame from its
 //! stdout; a worker that dies shows as a closed pipe, and its exit status says how it died.
 //!
-//! Functions cross as an *entry*: the address of a monomorphised trampoline, counted from an
-//! anchor function of this crate. Both processes run the same executable, so the same offset
+//! The supervisor side ([`Worker`]) is generic: a [`Launcher`] says which program a worker
+//! is, and what crosses — the function's identity, each task's parameters, its value — is
+//! opaque bytes, so any program that speaks the frames of `wire.rs` can be a worker (the
+//! Python package's interpreters will be). The Rust worker below is one such program.
+//!
+//! For Rust workers, functions cross as an *entry*: the address of a monomorphised
+//! trampoline, counted from an anchor function of this crate. Both processes run the same executable, so the same offset
 //! names the same code in each (the load address differs, offsets within the image do not).
 
 use std::io::{self, BufReader, BufWriter, Write};
@@ -35,8 +40,9 @@ const MAX_FRAME: usize = 1 << 30;
 /// per task, in order, each as soon as its task is done.
 #[derive(Serialize)]
 pub(crate) struct Request<'a> {
-    /// The trampoline to call, as an offset from [`anchor`].
-    pub(crate) entry: u64,
+    /// Which function to call: for Rust workers, the trampoline's offset from [`anchor`]
+    /// (8 bytes, little-endian); opaque to the supervisor.
+    pub(crate) entry: &'a [u8],
     /// Each task's encoded parameters.
     pub(crate) params: &'a [Vec<u8>],
     pub(crate) extras: &'a [u8],
@@ -45,7 +51,7 @@ pub(crate) struct Request<'a> {
 /// A [`Request`] as the worker reads it.
 #[derive(Deserialize)]
 struct Received {
-    entry: u64,
+    entry: Vec<u8>,
     params: Vec<Vec<u8>>,
     extras: Vec<u8>,
 }
@@ -67,9 +73,10 @@ pub(crate) type Entry = fn(&[u8], &[u8]) -> Result<Vec<u8>, (bool, String)>;
 #[inline(never)]
 fn anchor() {}
 
-/// The offset that names `entry` in every process of this executable.
-pub(crate) fn offset_of(entry: Entry) -> u64 {
-    (entry as usize).wrapping_sub(anchor as fn() as usize) as u64
+/// The bytes that name `entry` in every process of this executable: its offset from the
+/// anchor.
+pub(crate) fn entry_id(entry: Entry) -> [u8; 8] {
+    ((entry as usize).wrapping_sub(anchor as fn() as usize) as u64).to_le_bytes()
 }
 
 /// Serves as a worker before `main` runs, when this process was started as one: programs
@@ -142,11 +149,14 @@ fn serve() -> Result<(), WireError> {
     let mut replies = BufWriter::new(replies);
     loop {
         let request: Received = wire::recv(&mut requests, MAX_FRAME)?;
+        let offset = <[u8; 8]>::try_from(request.entry.as_slice())
+            .map_err(|_| WireError::Decode(format!("an entry of {} bytes, not 8", request.entry.len())))?;
         let anchor = anchor as fn() as usize;
-        // SAFETY: the parent runs this same executable and computed `entry` with
-        // `offset_of` from a function of type `Entry`: the sum is that function's address
+        // SAFETY: the parent runs this same executable and computed the offset with
+        // `entry_id` from a function of type `Entry`: the sum is that function's address
         // here. The parent is trusted (same user, our own pipe).
-        let entry: Entry = unsafe { std::mem::transmute(anchor.wrapping_add(request.entry as usize) as *const ()) };
+        let entry: Entry =
+            unsafe { std::mem::transmute(anchor.wrapping_add(u64::from_le_bytes(offset) as usize) as *const ()) };
         for params in &request.params {
             let reply = match catch_unwind(AssertUnwindSafe(|| entry(params, &request.extras))) {
                 Ok(Ok(value)) => Reply::Value(value),
@@ -157,6 +167,29 @@ fn serve() -> Result<(), WireError> {
             wire::send(&mut replies, &reply)?;
             replies.flush()?;
         }
+    }
+}
+
+/// How to start a worker process: this executable in worker mode, or any program that
+/// speaks the protocol.
+#[derive(Clone)]
+pub(crate) struct Launcher(Arc<dyn Fn() -> Command + Send + Sync>);
+
+impl Launcher {
+    /// This executable again — the running image, even if its file was replaced or deleted
+    /// since — in worker mode.
+    pub(crate) fn this_executable() -> Self {
+        Launcher(Arc::new(|| {
+            let mut command = Command::new("/proc/self/exe");
+            command.env(WORKER_ENV, "1");
+            command
+        }))
+    }
+
+    /// Any program: `command` makes the command that starts one worker.
+    #[cfg_attr(not(test), allow(dead_code))] // for the Python package's workers
+    pub(crate) fn program(command: impl Fn() -> Command + Send + Sync + 'static) -> Self {
+        Launcher(Arc::new(command))
     }
 }
 
@@ -179,20 +212,14 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    /// Starts a worker: this executable again, in worker mode, with at most `memory` bytes of
-    /// address space if given (a task that allocates past it aborts its worker).
-    pub(crate) fn start(memory: Option<u64>) -> io::Result<Self> {
-        // The running image itself, even if its file was replaced or deleted since.
-        let mut command = Command::new("/proc/self/exe");
+    /// Starts a worker with `launcher`, with at most `memory` bytes of address space if given
+    /// (a task that allocates past it aborts its worker).
+    pub(crate) fn start(launcher: &Launcher, memory: Option<u64>) -> io::Result<Self> {
+        let mut command = (launcher.0)();
         if let Some(bytes) = memory {
             command.env(MEMORY_ENV, bytes.to_string());
         }
-        let mut child = command
-            .env(WORKER_ENV, "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
+        let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
         let requests = BufWriter::new(child.stdin.take().expect("piped stdin"));
         let replies = BufReader::new(child.stdout.take().expect("piped stdout"));
         Ok(Worker { memory, child: Arc::new(Mutex::new(child)), requests, replies })
@@ -250,5 +277,31 @@ impl Drop for Worker {
         let mut child = lock(&self.child);
         let _ = child.kill();
         let _ = child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_program_speaking_the_frames_is_a_worker() {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/echo_worker.py");
+        let launcher = Launcher::program(move || {
+            let mut command = Command::new("python3");
+            command.arg(script);
+            command
+        });
+        let mut worker = Worker::start(&launcher, None).unwrap();
+        let params = vec![b"abc".to_vec(), b"de".to_vec()];
+        let mut replies = Vec::new();
+        let upper = Request { entry: b"upper", params: &params, extras: b"" };
+        assert!(worker.call(&upper, &mut replies).is_ok());
+        assert!(matches!(&replies[..], [Reply::Value(a), Reply::Value(b)] if a == b"ABC" && b == b"DE"));
+        replies.clear();
+        let exit = Request { entry: b"exit", params: &params, extras: b"" };
+        let death = worker.call(&exit, &mut replies).unwrap_err();
+        assert_eq!((death.signal, death.code), (None, Some(7)));
+        assert!(replies.is_empty());
     }
 }
