@@ -32,8 +32,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use common::{
-    format_duration, markdown_table, median_duration, order_check, run_paired, Contender, Pair, Paired, PeerSamples,
-    Plan, Row, Target,
+    calibrate, format_duration, markdown_table, median_duration, median_spin, order_check, run_paired, spin, Contender,
+    Pair, Paired, PeerSamples, Plan, Row, Target,
 };
 
 /// (a): how many tiny tasks, and how many of them procspawn runs (its time is scaled up).
@@ -109,17 +109,6 @@ fn tiny_procspawn(pool: &procspawn::Pool, n: u64) -> Vec<u64> {
     procspawn_map(pool, double, 0..n)
 }
 
-/// About `iters` × a few cycles of dependent integer work that the compiler cannot skip.
-fn spin(iters: u64, seed: u64) -> u64 {
-    let mut x = seed | 1;
-    for _ in 0..black_box(iters) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    black_box(x)
-}
-
 /// A CPU task for the process executor: the iteration count comes as the call's extras.
 fn spin_task(seed: u64, iters: &u64) -> u64 {
     spin(*iters, seed)
@@ -158,38 +147,6 @@ fn new_procspawn_pool(cores: usize) -> procspawn::Pool {
 
 // ---------------------------------------------------------------------------------------------
 // Set-up: calibration, a check that every contender computes the same thing, diagnostics.
-
-/// Finds the number of `spin` iterations that takes `target` on one thread: doubles until a
-/// run is long enough to time, scales, then refines twice on the median of 15 runs (the
-/// machine's speed drifts). Returns the count and the median time it took at the last check.
-/// (As in benches/thread.rs.)
-fn calibrate(target: Duration) -> (u64, Duration) {
-    let mut iters = 1_000u64;
-    let mut took = time(iters);
-    while took < target / 4 {
-        iters *= 2;
-        took = time(iters);
-    }
-    let scale =
-        |iters: u64, took: Duration| ((iters as f64) * target.as_secs_f64() / took.as_secs_f64()).max(1.0) as u64;
-    iters = scale(iters, took);
-    for _ in 0..2 {
-        iters = scale(iters, median_of_15(iters));
-    }
-    (iters, median_of_15(iters))
-}
-
-/// How long one `spin` of `iters` takes on this thread.
-fn time(iters: u64) -> Duration {
-    let start = Instant::now();
-    black_box(spin(iters, 7));
-    start.elapsed()
-}
-
-/// The median of 15 timings of `spin(iters)`.
-fn median_of_15(iters: u64) -> Duration {
-    median_duration(&(0..15).map(|_| time(iters)).collect::<Vec<_>>())
-}
 
 /// Runs every contender of every workload once on `tiny` tiny tasks (procspawn on
 /// `procspawn_tiny`) and `cpu` CPU tasks, and checks they agree.
@@ -444,7 +401,7 @@ fn main() {
     let mut rows = paired_benches(cores, iters, &pool);
     drop(pool);
     rows.extend(cold_starts(cores, COLD_SAMPLES, IDLE));
-    let now = median_of_15(iters);
+    let now = median_spin(iters);
     println!();
     println!(
         "timed runs took {:.0?}; the calibrated CPU task now takes {now:?} (it took {took:?} at start: the drift)",

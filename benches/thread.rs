@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use rayon::prelude::*;
 
-use common::{markdown_table, median_duration, order_check, run_paired, Contender, Plan, Row, Target};
+use common::{calibrate, markdown_table, median_spin, order_check, run_paired, spin, Contender, Plan, Row, Target};
 
 /// (a): how many tiny tasks.
 const TINY_TASKS: u64 = 1_000_000;
@@ -81,17 +81,6 @@ fn tiny_scope(cores: usize) -> Vec<u64> {
     out
 }
 
-/// About `iters` × a few cycles of dependent integer work that the compiler cannot skip.
-fn spin(iters: u64, seed: u64) -> u64 {
-    let mut x = seed | 1;
-    for _ in 0..black_box(iters) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    black_box(x)
-}
-
 fn cpu_ours(iters: u64) -> Vec<u64> {
     parallel::map(move |seed: u64| spin(iters, seed), 0..CPU_TASKS).expect("no CPU task fails")
 }
@@ -129,37 +118,6 @@ fn sleep_scope() -> Vec<u64> {
 
 // ---------------------------------------------------------------------------------------------
 // Set-up: calibration and a check that every contender computes the same thing.
-
-/// Finds the number of `spin` iterations that takes `target` on one thread: doubles until a
-/// run is long enough to time, scales, then refines twice on the median of 15 runs (the
-/// machine's speed drifts). Returns the count and the median time it took at the last check.
-fn calibrate(target: Duration) -> (u64, Duration) {
-    let mut iters = 1_000u64;
-    let mut took = time(iters);
-    while took < target / 4 {
-        iters *= 2;
-        took = time(iters);
-    }
-    let scale =
-        |iters: u64, took: Duration| ((iters as f64) * target.as_secs_f64() / took.as_secs_f64()).max(1.0) as u64;
-    iters = scale(iters, took);
-    for _ in 0..2 {
-        iters = scale(iters, median_of_15(iters));
-    }
-    (iters, median_of_15(iters))
-}
-
-/// How long one `spin` of `iters` takes on this thread.
-fn time(iters: u64) -> Duration {
-    let start = Instant::now();
-    black_box(spin(iters, 7));
-    start.elapsed()
-}
-
-/// The median of 15 timings of `spin(iters)`.
-fn median_of_15(iters: u64) -> Duration {
-    median_duration(&(0..15).map(|_| time(iters)).collect::<Vec<_>>())
-}
 
 fn check(cores: usize, iters: u64, pool: &rayon::ThreadPool) {
     let tiny: Vec<u64> = (0..TINY_TASKS).map(|x| x * 2).collect();
@@ -326,7 +284,7 @@ fn main() {
 
     let started = Instant::now();
     let rows = paired_benches(cores, iters, &pool);
-    let now = median_of_15(iters);
+    let now = median_spin(iters);
     println!();
     println!(
         "paired runs took {:.0?}; the calibrated CPU task now takes {now:?} (it took {took:?} at start: the drift)",

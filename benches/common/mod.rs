@@ -313,3 +313,45 @@ pub fn order_check(rows: &[Row]) -> String {
         })
         .collect()
 }
+
+/// The CPU task of the benchmarks: a xorshift loop of `iters` rounds from `seed`.
+pub fn spin(iters: u64, seed: u64) -> u64 {
+    let mut x = seed | 1;
+    for _ in 0..std::hint::black_box(iters) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    std::hint::black_box(x)
+}
+
+/// Finds the number of `spin` iterations that takes `target` on one thread: doubles until a
+/// run is long enough to time, scales, then refines twice on the median of 15 runs (the
+/// machine's speed drifts). Returns the count and the median time it took at the last check.
+pub fn calibrate(target: Duration) -> (u64, Duration) {
+    let mut iters = 1_000u64;
+    let mut took = time_spin(iters);
+    while took < target / 4 {
+        iters *= 2;
+        took = time_spin(iters);
+    }
+    let scale =
+        |iters: u64, took: Duration| ((iters as f64) * target.as_secs_f64() / took.as_secs_f64()).max(1.0) as u64;
+    iters = scale(iters, took);
+    for _ in 0..2 {
+        iters = scale(iters, median_spin(iters));
+    }
+    (iters, median_spin(iters))
+}
+
+/// How long one `spin` of `iters` takes on this thread.
+pub fn time_spin(iters: u64) -> Duration {
+    let start = Instant::now();
+    std::hint::black_box(spin(iters, 7));
+    start.elapsed()
+}
+
+/// The median of 15 timings of `spin(iters)`.
+pub fn median_spin(iters: u64) -> Duration {
+    median_duration(&(0..15).map(|_| time_spin(iters)).collect::<Vec<_>>())
+}

@@ -2,33 +2,15 @@
 //! `Error::Cancelled`, a silent one a `Cancelled` failure for each task that never ran while
 //! the running ones finish; dropping the handle cancels; a finished call keeps its output.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use parallel::FailureKind;
 
-/// A gate the tasks wait at until it opens (or a few seconds pass).
-#[derive(Clone, Default)]
-struct Gate(Arc<AtomicBool>);
-
-impl Gate {
-    fn open(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-    /// Waits until open; `true` if it was opened, `false` if it gave up.
-    fn pass(&self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !self.0.load(Ordering::SeqCst) {
-            if Instant::now() >= deadline {
-                return false;
-            }
-            sleep(Duration::from_millis(1));
-        }
-        true
-    }
-}
+mod common;
+use common::Gate;
 
 /// Counts the tasks that started; every task waits at the gate.
 #[derive(Clone, Default)]

@@ -5,32 +5,14 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-/// A gate the tasks wait at until it opens (or a few seconds pass).
-#[derive(Clone, Default)]
-struct Gate(Arc<AtomicBool>);
-
-impl Gate {
-    fn open(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-    /// Waits until open; `true` if it was opened, `false` if it gave up.
-    fn pass(&self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !self.0.load(Ordering::SeqCst) {
-            if Instant::now() >= deadline {
-                return false;
-            }
-            sleep(Duration::from_millis(1));
-        }
-        true
-    }
-}
+mod common;
+use common::Gate;
 
 /// Waits, without blocking the runtime, until `cond` holds (at most a few seconds).
 async fn eventually(cond: impl Fn() -> bool) -> bool {

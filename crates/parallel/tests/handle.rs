@@ -3,33 +3,13 @@
 //! blocking call.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use parallel::{FailureKind, Handle};
 
-/// A gate the tasks wait at until the test opens it (or a few seconds pass).
-#[derive(Clone, Default)]
-struct Gate(Arc<AtomicBool>);
-
-impl Gate {
-    fn open(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-    /// Waits until open; `true` if it was opened, `false` if it gave up.
-    fn pass(&self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !self.0.load(Ordering::SeqCst) {
-            if Instant::now() >= deadline {
-                return false;
-            }
-            sleep(Duration::from_millis(1));
-        }
-        true
-    }
-}
+mod common;
+use common::Gate;
 
 /// Polls `is_finished` for a few seconds.
 fn finishes<T>(handle: &Handle<T>) -> bool {
