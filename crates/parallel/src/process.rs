@@ -59,7 +59,7 @@ use crate::mode::{Mode, Silent, Strict};
 use crate::par::{Par, Task};
 use crate::results::FailureKind;
 use crate::wire;
-use crate::work::{Interrupt, ParTasks, Work};
+use crate::work::{cloned_params, Interrupt, ParTasks, Work};
 use crate::worker::{entry_id, Death, Entry, Launcher, Reply, Request, Worker};
 
 /// The process executor with its options; made by [`process()`].
@@ -421,19 +421,8 @@ where
     A: Clone + Debug + Serialize + Send + 'static,
     T: DeserializeOwned + Send + 'static,
 {
-    type Params = A;
-    type Out = T;
-    type Kept = A;
+    cloned_params!(T);
 
-    fn keep(&self, params: &A) -> A {
-        params.clone()
-    }
-    fn describe(&self, kept: &A) -> String {
-        format!("{kept:?}")
-    }
-    fn describe_params(&self, params: &A) -> String {
-        format!("{params:?}")
-    }
     fn interrupt(&self) -> Option<Interrupt> {
         this_threads_worker(self.memory)
     }

@@ -48,6 +48,27 @@ pub(crate) trait Work: Send + Sync + 'static {
 /// Stops a running task from another thread.
 pub(crate) type Interrupt = Box<dyn FnOnce() + Send>;
 
+/// The parameter-related items of a `Work` whose parameters `A` are kept by cloning them and
+/// described by their `Debug`.
+macro_rules! cloned_params {
+    ($out:ty) => {
+        type Params = A;
+        type Out = $out;
+        type Kept = A;
+
+        fn keep(&self, params: &A) -> A {
+            params.clone()
+        }
+        fn describe(&self, kept: &A) -> String {
+            format!("{kept:?}")
+        }
+        fn describe_params(&self, params: &A) -> String {
+            format!("{params:?}")
+        }
+    };
+}
+pub(crate) use cloned_params;
+
 /// `map`: the function's value is the task's value.
 pub(crate) struct MapFn<F, E, M, A> {
     f: F,
@@ -69,19 +90,8 @@ where
     E: Send + Sync + 'static,
     M: 'static,
 {
-    type Params = A;
-    type Out = F::Output;
-    type Kept = A;
+    cloned_params!(F::Output);
 
-    fn keep(&self, params: &A) -> A {
-        params.clone()
-    }
-    fn describe(&self, kept: &A) -> String {
-        format!("{kept:?}")
-    }
-    fn describe_params(&self, params: &A) -> String {
-        format!("{params:?}")
-    }
     fn run(&self, params: A) -> Result<F::Output, (FailureKind, String)> {
         Ok(self.f.call(params, &self.extras))
     }
@@ -105,19 +115,8 @@ where
     E: Send + Sync + 'static,
     M: 'static,
 {
-    type Params = A;
-    type Out = T;
-    type Kept = A;
+    cloned_params!(T);
 
-    fn keep(&self, params: &A) -> A {
-        params.clone()
-    }
-    fn describe(&self, kept: &A) -> String {
-        format!("{kept:?}")
-    }
-    fn describe_params(&self, params: &A) -> String {
-        format!("{params:?}")
-    }
     fn run(&self, params: A) -> Result<T, (FailureKind, String)> {
         self.0.f.call(params, &self.0.extras).map_err(|e| (FailureKind::Error, e.to_string()))
     }
