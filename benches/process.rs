@@ -32,8 +32,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use common::{
-    calibrate, format_duration, markdown_table, median_duration, median_spin, order_check, run_paired, spin, Contender,
-    Pair, Paired, PeerSamples, Plan, Row, Target,
+    calibrate, format_duration, median_duration, median_spin, print_results, run_paired, spin, Contender, Pair, Paired,
+    PeerSamples, Plan, Row, Target,
 };
 
 /// (a): how many tiny tasks, and how many of them procspawn runs (its time is scaled up).
@@ -407,26 +407,5 @@ fn main() {
         "timed runs took {:.0?}; the calibrated CPU task now takes {now:?} (it took {took:?} at start: the drift)",
         started.elapsed()
     );
-    println!();
-    println!("## Paired results: median of per-pair ratios ours / peer (lower is better for us)");
-    println!();
-    print!("{}", markdown_table(&rows));
-    println!();
-    println!("Order check (median ratio by which side of the pair ran first):");
-    print!("{}", order_check(&rows));
-    let missed: Vec<&Row> = rows.iter().filter(|r| r.met() == Some(false)).collect();
-    println!();
-    if missed.is_empty() {
-        println!("All targets met.");
-    } else {
-        for row in missed {
-            println!(
-                "Target missed: {} vs {}: {:.3} > {:.3}",
-                row.workload,
-                row.peer,
-                row.ratio,
-                row.target.map_or(f64::NAN, |t| t.max)
-            );
-        }
-    }
+    print_results(&rows);
 }

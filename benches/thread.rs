@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use rayon::prelude::*;
 
-use common::{calibrate, markdown_table, median_spin, order_check, run_paired, spin, Contender, Plan, Row, Target};
+use common::{calibrate, median_spin, print_results, run_paired, spin, Contender, Plan, Row, Target};
 
 /// (a): how many tiny tasks.
 const TINY_TASKS: u64 = 1_000_000;
@@ -290,26 +290,5 @@ fn main() {
         "paired runs took {:.0?}; the calibrated CPU task now takes {now:?} (it took {took:?} at start: the drift)",
         started.elapsed()
     );
-    println!();
-    println!("## Paired results: median of per-pair ratios ours / peer (lower is better for us)");
-    println!();
-    print!("{}", markdown_table(&rows));
-    println!();
-    println!("Order check (median ratio by which side of the pair ran first):");
-    print!("{}", order_check(&rows));
-    let missed: Vec<&Row> = rows.iter().filter(|r| r.met() == Some(false)).collect();
-    println!();
-    if missed.is_empty() {
-        println!("All targets met.");
-    } else {
-        for row in missed {
-            println!(
-                "Target missed: {} vs {}: {:.2} > {:.2}",
-                row.workload,
-                row.peer,
-                row.ratio,
-                row.target.map_or(f64::NAN, |t| t.max)
-            );
-        }
-    }
+    print_results(&rows);
 }

@@ -355,3 +355,23 @@ pub fn time_spin(iters: u64) -> Duration {
 pub fn median_spin(iters: u64) -> Duration {
     median_duration(&(0..15).map(|_| time_spin(iters)).collect::<Vec<_>>())
 }
+
+/// Prints the headline of a bench run: the paired table, the order check and the targets.
+pub fn print_results(rows: &[Row]) {
+    println!();
+    println!("## Paired results: median of per-pair ratios ours / peer (lower is better for us)");
+    println!();
+    print!("{}", markdown_table(rows));
+    println!();
+    println!("Order check (median ratio by which side of the pair ran first):");
+    print!("{}", order_check(rows));
+    let missed: Vec<&Row> = rows.iter().filter(|r| r.met() == Some(false)).collect();
+    println!();
+    if missed.is_empty() {
+        println!("All targets met.");
+    }
+    for row in missed {
+        let max = row.target.map_or(f64::NAN, |t| t.max);
+        println!("Target missed: {} vs {}: {:.3} > {:.3}", row.workload, row.peer, row.ratio, max);
+    }
+}

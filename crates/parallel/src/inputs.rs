@@ -133,6 +133,21 @@ where
 #[derive(Debug, Clone)]
 pub struct Span<A>(pub std::ops::Range<A>);
 
+/// The key items of a sequence's `Inputs`: the key is the index, results come in a `Vec`.
+macro_rules! sequence_keys {
+    () => {
+        fn describe_key(_: &(), _: usize) -> Option<String> {
+            None
+        }
+        fn position(_: &(), key: &usize) -> Option<usize> {
+            Some(*key)
+        }
+        fn assemble<Z>(_: (), values: Vec<Z>) -> Vec<Z> {
+            values
+        }
+    };
+}
+
 impl<A> Tasks for Span<A>
 where
     std::ops::Range<A>: Iterator<Item = A>,
@@ -200,15 +215,7 @@ where
     fn into_tasks(self) -> ((), Span<A>) {
         ((), Span(self))
     }
-    fn describe_key(_: &(), _: usize) -> Option<String> {
-        None
-    }
-    fn position(_: &(), key: &usize) -> Option<usize> {
-        Some(*key)
-    }
-    fn assemble<Z>(_: (), values: Vec<Z>) -> Vec<Z> {
-        values
-    }
+    sequence_keys!();
 }
 
 /// Wraps any iterator or collection so that it can be given to `map`; results come back as a
@@ -256,15 +263,7 @@ macro_rules! sequence {
                 let $s = self;
                 ((), Sequential::new($into))
             }
-            fn describe_key(_: &(), _: usize) -> Option<String> {
-                None
-            }
-            fn position(_: &(), key: &usize) -> Option<usize> {
-                Some(*key)
-            }
-            fn assemble<Z>(_: (), values: Vec<Z>) -> Vec<Z> {
-                values
-            }
+            sequence_keys!();
         }
     };
 }
