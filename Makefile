@@ -1,21 +1,32 @@
 # The two commands of the README: `make demo` and `make test`. Everything they need is built
-# here; nothing relies on what was installed by hand.
+# here — the Rust workspace, and the Python package in a local .venv — and nothing relies on
+# what was installed by hand.
 
 CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
 EXAMPLES := $(basename $(notdir $(wildcard examples/*.rs)))
+PY_EXAMPLES := $(wildcard examples/python/*.py)
+# The venv's tools first on PATH, and maturin told which venv to install into.
+IN_VENV := VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH
 
-.PHONY: demo test fmt lint rust-test bench
+.PHONY: demo test fmt lint rust-test python python-test bench bench-python
 
-## Builds what it needs and runs a tour of the features (every example).
-demo:
+## Builds what it needs and runs a tour of the features (every example, Rust then Python).
+demo: python
 	$(CARGO) build --release --examples
 	@for ex in tour $(filter-out tour,$(EXAMPLES)); do \
 		echo; echo "==> example $$ex"; \
 		$(CARGO) run --quiet --release --example $$ex || exit 1; \
 	done
+	@for ex in $(PY_EXAMPLES); do \
+		echo; echo "==> python example $$ex"; \
+		$(VPY) $$ex || exit 1; \
+	done
 
-## Format check, clippy with warnings denied, every test and doctest.
-test: fmt lint rust-test
+## Format check, clippy with warnings denied, every Rust test and doctest, every Python test.
+test: fmt lint rust-test python-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -26,6 +37,20 @@ lint:
 rust-test:
 	$(CARGO) test --workspace --all-targets --locked
 	$(CARGO) test --workspace --doc --locked
+
+## The local venv with the build and test tools (pinned in requirements-dev.txt).
+$(VENV)/.ready: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## The Python package, built by maturin (release) and installed into the venv (editable).
+python: $(VENV)/.ready
+	$(IN_VENV) maturin develop --release --quiet --locked
+
+python-test: python
+	$(VPY) -m pytest -q tests
 
 ## The benchmarks against the peers (about 4 minutes: the thread executor, then the process
 ## executor); tables land in docs/benchmarks.md by hand.

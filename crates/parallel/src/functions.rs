@@ -49,7 +49,7 @@ where
     I::Params: Clone + Debug,
     F: TaskFn<I::Params, (), K, Output = Result<T, X>>,
     T: Send + 'static,
-    X: Display + 'static,
+    X: Display + Send + Sync + 'static,
     K: 'static,
 {
     thread().try_map(f, inputs)
@@ -86,7 +86,7 @@ where
     I::Output<T>: Send + 'static,
     F: TaskFn<I::Params, (), K, Output = Result<T, X>>,
     T: Send + 'static,
-    X: Display + 'static,
+    X: Display + Send + Sync + 'static,
     K: 'static,
 {
     thread().async_try_map(f, inputs)

@@ -19,13 +19,26 @@ use crate::buffer::Buffer;
 use crate::inputs::Tasks;
 use crate::results::FailureKind;
 use crate::tracked::Cell;
-use crate::work::{describe, describe_params, panic_message, run_one, Work};
+use crate::work::{describe, describe_params, panic_message, run_one, ErrorValue, Fault, Work};
 
 /// Why a task produced no value.
 pub struct Failure {
     pub(crate) kind: FailureKind,
     pub(crate) message: String,
     pub(crate) params: String,
+    pub(crate) error: Option<ErrorValue>,
+}
+
+impl Failure {
+    /// A failure without an error value.
+    pub(crate) fn new(kind: FailureKind, message: String, params: String) -> Self {
+        Failure { kind, message, params, error: None }
+    }
+
+    /// The failure a task's work reported, with its parameters described.
+    pub(crate) fn of(fault: Fault, params: String) -> Self {
+        Failure { kind: fault.kind, message: fault.message, params, error: fault.error }
+    }
 }
 
 /// The outcomes of tasks `start .. start + len`: the values of those that succeeded in order,
@@ -235,7 +248,7 @@ where
             // The input iterator itself panicked: that slot fails and the input ends there.
             let mut chunk = Chunk::new(source.next_index, 0);
             let message = format!("the input iterator panicked: {}", panic_message(payload));
-            chunk.push(Err(Failure { kind: FailureKind::Panicked, message, params: "<not read>".to_owned() }));
+            chunk.push(Err(Failure::new(FailureKind::Panicked, message, "<not read>".to_owned())));
             source.next_index += 1;
             self.deliver(chunk);
         }
@@ -265,7 +278,7 @@ where
     /// Runs a batch nobody else looks at, writing the values to the call's buffer when it
     /// has one, else to the chunk.
     fn run_plain(&self, start: usize, tasks: It::Batch) {
-        if self.work.batched() && !self.cancellable {
+        if self.work.batched() {
             return self.run_many(start, tasks);
         }
         let len = tasks.len();
@@ -290,17 +303,19 @@ where
         self.deliver(Chunk { start, len, values, failures, direct });
     }
 
-    /// Runs a batch with [`Work::run_many`]: all at once (the stop flag is not looked at
-    /// inside the batch).
+    /// Runs a batch with [`Work::run_many`], which looks whether the call stopped (it was
+    /// cancelled, or a strict call failed before this batch) before each task it starts.
     fn run_many(&self, start: usize, tasks: It::Batch) {
         let tasks: Vec<W::Params> = tasks.collect();
         let kept: Vec<W::Kept> = tasks.iter().map(|params| self.work.keep(params)).collect();
         let mut chunk = Chunk::new(start, tasks.len());
-        for (outcome, kept) in self.work.run_many(tasks).into_iter().zip(kept) {
+        let stopped = || self.stops(start);
+        let outcomes = self.work.run_many(tasks, &stopped);
+        for (outcome, kept) in outcomes.into_iter().zip(kept) {
             let index = start + chunk.len;
-            chunk.push(outcome.map_err(|(kind, message)| {
+            chunk.push(outcome.map_err(|fault| {
                 self.failed_at(index);
-                Failure { kind, message, params: describe(&self.work, &kept) }
+                Failure::of(fault, describe(&self.work, &kept))
             }));
         }
         self.deliver(chunk);
@@ -328,10 +343,10 @@ where
             }
             for (offset, params) in tasks.by_ref().take(every) {
                 let kept = self.work.keep(&params);
-                if let Err((kind, message)) = run_one(&self.work, params).map(|value| emit(offset, value)) {
+                if let Err(fault) = run_one(&self.work, params).map(|value| emit(offset, value)) {
                     let index = start + offset;
                     self.failed_at(index);
-                    failures.push((index, Failure { kind, message, params: describe(&self.work, &kept) }));
+                    failures.push((index, Failure::of(fault, describe(&self.work, &kept))));
                     if self.strict {
                         break; // the tasks after a strict failure need not run: stop checks next
                     }
@@ -343,11 +358,11 @@ where
 
     /// The failure of a task that never ran because the call stopped.
     pub(crate) fn cancelled(&self, params: &W::Params) -> Failure {
-        Failure {
-            kind: FailureKind::Cancelled,
-            message: "the call was cancelled before the task started".to_owned(),
-            params: describe_params(&self.work, params),
-        }
+        Failure::new(
+            FailureKind::Cancelled,
+            "the call was cancelled before the task started".to_owned(),
+            describe_params(&self.work, params),
+        )
     }
 
     /// Hands a chunk to the driver, and wakes it only when it has something to do: a failure
@@ -379,7 +394,7 @@ where
         let mut chunk = Chunk::new(source.next_index, 0);
         let mut fail = |params: &W::Params| {
             let params = describe_params(&self.work, params);
-            chunk.push(Err(Failure { kind: kind.clone(), message: message.to_owned(), params }));
+            chunk.push(Err(Failure::new(kind.clone(), message.to_owned(), params)));
         };
         let drained = catch_unwind(AssertUnwindSafe(|| source.tasks.take(usize::MAX)));
         let (rest, panicked) = match drained {
@@ -390,7 +405,7 @@ where
         if let Some(payload) = panicked {
             let message = format!("the input iterator panicked: {}", panic_message(payload));
             let params = "<not read>".to_owned();
-            chunk.push(Err(Failure { kind: FailureKind::Panicked, message, params }));
+            chunk.push(Err(Failure::new(FailureKind::Panicked, message, params)));
         }
         source.next_index += chunk.len;
         self.end(&mut source);

@@ -64,6 +64,7 @@ fn failed_task<I: Inputs>(keys: &I::Keys, index: usize, failure: Failure) -> Fai
         params: failure.params,
         kind: failure.kind,
         message: failure.message,
+        error: failure.error,
     }
 }
 

@@ -8,7 +8,8 @@ use std::fmt::{self, Debug};
 use std::hash::{BuildHasher, Hash};
 
 use crate::inputs::Inputs;
-use crate::results::{FailedTask, FailureKind, Results};
+use crate::results::{FailedTask, Results};
+use crate::work::Fault;
 
 /// One task of a `par` call: a closure and, for failure reports, a description of what it was
 /// called with. Build one with [`task`] or with `.future(args)` from the
@@ -26,7 +27,7 @@ use crate::results::{FailedTask, FailureKind, Results};
 pub struct Task<T> {
     /// Runs the task; `Err` when it failed other than by panicking (a remote task whose
     /// worker process died).
-    pub(crate) run: Box<dyn FnOnce() -> Result<T, (FailureKind, String)> + Send>,
+    pub(crate) run: Box<dyn FnOnce() -> Result<T, Fault> + Send>,
     pub(crate) params: String,
 }
 
@@ -50,7 +51,7 @@ impl<T> Task<T> {
     /// A task whose run can fail other than by panicking.
     pub(crate) fn fallible<P: Debug + Send + 'static>(
         params: P,
-        f: impl FnOnce(P) -> Result<T, (FailureKind, String)> + Send + 'static,
+        f: impl FnOnce(P) -> Result<T, Fault> + Send + 'static,
     ) -> Self {
         let described = format!("{params:?}");
         Task { run: Box::new(move || f(params)), params: described }
@@ -66,7 +67,7 @@ impl<T> Task<T> {
     /// assert_eq!(parallel::task(|| 2 + 2).run(), 4);
     /// ```
     pub fn run(self) -> T {
-        (self.run)().unwrap_or_else(|(kind, message)| panic!("the task {kind}: {message}"))
+        (self.run)().unwrap_or_else(|fault| panic!("the task {}: {}", fault.kind, fault.message))
     }
 }
 

@@ -59,7 +59,7 @@ pub trait ParallelFn<Args, K>: TaskFn<Args, (), K> + Sized {
         I: Inputs<Params = Args>,
         Args: Clone + Debug,
         T: Send + 'static,
-        X: Display + 'static,
+        X: Display + Send + Sync + 'static,
         K: 'static,
     {
         thread().try_map(self, inputs)
@@ -130,7 +130,7 @@ pub trait ParallelFn<Args, K>: TaskFn<Args, (), K> + Sized {
         K: 'static,
     {
         let _ = self; // only its type crosses
-        crate::process::remote_task::<Self, K, Args>(args)
+        crate::remote::remote_task::<Self, K, Args>(args)
     }
 }
 
@@ -201,7 +201,7 @@ where
         I::Params: Clone + Debug,
         F: TaskFn<I::Params, E, K, Output = Result<T, X>>,
         T: Send + 'static,
-        X: Display + 'static,
+        X: Display + Send + Sync + 'static,
         K: 'static,
     {
         self.executor.try_map(self.f, inputs)

@@ -42,7 +42,6 @@
 //! Not yet here (issue 3 continues): one pool of workers shared by all threads; a supervisor
 //! generic over the worker command and codec.
 
-use std::cell::RefCell;
 use std::fmt::{Debug, Display};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -56,11 +55,11 @@ use crate::driver::{call, spawn_call, Plan};
 use crate::handle::Handle;
 use crate::inputs::Inputs;
 use crate::mode::{Mode, Silent, Strict};
-use crate::par::{Par, Task};
-use crate::results::FailureKind;
+use crate::par::Par;
+use crate::remote::{Channel, Remote, RemotePar};
 use crate::wire;
-use crate::work::{cloned_params, Interrupt, ParTasks, Work};
-use crate::worker::{entry_id, Death, Entry, Launcher, Reply, Request, Worker};
+use crate::work::ParTasks;
+use crate::worker::{entry_id, Entry, Launcher};
 
 /// The process executor with its options; made by [`process()`].
 ///
@@ -283,10 +282,14 @@ where
     /// The per-task work of a call whose worker side is `entry`.
     fn remote<A, T>(&self, entry: Entry) -> Remote<A, T> {
         let extras = wire::encode(&*self.extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
-        Remote { entry: entry_id(entry), extras, memory: self.memory, marker: PhantomData }
+        Remote::new(Channel::new(Launcher::this_executable(), entry_id(entry).to_vec(), extras, self.memory))
     }
 
-    fn plan(&self) -> Plan {
+    pub(crate) fn memory(&self) -> Option<u64> {
+        self.memory
+    }
+
+    pub(crate) fn plan(&self) -> Plan {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Plan {
             workers: self.max_workers.unwrap_or(cores),
@@ -311,6 +314,16 @@ fn conjure<F: Copy>() -> F {
     // closure without captures: a type with exactly one value, made of no bytes, with no
     // invariant to break.
     unsafe { std::mem::zeroed() }
+}
+
+/// The worker side of a task of `F`: decode, call, encode.
+pub(crate) fn entry_of<F, K, A>() -> [u8; 8]
+where
+    F: TaskFn<A, (), K> + Copy,
+    F::Output: Serialize,
+    A: DeserializeOwned,
+{
+    entry_id(entry::<F, (), K, A>)
 }
 
 /// The worker side of a task of `F`: decode, call, encode.
@@ -341,176 +354,4 @@ where
     let extras: E = wire::decode(extras).map_err(|e| (false, format!("the extras did not cross: {e}")))?;
     let value = f.call(params, &extras).map_err(|e| (false, e.to_string()))?;
     wire::encode(&value).map_err(|e| (false, format!("its value did not cross: {e}")))
-}
-
-/// A task that calls `F` with `args` in this thread's worker process; for `par`.
-pub(crate) fn remote_task<F, K, A>(args: A) -> Task<F::Output>
-where
-    F: TaskFn<A, (), K> + Copy,
-    F::Output: Serialize + DeserializeOwned + Send + 'static,
-    A: Debug + Serialize + DeserializeOwned + Send + 'static,
-    K: 'static,
-{
-    let remote = Remote::<A, F::Output> {
-        entry: entry_id(entry::<F, (), K, A>),
-        extras: Vec::new(), // `()` encodes to nothing
-        memory: None,
-        marker: PhantomData,
-    };
-    Task::fallible(args, move |args| {
-        let params = wire::encode(&args).map_err(|e| (FailureKind::Error, format!("its parameters: {e}")))?;
-        let mut outcomes = Vec::with_capacity(1);
-        remote.send_all(&[params], &mut outcomes);
-        outcomes.pop().unwrap_or_else(|| Err((FailureKind::Error, "no outcome".to_owned())))
-    })
-}
-
-/// `par` on the process executor: the tasks call their worker themselves; a task past its
-/// timeout gets its worker killed.
-struct RemotePar<V>(ParTasks<V>);
-
-impl<V: Send + 'static> Work for RemotePar<V> {
-    type Params = Task<V>;
-    type Out = V;
-    type Kept = String;
-
-    fn keep(&self, task: &Task<V>) -> String {
-        self.0.keep(task)
-    }
-    fn describe(&self, kept: &String) -> String {
-        self.0.describe(kept)
-    }
-    fn describe_params(&self, task: &Task<V>) -> String {
-        self.0.describe_params(task)
-    }
-    fn run(&self, task: Task<V>) -> Result<V, (FailureKind, String)> {
-        self.0.run(task)
-    }
-    fn interrupt(&self) -> Option<Interrupt> {
-        this_threads_worker(None)
-    }
-}
-
-/// A killer for this thread's worker process (with memory limit `memory`), started if needed.
-fn this_threads_worker(memory: Option<u64>) -> Option<Interrupt> {
-    WORKER.with(|slot| {
-        let mut slot = slot.borrow_mut();
-        if slot.as_ref().is_none_or(|w| w.memory != memory) {
-            *slot = Worker::start(&Launcher::this_executable(), memory).ok(); // the task reports a failure to start
-        }
-        slot.as_ref().map(Worker::killer)
-    })
-}
-
-thread_local! {
-    /// The worker process of this pool thread, started on first use.
-    static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
-}
-
-/// A call on the process executor: each task is a round trip to this thread's worker, which
-/// runs `entry` on parameters `A` and gives a `T`.
-struct Remote<A, T> {
-    entry: [u8; 8],
-    extras: Vec<u8>,
-    memory: Option<u64>,
-    marker: PhantomData<fn(A) -> T>,
-}
-
-impl<A, T> Work for Remote<A, T>
-where
-    A: Clone + Debug + Serialize + Send + 'static,
-    T: DeserializeOwned + Send + 'static,
-{
-    cloned_params!(T);
-
-    fn interrupt(&self) -> Option<Interrupt> {
-        this_threads_worker(self.memory)
-    }
-
-    fn run(&self, params: A) -> Result<T, (FailureKind, String)> {
-        self.run_many(vec![params]).pop().expect("one outcome per task")
-    }
-
-    fn batched(&self) -> bool {
-        true
-    }
-
-    /// Sends the batch in one message and reads the outcomes as they stream back. If the
-    /// worker dies, the task it was running fails as crashed, and the tasks after it run
-    /// again on a new worker.
-    fn run_many(&self, params: Vec<A>) -> Vec<Result<T, (FailureKind, String)>> {
-        let mut outcomes = Vec::with_capacity(params.len());
-        let mut encoded = Vec::with_capacity(params.len());
-        for p in &params {
-            match wire::encode(p) {
-                Ok(bytes) => encoded.push(bytes),
-                // Unencodable parameters are rare: run the tasks before them, fail this one,
-                // and go on with the rest.
-                Err(e) => {
-                    self.send_all(&encoded, &mut outcomes);
-                    encoded.clear();
-                    outcomes.push(Err((FailureKind::Error, format!("its parameters did not cross: {e}"))));
-                }
-            }
-        }
-        self.send_all(&encoded, &mut outcomes);
-        outcomes
-    }
-}
-
-impl<A, T> Remote<A, T>
-where
-    T: DeserializeOwned,
-{
-    /// Runs every task of `params` on this thread's worker, starting a new worker after each
-    /// one that dies, and pushes one outcome per task.
-    fn send_all(&self, params: &[Vec<u8>], outcomes: &mut Vec<Result<T, (FailureKind, String)>>) {
-        let mut next = 0;
-        let mut replies = Vec::new();
-        while next < params.len() {
-            let request = Request { entry: &self.entry, params: &params[next..], extras: &self.extras };
-            replies.clear();
-            let died: Result<Option<Death>, String> = WORKER.with(|slot| {
-                let mut slot = slot.borrow_mut();
-                if slot.as_ref().is_none_or(|w| w.memory != self.memory) {
-                    let started = Worker::start(&Launcher::this_executable(), self.memory);
-                    *slot = Some(started.map_err(|e| format!("no worker process could be started: {e}"))?);
-                }
-                let worker = slot.as_mut().expect("started above");
-                match worker.call(&request, &mut replies) {
-                    Ok(()) => Ok(None),
-                    Err(death) => {
-                        *slot = None; // reaped: the next task starts a new worker
-                        Ok(Some(death))
-                    }
-                }
-            });
-            next += replies.len();
-            outcomes.extend(replies.drain(..).map(decode_reply));
-            match died {
-                Ok(None) => {}
-                Ok(Some(death)) => {
-                    outcomes
-                        .push(Err((FailureKind::Crashed { signal: death.signal, code: death.code }, death.message)));
-                    next += 1;
-                }
-                Err(message) => {
-                    let failed = params.len() - next;
-                    outcomes.extend((0..failed).map(|_| Err((FailureKind::Error, message.clone()))));
-                    next = params.len();
-                }
-            }
-        }
-    }
-}
-
-/// The outcome a worker's reply gives.
-fn decode_reply<T: DeserializeOwned>(reply: Reply) -> Result<T, (FailureKind, String)> {
-    match reply {
-        Reply::Value(bytes) => {
-            wire::decode(&bytes).map_err(|e| (FailureKind::Error, format!("its value did not cross: {e}")))
-        }
-        Reply::Failed(true, message) => Err((FailureKind::Panicked, message)),
-        Reply::Failed(false, message) => Err((FailureKind::Error, message)),
-    }
 }

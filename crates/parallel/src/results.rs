@@ -5,6 +5,7 @@ use std::fmt;
 use std::ops::Index;
 
 use crate::inputs::Inputs;
+use crate::work::ErrorValue;
 
 /// How a task failed.
 ///
@@ -59,14 +60,38 @@ impl fmt::Display for FailureKind {
 /// assert_eq!(*failed.kind(), parallel::FailureKind::Error);
 /// assert_eq!(failed.message(), "2147483647 + 5 overflows");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct FailedTask {
     pub(crate) index: usize,
     pub(crate) key: Option<String>,
     pub(crate) params: String,
     pub(crate) kind: FailureKind,
     pub(crate) message: String,
+    pub(crate) error: Option<ErrorValue>,
 }
+
+impl fmt::Debug for FailedTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FailedTask")
+            .field("index", &self.index)
+            .field("key", &self.key)
+            .field("params", &self.params)
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two failures are equal when they say the same: index, key, parameters, kind and message
+/// (the error values, which need not be comparable, are not compared).
+impl PartialEq for FailedTask {
+    fn eq(&self, other: &Self) -> bool {
+        (self.index, &self.key, &self.params, &self.kind, &self.message)
+            == (other.index, &other.key, &other.params, &other.kind, &other.message)
+    }
+}
+
+impl Eq for FailedTask {}
 
 impl FailedTask {
     /// The task's position in input order.
@@ -88,6 +113,19 @@ impl FailedTask {
     /// The error's `Display`, the panic's message, or what passed for a timeout.
     pub fn message(&self) -> &str {
         &self.message
+    }
+    /// The error value itself, if the task failed with one of type `X`: the `Err` of
+    /// `try_map` on the thread executor, or what a [`Work`](crate::Work) kept in its
+    /// [`Fault`](crate::Fault). (On the process executor the error stays in the worker: only
+    /// its message crosses.)
+    ///
+    /// ```
+    /// let results = parallel::thread().silent().try_map(|s: &str| s.parse::<u8>(), ["1", "300"]);
+    /// let error = results[1].as_ref().unwrap_err().error::<std::num::ParseIntError>().unwrap();
+    /// assert_eq!(*error.kind(), std::num::IntErrorKind::PosOverflow);
+    /// ```
+    pub fn error<X: std::any::Any>(&self) -> Option<&X> {
+        self.error.as_deref()?.downcast_ref()
     }
 }
 

@@ -190,7 +190,7 @@ where
         I::Params: Clone + Debug,
         F: TaskFn<I::Params, E, K, Output = Result<T, X>>,
         T: Send + 'static,
-        X: Display + 'static,
+        X: Display + Send + Sync + 'static,
         K: 'static,
     {
         self.run(TryMapFn::new(f, self.extras.clone()), inputs)
@@ -226,7 +226,7 @@ where
         I::Params: Clone + Debug,
         F: TaskFn<I::Params, E, K, Output = Result<T, X>>,
         T: Send + 'static,
-        X: Display + 'static,
+        X: Display + Send + Sync + 'static,
         K: 'static,
         M::Map<I, T>: Send + 'static,
     {
@@ -269,12 +269,39 @@ where
         }
     }
 
-    fn run<W, I>(&self, work: W, inputs: I) -> M::Map<I, W::Out>
+    /// Runs a [`Work`] of one's own over `inputs` with this executor's options: the entry
+    /// point for bindings that run their own functions on the engine (see [`Work`]). The
+    /// results come in the input's shape, as for [`map`](Self::map).
+    pub fn run<W, I>(&self, work: W, inputs: I) -> M::Map<I, W::Out>
     where
         W: Work,
         I: Inputs<Params = W::Params>,
     {
         call::<M, W, I>(work, inputs, self.plan())
+    }
+
+    /// [`run`](Self::run) without blocking: returns a [`Handle`] at once.
+    ///
+    /// ```
+    /// use parallel::{Fault, FailureKind, Work};
+    /// struct Double;
+    /// impl Work for Double {
+    ///     type Params = u32;
+    ///     type Out = u32;
+    ///     type Kept = u32;
+    ///     fn keep(&self, x: &u32) -> u32 { *x }
+    ///     fn describe(&self, x: &u32) -> String { x.to_string() }
+    ///     fn run(&self, x: u32) -> Result<u32, Fault> { Ok(x * 2) }
+    /// }
+    /// assert_eq!(parallel::thread().async_run(Double, vec![1, 2]).wait().unwrap(), vec![2, 4]);
+    /// ```
+    pub fn async_run<W, I>(&self, work: W, inputs: I) -> Handle<M::Map<I, W::Out>>
+    where
+        W: Work,
+        I: Inputs<Params = W::Params>,
+        M::Map<I, W::Out>: Send + 'static,
+    {
+        self.spawn(work, inputs, |output| output)
     }
 
     fn spawn<W, I, U>(&self, work: W, inputs: I, finish: fn(M::Map<I, W::Out>) -> U) -> Handle<U>

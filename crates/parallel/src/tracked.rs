@@ -83,7 +83,7 @@ where
                         let message = format!("cloning its parameters panicked: {}", panic_message(payload));
                         let params = describe_params(&self.work, &params);
                         self.failed_at(index);
-                        state.finished.push(Err(Failure { kind: FailureKind::Panicked, message, params }));
+                        state.finished.push(Err(Failure::new(FailureKind::Panicked, message, params)));
                         continue;
                     }
                 }
@@ -96,9 +96,9 @@ where
             }
             let index = state.next_index() - 1;
             let (kept, _, _) = state.running.take().expect("running task recorded");
-            let outcome = outcome.map_err(|(kind, message)| {
+            let outcome = outcome.map_err(|fault| {
                 self.failed_at(index);
-                Failure { kind, message, params: describe(&self.work, &kept) }
+                Failure::of(fault, describe(&self.work, &kept))
             });
             state.finished.push(outcome);
         }
@@ -192,7 +192,7 @@ where
         state.closed = true;
         let mut chunk = mem::replace(&mut state.finished, Chunk::new(0, 0));
         debug_assert_eq!(chunk.start, cell.start);
-        let fail = |message: &str, params| Failure { kind: closing.kind.clone(), message: message.to_owned(), params };
+        let fail = |message: &str, params| Failure::new(closing.kind.clone(), message.to_owned(), params);
         if let Some((kept, _, interrupt)) = state.running.take() {
             if let Some(interrupt) = interrupt {
                 interrupt(); // kills the worker process running it

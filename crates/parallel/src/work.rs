@@ -1,6 +1,7 @@
 //! What one call runs per task, with the user's types erased down to parameters in, value out:
 //! `map` (a value), `try_map` (`Err` is a failure) and `par` (a boxed closure).
 
+use std::any::Any;
 use std::fmt::{Debug, Display};
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -10,8 +11,78 @@ use crate::call::TaskFn;
 use crate::par::Task;
 use crate::results::FailureKind;
 
-/// The per-task work of one call.
-pub(crate) trait Work: Send + Sync + 'static {
+/// How a task failed, as its [`Work`] reports it: the kind, a message, and the error value
+/// itself when there is one (the `Err` of `try_map`; what a binding needs to raise again).
+///
+/// ```
+/// use parallel::{Fault, FailureKind};
+/// let fault = Fault::new(FailureKind::Error, "no such file").with_error(std::io::ErrorKind::NotFound);
+/// assert_eq!(fault.message, "no such file");
+/// assert!(fault.error.is_some());
+/// ```
+#[derive(Clone)]
+pub struct Fault {
+    /// How the task failed.
+    pub kind: FailureKind,
+    /// What the failure says.
+    pub message: String,
+    /// The error value, if the task failed with one; see [`FailedTask::error`](crate::FailedTask::error).
+    pub error: Option<ErrorValue>,
+}
+
+/// The error value a failed task keeps: any `Send + Sync` value, shared.
+pub type ErrorValue = Arc<dyn Any + Send + Sync>;
+
+impl Fault {
+    /// A failure of `kind` saying `message`, without an error value.
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Fault { kind, message: message.into(), error: None }
+    }
+
+    /// The failure of a task that never started because its call stopped.
+    pub fn cancelled() -> Self {
+        Fault::new(FailureKind::Cancelled, "the call was cancelled before the task started")
+    }
+
+    /// The same failure, keeping `error` as its error value.
+    pub fn with_error<X: Any + Send + Sync>(mut self, error: X) -> Self {
+        self.error = Some(Arc::new(error));
+        self
+    }
+}
+
+impl Debug for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fault").field("kind", &self.kind).field("message", &self.message).finish_non_exhaustive()
+    }
+}
+
+/// The per-task work of one call: what the engine runs for each task, with the user's types
+/// erased down to parameters in, value out. The crate's own calls (`map`, `try_map`, `par`, the
+/// process executor) are `Work`s; a binding to another language implements it to run its own
+/// functions on the engine with [`Thread::run`](crate::Thread::run).
+///
+/// ```
+/// use parallel::{Fault, FailureKind, Work};
+///
+/// /// Parses text; keeps the text for a failure report.
+/// struct Parse;
+/// impl Work for Parse {
+///     type Params = String;
+///     type Out = i64;
+///     type Kept = String;
+///     fn keep(&self, params: &String) -> String { params.clone() }
+///     fn describe(&self, kept: &String) -> String { format!("{kept:?}") }
+///     fn run(&self, params: String) -> Result<i64, Fault> {
+///         params.parse().map_err(|e| Fault::new(FailureKind::Error, format!("{e}")).with_error(e))
+///     }
+/// }
+///
+/// let results = parallel::thread().silent().run(Parse, vec!["1".to_owned(), "x".to_owned()]);
+/// assert_eq!(results[0], Ok(1));
+/// assert!(results[1].as_ref().unwrap_err().error::<std::num::ParseIntError>().is_some());
+/// ```
+pub trait Work: Send + Sync + 'static {
     /// One task's parameters.
     type Params: Send + 'static;
     /// One task's value.
@@ -19,23 +90,31 @@ pub(crate) trait Work: Send + Sync + 'static {
     /// What is kept of the parameters while they are moved into the call, for a failure report.
     type Kept: Send + 'static;
 
+    /// What to keep of a task's parameters before they move into [`run`](Self::run).
     fn keep(&self, params: &Self::Params) -> Self::Kept;
+    /// A failed task's parameters, for its report, from what was kept.
     fn describe(&self, kept: &Self::Kept) -> String;
-    fn describe_params(&self, params: &Self::Params) -> String;
-    /// Runs one task; `Err` says how it failed.
-    fn run(&self, params: Self::Params) -> Result<Self::Out, (FailureKind, String)>;
+    /// A task's parameters, for the report of a task that never ran.
+    fn describe_params(&self, params: &Self::Params) -> String {
+        self.describe(&self.keep(params))
+    }
+    /// Runs one task; `Err` says how it failed. A panic is caught and fails the task alone.
+    fn run(&self, params: Self::Params) -> Result<Self::Out, Fault>;
 
     /// `true` if [`run_many`](Self::run_many) does better than one task at a time.
     fn batched(&self) -> bool {
         false
     }
 
-    /// Runs a batch of tasks that nobody will stop halfway; one outcome per task, in order.
-    fn run_many(&self, params: Vec<Self::Params>) -> Vec<Result<Self::Out, (FailureKind, String)>>
+    /// Runs a batch of tasks; one outcome per task, in order. A task must not start once
+    /// `stopped()` says `true` (the call was cancelled or failed): it is then
+    /// [`Fault::cancelled`]. A work that sends a whole batch elsewhere at once (to a worker
+    /// process) looks before sending it.
+    fn run_many(&self, params: Vec<Self::Params>, stopped: &dyn Fn() -> bool) -> Vec<Result<Self::Out, Fault>>
     where
         Self: Sized,
     {
-        params.into_iter().map(|p| run_one(self, p)).collect()
+        params.into_iter().map(|p| if stopped() { Err(Fault::cancelled()) } else { run_one(self, p) }).collect()
     }
 
     /// Called by the thread about to run a task: how another thread can stop that task, if
@@ -45,8 +124,8 @@ pub(crate) trait Work: Send + Sync + 'static {
     }
 }
 
-/// Stops a running task from another thread.
-pub(crate) type Interrupt = Box<dyn FnOnce() + Send>;
+/// Stops a running task from another thread (kills the process running it).
+pub type Interrupt = Box<dyn FnOnce() + Send>;
 
 /// The parameter-related items of a `Work` whose parameters `A` are kept by cloning them and
 /// described by their `Debug`.
@@ -92,7 +171,7 @@ where
 {
     cloned_params!(F::Output);
 
-    fn run(&self, params: A) -> Result<F::Output, (FailureKind, String)> {
+    fn run(&self, params: A) -> Result<F::Output, Fault> {
         Ok(self.f.call(params, &self.extras))
     }
 }
@@ -110,15 +189,15 @@ impl<F, E, M, A, T, X> Work for TryMapFn<F, E, M, A, T, X>
 where
     F: TaskFn<A, E, M, Output = Result<T, X>>,
     T: Send + 'static,
-    X: Display + 'static,
+    X: Display + Send + Sync + 'static,
     A: Clone + Debug + Send + 'static,
     E: Send + Sync + 'static,
     M: 'static,
 {
     cloned_params!(T);
 
-    fn run(&self, params: A) -> Result<T, (FailureKind, String)> {
-        self.0.f.call(params, &self.0.extras).map_err(|e| (FailureKind::Error, e.to_string()))
+    fn run(&self, params: A) -> Result<T, Fault> {
+        self.0.f.call(params, &self.0.extras).map_err(|e| Fault::new(FailureKind::Error, e.to_string()).with_error(e))
     }
 }
 
@@ -145,16 +224,16 @@ impl<V: Send + 'static> Work for ParTasks<V> {
     fn describe_params(&self, task: &Task<V>) -> String {
         task.params.clone()
     }
-    fn run(&self, task: Task<V>) -> Result<V, (FailureKind, String)> {
+    fn run(&self, task: Task<V>) -> Result<V, Fault> {
         (task.run)()
     }
 }
 
 /// Runs one task, catching a panic.
-pub(crate) fn run_one<W: Work>(work: &W, params: W::Params) -> Result<W::Out, (FailureKind, String)> {
+pub(crate) fn run_one<W: Work>(work: &W, params: W::Params) -> Result<W::Out, Fault> {
     match catch_unwind(AssertUnwindSafe(|| work.run(params))) {
         Ok(outcome) => outcome,
-        Err(payload) => Err((FailureKind::Panicked, panic_message(payload))),
+        Err(payload) => Err(Fault::new(FailureKind::Panicked, panic_message(payload))),
     }
 }
 

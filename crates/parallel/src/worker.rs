@@ -13,11 +13,11 @@
 
 use std::io::{self, BufReader, BufWriter, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +63,9 @@ pub(crate) enum Reply {
     Value(Vec<u8>),
     /// The task panicked (`true`) or its parameters or value did not cross (`false`).
     Failed(bool, String),
+    /// The task failed with an error the worker encoded: its message and the encoded error
+    /// (a Python worker sends the pickled exception), kept as the failure's error value.
+    Raised(String, Vec<u8>),
 }
 
 /// What a worker runs: decodes the parameters and extras, calls the function, encodes its
@@ -179,18 +182,45 @@ impl Launcher {
     /// This executable again — the running image, even if its file was replaced or deleted
     /// since — in worker mode.
     pub(crate) fn this_executable() -> Self {
-        Launcher(Arc::new(|| {
-            let mut command = Command::new("/proc/self/exe");
-            command.env(WORKER_ENV, "1");
-            command
-        }))
+        static THIS: OnceLock<Launcher> = OnceLock::new();
+        THIS.get_or_init(|| {
+            Launcher(Arc::new(|| {
+                let mut command = Command::new("/proc/self/exe");
+                command.env(WORKER_ENV, "1");
+                command
+            }))
+        })
+        .clone()
+    }
+
+    /// `true` if both start the same program (they are clones of one launcher).
+    pub(crate) fn same(&self, other: &Launcher) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// Any program: `command` makes the command that starts one worker.
-    #[cfg_attr(not(test), allow(dead_code))] // for the Python package's workers
     pub(crate) fn program(command: impl Fn() -> Command + Send + Sync + 'static) -> Self {
         Launcher(Arc::new(command))
     }
+}
+
+/// Every worker started and not yet dropped, with its program.
+type Live = Mutex<Vec<(Launcher, Weak<Mutex<Child>>)>>;
+
+fn live_workers() -> &'static Live {
+    static LIVE: OnceLock<Live> = OnceLock::new();
+    LIVE.get_or_init(Mutex::default)
+}
+
+/// Kills every live worker of `launcher`'s program; returns how many. Their tasks fail as
+/// crashed, and each is reaped by its owner.
+pub(crate) fn kill_workers(launcher: &Launcher) -> usize {
+    let children: Vec<_> = lock(live_workers())
+        .iter()
+        .filter(|(l, _)| l.same(launcher))
+        .filter_map(|(_, child)| child.upgrade())
+        .collect();
+    children.iter().filter(|child| lock(child).kill().is_ok()).count()
 }
 
 /// How a worker died.
@@ -202,6 +232,8 @@ pub(crate) struct Death {
 
 /// A worker process, from its parent's side. Dropping it kills and reaps the process.
 pub(crate) struct Worker {
+    /// The program this worker runs.
+    pub(crate) launcher: Launcher,
     /// The worker's memory limit, if it has one.
     pub(crate) memory: Option<u64>,
     /// Shared with the [`killer`](Self::killer)s handed out; `Child::kill` on a reaped child
@@ -219,10 +251,33 @@ impl Worker {
         if let Some(bytes) = memory {
             command.env(MEMORY_ENV, bytes.to_string());
         }
+        // SAFETY: between fork and exec the closure makes only async-signal-safe system
+        // calls (prctl, getppid, _exit) and touches no memory of the parent's.
+        let parent = std::process::id() as libc::pid_t;
+        unsafe {
+            command.pre_exec(move || {
+                // Whatever the program, it dies with the thread that started it (a pool
+                // thread, which exits with the process); and if that happened already, now.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if libc::getppid() != parent {
+                    libc::_exit(0);
+                }
+                Ok(())
+            });
+        }
         let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
         let requests = BufWriter::new(child.stdin.take().expect("piped stdin"));
         let replies = BufReader::new(child.stdout.take().expect("piped stdout"));
-        Ok(Worker { memory, child: Arc::new(Mutex::new(child)), requests, replies })
+        let child = Arc::new(Mutex::new(child));
+        let mut live = lock(live_workers());
+        live.retain(|(_, child)| child.strong_count() > 0);
+        live.push((launcher.clone(), Arc::downgrade(&child)));
+        Ok(Worker { launcher: launcher.clone(), memory, child, requests, replies })
+    }
+
+    /// `true` unless the process has exited (it was killed while idle, say).
+    pub(crate) fn is_alive(&self) -> bool {
+        matches!(lock(&self.child).try_wait(), Ok(None))
     }
 
     /// Kills this worker from another thread: its task fails, its pipe breaks.

@@ -1,0 +1,253 @@
+//! A call in flight, as Python sees it: [`Call`] waits with the GIL released, answers Ctrl-C
+//! within a slice of [`POLL`], and turns the engine's outcomes into Python values.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use parallel::{Error, FailedTask, FailureKind, Handle, Program, Results};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
+/// How often a waiting call looks for signals (Ctrl-C): well under the 0.5 s it promises.
+const POLL: Duration = Duration::from_millis(50);
+
+/// A call's options, checked.
+pub(crate) struct Options {
+    pub(crate) max_workers: Option<usize>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) task_timeout: Option<Duration>,
+}
+
+impl Options {
+    pub(crate) fn new(
+        max_workers: Option<usize>,
+        timeout: Option<f64>,
+        task_timeout: Option<f64>,
+        _silent: bool,
+    ) -> PyResult<Self> {
+        if max_workers == Some(0) {
+            return Err(PyValueError::new_err("max_workers must be at least 1, got 0"));
+        }
+        Ok(Options {
+            max_workers,
+            timeout: seconds("timeout", timeout)?,
+            task_timeout: seconds("task_timeout", task_timeout)?,
+        })
+    }
+}
+
+fn seconds(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(PyValueError::new_err(format!("{name} must be a positive number of seconds, got {s}"))),
+    }
+}
+
+/// A task's value as the engine hands it back: a Python object (threads) or pickled bytes
+/// (processes).
+pub(crate) trait IntoValue: Send + 'static {
+    fn into_value(self, py: Python<'_>) -> Py<PyAny>;
+}
+
+impl IntoValue for Py<PyAny> {
+    fn into_value(self, _py: Python<'_>) -> Py<PyAny> {
+        self
+    }
+}
+
+impl IntoValue for Vec<u8> {
+    fn into_value(self, py: Python<'_>) -> Py<PyAny> {
+        PyBytes::new(py, &self).into_any().unbind()
+    }
+}
+
+/// How a call ended, in Python values: `(status, values, failures)` — see [`Call::wait`].
+type Ended = Py<PyTuple>;
+
+/// A running call of either mode, whatever its value type.
+trait Pending: Send {
+    /// Waits up to `timeout`; gives the call back if it has not ended.
+    fn wait_for(self: Box<Self>, timeout: Duration) -> Result<Box<dyn Ending>, Box<dyn Pending>>;
+    fn cancel(&self);
+    fn is_finished(&self) -> bool;
+}
+
+/// An ended call whose outcomes are not yet Python values (that needs the GIL).
+pub(crate) trait Ending: Send {
+    fn into_python(self: Box<Self>, py: Python<'_>) -> PyResult<Ended>;
+}
+
+impl<T: Send + 'static> Pending for Handle<T>
+where
+    T: Ending,
+{
+    fn wait_for(self: Box<Self>, timeout: Duration) -> Result<Box<dyn Ending>, Box<dyn Pending>> {
+        match (*self).wait_timeout(timeout) {
+            Ok(output) => Ok(Box::new(output)),
+            Err(handle) => Err(Box::new(handle)),
+        }
+    }
+    fn cancel(&self) {
+        Handle::cancel(self);
+    }
+    fn is_finished(&self) -> bool {
+        Handle::is_finished(self)
+    }
+}
+
+/// A strict call's output.
+impl<V: IntoValue> Ending for Result<Vec<V>, Error> {
+    fn into_python(self: Box<Self>, py: Python<'_>) -> PyResult<Ended> {
+        let none = py.None();
+        match *self {
+            Ok(values) => {
+                let values = PyList::new(py, values.into_iter().map(|v| v.into_value(py)))?;
+                ended(py, "done", values.into_any().unbind(), PyList::empty(py))
+            }
+            Err(Error::Task(failed)) => ended(py, "failed", none, PyList::new(py, [failure(py, &failed)?])?),
+            Err(Error::Timeout { finished, .. }) => {
+                ended(py, "timeout", finished.into_pyobject(py)?.into_any().unbind(), PyList::empty(py))
+            }
+            Err(Error::Cancelled) => ended(py, "cancelled", none, PyList::empty(py)),
+            Err(other) => Err(PyRuntimeError::new_err(other.to_string())),
+        }
+    }
+}
+
+/// A silent call's output.
+impl<V: IntoValue> Ending for Results<std::ops::Range<usize>, V> {
+    fn into_python(self: Box<Self>, py: Python<'_>) -> PyResult<Ended> {
+        outcomes(py, (*self).into_iter())
+    }
+}
+
+impl<V: IntoValue> Ending for Results<Vec<Vec<u8>>, V> {
+    fn into_python(self: Box<Self>, py: Python<'_>) -> PyResult<Ended> {
+        outcomes(py, (*self).into_iter())
+    }
+}
+
+fn outcomes<V: IntoValue>(py: Python<'_>, all: impl Iterator<Item = Result<V, FailedTask>>) -> PyResult<Ended> {
+    let values = PyList::empty(py);
+    let failures = PyList::empty(py);
+    for outcome in all {
+        match outcome {
+            Ok(value) => values.append(value.into_value(py))?,
+            Err(failed) => {
+                values.append(py.None())?;
+                failures.append(failure(py, &failed)?)?;
+            }
+        }
+    }
+    ended(py, "done", values.into_any().unbind(), failures)
+}
+
+fn ended(py: Python<'_>, status: &str, values: Py<PyAny>, failures: Bound<'_, PyList>) -> PyResult<Ended> {
+    Ok(PyTuple::new(py, [status.into_pyobject(py)?.into_any().unbind(), values, failures.into_any().unbind()])?
+        .unbind())
+}
+
+/// A failed task for Python: `(index, kind, message, signal, code, error)`, where `error` is
+/// the exception (threads), its pickled bytes (processes) or `None`.
+fn failure<'py>(py: Python<'py>, failed: &FailedTask) -> PyResult<Bound<'py, PyTuple>> {
+    let (kind, signal, code) = match failed.kind() {
+        FailureKind::Error => ("error", None, None),
+        FailureKind::Panicked => ("panicked", None, None),
+        FailureKind::TimedOut => ("timed_out", None, None),
+        FailureKind::Cancelled => ("cancelled", None, None),
+        FailureKind::Crashed { signal, code } => ("crashed", *signal, *code),
+        _ => ("error", None, None),
+    };
+    let error: Py<PyAny> = if let Some(err) = failed.error::<PyErr>() {
+        err.clone_ref(py).into_value(py).into_any()
+    } else if let Some(bytes) = failed.error::<Vec<u8>>() {
+        PyBytes::new(py, bytes).into_any().unbind()
+    } else {
+        py.None()
+    };
+    (failed.index(), kind, failed.message(), signal, code, error).into_pyobject(py)
+}
+
+/// A call in flight: `wait(timeout)` returns `(status, values, failures)` once it has ended
+/// (or `None` past `timeout`), where `status` is `"done"` (values in order, `None` where a
+/// task failed: see failures), `"failed"` (strict: the first failure), `"timeout"` (strict:
+/// `values` is how many finished) or `"cancelled"`.
+#[pyclass(module = "parallel._parallel", name = "Call")]
+pub(crate) struct Call {
+    pending: Mutex<Option<Box<dyn Pending>>>,
+    ended: Mutex<Option<Ended>>,
+    program: Option<Program>,
+}
+
+impl Call {
+    pub(crate) fn strict<V: IntoValue>(handle: Handle<Result<Vec<V>, Error>>, program: Option<Program>) -> Self {
+        Self::new(Box::new(handle), program)
+    }
+
+    pub(crate) fn silent<R: Ending + 'static>(handle: Handle<R>, program: Option<Program>) -> Self {
+        Self::new(Box::new(handle), program)
+    }
+
+    fn new(pending: Box<dyn Pending>, program: Option<Program>) -> Self {
+        Call { pending: Mutex::new(Some(pending)), ended: Mutex::new(None), program }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[pymethods]
+impl Call {
+    /// Waits for the call to end, at most `timeout` seconds if given, with the GIL released;
+    /// Ctrl-C (any exception a signal handler raises) cancels the call and kills its worker
+    /// processes.
+    #[pyo3(signature = (timeout=None))]
+    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Ended>> {
+        let until = seconds("timeout", timeout)?.map(|t| Instant::now() + t);
+        loop {
+            if let Some(ended) = lock(&self.ended).as_ref() {
+                return Ok(Some(ended.clone_ref(py)));
+            }
+            let slice = until.map_or(POLL, |u| u.saturating_duration_since(Instant::now()).min(POLL));
+            let taken = lock(&self.pending).take();
+            match taken {
+                Some(pending) => match py.detach(move || pending.wait_for(slice)) {
+                    Ok(ending) => {
+                        let ended = ending.into_python(py)?;
+                        *lock(&self.ended) = Some(ended.clone_ref(py));
+                        return Ok(Some(ended));
+                    }
+                    Err(pending) => *lock(&self.pending) = Some(pending),
+                },
+                // Another Python thread is waiting on this call: wait beside it.
+                None => py.detach(|| std::thread::sleep(slice.min(Duration::from_millis(5)))),
+            }
+            if let Err(interrupted) = py.check_signals() {
+                self.cancel();
+                return Err(interrupted);
+            }
+            if until.is_some_and(|u| Instant::now() >= u) {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Cancels the call: tasks not started never run; with processes, the workers running
+    /// its tasks are killed.
+    fn cancel(&self) {
+        if let Some(pending) = lock(&self.pending).as_ref() {
+            pending.cancel();
+        }
+        if let Some(program) = &self.program {
+            program.kill_workers();
+        }
+    }
+
+    /// `True` once the call has ended.
+    fn done(&self) -> bool {
+        lock(&self.ended).is_some() || lock(&self.pending).as_ref().is_some_and(|p| p.is_finished())
+    }
+}

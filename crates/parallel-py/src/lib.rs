@@ -1,0 +1,24 @@
+//! The Python face of `parallel`: the `parallel._parallel` extension module.
+//!
+//! It converts and nothing more: Python hands over a call's tasks (thread executor: the
+//! callables and their arguments; process executor: pickled bytes) and options, the Rust
+//! engine schedules, supervises, times out and assembles, and a [`call::Call`] hands back one
+//! outcome per task. The seed API itself — parameter shapes, result classes, `decorate` —
+//! is the thin Python layer in `python/parallel/`.
+
+mod call;
+mod program;
+mod threads;
+
+use pyo3::prelude::*;
+
+/// The extension module: `run_threads`, `run_program`, `Call`, `Program`.
+#[pymodule]
+fn _parallel(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(threads::run_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(program::run_program, m)?)?;
+    m.add_class::<call::Call>()?;
+    m.add_class::<program::PyProgram>()?;
+    m.add("DEFAULT_THREAD_WORKERS", parallel::default_thread_workers())?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! Python callables on the thread executor: a [`Work`] whose tasks are `fn(*args, **kwargs)`
+//! calls, run on the engine's pool threads with the GIL taken once per batch.
+
+use parallel::{FailureKind, Fault, Work};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use crate::call::{Call, Options};
+
+/// A task as Python hands it over: `(callable, args, kwargs or None)`.
+type TaskTuple = (Py<PyAny>, Py<PyTuple>, Option<Py<PyDict>>);
+
+/// One task: the callable and its arguments.
+struct PyTask {
+    function: Py<PyAny>,
+    args: Py<PyTuple>,
+    kwargs: Option<Py<PyDict>>,
+}
+
+/// The tasks of one call, by index.
+struct PyCalls(Vec<PyTask>);
+
+impl PyCalls {
+    fn call(&self, py: Python<'_>, index: usize) -> Result<Py<PyAny>, Fault> {
+        let task = &self.0[index];
+        let kwargs = task.kwargs.as_ref().map(|k| k.bind(py));
+        match task.function.bind(py).call(task.args.bind(py), kwargs) {
+            Ok(value) => Ok(value.unbind()),
+            Err(err) => Err(fault(py, err)),
+        }
+    }
+}
+
+/// The failure of a task that raised `err`; the exception itself travels as its error value.
+pub(crate) fn fault(py: Python<'_>, err: PyErr) -> Fault {
+    let message = err.value(py).str().map_or_else(|_| "<unprintable exception>".to_owned(), |s| s.to_string());
+    let name = err.get_type(py).name().map_or_else(|_| "Exception".to_owned(), |n| n.to_string());
+    Fault::new(FailureKind::Error, format!("{name}: {message}")).with_error(err)
+}
+
+impl Work for PyCalls {
+    type Params = usize;
+    type Out = Py<PyAny>;
+    type Kept = usize;
+
+    fn keep(&self, index: &usize) -> usize {
+        *index
+    }
+    fn describe(&self, index: &usize) -> String {
+        format!("task {index}")
+    }
+    fn run(&self, index: usize) -> Result<Py<PyAny>, Fault> {
+        Python::attach(|py| self.call(py, index))
+    }
+    fn batched(&self) -> bool {
+        true
+    }
+    /// The whole batch under one hold of the GIL: Python still switches threads inside it
+    /// (every 5 ms), but quick tasks do not hand the GIL back and forth between pool threads.
+    fn run_many(&self, indices: Vec<usize>, stopped: &dyn Fn() -> bool) -> Vec<Result<Py<PyAny>, Fault>> {
+        Python::attach(|py| {
+            indices.into_iter().map(|i| if stopped() { Err(Fault::cancelled()) } else { self.call(py, i) }).collect()
+        })
+    }
+}
+
+/// Starts a call of `tasks` — `(callable, args, kwargs or None)` triples — on the thread
+/// executor, and returns it running.
+#[pyfunction]
+#[pyo3(signature = (tasks, max_workers=None, timeout=None, task_timeout=None, silent=false))]
+pub(crate) fn run_threads(
+    tasks: Vec<TaskTuple>,
+    max_workers: Option<usize>,
+    timeout: Option<f64>,
+    task_timeout: Option<f64>,
+    silent: bool,
+) -> PyResult<Call> {
+    let options = Options::new(max_workers, timeout, task_timeout, silent)?;
+    let calls = PyCalls(tasks.into_iter().map(|(function, args, kwargs)| PyTask { function, args, kwargs }).collect());
+    let n = calls.0.len();
+    let mut executor = parallel::thread();
+    if let Some(n) = options.max_workers {
+        executor = executor.max_workers(n);
+    }
+    if let Some(t) = options.timeout {
+        executor = executor.timeout(t);
+    }
+    if let Some(t) = options.task_timeout {
+        executor = executor.task_timeout(t);
+    }
+    Ok(if silent {
+        Call::silent(executor.silent().async_run(calls, 0..n), None)
+    } else {
+        Call::strict(executor.async_run(calls, 0..n), None)
+    })
+}

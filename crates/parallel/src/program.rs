@@ -1,0 +1,147 @@
+//! Worker processes of *another* program: the same supervisor, batches, timeouts and crash
+//! handling as the process executor, for tasks whose function, parameters and values are bytes
+//! encoded by the caller. The Python package runs its tasks in Python interpreters this way:
+//! its functions and values are pickled, and Rust never looks inside them.
+//!
+//! The program reads requests from its stdin and writes one reply per task to its stdout, in
+//! the frames of [`wire`](crate::wire): a request is `(entry, params, extras)` (the function,
+//! each task's parameters, the call's extras, all bytes); a reply is `Value(bytes)`,
+//! `Failed(panicked, message)` or `Raised(message, error)`, whose encoded error becomes the
+//! failure's [`error`](crate::FailedTask::error) (a `Vec<u8>`).
+
+use std::process::Command;
+
+use serde::Serialize;
+
+use crate::driver::{call, spawn_call};
+use crate::handle::Handle;
+use crate::mode::Mode;
+use crate::process::Process;
+use crate::remote::{raw_reply, Channel};
+use crate::work::{Fault, Interrupt, Work};
+use crate::worker::{kill_workers, Launcher};
+
+/// A program that serves as a worker: see the [module documentation](self). Clones start the
+/// same program and share its workers.
+///
+/// ```
+/// use std::process::Command;
+/// let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/echo_worker.py");
+/// let echo = parallel::Program::new(move || {
+///     let mut command = Command::new("python3");
+///     command.arg(script);
+///     command
+/// });
+/// let upper = parallel::process().run_program(&echo, b"upper", b"", vec![b"ab".to_vec(), b"c".to_vec()]);
+/// assert_eq!(upper.unwrap(), vec![b"AB".to_vec(), b"C".to_vec()]);
+/// ```
+#[derive(Clone)]
+pub struct Program(Launcher);
+
+impl Program {
+    /// The program `command` starts (called once per worker process). The worker's stdin and
+    /// stdout are the protocol's pipes, its stderr is the caller's; it is killed when the
+    /// thread that started it exits, and so at the latest with the calling process.
+    pub fn new(command: impl Fn() -> Command + Send + Sync + 'static) -> Self {
+        Program(Launcher::program(command))
+    }
+
+    /// Kills every live worker process of this program — for Ctrl-C and interpreter exit; the
+    /// tasks they were running fail as [`Crashed`](crate::FailureKind::Crashed), and later
+    /// tasks start new workers. Returns how many were killed.
+    ///
+    /// ```
+    /// let program = parallel::Program::new(|| std::process::Command::new("cat"));
+    /// assert_eq!(program.kill_workers(), 0);
+    /// ```
+    pub fn kill_workers(&self) -> usize {
+        kill_workers(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Program")
+    }
+}
+
+/// The tasks of a call on another program: parameters in, value out, both encoded.
+struct ProgramWork(Channel);
+
+impl Work for ProgramWork {
+    type Params = Vec<u8>;
+    type Out = Vec<u8>;
+    /// Only the size: the caller knows its tasks by index.
+    type Kept = usize;
+
+    fn keep(&self, params: &Vec<u8>) -> usize {
+        params.len()
+    }
+    fn describe(&self, len: &usize) -> String {
+        format!("<{len} bytes>")
+    }
+    fn run(&self, params: Vec<u8>) -> Result<Vec<u8>, Fault> {
+        self.run_many(vec![params], &|| false).pop().expect("one outcome per task")
+    }
+    fn batched(&self) -> bool {
+        true
+    }
+    fn run_many(&self, params: Vec<Vec<u8>>, stopped: &dyn Fn() -> bool) -> Vec<Result<Vec<u8>, Fault>> {
+        if stopped() {
+            return params.iter().map(|_| Err(Fault::cancelled())).collect();
+        }
+        let mut outcomes = Vec::with_capacity(params.len());
+        self.0.send_all(&params, &mut outcomes, raw_reply);
+        outcomes
+    }
+    fn interrupt(&self) -> Option<Interrupt> {
+        self.0.interrupt()
+    }
+}
+
+impl<E, M> Process<E, M>
+where
+    E: Serialize + Send + Sync + 'static,
+    M: Mode,
+{
+    /// Runs one task per element of `params` in worker processes of `program`, with this
+    /// executor's options (`max_workers`, timeouts, memory limit, silent): each task sends
+    /// `function`, its parameters and `extras` to a worker, and its value is the bytes the
+    /// worker replied. A worker that dies fails its task as crashed; the rest of its batch runs
+    /// on a new worker. (This executor's typed [`extras`](Self::extras) do not apply.)
+    pub fn run_program(
+        &self,
+        program: &Program,
+        function: &[u8],
+        extras: &[u8],
+        params: Vec<Vec<u8>>,
+    ) -> M::Map<Vec<Vec<u8>>, Vec<u8>> {
+        call::<M, _, _>(self.program_work(program, function, extras), params, self.plan())
+    }
+
+    /// [`run_program`](Self::run_program) without blocking: returns a [`Handle`] at once.
+    ///
+    /// ```
+    /// let cat = parallel::Program::new(|| std::process::Command::new("cat"));
+    /// // `cat` echoes the request frame instead of replying: its reply does not decode, and
+    /// // the task fails (it never hangs).
+    /// let handle = parallel::process().silent().async_run_program(&cat, b"f", b"", vec![vec![1]]);
+    /// assert!(handle.wait()[0].is_err());
+    /// ```
+    pub fn async_run_program(
+        &self,
+        program: &Program,
+        function: &[u8],
+        extras: &[u8],
+        params: Vec<Vec<u8>>,
+    ) -> Handle<M::Map<Vec<Vec<u8>>, Vec<u8>>>
+    where
+        M::Map<Vec<Vec<u8>>, Vec<u8>>: Send + 'static,
+    {
+        spawn_call::<M, _, _, _>(self.program_work(program, function, extras), params, self.plan(), |output| output)
+    }
+
+    fn program_work(&self, program: &Program, function: &[u8], extras: &[u8]) -> ProgramWork {
+        ProgramWork(Channel::new(program.0.clone(), function.to_vec(), extras.to_vec(), self.memory()))
+    }
+}

@@ -1,0 +1,226 @@
+//! The parent's side of a task run in a worker process: a [`Channel`] to the worker of the
+//! calling pool thread — started on first use, reused by every later task and call on that
+//! thread, replaced after it dies — and the [`Work`]s of the process executor built on it.
+
+use std::cell::RefCell;
+use std::fmt::Debug;
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::call::TaskFn;
+use crate::par::Task;
+use crate::process::entry_of;
+use crate::results::FailureKind;
+use crate::stash;
+use crate::wire;
+use crate::work::{cloned_params, Fault, Interrupt, ParTasks, Work};
+use crate::worker::{Death, Launcher, Reply, Request, Worker};
+
+thread_local! {
+    /// The worker process this pool thread holds: taken from the stash for the tasks it runs,
+    /// given back after each batch.
+    static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
+}
+
+/// What every task of a call sends its worker besides its parameters: which program, which
+/// function, the extras, the memory limit.
+pub(crate) struct Channel {
+    launcher: Launcher,
+    entry: Vec<u8>,
+    extras: Vec<u8>,
+    memory: Option<u64>,
+}
+
+impl Channel {
+    pub(crate) fn new(launcher: Launcher, entry: Vec<u8>, extras: Vec<u8>, memory: Option<u64>) -> Self {
+        Channel { launcher, entry, extras, memory }
+    }
+
+    /// A killer for the worker this thread will run its next task on, taken now.
+    pub(crate) fn interrupt(&self) -> Option<Interrupt> {
+        WORKER.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            self.hold(&mut slot).ok(); // a failure to start is reported by the task
+            slot.as_ref().map(Worker::killer)
+        })
+    }
+
+    /// Makes `slot` hold a worker of this channel's program, taking one from the stash.
+    fn hold(&self, slot: &mut Option<Worker>) -> Result<(), String> {
+        if slot.as_ref().is_some_and(|w| w.launcher.same(&self.launcher) && w.memory == self.memory) {
+            return Ok(());
+        }
+        if let Some(other) = slot.take() {
+            stash::give_back(other);
+        }
+        let worker = stash::take(&self.launcher, self.memory);
+        *slot = Some(worker.map_err(|e| format!("no worker process could be started: {e}"))?);
+        Ok(())
+    }
+
+    /// Runs every task of `params` on this thread's worker, starting a new worker after each
+    /// one that dies, and pushes one outcome per task, made from its reply by `decode`.
+    pub(crate) fn send_all<T>(
+        &self,
+        params: &[Vec<u8>],
+        outcomes: &mut Vec<Result<T, Fault>>,
+        decode: impl Fn(Reply) -> Result<T, Fault>,
+    ) {
+        let mut next = 0;
+        let mut replies = Vec::new();
+        while next < params.len() {
+            let request = Request { entry: &self.entry, params: &params[next..], extras: &self.extras };
+            replies.clear();
+            let died: Result<Option<Death>, String> = WORKER.with(|slot| {
+                let mut slot = slot.borrow_mut();
+                self.hold(&mut slot)?;
+                let worker = slot.as_mut().expect("started above");
+                match worker.call(&request, &mut replies) {
+                    Ok(()) => Ok(None),
+                    Err(death) => {
+                        *slot = None; // reaped: the next task starts a new worker
+                        Ok(Some(death))
+                    }
+                }
+            });
+            next += replies.len();
+            outcomes.extend(replies.drain(..).map(&decode));
+            match died {
+                Ok(None) => {}
+                Ok(Some(death)) => {
+                    let kind = FailureKind::Crashed { signal: death.signal, code: death.code };
+                    outcomes.push(Err(Fault::new(kind, death.message)));
+                    next += 1;
+                }
+                Err(message) => {
+                    let failed = params.len() - next;
+                    outcomes.extend((0..failed).map(|_| Err(Fault::new(FailureKind::Error, message.clone()))));
+                    next = params.len();
+                }
+            }
+        }
+        WORKER.with(|slot| slot.borrow_mut().take().map(stash::give_back));
+    }
+}
+
+/// The outcome of a reply whose value is the task's value, still encoded.
+pub(crate) fn raw_reply(reply: Reply) -> Result<Vec<u8>, Fault> {
+    match reply {
+        Reply::Value(bytes) => Ok(bytes),
+        Reply::Failed(true, message) => Err(Fault::new(FailureKind::Panicked, message)),
+        Reply::Failed(false, message) => Err(Fault::new(FailureKind::Error, message)),
+        Reply::Raised(message, error) => Err(Fault::new(FailureKind::Error, message).with_error(error)),
+    }
+}
+
+/// The outcome of a reply whose value is a `T` in the [`wire`] codec.
+fn decode_reply<T: DeserializeOwned>(reply: Reply) -> Result<T, Fault> {
+    let bytes = raw_reply(reply)?;
+    wire::decode(&bytes).map_err(|e| Fault::new(FailureKind::Error, format!("its value did not cross: {e}")))
+}
+
+/// A call on the process executor: each task is a round trip to this thread's worker, which
+/// runs the channel's entry on parameters `A` and gives a `T`.
+pub(crate) struct Remote<A, T> {
+    channel: Channel,
+    marker: PhantomData<fn(A) -> T>,
+}
+
+impl<A, T> Remote<A, T> {
+    pub(crate) fn new(channel: Channel) -> Self {
+        Remote { channel, marker: PhantomData }
+    }
+}
+
+impl<A, T> Work for Remote<A, T>
+where
+    A: Clone + Debug + Serialize + Send + 'static,
+    T: DeserializeOwned + Send + 'static,
+{
+    cloned_params!(T);
+
+    fn interrupt(&self) -> Option<Interrupt> {
+        self.channel.interrupt()
+    }
+
+    fn run(&self, params: A) -> Result<T, Fault> {
+        self.run_many(vec![params], &|| false).pop().expect("one outcome per task")
+    }
+
+    fn batched(&self) -> bool {
+        true
+    }
+
+    /// Sends the batch in one message and reads the outcomes as they stream back. If the
+    /// worker dies, the task it was running fails as crashed, and the tasks after it run
+    /// again on a new worker. Whether the call stopped is looked at once, before sending.
+    fn run_many(&self, params: Vec<A>, stopped: &dyn Fn() -> bool) -> Vec<Result<T, Fault>> {
+        if stopped() {
+            return params.iter().map(|_| Err(Fault::cancelled())).collect();
+        }
+        let mut outcomes = Vec::with_capacity(params.len());
+        let mut encoded = Vec::with_capacity(params.len());
+        for p in &params {
+            match wire::encode(p) {
+                Ok(bytes) => encoded.push(bytes),
+                // Unencodable parameters are rare: run the tasks before them, fail this one,
+                // and go on with the rest.
+                Err(e) => {
+                    self.channel.send_all(&encoded, &mut outcomes, decode_reply);
+                    encoded.clear();
+                    let message = format!("its parameters did not cross: {e}");
+                    outcomes.push(Err(Fault::new(FailureKind::Error, message)));
+                }
+            }
+        }
+        self.channel.send_all(&encoded, &mut outcomes, decode_reply);
+        outcomes
+    }
+}
+
+/// A task that calls `F` with `args` in this thread's worker process; for `par`.
+pub(crate) fn remote_task<F, K, A>(args: A) -> Task<F::Output>
+where
+    F: TaskFn<A, (), K> + Copy,
+    F::Output: Serialize + DeserializeOwned + Send + 'static,
+    A: Debug + Serialize + DeserializeOwned + Send + 'static,
+    K: 'static,
+{
+    // `()` extras encode to nothing.
+    let channel = Channel::new(Launcher::this_executable(), entry_of::<F, K, A>().to_vec(), Vec::new(), None);
+    Task::fallible(args, move |args| {
+        let params = wire::encode(&args).map_err(|e| Fault::new(FailureKind::Error, format!("its parameters: {e}")))?;
+        let mut outcomes = Vec::with_capacity(1);
+        channel.send_all(&[params], &mut outcomes, decode_reply::<F::Output>);
+        outcomes.pop().unwrap_or_else(|| Err(Fault::new(FailureKind::Error, "no outcome")))
+    })
+}
+
+/// `par` on the process executor: the tasks call their worker themselves; a task past its
+/// timeout gets its worker killed.
+pub(crate) struct RemotePar<V>(pub(crate) ParTasks<V>);
+
+impl<V: Send + 'static> Work for RemotePar<V> {
+    type Params = Task<V>;
+    type Out = V;
+    type Kept = String;
+
+    fn keep(&self, task: &Task<V>) -> String {
+        self.0.keep(task)
+    }
+    fn describe(&self, kept: &String) -> String {
+        self.0.describe(kept)
+    }
+    fn describe_params(&self, task: &Task<V>) -> String {
+        self.0.describe_params(task)
+    }
+    fn run(&self, task: Task<V>) -> Result<V, Fault> {
+        self.0.run(task)
+    }
+    fn interrupt(&self) -> Option<Interrupt> {
+        // The tasks of `par` run this executable's functions, without a memory limit.
+        Channel::new(Launcher::this_executable(), Vec::new(), Vec::new(), None).interrupt()
+    }
+}

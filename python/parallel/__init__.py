@@ -1,0 +1,277 @@
+"""`parallel` makes running code in parallel transparent: `parallel.map` runs one function over
+many parameters, `parallel.par` different functions at once — on threads or on worker
+processes — with per-task failure capture and timeouts that return on time.
+
+The engine is Rust (the `parallel` crate): scheduling, worker supervision, timeouts and result
+assembly live there; this package converts Python calls and values for it. See the README.
+"""
+
+import functools
+
+from . import exceptions
+from ._engine import PROCESS_EXECUTOR, THREAD_EXECUTOR, AsyncCall, ExecutorStrategy, executor_of, run
+from ._results import BaseResult, DictResult, FailedTask, ListResult
+from ._tasks import Arg, Job, arg, future, job, map_tasks, par_tasks, unwrap
+
+__all__ = [
+    "map",
+    "async_map",
+    "par",
+    "async_par",
+    "split",
+    "decorate",
+    "future",
+    "job",
+    "arg",
+    "thread",
+    "process",
+    "THREAD_EXECUTOR",
+    "PROCESS_EXECUTOR",
+    "ExecutorStrategy",
+    "FailedTask",
+    "BaseResult",
+    "ListResult",
+    "DictResult",
+    "AsyncCall",
+    "Job",
+    "Arg",
+    "exceptions",
+]
+
+__version__ = "0.1.0"
+
+# python-parallel 0.0.2's names for the executors.
+THREAD = THREAD_EXECUTOR
+PROCESS = PROCESS_EXECUTOR
+
+
+def _options(max_workers, timeout, task_timeout, memory_limit):
+    return {"max_workers": max_workers, "timeout": timeout, "task_timeout": task_timeout, "memory_limit": memory_limit}
+
+
+def map(
+    fn,
+    params,
+    executor=THREAD_EXECUTOR,
+    max_workers=None,
+    timeout=None,
+    extras=None,
+    silent=False,
+    unpack_arguments=True,
+    *,
+    task_timeout=None,
+    memory_limit=None,
+):
+    """Calls `fn` once per parameter, in parallel; the results come in the parameters' shape:
+    a list in input order for any iterable, a dict with the same keys for a dict.
+
+    A parameter that is a tuple spreads into positional arguments (its dict elements into
+    keyword arguments), a dict is keyword arguments, `parallel.arg(...)` is exactly the
+    arguments given; `extras` are keyword arguments of every task (a task's own win).
+
+    `timeout` (seconds) is a deadline for the whole call: it returns by then, raising
+    `parallel.exceptions.TimeoutException` (or, if `silent`, with a `FailedTask` for each
+    unfinished task). `task_timeout` fails only a task that runs longer (its worker process is
+    killed). `max_workers` bounds how many tasks run at once. Without `silent`, the first
+    failure in input order is raised once the tasks before it have succeeded; with it, each
+    failed task is a `FailedTask` in its place.
+    """
+    keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
+    return run(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit), silent)
+
+
+def async_map(
+    fn,
+    params,
+    executor=THREAD_EXECUTOR,
+    max_workers=None,
+    timeout=None,
+    extras=None,
+    silent=False,
+    unpack_arguments=True,
+    *,
+    task_timeout=None,
+    memory_limit=None,
+):
+    """`map` without blocking: returns an `AsyncCall`, already running; `.results()` waits."""
+    keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
+    return AsyncCall(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit), silent)
+
+
+def par(
+    params,
+    executor=THREAD_EXECUTOR,
+    max_workers=None,
+    timeout=None,
+    extras=None,
+    silent=False,
+    unpack_arguments=True,
+    *,
+    task_timeout=None,
+    memory_limit=None,
+):
+    """Runs different functions at once. `params` is a list or dict whose entries are each a
+    callable, a `(callable, *args)` tuple or `parallel.future(callable, *args, **kwargs)`; the
+    results come in its shape. Options as for `map`."""
+    keys, tasks = par_tasks(params, extras, unpack_arguments)
+    return run(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit), silent)
+
+
+def async_par(
+    params,
+    executor=THREAD_EXECUTOR,
+    max_workers=None,
+    timeout=None,
+    extras=None,
+    silent=False,
+    unpack_arguments=True,
+    *,
+    task_timeout=None,
+    memory_limit=None,
+):
+    """`par` without blocking: returns an `AsyncCall`, already running."""
+    keys, tasks = par_tasks(params, extras, unpack_arguments)
+    return AsyncCall(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit), silent)
+
+
+def split(collection, fn, executor=THREAD_EXECUTOR, workers=None, timeout=None, extras=None):
+    """Splits `collection` (a list or tuple) into `workers` contiguous chunks, calls
+    `fn(chunk, **extras)` on each in parallel, and returns the concatenation of the lists they
+    return (python-parallel 0.9.1's `split`). `workers` defaults to min(32, cores + 4)."""
+    if not isinstance(collection, (list, tuple)):
+        raise TypeError(f"parallel.split() takes a list or a tuple, got {type(collection).__name__}")
+    from ._parallel import DEFAULT_THREAD_WORKERS
+
+    workers = workers or DEFAULT_THREAD_WORKERS
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    size = -(-len(collection) // workers) or 1
+    chunks = [arg(collection[i : i + size]) for i in range(0, len(collection), size)]
+    results = map(fn, chunks, executor=executor, max_workers=workers, timeout=timeout, extras=extras)
+    return [item for chunk in results for item in chunk]
+
+
+class _Executor:
+    """`parallel.thread` and `parallel.process`: the same functions with the executor chosen,
+    and defaults for `timeout` and `max_workers`."""
+
+    def __init__(self, executor, timeout=None, max_workers=None):
+        self.executor = executor_of(executor)
+        self.timeout = timeout
+        self.max_workers = max_workers
+
+    def _defaults(self, kwargs):
+        kwargs["executor"] = self.executor
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        if kwargs.get("max_workers") is None:
+            kwargs["max_workers"] = self.max_workers
+        return kwargs
+
+    def map(self, fn, params, **kwargs):
+        """`parallel.map` on this executor."""
+        return map(fn, params, **self._defaults(kwargs))
+
+    def async_map(self, fn, params, **kwargs):
+        """`parallel.async_map` on this executor."""
+        return async_map(fn, params, **self._defaults(kwargs))
+
+    def par(self, params, **kwargs):
+        """`parallel.par` on this executor."""
+        return par(params, **self._defaults(kwargs))
+
+    def async_par(self, params, **kwargs):
+        """`parallel.async_par` on this executor."""
+        return async_par(params, **self._defaults(kwargs))
+
+    def split(self, collection, fn, **kwargs):
+        """`parallel.split` on this executor."""
+        kwargs["executor"] = self.executor
+        return split(collection, fn, **kwargs)
+
+    future = staticmethod(future)
+
+    def __repr__(self):
+        return f"<parallel.{self.executor.value}>"
+
+
+thread = _Executor(THREAD_EXECUTOR)
+process = _Executor(PROCESS_EXECUTOR)
+
+
+class _BoundExecutor(_Executor):
+    """`decorated.thread` / `decorated.process`: `map` and `async_map` of one function."""
+
+    def __init__(self, fn, executor, timeout=None, max_workers=None):
+        super().__init__(executor, timeout, max_workers)
+        self._fn = fn
+
+    def map(self, params, **kwargs):
+        return super().map(self._fn, params, **kwargs)
+
+    def async_map(self, params, **kwargs):
+        return super().async_map(self._fn, params, **kwargs)
+
+    def future(self, *args, **kwargs):
+        return Job(self._fn, args, kwargs)
+
+
+class ParallelCallable:
+    """A function decorated with `@parallel.decorate`: still callable as before, with
+    `.map(params)`, `.async_map(params)`, `.future(*args, **kwargs)` and the `.thread` and
+    `.process` forms of `map`."""
+
+    def __init__(self, fn, executor=THREAD_EXECUTOR, timeout=None, max_workers=None):
+        if not callable(fn):
+            raise TypeError(f"parallel.decorate needs a callable, got {type(fn).__name__}: {fn!r:.80}")
+        self.__parallel_fn__ = fn
+        self.thread = _BoundExecutor(fn, THREAD_EXECUTOR, timeout, max_workers)
+        self.process = _BoundExecutor(fn, PROCESS_EXECUTOR, timeout, max_workers)
+        self._default = self.thread if executor_of(executor) is THREAD_EXECUTOR else self.process
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        return self.__parallel_fn__(*args, **kwargs)
+
+    def map(self, params, **kwargs):
+        """`parallel.map` of this function, on its default executor unless `executor=` says."""
+        if "executor" in kwargs:
+            return _BoundExecutor(self.__parallel_fn__, kwargs.pop("executor"), self._default.timeout, self._default.max_workers).map(params, **kwargs)
+        return self._default.map(params, **kwargs)
+
+    def async_map(self, params, **kwargs):
+        """`parallel.async_map` of this function."""
+        if "executor" in kwargs:
+            return _BoundExecutor(self.__parallel_fn__, kwargs.pop("executor"), self._default.timeout, self._default.max_workers).async_map(params, **kwargs)
+        return self._default.async_map(params, **kwargs)
+
+    def future(self, *args, **kwargs):
+        """This function with these arguments, for `parallel.par`."""
+        return Job(self.__parallel_fn__, args, kwargs)
+
+    def __get__(self, instance, owner=None):
+        # Decorated methods bind like functions.
+        if instance is None:
+            return self
+        return functools.partial(self.__call__, instance)
+
+    def __repr__(self):
+        return f"<parallel.decorate {unwrap(self).__qualname__}>"
+
+
+def decorate(*args, executor=THREAD_EXECUTOR, timeout=None, max_workers=None):
+    """Adds `.map`, `.async_map`, `.future`, `.thread` and `.process` to a function, which stays
+    callable as before. Use bare (`@parallel.decorate`) or with defaults
+    (`@parallel.decorate(executor=parallel.PROCESS_EXECUTOR, timeout=10, max_workers=4)`)."""
+    if len(args) == 1 and callable(args[0]) and not isinstance(args[0], ExecutorStrategy):
+        return ParallelCallable(args[0], executor, timeout, max_workers)
+    if len(args) > 1:
+        raise TypeError("parallel.decorate takes a function, or only keyword options")
+    if args:
+        executor = args[0]  # @parallel.decorate(parallel.PROCESS_EXECUTOR)
+    executor_of(executor)
+
+    def wrapper(fn):
+        return ParallelCallable(fn, executor, timeout, max_workers)
+
+    return wrapper

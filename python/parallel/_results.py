@@ -1,0 +1,113 @@
+"""Results: a real `list` for sequence input and a real `dict` for dict input, in input order,
+with a `FailedTask` in place of each task that failed (silent mode)."""
+
+__all__ = ["FailedTask", "BaseResult", "ListResult", "DictResult"]
+
+
+class FailedTask:
+    """A task that failed: its positional arguments (`params`), its keyword arguments
+    (`kwargs`) and the exception it raised (`ex`).
+
+    Two failed tasks are equal when their arguments are equal and their exceptions have the
+    same type and arguments, so a test can write what it expects::
+
+        assert r2 == parallel.FailedTask(params=('a', 5), ex=TypeError("unsupported operand ..."))
+    """
+
+    __slots__ = ("params", "kwargs", "ex", "key")
+
+    def __init__(self, params=None, kwargs=None, ex=None, key=None):
+        self.params = tuple(params) if params is not None else ()
+        self.kwargs = dict(kwargs or {})
+        self.ex = ex
+        self.key = key
+
+    @property
+    def exc(self):
+        """The exception (python-parallel 0.9.1's name)."""
+        return self.ex
+
+    def __eq__(self, other):
+        if type(self) is not type(other):
+            return NotImplemented
+        return (
+            self.params == other.params
+            and self.kwargs == other.kwargs
+            and type(self.ex) is type(other.ex)
+            and getattr(self.ex, "args", None) == getattr(other.ex, "args", None)
+        )
+
+    __hash__ = None
+
+    def __repr__(self):
+        kwargs = f", kwargs={self.kwargs!r}" if self.kwargs else ""
+        return f"FailedTask(params={self.params!r}{kwargs}, ex={self.ex!r})"
+
+
+class BaseResult:
+    """What `map`, `par` and their async forms return: a `ListResult` (a `list`) or a
+    `DictResult` (a `dict`), with these helpers."""
+
+    __slots__ = ()
+
+    def _outcomes(self):
+        raise NotImplementedError
+
+    @property
+    def failures(self):
+        """`True` if any task failed."""
+        return any(isinstance(v, FailedTask) for v in self._outcomes())
+
+    @property
+    def failed(self):
+        """The failed tasks (a list, or a dict by key for dict input)."""
+        raise NotImplementedError
+
+    @property
+    def succeeded(self):
+        """The values of the tasks that succeeded (a list, or a dict by key)."""
+        raise NotImplementedError
+
+    def replace_failed(self, replacement):
+        """The results with `replacement` in place of every failed task (a plain list or dict)."""
+        raise NotImplementedError
+
+
+class ListResult(BaseResult, list):
+    """The results of a call on a sequence (or any iterable): a `list` in input order."""
+
+    __slots__ = ()
+
+    def _outcomes(self):
+        return self
+
+    @property
+    def failed(self):
+        return [v for v in self if isinstance(v, FailedTask)]
+
+    @property
+    def succeeded(self):
+        return [v for v in self if not isinstance(v, FailedTask)]
+
+    def replace_failed(self, replacement):
+        return [replacement if isinstance(v, FailedTask) else v for v in self]
+
+
+class DictResult(BaseResult, dict):
+    """The results of a call on a dict: a `dict` with the same keys, in the same order."""
+
+    __slots__ = ()
+
+    def _outcomes(self):
+        return self.values()
+
+    @property
+    def failed(self):
+        return {k: v for k, v in self.items() if isinstance(v, FailedTask)}
+
+    @property
+    def succeeded(self):
+        return {k: v for k, v in self.items() if not isinstance(v, FailedTask)}
+
+    def replace_failed(self, replacement):
+        return {k: (replacement if isinstance(v, FailedTask) else v) for k, v in self.items()}

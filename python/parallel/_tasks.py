@@ -1,0 +1,156 @@
+"""Parameters → tasks: the only place that knows the shapes a user may pass.
+
+Each task becomes `(function, args, kwargs)`. The rules are python-parallel's (0.0.2, the
+release the README documents, and the 0.9.1 additions that do not conflict):
+
+* a tuple or list spreads into positional arguments, and its dict elements into keyword
+  arguments; a lone dict is keyword arguments; anything else is the one argument;
+* `parallel.arg(*args, **kwargs)` passes exactly those arguments (a dict stays positional);
+* `extras` are keyword arguments of every task, and a task's own keyword arguments win;
+* `unpack_arguments=False` passes each parameter as the one argument, whatever it is;
+* a `par` entry is a callable, a `(callable, *args)` tuple or `parallel.future(...)`.
+"""
+
+import collections.abc
+
+__all__ = ["Job", "Arg", "future", "job", "arg", "map_tasks", "par_tasks", "keyed"]
+
+
+class Job:
+    """A function with its arguments, to run later: what `parallel.future(fn, *args,
+    **kwargs)` (alias `parallel.job`) and `decorated.future(...)` make, for `par`."""
+
+    __slots__ = ("fn", "args", "kwargs")
+
+    def __init__(self, fn, args=(), kwargs=None):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"parallel.future() needs a callable first, got {type(fn).__name__}: {fn!r}")
+        self.fn = fn
+        self.args = tuple(args)
+        self.kwargs = dict(kwargs or {})
+
+    def __eq__(self, other):
+        if type(self) is not type(other):
+            return NotImplemented
+        return (self.fn, self.args, self.kwargs) == (other.fn, other.args, other.kwargs)
+
+    __hash__ = None
+
+    def __repr__(self):
+        name = getattr(self.fn, "__qualname__", repr(self.fn))
+        return f"parallel.future({name}, *{self.args!r}, **{self.kwargs!r})"
+
+
+class Arg(Job):
+    """Arguments passed exactly as given: `parallel.arg(*args, **kwargs)`. Use it when an
+    argument is a dict, which would otherwise be taken as keyword arguments."""
+
+    __slots__ = ()
+
+    def __init__(self, args=(), kwargs=None):
+        super().__init__(None, args, kwargs)
+
+    def __repr__(self):
+        return f"parallel.arg(*{self.args!r}, **{self.kwargs!r})"
+
+
+def future(fn, *args, **kwargs):
+    """`fn(*args, **kwargs)`, to run later as an entry of `parallel.par`."""
+    return Job(fn, args, kwargs)
+
+
+job = future
+
+
+def arg(*args, **kwargs):
+    """The arguments of one task, passed exactly as given (a dict stays positional)."""
+    return Arg(args, kwargs)
+
+
+def _with_extras(extras, kwargs):
+    return {**extras, **kwargs} if extras else kwargs
+
+
+def split_params(param, extras, unpack=True):
+    """One task's `(args, kwargs)` from one parameter."""
+    if isinstance(param, Job):
+        return param.args, _with_extras(extras, param.kwargs)
+    if not unpack:
+        return (param,), dict(extras) if extras else {}
+    if isinstance(param, (tuple, list)):
+        args = []
+        kwargs = dict(extras) if extras else {}
+        for item in param:
+            if isinstance(item, dict):
+                kwargs.update(item)
+            else:
+                args.append(item)
+        return tuple(args), kwargs
+    if isinstance(param, dict):
+        return (), _with_extras(extras, param)
+    return (param,), dict(extras) if extras else {}
+
+
+def keyed(params, what):
+    """`(keys, items)`: `keys` is None for a sequence-like input (the result is a list) or
+    the list of keys of a mapping (the result is a dict); `items` is a list."""
+    if isinstance(params, collections.abc.Mapping):
+        return list(params.keys()), list(params.values())
+    if not isinstance(params, collections.abc.Iterable):
+        raise TypeError(
+            f"{what} takes an iterable of parameters (a list, tuple, set, generator…) or a dict "
+            f"of them, got {type(params).__name__}: {params!r:.80}"
+        )
+    return None, list(params)
+
+
+def _check_extras(extras):
+    if extras is not None and not isinstance(extras, collections.abc.Mapping):
+        raise TypeError(f"extras must be a dict of keyword arguments, got {type(extras).__name__}: {extras!r:.80}")
+    return dict(extras) if extras else {}
+
+
+def map_tasks(fn, params, extras=None, unpack_arguments=True):
+    """`(keys, tasks)` for `map`: `fn` called once per parameter."""
+    fn = unwrap(fn)
+    if not callable(fn):
+        raise TypeError(f"parallel.map() needs a callable to run, got {type(fn).__name__}: {fn!r:.80}")
+    extras = _check_extras(extras)
+    keys, items = keyed(params, "parallel.map()")
+    tasks = []
+    for param in items:
+        args, kwargs = split_params(param, extras, unpack_arguments)
+        task_fn = unwrap(param.fn) if isinstance(param, Job) and param.fn is not None else fn
+        tasks.append((task_fn, args, kwargs))
+    return keys, tasks
+
+
+def par_tasks(params, extras=None, unpack_arguments=True):
+    """`(keys, tasks)` for `par`: each entry its own function."""
+    extras = _check_extras(extras)
+    keys, items = keyed(params, "parallel.par()")
+    tasks = []
+    for n, entry in enumerate(items):
+        where = repr(keys[n]) if keys is not None else str(n)
+        if isinstance(entry, Job) and entry.fn is not None:
+            tasks.append((unwrap(entry.fn), entry.args, _with_extras(extras, entry.kwargs)))
+        elif callable(entry):
+            tasks.append((unwrap(entry), (), dict(extras)))
+        elif isinstance(entry, (tuple, list)) and entry and callable(entry[0]):
+            rest = entry[1:]
+            if not unpack_arguments and len(rest) == 1:
+                rest = rest[0]
+            args, kwargs = split_params(rest, extras, unpack_arguments)
+            tasks.append((unwrap(entry[0]), args, kwargs))
+        else:
+            raise TypeError(
+                f"parallel.par() entry {where} must be a callable, a (callable, *args) tuple or "
+                f"parallel.future(callable, *args, **kwargs), got {type(entry).__name__}: {entry!r:.80}"
+            )
+    return keys, tasks
+
+
+def unwrap(fn):
+    """The plain function of a `@parallel.decorate`d one."""
+    inner = getattr(fn, "__parallel_fn__", None)
+    return inner if inner is not None else fn

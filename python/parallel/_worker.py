@@ -1,0 +1,211 @@
+"""The worker process of the process executor: a Python interpreter that the Rust supervisor
+starts and talks to through its stdin and stdout, in the frames of `parallel::wire`.
+
+A frame is b"PW", version 1, a little-endian u32 length and a postcard payload. A request
+holds the pickled function (empty for `par`, whose tasks carry their own), each task's pickled
+`(args, kwargs)` and the pickled extras; the worker answers each task with one reply, flushed
+at once, so a worker that dies mid-batch loses nothing already done.
+
+Run with `python -c "from parallel._worker import main; main()"` and PARALLEL_PY_PATH set to
+the caller's `sys.path` (os.pathsep-separated).
+"""
+
+import os
+import pickle
+import signal
+import sys
+import traceback
+
+_HEAD = b"PW\x01"
+
+
+def _varint(data, i):
+    value = shift = 0
+    while True:
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, i
+        shift += 7
+
+
+def _encode_varint(n):
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        if not n:
+            out.append(byte)
+            return bytes(out)
+        out.append(byte | 0x80)
+
+
+def _read_bytes(data, i):
+    n, i = _varint(data, i)
+    return data[i : i + n], i + n
+
+
+def _read_exact(fd, n):
+    chunks = []
+    while n:
+        chunk = os.read(fd, n)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _frame(payload):
+    return _HEAD + len(payload).to_bytes(4, "little") + payload
+
+
+def _raised(message, error):
+    # Reply::Raised(message, error)
+    text = message.encode("utf-8", "replace")
+    return _frame(b"\x02" + _encode_varint(len(text)) + text + _encode_varint(len(error)) + error)
+
+
+def _dumps(obj):
+    try:
+        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        import cloudpickle
+
+        return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _describe(exc):
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _failure(exc):
+    """The reply for a task that raised `exc`: the exception and its traceback, pickled."""
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        payload = _dumps((exc, tb))
+        pickle.loads(payload)  # an exception that pickles but cannot be rebuilt
+    except Exception:
+        from parallel.exceptions import BaseParallelException
+
+        stand_in = BaseParallelException(f"{_describe(exc)} (the exception itself could not be pickled)")
+        payload = pickle.dumps((stand_in, tb))
+    return _raised(_describe(exc), payload)
+
+
+def _unpickle_failed(exc):
+    from parallel.exceptions import PicklingError
+
+    return PicklingError(f"the task's arguments could not be unpickled in the worker: {_describe(exc)}")
+
+
+def _value_failed(function, exc):
+    from parallel.exceptions import PicklingError
+
+    name = getattr(function, "__qualname__", function)
+    return PicklingError(
+        f"the value returned by {name!r} cannot be pickled to cross back from the worker process: {_describe(exc)}"
+    )
+
+
+def _serve_batch(replies, function, params, extras):
+    """Runs one batch: one reply per task, each written at once (the hot loop)."""
+    loads, dumps, protocol, write = pickle.loads, pickle.dumps, pickle.HIGHEST_PROTOCOL, os.write
+    head = _HEAD
+    for p in params:
+        try:
+            try:
+                task = loads(p)
+            except Exception as exc:
+                raise _unpickle_failed(exc) from exc
+            if type(task) is _Unpicklable:
+                from parallel.exceptions import PicklingError
+
+                raise PicklingError(task.message)
+            if function is None:
+                fn, args, kwargs = task
+            else:
+                fn = function
+                args, kwargs = task
+            if extras:
+                kwargs = {**extras, **kwargs} if kwargs else extras
+            value = fn(*args, **kwargs) if kwargs else fn(*args)
+            try:
+                data = dumps(value, protocol)
+            except Exception:
+                try:
+                    import cloudpickle
+
+                    data = cloudpickle.dumps(value, protocol)
+                except Exception as exc:
+                    raise _value_failed(fn, exc) from exc
+            n = len(data)
+            body = (b"\x00" + bytes((n,)) if n < 128 else b"\x00" + _encode_varint(n)) + data
+            frame = head + len(body).to_bytes(4, "little") + body
+        except BaseException as exc:  # SystemExit too: it fails the task, not the worker
+            frame = _failure(exc)
+        written = write(replies, frame)
+        if written != len(frame):
+            _write_all(replies, memoryview(frame)[written:])
+
+
+class _Unpicklable:
+    """Sent in place of a task's arguments that could not be pickled: the task fails in place
+    with this message."""
+
+    def __init__(self, message):
+        self.message = message
+
+
+def main():
+    # Ctrl-C reaches the whole process group: the parent cancels the call and kills workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    path = os.environ.pop("PARALLEL_PY_PATH", None)
+    if path is not None:
+        sys.path[:] = path.split(os.pathsep)
+    # The protocol moves off stdin/stdout: what tasks print goes to stderr, and they read
+    # nothing, so neither can corrupt a frame.
+    requests, replies = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(2, 1)
+    os.close(null)
+    functions = {}
+    while True:
+        head = _read_exact(requests, 7)
+        if head is None:
+            return
+        if head[:3] != _HEAD:
+            sys.exit("parallel worker: not a frame from the parent")
+        payload = _read_exact(requests, int.from_bytes(head[3:], "little"))
+        if payload is None:
+            return
+        entry, i = _read_bytes(payload, 0)
+        count, i = _varint(payload, i)
+        params = []
+        for _ in range(count):
+            p, i = _read_bytes(payload, i)
+            params.append(p)
+        extras_bytes, i = _read_bytes(payload, i)
+        try:
+            function = functions.get(entry)
+            if function is None and entry:
+                function = functions[entry] = pickle.loads(entry)
+                if len(functions) > 16:
+                    functions.pop(next(iter(functions)))
+            extras = pickle.loads(extras_bytes) if extras_bytes else None
+        except BaseException as exc:
+            from parallel.exceptions import PicklingError
+
+            error = PicklingError(f"the function could not be unpickled in the worker process: {_describe(exc)}")
+            reply = _failure(error)
+            for _ in params:
+                _write_all(replies, reply)
+            continue
+        _serve_batch(replies, function, params, extras)
