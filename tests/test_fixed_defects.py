@@ -341,3 +341,29 @@ def test_every_task_has_an_outcome(executor):
 def test_strict_mode_raises_the_first_failure_in_input_order(executor):
     with pytest.raises(ValueError, match="raised on purpose"):
         parallel.map(workload.misbehave, [1, 2, "raise", 4, "raise"], executor=executor)
+
+
+# --- limits and cancellation ------------------------------------------------------------------
+
+
+def test_memory_limit_fails_only_the_task_that_passes_it():
+    results = parallel.process.map(
+        lambda n: len(bytearray(n)), [10, 2_000_000_000, 20], memory_limit=500_000_000, silent=True
+    )
+    assert results[0] == 10 and results[2] == 20
+    assert isinstance(results[1].ex, MemoryError)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_cancelling_an_async_call_cancels_what_has_not_run(executor):
+    call = parallel.async_map(workload.sleep_then, [(0.3, i) for i in range(40)], executor=executor, max_workers=2)
+    time.sleep(0.1)
+    call.cancel()
+    results = call.results(silent=True)
+    assert len(results) == 40
+    cancelled = [r for r in results if isinstance(r, parallel.FailedTask)]
+    assert len(cancelled) >= 30  # at most the first few ran
+    assert all(isinstance(r.ex, parallel.exceptions.CancelledError) for r in cancelled)
+    with pytest.raises(parallel.exceptions.CancelledError):
+        call.results()
+    assert parallel.map(workload.add, [(1, 1)], executor=executor) == [2]

@@ -163,7 +163,7 @@ def _exception(kind, message, sig, code, error):
             how = f"its worker process was killed by signal {sig} ({_SIGNALS.get(sig, 'unknown')})"
         else:
             how = f"its worker process exited with code {code}"
-        return WorkerCrashedError(f"the task crashed: {how}; the other tasks go on", sig, code)
+        return WorkerCrashedError(f"the task crashed: {how}", sig, code)
     if kind == "cancelled":
         return CancelledError(message)
     return BaseParallelException(f"parallel: the engine failed the task: {message}")
@@ -176,10 +176,13 @@ def _failed_task(failure, keys, tasks):
     return FailedTask(params=args, kwargs=kwargs, ex=_exception(kind, message, sig, code, error), key=key)
 
 
-def _assemble(values, failures, keys, tasks, process):
+def _assemble(values, failures, keys, tasks, process, cancelled=False):
     if process:
         values = [pickle.loads(v) if v is not None else None for v in values]
     for failure in failures:
+        if cancelled and failure[1] == "crashed":
+            # Killed by `cancel()`, not by the task.
+            failure = (failure[0], "cancelled", "the call was cancelled while the task ran", None, None, None)
         values[failure[0]] = _failed_task(failure, keys, tasks)
     if keys is None:
         return ListResult(values)
@@ -247,6 +250,7 @@ class AsyncCall:
         # Always silent in the engine: `results(silent=...)` may still choose.
         self._call = _start(self._executor, tasks, keys, options, True)
         self._results = None
+        self._cancelled = False
 
     def done(self):
         """`True` once every task has an outcome."""
@@ -254,7 +258,8 @@ class AsyncCall:
 
     def cancel(self):
         """Stops the call: tasks not started never run."""
-        if not isinstance(self._call, BaseException):
+        if not isinstance(self._call, BaseException) and not self._call.done():
+            self._cancelled = True
             self._call.cancel()
 
     def results(self, timeout=None, silent=None):
@@ -273,7 +278,7 @@ class AsyncCall:
                 process = self._executor is PROCESS_EXECUTOR
             if status != "done":
                 _raise(status, values, failures, self._keys, self._tasks, self._timeout)
-            self._results = _assemble(values, failures, self._keys, self._tasks, process)
+            self._results = _assemble(values, failures, self._keys, self._tasks, process, self._cancelled)
         if not silent and self._results.failures:
             failed = self._results.failed
             first = next(iter(failed.values())) if isinstance(failed, dict) else failed[0]

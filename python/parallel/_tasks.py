@@ -117,6 +117,19 @@ def map_tasks(fn, params, extras=None, unpack_arguments=True):
         raise TypeError(f"parallel.map() needs a callable to run, got {type(fn).__name__}: {fn!r:.80}")
     extras = _check_extras(extras)
     keys, items = keyed(params, "parallel.map()")
+    if not extras and unpack_arguments:
+        # The common case, quickly: plain values are the one argument.
+        plain = (tuple, list, dict, Job)
+        tasks = []
+        append = tasks.append
+        for param in items:
+            if isinstance(param, plain):
+                args, kwargs = split_params(param, extras, unpack_arguments)
+                task_fn = unwrap(param.fn) if isinstance(param, Job) and param.fn is not None else fn
+                append((task_fn, args, kwargs or None))
+            else:
+                append((fn, (param,), None))
+        return keys, tasks
     tasks = []
     for param in items:
         args, kwargs = split_params(param, extras, unpack_arguments)

@@ -87,7 +87,10 @@ def _describe(exc):
 
 def _failure(exc):
     """The reply for a task that raised `exc`: the exception and its traceback, pickled."""
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code is _serve_batch.__code__ and tb.tb_next is not None:
+        tb = tb.tb_next  # the worker's own loop is not part of the task's story
+    tb = "".join(traceback.format_exception(type(exc), exc, tb))
     try:
         payload = _dumps((exc, tb))
         pickle.loads(payload)  # an exception that pickles but cannot be rebuilt

@@ -224,7 +224,7 @@ where
                     }
                 }
             }
-            size = adapt(size, began.elapsed(), self.max_batch);
+            size = adapt(size, began.elapsed(), self.max_batch, self.work.batched());
         }
     }
 
@@ -416,8 +416,21 @@ where
 }
 
 /// Grows the batch while batches are quick (eightfold while they are very quick), halves it
-/// when they are slow.
-fn adapt(size: usize, took: Duration, max: usize) -> usize {
+/// when they are slow. A batched work (a round trip to a worker process, a hold of Python's
+/// GIL) has a fixed cost per batch of tens of microseconds, so its batches aim longer: a few
+/// milliseconds.
+fn adapt(size: usize, took: Duration, max: usize, batched: bool) -> usize {
+    if batched {
+        return if took < Duration::from_millis(1) {
+            (size * 4).min(max)
+        } else if took < Duration::from_millis(4) {
+            (size * 2).min(max)
+        } else if took > Duration::from_millis(40) {
+            (size / 2).max(1)
+        } else {
+            size
+        };
+    }
     if took < Duration::from_micros(10) {
         (size * 8).min(max)
     } else if took < Duration::from_micros(50) {

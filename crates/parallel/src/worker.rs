@@ -18,6 +18,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -30,8 +31,14 @@ use crate::work::panic_message;
 /// The environment variable that starts a process in worker mode.
 pub(crate) const WORKER_ENV: &str = "PARALLEL_WORKER";
 
-/// The environment variable that caps a worker's memory (bytes of address space).
-const MEMORY_ENV: &str = "PARALLEL_WORKER_MEMORY";
+/// Replies closer together than this come from tiny tasks ...
+const QUICK_REPLY: Duration = Duration::from_micros(20);
+
+/// ... and the reader lets this much time pass before reading more of them, ...
+const COALESCE: Duration = Duration::from_micros(100);
+
+/// ... when at least this many are still to come.
+const COALESCE_MIN: usize = 64;
 
 /// The largest frame a worker or its parent accepts.
 const MAX_FRAME: usize = 1 << 30;
@@ -102,19 +109,9 @@ pub(crate) fn serve_if_worker() {
     if std::env::var_os(WORKER_ENV).is_none() {
         return;
     }
-    let memory = std::env::var(MEMORY_ENV).ok().and_then(|m| m.parse::<u64>().ok());
     // Programs the tasks start are not workers. (Before `main`, or first thing in it: no other
     // thread reads the environment yet.)
     std::env::remove_var(WORKER_ENV);
-    std::env::remove_var(MEMORY_ENV);
-    if let Some(bytes) = memory {
-        let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
-        // SAFETY: a plain system call on this process's own limits.
-        if unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) } != 0 {
-            eprintln!("parallel worker {}: the memory limit: {}", std::process::id(), io::Error::last_os_error());
-            std::process::exit(2);
-        }
-    }
     let code = match serve() {
         Ok(()) | Err(WireError::Closed) => 0,
         Err(e) => {
@@ -220,7 +217,15 @@ pub(crate) fn kill_workers(launcher: &Launcher) -> usize {
         .filter(|(l, _)| l.same(launcher))
         .filter_map(|(_, child)| child.upgrade())
         .collect();
-    children.iter().filter(|child| lock(child).kill().is_ok()).count()
+    // Reaped here too (the owner's later `wait` gets the same status): a worker killed while
+    // idle must not look alive to the next call that takes it.
+    children
+        .iter()
+        .filter(|child| {
+            let mut child = lock(child);
+            child.kill().is_ok() && child.wait().is_ok()
+        })
+        .count()
 }
 
 /// How a worker died.
@@ -248,26 +253,32 @@ impl Worker {
     /// (a task that allocates past it aborts its worker).
     pub(crate) fn start(launcher: &Launcher, memory: Option<u64>) -> io::Result<Self> {
         let mut command = (launcher.0)();
-        if let Some(bytes) = memory {
-            command.env(MEMORY_ENV, bytes.to_string());
-        }
         // SAFETY: between fork and exec the closure makes only async-signal-safe system
-        // calls (prctl, getppid, _exit) and touches no memory of the parent's.
+        // calls (prctl, getppid, setrlimit, _exit) and touches no memory of the parent's.
         let parent = std::process::id() as libc::pid_t;
         unsafe {
             command.pre_exec(move || {
-                // Whatever the program, it dies with the thread that started it (a pool
-                // thread, which exits with the process); and if that happened already, now.
+                // Whatever the program, it dies with the thread that started it (the stash's
+                // starter thread, which lives as long as the process); and if that happened
+                // already, now.
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 if libc::getppid() != parent {
                     libc::_exit(0);
+                }
+                // The memory cap, for any program: a Rust task allocating past it aborts its
+                // worker, a Python one gets a `MemoryError`.
+                if let Some(bytes) = memory {
+                    let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+                    if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
                 }
                 Ok(())
             });
         }
         let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
         let requests = BufWriter::new(child.stdin.take().expect("piped stdin"));
-        let replies = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let replies = BufReader::with_capacity(1 << 16, child.stdout.take().expect("piped stdout"));
         let child = Arc::new(Mutex::new(child));
         let mut live = lock(live_workers());
         live.retain(|(_, child)| child.strong_count() > 0);
@@ -294,8 +305,17 @@ impl Worker {
     pub(crate) fn call(&mut self, request: &Request<'_>, replies: &mut Vec<Reply>) -> Result<(), Death> {
         let sent = wire::send(&mut self.requests, request).and_then(|()| Ok(self.requests.flush()?));
         let received = sent.and_then(|()| {
-            for _ in 0..request.params.len() {
+            let mut last: Option<Instant> = None;
+            for left in (1..=request.params.len()).rev() {
+                // Replies of tiny tasks arrive microseconds apart: rather than wake for each
+                // (which also makes each of the worker's writes wake us), let many pile up
+                // in the pipe and read them at once. Slower tasks are read as they come.
+                let quick = last.is_some_and(|at| at.elapsed() < QUICK_REPLY);
+                if quick && left >= COALESCE_MIN && self.replies.buffer().is_empty() {
+                    std::thread::sleep(COALESCE);
+                }
                 replies.push(wire::recv(&mut self.replies, MAX_FRAME)?);
+                last = Some(Instant::now());
             }
             Ok(())
         });
