@@ -12,6 +12,7 @@ PY_EXAMPLES := $(wildcard examples/python/*.py)
 IN_VENV := VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH
 
 .PHONY: demo test fmt lint rust-test python python-test bench bench-python
+PEER_VENV := .venv-peer
 
 ## Builds what it needs and runs a tour of the features (every example, Rust then Python).
 demo: python
@@ -57,3 +58,15 @@ python-test: python
 bench:
 	$(CARGO) bench --locked --bench thread
 	$(CARGO) bench --locked --bench process
+
+## The Python face against ThreadPoolExecutor, ProcessPoolExecutor, multiprocessing.Pool,
+## joblib (loky) and python-parallel 0.9.1: one markdown table of paired ratios (several minutes
+## on 2 cores; BENCH_ARGS=--quick for a < 60 s smoke run). python-parallel also imports as
+## `parallel`, so it lives in its own venv and answers the bench from a subprocess.
+bench-python: python $(PEER_VENV)/.installed
+	$(VPY) benches/python/bench.py --peer-python $(abspath $(PEER_VENV))/bin/python $(BENCH_ARGS)
+
+$(PEER_VENV)/.installed:
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install --quiet python-parallel==0.9.1
+	touch $@

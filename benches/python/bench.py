@@ -43,6 +43,7 @@ import select
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -65,6 +66,23 @@ def noop(x):
 def sleep_10ms(x):
     time.sleep(0.010)
     return x
+
+
+def plain_threads(xs, workers):
+    """The CPython floor for (b): `workers` plain threads, each running its share of
+    `sleep_10ms` in a loop; no executor at all."""
+    out = [None] * len(xs)
+
+    def share(k):
+        for i in range(k, len(xs), workers):
+            out[i] = sleep_10ms(xs[i])
+
+    threads = [threading.Thread(target=share, args=(k,)) for k in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
 
 
 def spin(n):
@@ -582,6 +600,13 @@ def main(argv=None):
                     f"{pp_label} `parallel.thread.map`",
                     f"its own venv and subprocess; `max_workers={w}`, a ThreadPoolExecutor per call",
                     remote("b-thread"),
+                    None,
+                ),
+                (
+                    thread_label,
+                    f"CPython floor: {w} plain `threading.Thread`s, no executor",
+                    "each thread sleeps its share in a loop: what 100 waking threads cost under the GIL",
+                    local("floor", lambda: plain_threads(xs, w), expected),
                     None,
                 ),
             ],

@@ -120,8 +120,12 @@ def _pickle_task(task, where):
 def _start_processes(tasks, keys, options, silent):
     functions = {id(fn) for fn, _, _ in tasks}
     where = (lambda i: repr(keys[i])) if keys is not None else str
-    if len(functions) == 1:
-        function = _pickle_function(tasks[0][0])
+    if len(functions) == 1 and all(len(args) == 1 and not kwargs for _, args, kwargs in tasks):
+        # One function of one argument (the common `map`): each task is just its argument.
+        function = b"1" + _pickle_function(tasks[0][0])
+        params = [_pickle_task(args[0], where(i)) for i, (_, args, _) in enumerate(tasks)]
+    elif len(functions) == 1:
+        function = b"A" + _pickle_function(tasks[0][0])
         params = [_pickle_task((args, kwargs), where(i)) for i, (_, args, kwargs) in enumerate(tasks)]
     else:
         function = b""  # `par`: each task carries its own function

@@ -117,8 +117,11 @@ def _value_failed(function, exc):
     )
 
 
-def _serve_batch(replies, function, params, extras):
-    """Runs one batch: one reply per task, each written at once (the hot loop)."""
+def _serve_batch(replies, function, params, extras, single=False):
+    """Runs one batch: one reply per task, each written at once (the hot loop). `single`: each
+    task is `function`'s one argument, else `(args, kwargs)` (or `(fn, args, kwargs)` when
+    `function` is None)."""
+    fn = function
     loads, dumps, protocol, write = pickle.loads, pickle.dumps, pickle.HIGHEST_PROTOCOL, os.write
     head = _HEAD
     for p in params:
@@ -131,14 +134,17 @@ def _serve_batch(replies, function, params, extras):
                 from parallel.exceptions import PicklingError
 
                 raise PicklingError(task.message)
-            if function is None:
-                fn, args, kwargs = task
+            if single:
+                value = function(task)
             else:
-                fn = function
-                args, kwargs = task
-            if extras:
-                kwargs = {**extras, **kwargs} if kwargs else extras
-            value = fn(*args, **kwargs) if kwargs else fn(*args)
+                if function is None:
+                    fn, args, kwargs = task
+                else:
+                    fn = function
+                    args, kwargs = task
+                if extras:
+                    kwargs = {**extras, **kwargs} if kwargs else extras
+                value = fn(*args, **kwargs) if kwargs else fn(*args)
             try:
                 data = dumps(value, protocol)
             except Exception:
@@ -147,7 +153,7 @@ def _serve_batch(replies, function, params, extras):
 
                     data = cloudpickle.dumps(value, protocol)
                 except Exception as exc:
-                    raise _value_failed(fn, exc) from exc
+                    raise _value_failed(fn if fn is not None else function, exc) from exc
             n = len(data)
             body = (b"\x00" + bytes((n,)) if n < 128 else b"\x00" + _encode_varint(n)) + data
             frame = head + len(body).to_bytes(4, "little") + body
@@ -197,11 +203,15 @@ def main():
             params.append(p)
         extras_bytes, i = _read_bytes(payload, i)
         try:
+            # The entry: b"" (each task carries its function), b"A" + the pickled function
+            # (tasks are `(args, kwargs)`) or b"1" + the pickled function (tasks are its one
+            # argument).
             function = functions.get(entry)
             if function is None and entry:
-                function = functions[entry] = pickle.loads(entry)
+                function = functions[entry] = pickle.loads(entry[1:])
                 if len(functions) > 16:
                     functions.pop(next(iter(functions)))
+            single = entry[:1] == b"1"
             extras = pickle.loads(extras_bytes) if extras_bytes else None
         except BaseException as exc:
             from parallel.exceptions import PicklingError
@@ -211,4 +221,4 @@ def main():
             for _ in params:
                 _write_all(replies, reply)
             continue
-        _serve_batch(replies, function, params, extras)
+        _serve_batch(replies, function, params, extras, single)
