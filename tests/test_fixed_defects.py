@@ -367,3 +367,30 @@ def test_cancelling_an_async_call_cancels_what_has_not_run(executor):
     with pytest.raises(parallel.exceptions.CancelledError):
         call.results()
     assert parallel.map(workload.add, [(1, 1)], executor=executor) == [2]
+
+
+@pytest.mark.parametrize("task", ["spin", "sleep"])
+def test_the_interpreter_exits_cleanly_while_abandoned_thread_tasks_run(task):
+    # A thread task abandoned at its timeout may wake while the interpreter finalizes: it must
+    # not crash the exit (CPython 3.11 would end the thread with pthread_exit).
+    for _ in range(3):
+        done = run_script(
+            """
+            import time, parallel
+
+            def spin(seconds):
+                end = time.monotonic() + seconds
+                while time.monotonic() < end:
+                    pass
+
+            task = TASK
+            try:
+                parallel.map(task, [0.2] * 4, timeout=0.05)
+            except TimeoutError:
+                pass
+            time.sleep(0.15)  # the tasks wake around the time the interpreter exits
+            print("bye")
+            """.replace("TASK", "spin" if task == "spin" else "time.sleep")
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "bye" and "Fatal Python error" not in done.stderr

@@ -24,9 +24,31 @@ impl PyCalls {
     fn call(&self, py: Python<'_>, index: usize) -> Result<Py<PyAny>, Fault> {
         let task = &self.0[index];
         let kwargs = task.kwargs.as_ref().map(|k| k.bind(py));
-        match task.function.bind(py).call(task.args.bind(py), kwargs) {
+        let hang = HangIfKilled;
+        let called = task.function.bind(py).call(task.args.bind(py), kwargs);
+        std::mem::forget(hang);
+        match called {
             Ok(value) => Ok(value.unbind()),
             Err(err) => Err(fault(py, err)),
+        }
+    }
+}
+
+/// Parks the thread forever if dropped while the stack unwinds without a Rust panic.
+///
+/// A task abandoned at its timeout may still run when the interpreter exits. CPython 3.11
+/// then ends a thread that wants the GIL back with `pthread_exit`, whose forced unwinding
+/// would run PyO3's guard and release a thread state the finalizing interpreter has freed —
+/// a fatal error at exit. Parked instead, without the GIL, the thread ends with the process.
+/// (PyO3 does the same inside `PyGILState_Ensure`; Python 3.14 hangs such threads itself.)
+struct HangIfKilled;
+
+impl Drop for HangIfKilled {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            loop {
+                std::thread::park();
+            }
         }
     }
 }
