@@ -394,3 +394,11 @@ def test_the_interpreter_exits_cleanly_while_abandoned_thread_tasks_run(task):
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "bye" and "Fatal Python error" not in done.stderr
+
+
+def test_process_extras_are_pickled_once_per_call_not_per_task():
+    extra = workload.CountsPickling(100)
+    workload.CountsPickling.pickled = 0
+    results = parallel.process.map(workload.with_extra, range(200), extras={"extra": extra})
+    assert results == [x + 100 for x in range(200)]
+    assert workload.CountsPickling.pickled == 1

@@ -55,3 +55,20 @@ def decorated_square(x):
 @parallel.decorate(executor=parallel.PROCESS_EXECUTOR, timeout=30, max_workers=2)
 def decorated_pid(_):
     return os.getpid()
+
+
+class CountsPickling:
+    """Counts how often it is pickled (in this process)."""
+
+    pickled = 0
+
+    def __init__(self, value):
+        self.value = value
+
+    def __getstate__(self):
+        type(self).pickled += 1
+        return self.__dict__
+
+
+def with_extra(x, extra=None):
+    return x + extra.value

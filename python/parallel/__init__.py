@@ -45,8 +45,16 @@ THREAD = THREAD_EXECUTOR
 PROCESS = PROCESS_EXECUTOR
 
 
-def _options(max_workers, timeout, task_timeout, memory_limit):
-    return {"max_workers": max_workers, "timeout": timeout, "task_timeout": task_timeout, "memory_limit": memory_limit}
+def _options(max_workers, timeout, task_timeout, memory_limit, extras=None):
+    return {
+        "max_workers": max_workers,
+        "timeout": timeout,
+        "task_timeout": task_timeout,
+        "memory_limit": memory_limit,
+        # Already merged into each task's keyword arguments; the process executor also sends
+        # them once per batch, so that each task carries only its own.
+        "extras": extras,
+    }
 
 
 def map(
@@ -77,7 +85,7 @@ def map(
     failed task is a `FailedTask` in its place.
     """
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
-    return run(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit), silent)
+    return run(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit, extras), silent)
 
 
 def async_map(
@@ -95,7 +103,7 @@ def async_map(
 ):
     """`map` without blocking: returns an `AsyncCall`, already running; `.results()` waits."""
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
-    return AsyncCall(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit), silent)
+    return AsyncCall(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit, extras), silent)
 
 
 def par(
@@ -114,7 +122,7 @@ def par(
     callable, a `(callable, *args)` tuple or `parallel.future(callable, *args, **kwargs)`; the
     results come in its shape. Options as for `map`."""
     keys, tasks = par_tasks(params, extras, unpack_arguments)
-    return run(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit), silent)
+    return run(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit, extras), silent)
 
 
 def async_par(
@@ -131,7 +139,7 @@ def async_par(
 ):
     """`par` without blocking: returns an `AsyncCall`, already running."""
     keys, tasks = par_tasks(params, extras, unpack_arguments)
-    return AsyncCall(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit), silent)
+    return AsyncCall(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit, extras), silent)
 
 
 def split(collection, fn, executor=THREAD_EXECUTOR, workers=None, timeout=None, extras=None):

@@ -117,10 +117,26 @@ def _pickle_task(task, where):
         return pickle.dumps(_Unpicklable(message))
 
 
+def _own(kwargs, extras):
+    """A task's keyword arguments without those it got from `extras` (the worker adds them back)."""
+    if not extras or not kwargs:
+        return kwargs
+    return {k: v for k, v in kwargs.items() if not (k in extras and extras[k] is v)} or None
+
+
 def _start_processes(tasks, keys, options, silent):
+    extras = options.pop("extras", None)
+    if extras:
+        try:
+            extras_bytes = _dumps(extras)
+        except Exception as exc:
+            raise PicklingError(f"the extras cannot be pickled to cross to a worker process: {_describe(exc)}") from exc
+        tasks = [(fn, args, _own(kwargs, extras)) for fn, args, kwargs in tasks]
+    else:
+        extras_bytes = b""
     functions = {id(fn) for fn, _, _ in tasks}
     where = (lambda i: repr(keys[i])) if keys is not None else str
-    if len(functions) == 1 and all(len(args) == 1 and not kwargs for _, args, kwargs in tasks):
+    if len(functions) == 1 and all(len(args) == 1 and not kwargs for _, args, kwargs in tasks) and not extras:
         # One function of one argument (the common `map`): each task is just its argument.
         function = b"1" + _pickle_function(tasks[0][0])
         params = [_pickle_task(args[0], where(i)) for i, (_, args, _) in enumerate(tasks)]
@@ -138,7 +154,7 @@ def _start_processes(tasks, keys, options, silent):
             except Exception:
                 _pickle_function(fn)  # names the function if it is the culprit
                 params.append(_pickle_task((fn, args, kwargs), where(i)))
-    return _parallel.run_program(_program(), function, b"", params, silent=silent, **options)
+    return _parallel.run_program(_program(), function, extras_bytes, params, silent=silent, **options)
 
 
 # --- outcomes -> Python ----------------------------------------------------------------------
@@ -209,12 +225,12 @@ def _raise(status, values, failures, keys, tasks, timeout):
 def _start(executor, tasks, keys, options, silent):
     if executor is PROCESS_EXECUTOR:
         try:
-            return _start_processes(tasks, keys, options, silent)
+            return _start_processes(tasks, keys, dict(options), silent)
         except PicklingError as exc:
             if not silent:
                 raise
             return exc  # every task fails with it
-    options = {k: v for k, v in options.items() if k != "memory_limit"}
+    options = {k: v for k, v in options.items() if k not in ("memory_limit", "extras")}
     return _parallel.run_threads(tasks, silent=silent, **options)
 
 

@@ -186,6 +186,7 @@ def main():
     os.dup2(2, 1)
     os.close(null)
     functions = {}
+    last_extras = (b"", None)  # sent with every batch of a call: unpickled once
     while True:
         head = _read_exact(requests, 7)
         if head is None:
@@ -212,7 +213,9 @@ def main():
                 if len(functions) > 16:
                     functions.pop(next(iter(functions)))
             single = entry[:1] == b"1"
-            extras = pickle.loads(extras_bytes) if extras_bytes else None
+            if extras_bytes != last_extras[0]:
+                last_extras = (extras_bytes, pickle.loads(extras_bytes) if extras_bytes else None)
+            extras = last_extras[1]
         except BaseException as exc:
             from parallel.exceptions import PicklingError
 
