@@ -11,7 +11,7 @@ PY_EXAMPLES := $(wildcard examples/python/*.py)
 # The venv's tools first on PATH, and maturin told which venv to install into.
 IN_VENV := VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH
 
-.PHONY: demo test fmt lint rust-test python python-test bench bench-python
+.PHONY: demo test fmt lint rust-test python python-test bench bench-python soak fuzz
 PEER_VENV := .venv-peer
 
 ## Builds what it needs and runs a tour of the features (every example, Rust then Python).
@@ -70,3 +70,26 @@ $(PEER_VENV)/.installed:
 	$(PYTHON) -m venv $(PEER_VENV)
 	$(PEER_VENV)/bin/pip install --quiet python-parallel==0.9.1
 	touch $@
+
+## The long reliability checks (issue 5; about 3-4 minutes): the chaos soak (1,000,000 Rust tasks,
+## 100,000 Python tasks, a random worker SIGKILLed every ~50 ms), the leak check (1,000 calls of
+## each executor) and the peak memory of 10,000,000 lazy tasks. The short versions run in `make test`.
+soak: python
+	$(CARGO) bench --locked --bench soak
+	$(VPY) benches/python/soak.py
+
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := wire_frames worker_requests
+
+## Fuzzes the wire decoder and the worker's request loop (cargo-fuzz on nightly, libFuzzer),
+## each target for FUZZ_SECONDS (default 60), from the seeds in fuzz/seeds and the corpus kept
+## in fuzz/corpus. A crash stops it and lands in fuzz/artifacts/<target>/: copy that file to
+## fuzz/regressions/<target>/ and `make test` replays it (tests/fuzz_regressions.rs).
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@for t in $(FUZZ_TARGETS); do \
+		echo; echo "==> fuzz $$t for $(FUZZ_SECONDS) s"; \
+		mkdir -p fuzz/corpus/$$t; \
+		$(CARGO) +nightly fuzz run $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+			-dict=fuzz/wire.dict -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+	done

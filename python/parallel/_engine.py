@@ -179,11 +179,9 @@ def _exception(kind, message, sig, code, error):
     if kind == "timed_out":
         return TimeoutException(f"the task timed out: {message}")
     if kind == "crashed":
-        if sig is not None:
-            how = f"its worker process was killed by signal {sig} ({_SIGNALS.get(sig, 'unknown')})"
-        else:
-            how = f"its worker process exited with code {code}"
-        return WorkerCrashedError(f"the task crashed: {how}", sig, code)
+        # The engine says how: killed by a signal, exited, or broke the protocol.
+        name = f" ({_SIGNALS.get(sig, 'unknown signal')})" if sig is not None and message.endswith(f"signal {sig}") else ""
+        return WorkerCrashedError(f"the task crashed: {message}{name}", sig, code)
     if kind == "cancelled":
         return CancelledError(message)
     return BaseParallelException(f"parallel: the engine failed the task: {message}")

@@ -38,8 +38,10 @@ pub(crate) struct Plan {
 pub enum Collected<T> {
     /// Every task succeeded: the values in input order.
     Values(Vec<T>),
-    /// One outcome per task in input order (some failed; silent calls only).
-    Outcomes(Vec<Result<T, Failure>>),
+    /// Some tasks failed (silent calls only): the values of those that succeeded, in input
+    /// order, and the failures with their index, in order. (Kept apart, not as one `Result`
+    /// per task: a failure is far larger than a small value.)
+    Outcomes { values: Vec<T>, failures: Vec<(usize, Failure)> },
     /// The first failure in input order, with its index (calls that are not silent).
     Failed(usize, Failure),
     /// The deadline passed with `finished` tasks done (calls that are not silent).

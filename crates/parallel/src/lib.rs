@@ -45,6 +45,7 @@ mod process;
 mod program;
 mod remote;
 mod results;
+mod serve;
 mod stash;
 mod thread;
 mod tracked;

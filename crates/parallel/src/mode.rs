@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::inputs::Inputs;
 use crate::job::Failure;
 use crate::par::Par;
-use crate::results::{FailedTask, Results};
+use crate::results::{Details, FailedTask, Results};
 
 /// Strict or silent; chosen with [`Thread::silent`](crate::Thread::silent).
 pub trait Mode: sealed::Finish + Send + Sync + 'static {}
@@ -58,14 +58,14 @@ pub(crate) mod sealed {
 }
 
 fn failed_task<I: Inputs>(keys: &I::Keys, index: usize, failure: Failure) -> FailedTask {
-    FailedTask {
+    FailedTask(Box::new(Details {
         index,
         key: I::describe_key(keys, index),
         params: failure.params,
         kind: failure.kind,
         message: failure.message,
         error: failure.error,
-    }
+    }))
 }
 
 impl sealed::Finish for Strict {
@@ -79,8 +79,8 @@ impl sealed::Finish for Strict {
             Collected::Failed(index, failure) => Err(Error::Task(failed_task::<I>(&keys, index, failure))),
             Collected::TimedOut { finished } => Err(Error::Timeout { timeout: timeout.unwrap_or_default(), finished }),
             Collected::Cancelled => Err(Error::Cancelled),
-            Collected::Outcomes(outcomes) => {
-                Silent::map::<I, T>(Collected::Outcomes(outcomes), keys, timeout).into_result()
+            Collected::Outcomes { values, failures } => {
+                Silent::map::<I, T>(Collected::Outcomes { values, failures }, keys, timeout).into_result()
             }
         }
     }
@@ -98,11 +98,17 @@ impl sealed::Finish for Silent {
     fn map<I: Inputs, T>(collected: Collected<T>, keys: I::Keys, _: Option<Duration>) -> Self::Map<I, T> {
         let outcomes = match collected {
             Collected::Values(values) => values.into_iter().map(Ok).collect(),
-            Collected::Outcomes(outcomes) => outcomes
-                .into_iter()
-                .enumerate()
-                .map(|(index, outcome)| outcome.map_err(|failure| failed_task::<I>(&keys, index, failure)))
-                .collect(),
+            Collected::Outcomes { values, failures } => {
+                let total = values.len() + failures.len();
+                let mut values = values.into_iter();
+                let mut failures = failures.into_iter().peekable();
+                (0..total)
+                    .filter_map(|index| match failures.next_if(|(i, _)| *i == index) {
+                        Some((_, failure)) => Some(Err(failed_task::<I>(&keys, index, failure))),
+                        None => values.next().map(Ok),
+                    })
+                    .collect()
+            }
             // A silent call ends these ways only when its handle was dropped: nobody reads this.
             Collected::Failed(..) | Collected::TimedOut { .. } | Collected::Cancelled => Vec::new(),
         };

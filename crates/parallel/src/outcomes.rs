@@ -113,12 +113,7 @@ impl<T> Chunks<T> {
         if self.failures.is_empty() {
             return Collected::Values(self.values);
         }
-        let mut values = self.values.into_iter();
-        let mut failures = self.failures.into_iter().peekable();
-        let outcomes = (0..self.appended).filter_map(|index| match failures.next_if(|(i, _)| *i == index) {
-            Some((_, failure)) => Some(Err(failure)),
-            None => values.next().map(Ok),
-        });
-        Collected::Outcomes(outcomes.collect())
+        self.failures.sort_unstable_by_key(|(index, _)| *index);
+        Collected::Outcomes { values: self.values, failures: self.failures }
     }
 }

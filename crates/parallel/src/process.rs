@@ -18,9 +18,10 @@
 //! Parameters, extras and values cross as serde values in the [`wire`](crate::wire)
 //! codec, so they are `Serialize + DeserializeOwned`.
 //!
-//! **Cost.** A worker is started the first time a pool thread needs one (about 2 ms) and is
-//! then reused by every later task and call run on that thread; it is killed when the thread
-//! idles out (5 s).//!
+//! **Cost.** A worker is started the first time a task needs one (about 2 ms); idle workers
+//! wait in a process-wide stash shared by all pool threads, so every later task and call
+//! reuses them, and a worker idle for 5 minutes is killed.
+//!
 //! ```
 //! fn square(x: u64) -> u64 { x * x }
 //!
@@ -39,8 +40,8 @@
 //! **par.** A closure cannot cross, so `par` on processes takes *remote* tasks:
 //! `square.remote(7)` from the [prelude](crate::prelude), a `fn` item and its arguments.
 //!
-//! Not yet here (issue 3 continues): one pool of workers shared by all threads; a supervisor
-//! generic over the worker command and codec.
+//! **Other programs.** The same supervisor runs workers of any program that speaks the frames,
+//! with functions, parameters and values as bytes: see [`Program`](crate::Program).
 
 use std::fmt::{Debug, Display};
 use std::marker::PhantomData;
@@ -57,9 +58,10 @@ use crate::inputs::Inputs;
 use crate::mode::{Mode, Silent, Strict};
 use crate::par::Par;
 use crate::remote::{Channel, Remote, RemotePar};
+use crate::serve::{entry_id, Entry};
 use crate::wire;
 use crate::work::ParTasks;
-use crate::worker::{entry_id, Entry, Launcher};
+use crate::worker::Launcher;
 
 /// The process executor with its options; made by [`process()`].
 ///
@@ -84,7 +86,7 @@ impl<E, M> Clone for Process<E, M> {
 }
 
 /// The process executor with default options: one worker process per core, strict mode, no
-/// extras. See the [module documentation](self) for the one line `main` needs.
+/// extras. Workers need no setup: they serve before `main` runs ([`init`] says so explicitly).
 ///
 /// ```
 /// let doubled = parallel::process().map(|x: u8| x * 2, vec![1, 2]).unwrap();
@@ -110,7 +112,7 @@ pub fn process() -> Process {
 /// parallel::init();
 /// ```
 pub fn init() {
-    crate::worker::serve_if_worker();
+    crate::serve::serve_if_worker();
 }
 
 impl<E, M> Process<E, M>
@@ -130,7 +132,7 @@ where
 
     /// Caps each worker process's memory (address space, `RLIMIT_AS`) at `bytes`: a task that
     /// allocates past it aborts its worker and fails alone as
-    /// [`Crashed`](FailureKind::Crashed); the next task gets a new worker.
+    /// [`Crashed`](crate::FailureKind::Crashed); the next task gets a new worker.
     ///
     /// ```
     /// fn hog(mb: usize) -> usize { vec![1u8; mb << 20].iter().map(|&b| b as usize).sum::<usize>() >> 20 }
@@ -172,7 +174,7 @@ where
 
     /// Calls `f` once per input, each call in a worker process; the results come in the
     /// input's shape. A task fails when `f` panics or its worker process dies
-    /// ([`FailureKind::Crashed`]); the other tasks go on.
+    /// ([`FailureKind::Crashed`](crate::FailureKind::Crashed)); the other tasks go on.
     ///
     /// # Panics
     /// If the extras cannot be encoded.

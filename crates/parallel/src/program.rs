@@ -21,8 +21,10 @@ use crate::remote::{raw_reply, Channel};
 use crate::work::{Fault, Interrupt, Work};
 use crate::worker::{kill_workers, Launcher};
 
-/// A program that serves as a worker: see the [module documentation](self). Clones start the
-/// same program and share its workers.
+/// A program that serves as a worker: it reads requests `(entry, params, extras)` from its
+/// stdin and writes one reply per task to its stdout, in the frames of
+/// [`wire`](crate::wire) — `Value(bytes)`, `Failed(panicked, message)` or
+/// `Raised(message, error)`. Clones start the same program and share its workers.
 ///
 /// ```
 /// use std::process::Command;

@@ -60,8 +60,15 @@ impl fmt::Display for FailureKind {
 /// assert_eq!(*failed.kind(), parallel::FailureKind::Error);
 /// assert_eq!(failed.message(), "2147483647 + 5 overflows");
 /// ```
+///
+/// It is one pointer wide (its details are boxed), so a silent call's `Result<T, FailedTask>`
+/// slots cost little more than the values themselves.
 #[derive(Clone)]
-pub struct FailedTask {
+pub struct FailedTask(pub(crate) Box<Details>);
+
+/// What a [`FailedTask`] says.
+#[derive(Clone)]
+pub(crate) struct Details {
     pub(crate) index: usize,
     pub(crate) key: Option<String>,
     pub(crate) params: String,
@@ -73,11 +80,11 @@ pub struct FailedTask {
 impl fmt::Debug for FailedTask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FailedTask")
-            .field("index", &self.index)
-            .field("key", &self.key)
-            .field("params", &self.params)
-            .field("kind", &self.kind)
-            .field("message", &self.message)
+            .field("index", &self.0.index)
+            .field("key", &self.0.key)
+            .field("params", &self.0.params)
+            .field("kind", &self.0.kind)
+            .field("message", &self.0.message)
             .finish_non_exhaustive()
     }
 }
@@ -86,8 +93,8 @@ impl fmt::Debug for FailedTask {
 /// (the error values, which need not be comparable, are not compared).
 impl PartialEq for FailedTask {
     fn eq(&self, other: &Self) -> bool {
-        (self.index, &self.key, &self.params, &self.kind, &self.message)
-            == (other.index, &other.key, &other.params, &other.kind, &other.message)
+        (self.0.index, &self.0.key, &self.0.params, &self.0.kind, &self.0.message)
+            == (other.0.index, &other.0.key, &other.0.params, &other.0.kind, &other.0.message)
     }
 }
 
@@ -96,23 +103,23 @@ impl Eq for FailedTask {}
 impl FailedTask {
     /// The task's position in input order.
     pub fn index(&self) -> usize {
-        self.index
+        self.0.index
     }
     /// The task's key (`Debug`-formatted) when the input was a map.
     pub fn key(&self) -> Option<&str> {
-        self.key.as_deref()
+        self.0.key.as_deref()
     }
     /// The task's parameters, `Debug`-formatted.
     pub fn params(&self) -> &str {
-        &self.params
+        &self.0.params
     }
     /// How the task failed.
     pub fn kind(&self) -> &FailureKind {
-        &self.kind
+        &self.0.kind
     }
     /// The error's `Display`, the panic's message, or what passed for a timeout.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
     /// The error value itself, if the task failed with one of type `X`: the `Err` of
     /// `try_map` on the thread executor, or what a [`Work`](crate::Work) kept in its
@@ -125,17 +132,17 @@ impl FailedTask {
     /// assert_eq!(*error.kind(), std::num::IntErrorKind::PosOverflow);
     /// ```
     pub fn error<X: std::any::Any>(&self) -> Option<&X> {
-        self.error.as_deref()?.downcast_ref()
+        self.0.error.as_deref()?.downcast_ref()
     }
 }
 
 impl fmt::Display for FailedTask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.key {
+        match &self.0.key {
             Some(key) => write!(f, "task {key}")?,
-            None => write!(f, "task {}", self.index)?,
+            None => write!(f, "task {}", self.0.index)?,
         }
-        write!(f, " with parameters {} {}: {}", self.params, self.kind, self.message)
+        write!(f, " with parameters {} {}: {}", self.0.params, self.0.kind, self.0.message)
     }
 }
 

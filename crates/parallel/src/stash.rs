@@ -89,5 +89,7 @@ pub(crate) fn take(launcher: &Launcher, memory: Option<u64>) -> io::Result<Worke
 
 /// Gives a worker back for later tasks.
 pub(crate) fn give_back(worker: Worker) {
-    lock(&stash().idle).push((worker, Instant::now()));
+    if worker.end_lease() {
+        lock(&stash().idle).push((worker, Instant::now()));
+    } // else killed by a timeout: reaped as it drops
 }

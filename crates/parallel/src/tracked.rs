@@ -64,6 +64,11 @@ where
     /// Runs a tracked batch; `false` if the driver closed it (this worker is abandoned).
     pub(crate) fn run_tracked(&self, cell: &Arc<Cell<W>>) -> bool {
         loop {
+            // The task's killer — for a process, its worker, started now if need be — is made
+            // before the task's clock starts and outside the cell's lock: a worker's start
+            // does not count against the task's `task_timeout`, nor block the driver.
+            let next = { lock(&cell.state).pending.front().is_some() };
+            let mut interrupt = next.then(|| self.work.interrupt());
             let params = {
                 let mut state = lock(&cell.state);
                 if state.closed {
@@ -78,7 +83,10 @@ where
                 }
                 let Some(params) = state.pending.pop_front() else { break };
                 match catch_unwind(AssertUnwindSafe(|| self.work.keep(&params))) {
-                    Ok(kept) => state.running = Some((kept, Instant::now(), self.work.interrupt())),
+                    Ok(kept) => {
+                        state.running =
+                            Some((kept, Instant::now(), interrupt.take().flatten().or_else(|| self.work.interrupt())))
+                    }
                     Err(payload) => {
                         let message = format!("cloning its parameters panicked: {}", panic_message(payload));
                         let params = describe_params(&self.work, &params);

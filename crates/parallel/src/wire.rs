@@ -175,7 +175,7 @@ pub fn read_frame(reader: &mut impl Read, max: usize) -> Result<Vec<u8>, WireErr
     let mut payload = Vec::new();
     let got = reader.take(len as u64).read_to_end(&mut payload)?;
     if got < len {
-        return Err(WireError::Truncated { expected: HEADER_LEN + len, got: HEADER_LEN + got });
+        return Err(WireError::Truncated { expected: HEADER_LEN.saturating_add(len), got: HEADER_LEN + got });
     }
     Ok(payload)
 }
@@ -213,7 +213,9 @@ pub fn split_frame(bytes: &[u8], max: usize) -> Result<Option<(&[u8], usize)>, W
         return Ok(None);
     };
     let len = parse_header(head, max)?;
-    Ok(bytes.get(HEADER_LEN..HEADER_LEN + len).map(|payload| (payload, HEADER_LEN + len)))
+    // Checked: with a `max` near `usize::MAX`, a 32-bit target could overflow here.
+    let Some(end) = HEADER_LEN.checked_add(len) else { return Ok(None) };
+    Ok(bytes.get(HEADER_LEN..end).map(|payload| (payload, end)))
 }
 
 /// Encodes a message with the wire's codec.
@@ -260,4 +262,26 @@ pub fn send<T: Serialize + ?Sized>(writer: &mut impl Write, msg: &T) -> Result<(
 /// ```
 pub fn recv<T: DeserializeOwned>(reader: &mut impl Read, max: usize) -> Result<T, WireError> {
     decode(&read_frame(reader, max)?)
+}
+
+/// Entry points for the fuzz targets of `fuzz/` (cargo-fuzz); not part of the API, and not
+/// for anything else.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Feeds `bytes` to the worker's request loop as the parent's pipe, until they end or
+    /// break the protocol, and returns how many reply bytes it wrote. The loop is the real
+    /// worker's; only its functions differ: a request's entry is looked up by name in a fixed
+    /// list (`b"echo"`, `b"extras"`, `b"fail"`) — a real worker takes it as a code address
+    /// from its parent, which it alone trusts, and never from these bytes.
+    pub fn serve_requests(bytes: &[u8]) -> usize {
+        crate::serve::serve_in_memory(bytes)
+    }
+
+    /// Decodes `bytes` as a worker's reply (the supervisor's own type); `true` if they are one.
+    ///
+    /// # Panics
+    /// If a reply that decodes does not encode back to itself.
+    pub fn decode_reply(bytes: &[u8]) -> bool {
+        crate::serve::reply_round_trips(bytes)
+    }
 }

@@ -1,20 +1,16 @@
-//! Worker processes: the executable started again in worker mode. The parent sends one
-//! [`Request`] frame per task on the worker's stdin and reads one [`Reply`] frame from its
-//! stdout; a worker that dies shows as a closed pipe, and its exit status says how it died.
+//! Worker processes, from the parent's side, and the protocol they speak. The parent sends a
+//! [`Request`] frame per batch on the worker's stdin and reads one [`Reply`] frame per task
+//! from its stdout; a worker that dies shows as a closed pipe, and its exit status says how it
+//! died; one that breaks the protocol is killed and replaced.
 //!
-//! The supervisor side ([`Worker`]) is generic: a [`Launcher`] says which program a worker
-//! is, and what crosses — the function's identity, each task's parameters, its value — is
-//! opaque bytes, so any program that speaks the frames of `wire.rs` can be a worker (the
-//! Python package's interpreters will be). The Rust worker below is one such program.
-//!
-//! For Rust workers, functions cross as an *entry*: the address of a monomorphised
-//! trampoline, counted from an anchor function of this crate. Both processes run the same executable, so the same offset
-//! names the same code in each (the load address differs, offsets within the image do not).
+//! The supervisor ([`Worker`]) is generic: a [`Launcher`] says which program a worker is, and
+//! what crosses — the function's identity, each task's parameters, its value — is opaque
+//! bytes, so any program that speaks the frames of `wire.rs` can be a worker: the Rust worker
+//! (`serve.rs`) and the Python package's interpreters are two.
 
 use std::io::{self, BufReader, BufWriter, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -26,7 +22,6 @@ use crate::job::lock;
 use crate::work::Interrupt;
 
 use crate::wire::{self, WireError};
-use crate::work::panic_message;
 
 /// The environment variable that starts a process in worker mode.
 pub(crate) const WORKER_ENV: &str = "PARALLEL_WORKER";
@@ -41,7 +36,7 @@ const COALESCE: Duration = Duration::from_micros(100);
 const COALESCE_MIN: usize = 64;
 
 /// The largest frame a worker or its parent accepts.
-const MAX_FRAME: usize = 1 << 30;
+pub(crate) const MAX_FRAME: usize = 1 << 30;
 
 /// A batch of tasks for a worker, as it sends them: the worker answers with one [`Reply`]
 /// per task, in order, each as soon as its task is done.
@@ -57,14 +52,14 @@ pub(crate) struct Request<'a> {
 
 /// A [`Request`] as the worker reads it.
 #[derive(Deserialize)]
-struct Received {
-    entry: Vec<u8>,
-    params: Vec<Vec<u8>>,
-    extras: Vec<u8>,
+pub(crate) struct Received {
+    pub(crate) entry: Vec<u8>,
+    pub(crate) params: Vec<Vec<u8>>,
+    pub(crate) extras: Vec<u8>,
 }
 
 /// A worker's answer to one task.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub(crate) enum Reply {
     /// The encoded value.
     Value(Vec<u8>),
@@ -73,101 +68,6 @@ pub(crate) enum Reply {
     /// The task failed with an error the worker encoded: its message and the encoded error
     /// (a Python worker sends the pickled exception), kept as the failure's error value.
     Raised(String, Vec<u8>),
-}
-
-/// What a worker runs: decodes the parameters and extras, calls the function, encodes its
-/// value. `Err((panicked, message))`.
-pub(crate) type Entry = fn(&[u8], &[u8]) -> Result<Vec<u8>, (bool, String)>;
-
-/// The function entries are counted from; never inlined, so it has an address of its own.
-#[inline(never)]
-fn anchor() {}
-
-/// The bytes that name `entry` in every process of this executable: its offset from the
-/// anchor.
-pub(crate) fn entry_id(entry: Entry) -> [u8; 8] {
-    ((entry as usize).wrapping_sub(anchor as fn() as usize) as u64).to_le_bytes()
-}
-
-/// Serves as a worker before `main` runs, when this process was started as one: programs
-/// whose `main` is not theirs — `cargo test` binaries, doctests — use the process executor
-/// without calling [`crate::init`]. It sits in the module that starts workers, so every
-/// program that can start one links it.
-#[used]
-#[link_section = ".init_array"]
-static SERVE_BEFORE_MAIN: extern "C" fn() = {
-    extern "C" fn serve_before_main() {
-        serve_if_worker();
-    }
-    serve_before_main
-};
-
-/// Runs as a worker if this process was started as one, and then exits; returns otherwise.
-///
-/// Called before `main` (see `SERVE_BEFORE_MAIN`) and by [`crate::init`].
-pub(crate) fn serve_if_worker() {
-    if std::env::var_os(WORKER_ENV).is_none() {
-        return;
-    }
-    // Programs the tasks start are not workers. (Before `main`, or first thing in it: no other
-    // thread reads the environment yet.)
-    std::env::remove_var(WORKER_ENV);
-    let code = match serve() {
-        Ok(()) | Err(WireError::Closed) => 0,
-        Err(e) => {
-            eprintln!("parallel worker {}: {e}", std::process::id());
-            2
-        }
-    };
-    std::process::exit(code);
-}
-
-/// The worker's loop: one reply per request until the parent closes the pipe.
-fn serve() -> Result<(), WireError> {
-    // SAFETY: plain system calls on the process's own file descriptors, before any other
-    // thread of this process exists.
-    let (requests, replies) = unsafe {
-        // Die with the parent, even while a task runs.
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        if libc::getppid() == 1 {
-            return Ok(()); // the parent is gone already
-        }
-        // The protocol gets its own descriptors; what tasks print goes to stderr, and what
-        // they read from stdin is nothing, so neither can corrupt a frame.
-        let requests = libc::dup(0);
-        let replies = libc::dup(1);
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
-        if requests < 0 || replies < 0 || null < 0 {
-            return Err(WireError::Io(io::Error::last_os_error()));
-        }
-        libc::dup2(null, 0);
-        libc::dup2(2, 1);
-        libc::close(null);
-        (std::fs::File::from(OwnedFd::from_raw_fd(requests)), std::fs::File::from(OwnedFd::from_raw_fd(replies)))
-    };
-    let mut requests = BufReader::new(requests);
-    let mut replies = BufWriter::new(replies);
-    loop {
-        let request: Received = wire::recv(&mut requests, MAX_FRAME)?;
-        let offset = <[u8; 8]>::try_from(request.entry.as_slice())
-            .map_err(|_| WireError::Decode(format!("an entry of {} bytes, not 8", request.entry.len())))?;
-        let anchor = anchor as fn() as usize;
-        // SAFETY: the parent runs this same executable and computed the offset with
-        // `entry_id` from a function of type `Entry`: the sum is that function's address
-        // here. The parent is trusted (same user, our own pipe).
-        let entry: Entry =
-            unsafe { std::mem::transmute(anchor.wrapping_add(u64::from_le_bytes(offset) as usize) as *const ()) };
-        for params in &request.params {
-            let reply = match catch_unwind(AssertUnwindSafe(|| entry(params, &request.extras))) {
-                Ok(Ok(value)) => Reply::Value(value),
-                Ok(Err((panicked, message))) => Reply::Failed(panicked, message),
-                Err(payload) => Reply::Failed(true, panic_message(payload)),
-            };
-            // Flushed per task: if the worker dies later in the batch, these results are in.
-            wire::send(&mut replies, &reply)?;
-            replies.flush()?;
-        }
-    }
 }
 
 /// How to start a worker process: this executable in worker mode, or any program that
@@ -244,6 +144,9 @@ pub(crate) struct Worker {
     /// Shared with the [`killer`](Self::killer)s handed out; `Child::kill` on a reaped child
     /// sends nothing, so a killer can never hit a process that reused the pid.
     child: Arc<Mutex<Child>>,
+    /// Bumped each time the worker is given back: a killer handed out before only kills while
+    /// the lease it was made for lasts.
+    lease: Arc<Mutex<(u64, bool)>>,
     requests: BufWriter<ChildStdin>,
     replies: BufReader<ChildStdout>,
 }
@@ -283,66 +186,173 @@ impl Worker {
         let mut live = lock(live_workers());
         live.retain(|(_, child)| child.strong_count() > 0);
         live.push((launcher.clone(), Arc::downgrade(&child)));
-        Ok(Worker { launcher: launcher.clone(), memory, child, requests, replies })
+        Ok(Worker { launcher: launcher.clone(), memory, child, lease: Arc::default(), requests, replies })
     }
 
-    /// `true` unless the process has exited (it was killed while idle, say).
+    /// `true` if the worker can take a task: its process has not exited (it was killed while
+    /// idle, say), and it has written nothing since its last reply — a worker that answers
+    /// more than it was asked would hand its stale reply to the next task, so it is dropped
+    /// (killed) instead of reused.
     pub(crate) fn is_alive(&self) -> bool {
-        matches!(lock(&self.child).try_wait(), Ok(None))
+        matches!(lock(&self.child).try_wait(), Ok(None)) && self.quiet()
+    }
+
+    /// `true` if nothing is waiting to be read from the worker, not even the end of its pipe.
+    fn quiet(&self) -> bool {
+        if !self.replies.buffer().is_empty() {
+            return false;
+        }
+        let mut fd = libc::pollfd { fd: self.replies.get_ref().as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: polls one descriptor this worker owns, without waiting.
+        let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+        ready == 0
     }
 
     /// Kills this worker from another thread: its task fails, its pipe breaks.
     pub(crate) fn killer(&self) -> Interrupt {
         let child = Arc::clone(&self.child);
+        let lease = Arc::clone(&self.lease);
+        let mine = lock(&lease).0;
         Box::new(move || {
-            let _ = lock(&child).kill();
+            let mut current = lock(&lease);
+            if current.0 == mine {
+                current.1 = true; // killed: never given back
+                let _ = lock(&child).kill();
+            }
         })
     }
 
-    /// Runs a batch of tasks, pushing one reply per task to `replies`; `Err` if the worker
-    /// died (then `replies` holds those of the tasks before the one that killed it, and the
-    /// worker is reaped and must be dropped).
-    pub(crate) fn call(&mut self, request: &Request<'_>, replies: &mut Vec<Reply>) -> Result<(), Death> {
-        let sent = wire::send(&mut self.requests, request).and_then(|()| Ok(self.requests.flush()?));
-        let received = sent.and_then(|()| {
-            let mut last: Option<Instant> = None;
-            for left in (1..=request.params.len()).rev() {
-                // Replies of tiny tasks arrive microseconds apart: rather than wake for each
-                // (which also makes each of the worker's writes wake us), let many pile up
-                // in the pipe and read them at once. Slower tasks are read as they come.
-                let quick = last.is_some_and(|at| at.elapsed() < QUICK_REPLY);
-                if quick && left >= COALESCE_MIN && self.replies.buffer().is_empty() {
-                    std::thread::sleep(COALESCE);
-                }
-                replies.push(wire::recv(&mut self.replies, MAX_FRAME)?);
-                last = Some(Instant::now());
-            }
-            Ok(())
-        });
-        received.map_err(|e| self.death(&e))
+    /// Ends the current lease: killers handed out before do nothing from now on. `false` if
+    /// one of them killed the worker already (then it must not be reused).
+    pub(crate) fn end_lease(&self) -> bool {
+        let mut lease = lock(&self.lease);
+        lease.0 += 1;
+        !lease.1
     }
 
-    /// Reaps a worker whose pipe broke, and says how it died.
-    fn death(&mut self, broke: &WireError) -> Death {
-        let mut child = lock(&self.child);
-        let _ = child.kill();
-        match child.wait() {
-            Ok(status) if status.signal().is_some() => {
-                let signal = status.signal();
-                let message = format!("its worker process was killed by signal {}", signal.unwrap_or_default());
-                Death { signal, code: None, message }
+    /// Runs a batch of tasks, pushing one reply per task to `replies`; `Err` if the worker
+    /// died or broke the protocol (then `replies` holds those of the tasks before the one
+    /// whose reply was due, and the worker is reaped and must be dropped).
+    ///
+    /// A worker that stopped answering — its pipe ended, or a reply is not a frame that
+    /// decodes as a [`Reply`] — never makes the caller hang or panic: see [`Self::death`].
+    pub(crate) fn call(&mut self, request: &Request<'_>, replies: &mut Vec<Reply>) -> Result<(), Death> {
+        if !self.quiet() {
+            // Bytes nobody asked for, come since the worker was taken (the stash drops workers
+            // that wrote them while idle): they would pass for the first task's reply.
+            let unasked = self.unasked();
+            return Err(self.death(&unasked, Pipe::Replies));
+        }
+        if let Err(e) = wire::send(&mut self.requests, request).and_then(|()| Ok(self.requests.flush()?)) {
+            return Err(self.death(&e, Pipe::Requests));
+        }
+        let mut last: Option<Instant> = None;
+        for left in (1..=request.params.len()).rev() {
+            // Replies of tiny tasks arrive microseconds apart: rather than wake for each
+            // (which also makes each of the worker's writes wake us), let many pile up
+            // in the pipe and read them at once. Slower tasks are read as they come.
+            let quick = last.is_some_and(|at| at.elapsed() < QUICK_REPLY);
+            if quick && left >= COALESCE_MIN && self.replies.buffer().is_empty() {
+                std::thread::sleep(COALESCE);
             }
-            Ok(status) => {
-                let code = status.code();
-                Death {
-                    signal: None,
-                    code,
-                    message: format!("its worker process exited with code {}", code.unwrap_or(-1)),
-                }
+            match wire::recv(&mut self.replies, MAX_FRAME) {
+                Ok(reply) => replies.push(reply),
+                Err(e) => return Err(self.death(&e, Pipe::Replies)),
             }
+            last = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Reaps a worker that failed a batch — whose pipe ended, or which broke the protocol —
+    /// and says what happened, for the task whose reply was due.
+    ///
+    /// A worker that broke the protocol (garbage, a frame of another version, an oversized or
+    /// truncated frame, a payload that is not a [`Reply`]) is killed if it still runs; its
+    /// task fails as [`Crashed`](crate::FailureKind::Crashed) with the status the worker was
+    /// reaped with, and a message naming the wire error. `Crashed`, not `Error`: the task
+    /// itself did not fail — its worker did, and the task is lost exactly as when a worker
+    /// dies (the rest of the batch runs on a new worker, and re-running the task is as sound
+    /// as after a crash); `Error` stays the kind of failures the task's own code or values
+    /// caused. A worker whose pipe ended is given [`EXIT_GRACE`] to exit by itself, so a
+    /// real death reports its own signal or exit code, not the SIGKILL sent here; one still
+    /// running after that closed its pipe but stayed alive, and is killed.
+    fn death(&mut self, broke: &WireError, pipe: Pipe) -> Death {
+        // The pipe ended (inside a frame or not): the worker is most likely exiting, and its
+        // status tells how. The lock is taken per look, so a killer is never kept waiting.
+        let ended = matches!(broke, WireError::Closed | WireError::Io(_) | WireError::Truncated { .. });
+        let since = Instant::now();
+        let exited = loop {
+            match lock(&self.child).try_wait() {
+                Ok(None) if ended && since.elapsed() < EXIT_GRACE => {}
+                exited => break exited,
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        let (status, killed) = match exited {
+            Ok(Some(status)) => (Ok(status), false),
+            Ok(None) | Err(_) => {
+                let mut child = lock(&self.child);
+                let _ = child.kill();
+                (child.wait(), true)
+            }
+        };
+        let status = match status {
+            Ok(status) => status,
             Err(e) => {
-                Death { signal: None, code: None, message: format!("its worker process was lost ({broke}; {e})") }
+                let message = format!("its worker process was lost ({broke}; {e})");
+                return Death { signal: None, code: None, message };
             }
+        };
+        let (signal, code) = (status.signal(), status.code());
+        let how = match signal {
+            Some(signal) => format!("was killed by signal {signal}"),
+            None => format!("exited with code {}", code.unwrap_or(-1)),
+        };
+        let message = match broke {
+            // It died on its own, between two frames, or inside one when a signal killed it
+            // (a crash mid-reply truncates the frame it was writing): its death is the news.
+            WireError::Closed | WireError::Io(_) if !killed => format!("its worker process {how}"),
+            WireError::Truncated { .. } if !killed && signal.is_some() => format!("its worker process {how}"),
+            WireError::Closed | WireError::Io(_) => {
+                format!("its worker process {} but did not exit; it was killed and replaced", pipe.ended())
+            }
+            _ if killed => format!("its worker process broke the protocol: {broke}; it was killed and replaced"),
+            _ => format!("its worker process broke the protocol: {broke}; it {how}"),
+        };
+        Death { signal, code, message }
+    }
+
+    /// What broke the protocol when the worker's replies are not quiet before a request: the
+    /// end of its pipe, or bytes no task asked for.
+    fn unasked(&mut self) -> WireError {
+        use std::io::BufRead;
+        match self.replies.fill_buf() {
+            Ok([]) => WireError::Closed,
+            Ok(_) => WireError::Decode("a reply that no task asked for".to_owned()),
+            Err(e) => WireError::Io(e),
+        }
+    }
+}
+
+/// How long a worker whose pipe ended may take to exit before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+
+/// Which of a worker's pipes failed.
+#[derive(Clone, Copy)]
+enum Pipe {
+    /// Its stdin, which the parent writes requests to.
+    Requests,
+    /// Its stdout, which the parent reads replies from.
+    Replies,
+}
+
+impl Pipe {
+    /// What the worker did when this pipe ended while it ran.
+    fn ended(self) -> &'static str {
+        match self {
+            Pipe::Requests => "stopped reading its requests (closed its stdin)",
+            Pipe::Replies => "closed its replies (its stdout)",
         }
     }
 }

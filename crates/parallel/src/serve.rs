@@ -1,0 +1,186 @@
+//! The worker side: what a worker process runs. A Rust worker is this executable started
+//! again with `PARALLEL_WORKER=1`; it serves from `.init_array`, before `main` (or from
+//! [`crate::init`]), reading [`Request`](crate::worker::Request) frames and answering one
+//! [`Reply`] per task.
+//!
+//! Functions cross as an *entry*: the address of a monomorphised trampoline, counted from an
+//! anchor function of this crate. Both processes run the same executable, so the same offset
+//! names the same code in each (the load address differs, offsets within the image do not).
+
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::wire::{self, WireError};
+use crate::work::panic_message;
+use crate::worker::{Received, Reply, MAX_FRAME, WORKER_ENV};
+
+/// What a worker runs: decodes the parameters and extras, calls the function, encodes its
+/// value. `Err((panicked, message))`.
+pub(crate) type Entry = fn(&[u8], &[u8]) -> Result<Vec<u8>, (bool, String)>;
+
+/// The function entries are counted from; never inlined, so it has an address of its own.
+#[inline(never)]
+fn anchor() {}
+
+/// The bytes that name `entry` in every process of this executable: its offset from the
+/// anchor.
+pub(crate) fn entry_id(entry: Entry) -> [u8; 8] {
+    ((entry as usize).wrapping_sub(anchor as fn() as usize) as u64).to_le_bytes()
+}
+
+/// Serves as a worker before `main` runs, when this process was started as one: programs
+/// whose `main` is not theirs — `cargo test` binaries, doctests — use the process executor
+/// without calling [`crate::init`]. It sits beside [`entry_id`], which every call of the
+/// process executor uses, so every program that can start a Rust worker links it.
+#[used]
+#[link_section = ".init_array"]
+static SERVE_BEFORE_MAIN: extern "C" fn() = {
+    extern "C" fn serve_before_main() {
+        serve_if_worker();
+    }
+    serve_before_main
+};
+
+/// Runs as a worker if this process was started as one, and then exits; returns otherwise.
+///
+/// Called before `main` (see `SERVE_BEFORE_MAIN`) and by [`crate::init`].
+pub(crate) fn serve_if_worker() {
+    if std::env::var_os(WORKER_ENV).is_none() {
+        return;
+    }
+    // Programs the tasks start are not workers. (Before `main`, or first thing in it: no other
+    // thread reads the environment yet.)
+    std::env::remove_var(WORKER_ENV);
+    let code = match serve() {
+        Ok(()) | Err(WireError::Closed) => 0,
+        Err(e) => {
+            eprintln!("parallel worker {}: {e}", std::process::id());
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The worker's loop on this process's own pipes: one reply per task until the parent closes
+/// them.
+fn serve() -> Result<(), WireError> {
+    // SAFETY: plain system calls on the process's own file descriptors, before any other
+    // thread of this process exists.
+    let (requests, replies) = unsafe {
+        // Die with the parent, even while a task runs.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() == 1 {
+            return Ok(()); // the parent is gone already
+        }
+        // The protocol gets its own descriptors; what tasks print goes to stderr, and what
+        // they read from stdin is nothing, so neither can corrupt a frame. Close-on-exec:
+        // a program a task starts must not hold the pipes, or a worker that dies while it
+        // runs would leave its parent waiting for the end of a pipe that never ends.
+        let requests = libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3);
+        let replies = libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+        if requests < 0 || replies < 0 || null < 0 {
+            return Err(WireError::Io(io::Error::last_os_error()));
+        }
+        libc::dup2(null, 0);
+        libc::dup2(2, 1);
+        libc::close(null);
+        (std::fs::File::from(OwnedFd::from_raw_fd(requests)), std::fs::File::from(OwnedFd::from_raw_fd(replies)))
+    };
+    // SAFETY (of what `resolve_entry` returns): the requests come from our parent — the
+    // process that started this one, over a pipe only it holds — which runs this same
+    // executable and computed each entry with `entry_id` from a function of type `Entry`.
+    // The entry is an address: the wire trusts its peer (see the README's security note),
+    // and nothing but the parent can write to this pipe.
+    serve_on(BufReader::new(requests), BufWriter::new(replies), |entry| unsafe { resolve_entry(entry) })
+}
+
+/// The function `entry` names in this process: the parent's offset from the anchor, added to
+/// this process's anchor. `None` if it is not 8 bytes.
+///
+/// # Safety
+/// `entry` must come from [`entry_id`] in a process running this same executable: any other
+/// 8 bytes make an address that is then called as an [`Entry`].
+unsafe fn resolve_entry(entry: &[u8]) -> Option<Entry> {
+    let offset = u64::from_le_bytes(<[u8; 8]>::try_from(entry).ok()?);
+    let address = (anchor as fn() as usize).wrapping_add(offset as usize);
+    // SAFETY: by the caller's promise, `address` is that of a function of type `Entry` here.
+    Some(unsafe { std::mem::transmute::<*const (), Entry>(address as *const ()) })
+}
+
+/// The worker's request loop, over any pipes: reads a [`Request`] frame, runs each of its
+/// tasks with the function `resolve` gives for its entry, and writes one [`Reply`] frame per
+/// task, flushed at once; until `requests` ends (`Err(WireError::Closed)`) or breaks the
+/// protocol (any other error: the worker then exits, and its parent fails the task that was
+/// due). `resolve` is the only trust decision: the real worker's maps an address from its
+/// parent, the fuzzing hook's ([`serve_in_memory`]) a fixed list of names.
+pub(crate) fn serve_on(
+    mut requests: impl Read,
+    mut replies: impl Write,
+    resolve: impl Fn(&[u8]) -> Option<Entry>,
+) -> Result<(), WireError> {
+    loop {
+        let request: Received = wire::recv(&mut requests, MAX_FRAME)?;
+        let entry = resolve(&request.entry).ok_or_else(|| {
+            WireError::Decode(format!("an entry of {} bytes that names no function", request.entry.len()))
+        })?;
+        for params in &request.params {
+            let reply = match catch_unwind(AssertUnwindSafe(|| entry(params, &request.extras))) {
+                Ok(Ok(value)) => Reply::Value(value),
+                Ok(Err((panicked, message))) => Reply::Failed(panicked, message),
+                Err(payload) => Reply::Failed(true, panic_message(payload)),
+            };
+            // Flushed per task: if the worker dies later in the batch, these results are in.
+            wire::send(&mut replies, &reply)?;
+            replies.flush()?;
+        }
+    }
+}
+
+/// For fuzzing (`parallel::wire::__fuzz`): runs [`serve_on`] with `bytes` as the parent's
+/// pipe and a writer that only counts, until the bytes end or break the protocol; returns how
+/// many reply bytes were written. The entries are names, never addresses: `b"echo"` answers
+/// each task's parameters, `b"extras"` the extras, `b"fail"` fails the task; any other entry
+/// ends the loop as the real worker's unknown entries do.
+pub(crate) fn serve_in_memory(bytes: &[u8]) -> usize {
+    fn echo(params: &[u8], _: &[u8]) -> Result<Vec<u8>, (bool, String)> {
+        Ok(params.to_vec())
+    }
+    fn extras(_: &[u8], extras: &[u8]) -> Result<Vec<u8>, (bool, String)> {
+        Ok(extras.to_vec())
+    }
+    fn fail(params: &[u8], _: &[u8]) -> Result<Vec<u8>, (bool, String)> {
+        Err((false, format!("failed on {} bytes", params.len())))
+    }
+    /// Counts what is written, keeps nothing.
+    struct Count(usize);
+    impl Write for Count {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut written = Count(0);
+    let _ = serve_on(bytes, &mut written, |entry| match entry {
+        b"echo" => Some(echo as Entry),
+        b"extras" => Some(extras as Entry),
+        b"fail" => Some(fail as Entry),
+        _ => None,
+    });
+    written.0
+}
+
+/// For fuzzing (`parallel::wire::__fuzz`): `true` if `bytes` decode as a [`Reply`].
+///
+/// # Panics
+/// If a reply does not survive encoding and decoding again.
+pub(crate) fn reply_round_trips(bytes: &[u8]) -> bool {
+    let Ok(reply) = wire::decode::<Reply>(bytes) else { return false };
+    let again = wire::encode(&reply).and_then(|bytes| wire::decode::<Reply>(&bytes));
+    assert_eq!(again.ok().as_ref(), Some(&reply), "a reply changed on its way through the codec");
+    true
+}

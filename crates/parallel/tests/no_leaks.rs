@@ -1,0 +1,34 @@
+//! No leaks: after many consecutive calls of each executor — thread `map`, thread
+//! `async_map`, process `map`, process calls whose `timeout` or `task_timeout` kills a stuck
+//! worker — this process's open descriptors, threads, live children, zombie children and
+//! resident memory do not grow with the number of calls.
+//!
+//! Pool threads idle out after 5 s and idle worker processes wait 5 minutes in the stash, by
+//! design: so the baseline is taken after a warm-up, and the check compares what the process
+//! holds after 40 calls of an executor with what it holds after 160. The long version (100 vs
+//! 1,000 calls) is `cargo bench --bench soak`.
+//!
+//! One test in this binary: the counts are of the whole process, so nothing else may run
+//! beside the check.
+
+mod soak_support;
+
+use std::time::Duration;
+
+use soak_support::{executors, leak_check, watchdog, Tolerance};
+
+#[test]
+fn calls_leak_nothing() {
+    watchdog("no_leaks", Duration::from_secs(300));
+    let tolerance = Tolerance::default();
+    // A quick task of a killing call may fail as killed though nothing killed it: a known
+    // defect of timeouts (see `soak_support::killed`), not a leak. Shown in the rows; the long
+    // version (`cargo bench --bench soak`) fails on it.
+    let rows = leak_check(&executors(), 5, 40, 160);
+    let mut problems = Vec::new();
+    for row in &rows {
+        println!("{row}");
+        problems.extend(row.problems(tolerance));
+    }
+    assert!(problems.is_empty(), "leaks:\n{}", problems.join("\n"));
+}
