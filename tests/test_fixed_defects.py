@@ -101,7 +101,7 @@ def test_silent_timeout_fails_only_the_unfinished_tasks(executor):
 
 
 def test_task_timeout_fails_only_the_slow_task_and_kills_its_worker():
-    results = parallel.process.map(workload.misbehave, ["ok", "hang", "fine"], task_timeout=1, silent=True)
+    results = parallel.process.map(workload.misbehave, ["ok", "hang", "fine"], task_timeout=2.5, silent=True)
     assert results[0] == "ok" and results[2] == "fine"
     assert isinstance(results[1].ex, TimeoutException) and "task_timeout" in str(results[1].ex)
     # The hung worker was killed: every worker alive now is one that answers.

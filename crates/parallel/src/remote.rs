@@ -50,7 +50,12 @@ impl Channel {
     /// Makes `slot` hold a worker of this channel's program, taking one from the stash.
     fn hold(&self, slot: &mut Option<Worker>) -> Result<(), String> {
         if slot.as_ref().is_some_and(|w| w.launcher.same(&self.launcher) && w.memory == self.memory) {
-            return Ok(());
+            // Held since an earlier task: it may have died meanwhile (killed from outside
+            // while idle), which is no fault of the next task — replaced, as in the stash.
+            if slot.as_ref().is_some_and(Worker::is_alive) {
+                return Ok(());
+            }
+            *slot = None; // reaped as it drops
         }
         if let Some(other) = slot.take() {
             stash::give_back(other);

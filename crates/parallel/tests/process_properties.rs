@@ -12,11 +12,14 @@
 //! A long run: `PROPTEST_CASES=5000 cargo test -p parallel --test process_properties` (the
 //! variable overrides every case count below).
 
+mod reference;
+
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use parallel::{Error, FailedTask, FailureKind};
+use parallel::FailureKind;
 use proptest::prelude::*;
+use reference::{check_silent, check_strict, expected, keyed, lazy, outcome, sequence, shape, Behaviour, Shape, Task};
 use serde::{Deserialize, Serialize};
 
 /// What one task does. It crosses to the worker as the task's parameter: the function is a
@@ -63,21 +66,6 @@ fn run(act: Act) -> Result<u32, String> {
     }
 }
 
-/// The shape of a call's input.
-#[derive(Debug, Clone, Copy)]
-enum Shape {
-    /// A `Vec`: exact size, results in a `Vec`.
-    Vec,
-    /// A lazy iterator adapter of unknown length (`parallel::iter` of a `filter`).
-    Lazy,
-    HashMap,
-    BTreeMap,
-}
-
-fn shape() -> impl Strategy<Value = Shape> {
-    prop_oneof![Just(Shape::Vec), Just(Shape::Lazy), Just(Shape::HashMap), Just(Shape::BTreeMap)]
-}
-
 /// How a call is made: its options, and whether it blocks or goes through a `Handle`.
 #[derive(Debug, Clone, Copy)]
 struct How {
@@ -110,181 +98,26 @@ fn executor(how: How) -> parallel::Process {
     executor
 }
 
-/// What a failure says, all of it compared: position, key, parameters, kind, message.
-#[derive(Debug, Clone, PartialEq)]
-struct Failure {
-    index: usize,
-    key: Option<String>,
-    params: String,
-    kind: FailureKind,
-    message: String,
-}
-
-impl From<&FailedTask> for Failure {
-    fn from(failed: &FailedTask) -> Self {
-        Failure {
-            index: failed.index(),
-            key: failed.key().map(str::to_owned),
-            params: failed.params().to_owned(),
-            kind: failed.kind().clone(),
-            message: failed.message().to_owned(),
+impl Behaviour for Act {
+    fn alone(self) -> Result<u32, (FailureKind, String)> {
+        match self {
+            Act::Value(v) => Ok(v),
+            Act::Nap(ms) => Ok(u32::from(ms)),
+            Act::Fail(v) => Err((FailureKind::Error, format!("failed with {v}"))),
+            Act::Panic => Err((FailureKind::Panicked, "a task panics".to_owned())),
+            Act::Abort => Err((
+                FailureKind::Crashed { signal: Some(libc::SIGABRT), code: None },
+                format!("its worker process was killed by signal {}", libc::SIGABRT),
+            )),
+            Act::Exit(code) => Err((
+                FailureKind::Crashed { signal: None, code: Some(i32::from(code)) },
+                format!("its worker process exited with code {code}"),
+            )),
         }
     }
 }
 
-/// One task of the sequential reference: its key (`Debug`, for maps) and what it does.
-type Task = (Option<String>, Act);
-
-/// The reference outcome of the task at `index`, failure report included.
-fn expected(index: usize, (key, act): &Task) -> Result<u32, Failure> {
-    let failure =
-        |kind, message: String| Failure { index, key: key.clone(), params: format!("{act:?}"), kind, message };
-    match *act {
-        Act::Value(v) => Ok(v),
-        Act::Nap(ms) => Ok(u32::from(ms)),
-        Act::Fail(v) => Err(failure(FailureKind::Error, format!("failed with {v}"))),
-        Act::Panic => Err(failure(FailureKind::Panicked, "a task panics".to_owned())),
-        Act::Abort => Err(failure(
-            FailureKind::Crashed { signal: Some(libc::SIGABRT), code: None },
-            format!("its worker process was killed by signal {}", libc::SIGABRT),
-        )),
-        Act::Exit(code) => Err(failure(
-            FailureKind::Crashed { signal: None, code: Some(i32::from(code)) },
-            format!("its worker process exited with code {code}"),
-        )),
-    }
-}
-
-fn outcome(got: &Result<u32, FailedTask>) -> Result<u32, Failure> {
-    got.as_ref().map(|v| *v).map_err(Failure::from)
-}
-
-/// Checks a silent call's outcomes, in input order, against the reference.
-fn check_silent<'a>(
-    got: impl ExactSizeIterator<Item = &'a Result<u32, FailedTask>>,
-    tasks: &[Task],
-) -> Result<(), TestCaseError> {
-    prop_assert_eq!(got.len(), tasks.len());
-    for (i, (got, task)) in got.zip(tasks).enumerate() {
-        prop_assert_eq!(outcome(got), expected(i, task), "task {}", i);
-    }
-    Ok(())
-}
-
-/// Checks a strict call's outcome against the reference: every value in the input's shape
-/// (`values` in input order), or the first failure in input order.
-fn check_strict<T>(
-    got: Result<T, Error>,
-    values: impl FnOnce(T) -> Vec<u32>,
-    tasks: &[Task],
-) -> Result<(), TestCaseError>
-where
-    T: std::fmt::Debug,
-{
-    let reference: Result<Vec<u32>, Failure> = tasks.iter().enumerate().map(|(i, task)| expected(i, task)).collect();
-    match (got, reference) {
-        (Ok(output), Ok(reference)) => prop_assert_eq!(values(output), reference),
-        (Err(Error::Task(failed)), Err(first)) => prop_assert_eq!(Failure::from(&failed), first),
-        (got, reference) => prop_assert!(false, "got {:?}, expected {:?}", got, reference),
-    }
-    Ok(())
-}
-
-/// The inputs as a sequence, and its tasks.
-fn sequence(entries: &[(u16, Act)]) -> (Vec<Act>, Vec<Task>) {
-    let acts: Vec<Act> = entries.iter().map(|(_, act)| *act).collect();
-    let tasks = acts.iter().map(|act| (None, *act)).collect();
-    (acts, tasks)
-}
-
-/// A map's tasks, in the map's own order (its input order).
-fn keyed<'a>(entries: impl IntoIterator<Item = (&'a u16, &'a Act)>) -> Vec<Task> {
-    entries.into_iter().map(|(key, act)| (Some(format!("{key:?}")), *act)).collect()
-}
-
-/// A lazy input of unknown length.
-fn lazy(acts: Vec<Act>) -> parallel::Iter<impl Iterator<Item = Act> + Send + 'static> {
-    parallel::iter(acts.into_iter().filter(|_| true))
-}
-
-/// Runs `run` over `entries` in `shape`, silently, and checks it against the reference.
-fn silent_call(shape: Shape, entries: &[(u16, Act)], how: How) -> Result<(), TestCaseError> {
-    let executor = executor(how).silent();
-    macro_rules! call {
-        ($inputs:expr) => {
-            if how.handle {
-                executor.async_try_map(run, $inputs).wait()
-            } else {
-                executor.try_map(run, $inputs)
-            }
-        };
-    }
-    match shape {
-        Shape::Vec => {
-            let (acts, tasks) = sequence(entries);
-            check_silent(call!(acts).iter(), &tasks)
-        }
-        Shape::Lazy => {
-            let (acts, tasks) = sequence(entries);
-            check_silent(call!(lazy(acts)).iter(), &tasks)
-        }
-        Shape::HashMap => {
-            let map: HashMap<u16, Act> = entries.iter().copied().collect();
-            let tasks = keyed(&map);
-            let results = call!(map.clone());
-            check_silent(results.iter(), &tasks)?;
-            for (i, (key, _)) in map.iter().enumerate() {
-                prop_assert_eq!(results.get(key).map(outcome), Some(expected(i, &tasks[i])));
-            }
-            Ok(())
-        }
-        Shape::BTreeMap => {
-            let map: BTreeMap<u16, Act> = entries.iter().copied().collect();
-            let tasks = keyed(&map);
-            let results = call!(map.clone());
-            check_silent(results.iter(), &tasks)?;
-            for (i, (key, _)) in map.iter().enumerate() {
-                prop_assert_eq!(results.get(key).map(outcome), Some(expected(i, &tasks[i])));
-            }
-            Ok(())
-        }
-    }
-}
-
-/// Runs `run` over `entries` in `shape`, strictly, and checks it against the reference.
-fn strict_call(shape: Shape, entries: &[(u16, Act)], how: How) -> Result<(), TestCaseError> {
-    let executor = executor(how);
-    macro_rules! call {
-        ($inputs:expr) => {
-            if how.handle {
-                executor.async_try_map(run, $inputs).wait()
-            } else {
-                executor.try_map(run, $inputs)
-            }
-        };
-    }
-    match shape {
-        Shape::Vec => {
-            let (acts, tasks) = sequence(entries);
-            check_strict(call!(acts), |values| values, &tasks)
-        }
-        Shape::Lazy => {
-            let (acts, tasks) = sequence(entries);
-            check_strict(call!(lazy(acts)), |values| values, &tasks)
-        }
-        Shape::HashMap => {
-            let map: HashMap<u16, Act> = entries.iter().copied().collect();
-            let tasks = keyed(&map);
-            let keys: Vec<u16> = map.keys().copied().collect();
-            check_strict(call!(map), |values| keys.iter().map(|k| values[k]).collect(), &tasks)
-        }
-        Shape::BTreeMap => {
-            let map: BTreeMap<u16, Act> = entries.iter().copied().collect();
-            let tasks = keyed(&map);
-            check_strict(call!(map), |values| values.into_values().collect(), &tasks)
-        }
-    }
-}
+reference::shape_calls!();
 
 proptest! {
     // Process cases are slower (a crash costs a new worker, ~2 ms): fewer cases, small inputs.
@@ -315,7 +148,7 @@ proptest! {
     ) {
         let acts: Vec<Act> = (0..len).map(|i| crashes.get(&i).copied().unwrap_or(Act::Value(i as u32))).collect();
         let results = parallel::process().max_workers(workers).silent().try_map(run, acts.clone());
-        let tasks: Vec<Task> = acts.iter().map(|act| (None, *act)).collect();
+        let tasks: Vec<Task<Act>> = acts.iter().map(|act| (None, *act)).collect();
         check_silent(results.iter(), &tasks)?;
     }
 }
