@@ -46,31 +46,36 @@ class FailedTask:
 
 class BaseResult:
     """What `map`, `par` and their async forms return: a `ListResult` (a `list`) or a
-    `DictResult` (a `dict`), with these helpers."""
+    `DictResult` (a `dict`), with these helpers. Each helper keeps the shape: a list for a
+    list, a dict by key for a dict."""
 
     __slots__ = ()
 
-    def _outcomes(self):
-        raise NotImplementedError
+    def _select(self, keep):
+        """The outcomes `keep` accepts, each passed through `keep`'s answer, in this shape."""
+        if isinstance(self, dict):
+            return {k: out for k, v in self.items() for out in keep(v)}
+        return [out for v in self for out in keep(v)]
 
     @property
     def failures(self):
         """`True` if any task failed."""
-        return any(isinstance(v, FailedTask) for v in self._outcomes())
+        outcomes = self.values() if isinstance(self, dict) else self
+        return any(isinstance(v, FailedTask) for v in outcomes)
 
     @property
     def failed(self):
-        """The failed tasks (a list, or a dict by key for dict input)."""
-        raise NotImplementedError
+        """The failed tasks."""
+        return self._select(lambda v: (v,) if isinstance(v, FailedTask) else ())
 
     @property
     def succeeded(self):
-        """The values of the tasks that succeeded (a list, or a dict by key)."""
-        raise NotImplementedError
+        """The values of the tasks that succeeded."""
+        return self._select(lambda v: () if isinstance(v, FailedTask) else (v,))
 
     def replace_failed(self, replacement):
         """The results with `replacement` in place of every failed task (a plain list or dict)."""
-        raise NotImplementedError
+        return self._select(lambda v: (replacement if isinstance(v, FailedTask) else v,))
 
 
 class ListResult(BaseResult, list):
@@ -78,36 +83,8 @@ class ListResult(BaseResult, list):
 
     __slots__ = ()
 
-    def _outcomes(self):
-        return self
-
-    @property
-    def failed(self):
-        return [v for v in self if isinstance(v, FailedTask)]
-
-    @property
-    def succeeded(self):
-        return [v for v in self if not isinstance(v, FailedTask)]
-
-    def replace_failed(self, replacement):
-        return [replacement if isinstance(v, FailedTask) else v for v in self]
-
 
 class DictResult(BaseResult, dict):
     """The results of a call on a dict: a `dict` with the same keys, in the same order."""
 
     __slots__ = ()
-
-    def _outcomes(self):
-        return self.values()
-
-    @property
-    def failed(self):
-        return {k: v for k, v in self.items() if isinstance(v, FailedTask)}
-
-    @property
-    def succeeded(self):
-        return {k: v for k, v in self.items() if not isinstance(v, FailedTask)}
-
-    def replace_failed(self, replacement):
-        return {k: (replacement if isinstance(v, FailedTask) else v) for k, v in self.items()}

@@ -236,13 +236,11 @@ impl Worker {
     ///
     /// A worker that stopped answering — its pipe ended, or a reply is not a frame that
     /// decodes as a [`Reply`] — never makes the caller hang or panic: see [`Self::death`].
+    ///
+    /// The caller has just checked [`is_alive`](Self::is_alive) (the stash when it hands a
+    /// worker out, a thread when it reuses the one it holds): a worker that wrote bytes nobody
+    /// asked for, which would pass for the first task's reply, is never called.
     pub(crate) fn call(&mut self, request: &Request<'_>, replies: &mut Vec<Reply>) -> Result<(), Death> {
-        if !self.quiet() {
-            // Bytes nobody asked for, come since the worker was taken (the stash drops workers
-            // that wrote them while idle): they would pass for the first task's reply.
-            let unasked = self.unasked();
-            return Err(self.death(&unasked, Pipe::Replies));
-        }
         if let Err(e) = wire::send(&mut self.requests, request).and_then(|()| Ok(self.requests.flush()?)) {
             return Err(self.death(&e, Pipe::Requests));
         }
@@ -321,17 +319,6 @@ impl Worker {
             _ => format!("its worker process broke the protocol: {broke}; it {how}"),
         };
         Death { signal, code, message }
-    }
-
-    /// What broke the protocol when the worker's replies are not quiet before a request: the
-    /// end of its pipe, or bytes no task asked for.
-    fn unasked(&mut self) -> WireError {
-        use std::io::BufRead;
-        match self.replies.fill_buf() {
-            Ok([]) => WireError::Closed,
-            Ok(_) => WireError::Decode("a reply that no task asked for".to_owned()),
-            Err(e) => WireError::Io(e),
-        }
     }
 }
 
