@@ -32,6 +32,7 @@ mod buffer;
 mod call;
 mod driver;
 mod error;
+mod forked;
 mod functions;
 mod handle;
 mod inputs;

@@ -6,11 +6,13 @@
 //! bounded per call (by the number of workers it asks for), not by the pool, so calls that
 //! wait on each other — a task that itself calls `map` — never deadlock.
 
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use crate::forked::PerProcess;
 
 /// How long an idle worker thread waits for new work before it exits.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(5);
@@ -26,9 +28,10 @@ struct Pool {
     idle: Mutex<usize>,
 }
 
+/// This process's pool: a forked child starts with none of its parent's threads.
 fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| {
+    static POOL: PerProcess<Pool> = PerProcess::new();
+    POOL.get(|| {
         let (sender, receiver) = crossbeam_channel::unbounded();
         Pool { sender, receiver, idle: Mutex::new(0) }
     })

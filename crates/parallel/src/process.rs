@@ -20,7 +20,9 @@
 //!
 //! **Cost.** A worker is started the first time a task needs one (about 2 ms); idle workers
 //! wait in a process-wide stash shared by all pool threads, so every later task and call
-//! reuses them, and a worker idle for 5 minutes is killed.
+//! reuses them; at most one idle worker per core is kept (those beyond exit after a second idle),
+//! and a worker idle for 5 minutes is killed. A process forked after a call starts its own
+//! threads and workers, and never touches its parent's.
 //!
 //! ```
 //! fn square(x: u64) -> u64 { x * x }

@@ -8,20 +8,35 @@
 //! out. The same thread kills workers idle for [`WORKER_KEEP_ALIVE`].
 
 use std::io;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use crate::forked::PerProcess;
 use crate::job::lock;
 use crate::worker::{Launcher, Worker};
 
 /// How long an idle worker process is kept for later calls (as loky does, five minutes).
 pub(crate) const WORKER_KEEP_ALIVE: Duration = Duration::from_secs(300);
 
-/// How often the starter thread looks for workers idle too long.
+/// How often the starter thread looks for workers idle too long ...
 const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// ... and how often while more than [`max_idle_workers`] are idle.
+const SURPLUS_CHECK: Duration = Duration::from_millis(250);
+
+/// How long a worker beyond [`max_idle_workers`] may stay idle: long enough to be taken again
+/// between the batches and calls of a busy program, short enough that a burst's extra workers
+/// are gone within a second or two.
+pub(crate) const SURPLUS_GRACE: Duration = Duration::from_secs(1);
+
+/// How many idle workers the stash keeps for later calls, whatever their program: one per
+/// core. More may be alive while calls run; those beyond this exit after [`SURPLUS_GRACE`] idle.
+pub(crate) fn max_idle_workers() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
 
 /// A request to the starter thread: which program, with which memory limit, and where to
 /// send the worker.
@@ -32,9 +47,11 @@ struct Stash {
     starter: Sender<Start>,
 }
 
+/// This process's stash: a forked child starts with an empty one and a starter thread of its
+/// own, and never touches its parent's workers.
 fn stash() -> &'static Stash {
-    static STASH: OnceLock<Stash> = OnceLock::new();
-    STASH.get_or_init(|| {
+    static STASH: PerProcess<Stash> = PerProcess::new();
+    STASH.get(|| {
         let (starter, requests) = crossbeam_channel::unbounded();
         let started = thread::Builder::new().name("parallel-starter".into()).spawn(move || starter_loop(requests));
         if let Err(e) = started {
@@ -46,23 +63,43 @@ fn stash() -> &'static Stash {
 
 /// The starter thread: starts the workers asked for, and drops those idle too long.
 fn starter_loop(requests: Receiver<Start>) {
+    let cap = max_idle_workers();
+    let mut check = IDLE_CHECK;
     loop {
-        match requests.recv_timeout(IDLE_CHECK) {
+        match requests.recv_timeout(check) {
             Ok((launcher, memory, reply)) => {
                 let _ = reply.send(Worker::start(&launcher, memory));
             }
             Err(RecvTimeoutError::Timeout) => {
-                let stale: Vec<(Worker, Instant)> = {
+                let (stale, left) = {
                     let mut idle = lock(&stash().idle);
-                    let (stale, fresh) = idle.drain(..).partition(|(_, since)| since.elapsed() > WORKER_KEEP_ALIVE);
-                    *idle = fresh;
-                    stale
+                    let stale = trim(&mut idle, cap);
+                    (stale, idle.len())
                 };
                 drop(stale); // killed and reaped, outside the lock
+                check = if left > cap { SURPLUS_CHECK } else { IDLE_CHECK };
             }
             Err(RecvTimeoutError::Disconnected) => return,
         }
     }
+}
+
+/// Takes out of `idle` (oldest first) the workers idle longer than [`WORKER_KEEP_ALIVE`], and
+/// those beyond the newest `cap` idle longer than [`SURPLUS_GRACE`].
+fn trim(idle: &mut Vec<(Worker, Instant)>, cap: usize) -> Vec<(Worker, Instant)> {
+    let surplus = idle.len().saturating_sub(cap);
+    let mut stale = Vec::new();
+    let mut kept = Vec::with_capacity(idle.len());
+    for (i, (worker, since)) in idle.drain(..).enumerate() {
+        let limit = if i < surplus { SURPLUS_GRACE } else { WORKER_KEEP_ALIVE };
+        if since.elapsed() > limit {
+            stale.push((worker, since));
+        } else {
+            kept.push((worker, since));
+        }
+    }
+    *idle = kept;
+    stale
 }
 
 /// An idle worker of `launcher`'s program with memory limit `memory`, or a new one.
@@ -90,6 +127,7 @@ pub(crate) fn take(launcher: &Launcher, memory: Option<u64>) -> io::Result<Worke
 /// Gives a worker back for later tasks.
 pub(crate) fn give_back(worker: Worker) {
     if worker.end_lease() {
+        // Pushed last: the newest is at the end, and the oldest go first.
         lock(&stash().idle).push((worker, Instant::now()));
     } // else killed by a timeout: reaped as it drops
 }

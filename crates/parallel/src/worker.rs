@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::forked::{is_this_process, PerProcess};
 use crate::job::lock;
 use crate::work::Interrupt;
 
@@ -104,9 +105,10 @@ impl Launcher {
 /// Every worker started and not yet dropped, with its program.
 type Live = Mutex<Vec<(Launcher, Weak<Mutex<Child>>)>>;
 
+/// This process's live workers: a forked child has none (its parent's are not its own).
 fn live_workers() -> &'static Live {
-    static LIVE: OnceLock<Live> = OnceLock::new();
-    LIVE.get_or_init(Mutex::default)
+    static LIVE: PerProcess<Live> = PerProcess::new();
+    LIVE.get(Mutex::default)
 }
 
 /// Kills every live worker of `launcher`'s program; returns how many. Their tasks fail as
@@ -149,6 +151,9 @@ pub(crate) struct Worker {
     lease: Arc<Mutex<(u64, bool)>>,
     requests: BufWriter<ChildStdin>,
     replies: BufReader<ChildStdout>,
+    /// The process that started this worker: in a child forked since, this is a copy of the
+    /// parent's handle, and the child leaves the parent's worker alone.
+    owner: u32,
 }
 
 impl Worker {
@@ -186,7 +191,8 @@ impl Worker {
         let mut live = lock(live_workers());
         live.retain(|(_, child)| child.strong_count() > 0);
         live.push((launcher.clone(), Arc::downgrade(&child)));
-        Ok(Worker { launcher: launcher.clone(), memory, child, lease: Arc::default(), requests, replies })
+        let owner = std::process::id();
+        Ok(Worker { launcher: launcher.clone(), memory, child, lease: Arc::default(), requests, replies, owner })
     }
 
     /// `true` if the worker can take a task: its process has not exited (it was killed while
@@ -194,7 +200,8 @@ impl Worker {
     /// more than it was asked would hand its stale reply to the next task, so it is dropped
     /// (killed) instead of reused.
     pub(crate) fn is_alive(&self) -> bool {
-        matches!(lock(&self.child).try_wait(), Ok(None)) && self.quiet()
+        is_this_process(self.owner)
+            && matches!(lock(&self.child).try_wait(), Ok(None)) && self.quiet()
     }
 
     /// `true` if nothing is waiting to be read from the worker, not even the end of its pipe.
@@ -346,6 +353,9 @@ impl Pipe {
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        if !is_this_process(self.owner) {
+            return; // the parent's worker, inherited by a fork: only our copies of its pipes close
+        }
         let mut child = lock(&self.child);
         let _ = child.kill();
         let _ = child.wait();
