@@ -8,6 +8,11 @@ at once, so a worker that dies mid-batch loses nothing already done.
 
 Run with `python -c "from parallel._worker import main; main()"` and PARALLEL_PY_PATH set to
 the caller's `sys.path` (os.pathsep-separated).
+
+The parent also shares a control page with the worker (`control.rs` in the crate; its
+descriptor in PARALLEL_CONTROL_FD): before each task the worker looks whether the parent
+stopped its batch (a cancel, or a strict call's failure elsewhere), and a strict call's batch
+stops after a failed task; a task that does not start is answered `Skipped`.
 """
 
 import os
@@ -66,6 +71,33 @@ def _frame(payload):
     return _HEAD + len(payload).to_bytes(4, "little") + payload
 
 
+_SKIPPED = _HEAD + (1).to_bytes(4, "little") + b"\x03"  # Reply::Skipped
+
+
+class _Control:
+    """The control page: word 0 is `batch << 32 | offset` (the tasks of request number
+    `batch` from `offset` on must not start), word 1 bit 0 says the request belongs to a
+    strict call."""
+
+    def __init__(self, fd):
+        import mmap
+
+        self._page = mmap.mmap(fd, 4096)
+        os.close(fd)
+        self.words = memoryview(self._page).cast("Q")
+
+    def stop_on_failure(self):
+        return self.words[1] & 1 == 1
+
+
+def _control():
+    fd = os.environ.pop("PARALLEL_CONTROL_FD", None)
+    try:
+        return _Control(int(fd)) if fd is not None else None
+    except (OSError, ValueError):
+        return None
+
+
 def _raised(message, error):
     # Reply::Raised(message, error)
     text = message.encode("utf-8", "replace")
@@ -117,14 +149,23 @@ def _value_failed(function, exc):
     )
 
 
-def _serve_batch(replies, function, params, extras, single=False):
+def _serve_batch(replies, function, params, extras, single=False, words=None, batch=0, strict=False):
     """Runs one batch: one reply per task, each written at once (the hot loop). `single`: each
     task is `function`'s one argument, else `(args, kwargs)` (or `(fn, args, kwargs)` when
-    `function` is None)."""
+    `function` is None). `words`: the control page, looked at before each task (this is
+    request number `batch`); `strict`: the batch stops after a failed task."""
     fn = function
     loads, dumps, protocol, write = pickle.loads, pickle.dumps, pickle.HIGHEST_PROTOCOL, os.write
     head = _HEAD
-    for p in params:
+    # A stop word for this batch is at least `key`; words of earlier batches are below it.
+    key = batch << 32
+    for offset, p in enumerate(params):
+        if words is not None:
+            word = words[0]
+            if word >= key and word - key <= offset:
+                for _ in range(len(params) - offset):
+                    _write_all(replies, _SKIPPED)
+                return
         try:
             try:
                 task = loads(p)
@@ -159,6 +200,10 @@ def _serve_batch(replies, function, params, extras, single=False):
             frame = head + len(body).to_bytes(4, "little") + body
         except BaseException as exc:  # SystemExit too: it fails the task, not the worker
             frame = _failure(exc)
+            if strict:
+                # The tasks after a strict call's failure never run.
+                _write_all(replies, frame + _SKIPPED * (len(params) - offset - 1))
+                return
         written = write(replies, frame)
         if written != len(frame):
             _write_all(replies, memoryview(frame)[written:])
@@ -185,6 +230,9 @@ def main():
     os.dup2(null, 0)
     os.dup2(2, 1)
     os.close(null)
+    control = _control()
+    words = control.words if control is not None else None
+    batch = 0
     functions = {}
     last_extras = (b"", None)  # sent with every batch of a call: unpickled once
     while True:
@@ -196,6 +244,7 @@ def main():
         payload = _read_exact(requests, int.from_bytes(head[3:], "little"))
         if payload is None:
             return
+        batch = (batch + 1) & 0xFFFFFFFF
         entry, i = _read_bytes(payload, 0)
         count, i = _varint(payload, i)
         params = []
@@ -224,4 +273,5 @@ def main():
             for _ in params:
                 _write_all(replies, reply)
             continue
-        _serve_batch(replies, function, params, extras, single)
+        strict = control is not None and control.stop_on_failure()
+        _serve_batch(replies, function, params, extras, single, words, batch, strict)

@@ -79,7 +79,12 @@ impl Work for PyCalls {
     }
     /// The whole batch under one hold of the GIL: Python still switches threads inside it
     /// (every 5 ms), but quick tasks do not hand the GIL back and forth between pool threads.
-    fn run_many(&self, indices: Vec<usize>, stopped: &dyn Fn() -> bool) -> Vec<Result<Py<PyAny>, Fault>> {
+    fn run_many(
+        &self,
+        _first: usize,
+        indices: Vec<usize>,
+        stopped: &dyn Fn() -> bool,
+    ) -> Vec<Result<Py<PyAny>, Fault>> {
         Python::attach(|py| {
             indices.into_iter().map(|i| if stopped() { Err(Fault::cancelled()) } else { self.call(py, i) }).collect()
         })

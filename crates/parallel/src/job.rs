@@ -174,6 +174,7 @@ where
     /// Stops handing out tasks; tasks already running finish in the background.
     pub(crate) fn stop(&self) {
         self.stop_at.store(0, Ordering::Release);
+        self.work.stop_from(0);
     }
 
     pub(crate) fn is_stopped(&self) -> bool {
@@ -187,8 +188,8 @@ where
 
     /// A task failed: in a strict call, the tasks after it need not run.
     pub(crate) fn failed_at(&self, index: usize) {
-        if self.strict {
-            self.stop_at.fetch_min(index + 1, Ordering::AcqRel);
+        if self.strict && self.stop_at.fetch_min(index + 1, Ordering::AcqRel) > index + 1 {
+            self.work.stop_from(index + 1);
         }
     }
 
@@ -310,7 +311,7 @@ where
         let kept: Vec<W::Kept> = tasks.iter().map(|params| self.work.keep(params)).collect();
         let mut chunk = Chunk::new(start, tasks.len());
         let stopped = || self.stops(start);
-        let outcomes = self.work.run_many(tasks, &stopped);
+        let outcomes = self.work.run_many(start, tasks, &stopped);
         for (outcome, kept) in outcomes.into_iter().zip(kept) {
             let index = start + chunk.len;
             chunk.push(outcome.map_err(|fault| {

@@ -30,6 +30,7 @@
 
 mod buffer;
 mod call;
+mod control;
 mod driver;
 mod error;
 mod forked;

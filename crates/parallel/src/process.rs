@@ -270,7 +270,7 @@ where
     /// assert_eq!((n, s.as_str()), (49, "HI"));
     /// ```
     pub fn par<P: Par>(&self, tasks: P) -> M::Par<P> {
-        M::par::<P>(call::<M, _, P::Tasks>(RemotePar(ParTasks::new()), tasks.into_tasks(), self.plan()))
+        M::par::<P>(call::<M, _, P::Tasks>(RemotePar(ParTasks::new(), self.memory), tasks.into_tasks(), self.plan()))
     }
 
     /// [`par`](Self::par) without blocking: returns a [`Handle`] at once.
@@ -280,13 +280,19 @@ where
         M::Map<P::Tasks, P::Value>: Send + 'static,
         M::Par<P>: Send + 'static,
     {
-        spawn_call::<M, _, P::Tasks, _>(RemotePar(ParTasks::new()), tasks.into_tasks(), self.plan(), M::par::<P>)
+        spawn_call::<M, _, P::Tasks, _>(
+            RemotePar(ParTasks::new(), self.memory),
+            tasks.into_tasks(),
+            self.plan(),
+            M::par::<P>,
+        )
     }
 
     /// The per-task work of a call whose worker side is `entry`.
     fn remote<A, T>(&self, entry: Entry) -> Remote<A, T> {
         let extras = wire::encode(&*self.extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
-        Remote::new(Channel::new(Launcher::this_executable(), entry_id(entry).to_vec(), extras, self.memory))
+        let channel = Channel::new(Launcher::this_executable(), entry_id(entry).to_vec(), extras, self.memory);
+        Remote::new(channel.stop_on_failure(!M::SILENT))
     }
 
     pub(crate) fn memory(&self) -> Option<u64> {

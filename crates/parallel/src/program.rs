@@ -83,18 +83,22 @@ impl Work for ProgramWork {
         format!("<{len} bytes>")
     }
     fn run(&self, params: Vec<u8>) -> Result<Vec<u8>, Fault> {
-        self.run_many(vec![params], &|| false).pop().expect("one outcome per task")
+        // A lone task (the tracked path looks at stops itself): only a cancel stops it.
+        self.run_many(0, vec![params], &|| false).pop().expect("one outcome per task")
     }
     fn batched(&self) -> bool {
         true
     }
-    fn run_many(&self, params: Vec<Vec<u8>>, stopped: &dyn Fn() -> bool) -> Vec<Result<Vec<u8>, Fault>> {
+    fn run_many(&self, first: usize, params: Vec<Vec<u8>>, stopped: &dyn Fn() -> bool) -> Vec<Result<Vec<u8>, Fault>> {
         if stopped() {
             return params.iter().map(|_| Err(Fault::cancelled())).collect();
         }
         let mut outcomes = Vec::with_capacity(params.len());
-        self.0.send_all(&params, &mut outcomes, raw_reply);
+        self.0.send_all(first, &params, &mut outcomes, raw_reply);
         outcomes
+    }
+    fn stop_from(&self, index: usize) {
+        self.0.stop_from(index);
     }
     fn interrupt(&self) -> Option<Interrupt> {
         self.0.interrupt()
@@ -144,6 +148,7 @@ where
     }
 
     fn program_work(&self, program: &Program, function: &[u8], extras: &[u8]) -> ProgramWork {
-        ProgramWork(Channel::new(program.0.clone(), function.to_vec(), extras.to_vec(), self.memory()))
+        let channel = Channel::new(program.0.clone(), function.to_vec(), extras.to_vec(), self.memory());
+        ProgramWork(channel.stop_on_failure(!M::SILENT))
     }
 }

@@ -2,40 +2,83 @@
 //! calling pool thread — started on first use, reused by every later task and call on that
 //! thread, replaced after it dies — and the [`Work`]s of the process executor built on it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Debug;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::call::TaskFn;
+use crate::job::lock;
 use crate::par::Task;
 use crate::process::entry_of;
 use crate::results::FailureKind;
 use crate::stash;
 use crate::wire;
 use crate::work::{cloned_params, Fault, Interrupt, ParTasks, Work};
-use crate::worker::{Death, Launcher, Reply, Request, Worker};
+use crate::worker::{BatchStop, Death, Launcher, Reply, Request, Worker};
 
 thread_local! {
     /// The worker process this pool thread holds: taken from the stash for the tasks it runs,
     /// given back after each batch.
     static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
+
+    /// The memory limit of the `process().par` call this pool thread runs a task of: its
+    /// remote tasks were made before the call, and learn it here.
+    static PAR_MEMORY: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
 /// What every task of a call sends its worker besides its parameters: which program, which
-/// function, the extras, the memory limit.
+/// function, the extras, the memory limit; and the batches of the call sent to workers, so
+/// that a stop reaches the tasks already sent.
 pub(crate) struct Channel {
     launcher: Launcher,
     entry: Vec<u8>,
     extras: Vec<u8>,
     memory: Option<u64>,
+    /// A strict call: a worker skips the rest of its batch after a failed task.
+    stop_on_failure: bool,
+    /// Tasks of the call from this index on must not start.
+    stop_at: AtomicUsize,
+    /// The batches being run: the index of each one's first task, its length, its stop.
+    sent: Mutex<Vec<(usize, usize, BatchStop)>>,
 }
 
 impl Channel {
     pub(crate) fn new(launcher: Launcher, entry: Vec<u8>, extras: Vec<u8>, memory: Option<u64>) -> Self {
-        Channel { launcher, entry, extras, memory }
+        Channel {
+            launcher,
+            entry,
+            extras,
+            memory,
+            stop_on_failure: false,
+            stop_at: AtomicUsize::new(usize::MAX),
+            sent: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The same, for a strict call (see [`Worker::call`]).
+    pub(crate) fn stop_on_failure(mut self, strict: bool) -> Self {
+        self.stop_on_failure = strict;
+        self
+    }
+
+    /// The tasks of the call from `index` on must not start, those already sent to a worker
+    /// included: see [`Work::stop_from`].
+    pub(crate) fn stop_from(&self, index: usize) {
+        self.stop_at.fetch_min(index, Ordering::AcqRel);
+        for (start, len, stop) in lock(&self.sent).iter() {
+            if index < start.saturating_add(*len) {
+                stop.stop_from(index.saturating_sub(*start));
+            }
+        }
+    }
+
+    fn stops(&self, index: usize) -> bool {
+        index >= self.stop_at.load(Ordering::Acquire)
     }
 
     /// A killer for the worker this thread will run its next task on, taken now.
@@ -65,10 +108,13 @@ impl Channel {
         Ok(())
     }
 
-    /// Runs every task of `params` on this thread's worker, starting a new worker after each
-    /// one that dies, and pushes one outcome per task, made from its reply by `decode`.
+    /// Runs every task of `params` — the call's tasks from index `first` on — on this
+    /// thread's worker, starting a new worker after each one that dies, and pushes one outcome
+    /// per task, made from its reply by `decode`. Tasks stopped before they start (see
+    /// [`stop_from`](Self::stop_from)) are [`Fault::cancelled`].
     pub(crate) fn send_all<T>(
         &self,
+        first: usize,
         params: &[Vec<u8>],
         outcomes: &mut Vec<Result<T, Fault>>,
         decode: impl Fn(Reply) -> Result<T, Fault>,
@@ -76,13 +122,27 @@ impl Channel {
         let mut next = 0;
         let mut replies = Vec::new();
         while next < params.len() {
+            if self.stops(first.saturating_add(next)) {
+                outcomes.extend((next..params.len()).map(|_| Err(Fault::cancelled())));
+                break;
+            }
             let request = Request { entry: &self.entry, params: &params[next..], extras: &self.extras };
             replies.clear();
             let died: Result<Option<Death>, String> = WORKER.with(|slot| {
                 let mut slot = slot.borrow_mut();
                 self.hold(&mut slot)?;
                 let worker = slot.as_mut().expect("started above");
-                match worker.call(&request, &mut replies) {
+                // Registered before it is sent, and looked at again after: a stop either sees
+                // this batch, or comes before the look and the batch is not sent.
+                let stop = worker.next_stop();
+                lock(&self.sent).push((first.saturating_add(next), params.len() - next, stop.clone()));
+                let ran = if self.stops(first.saturating_add(next)) {
+                    Ok(()) // not sent: cancelled below
+                } else {
+                    worker.call(&request, self.stop_on_failure, &mut replies)
+                };
+                lock(&self.sent).retain(|(_, _, s)| !s.same(&stop));
+                match ran {
                     Ok(()) => Ok(None),
                     Err(death) => {
                         *slot = None; // reaped: the next task starts a new worker
@@ -98,6 +158,10 @@ impl Channel {
                     let kind = FailureKind::Crashed { signal: death.signal, code: death.code };
                     outcomes.push(Err(Fault::new(kind, death.message)));
                     next += 1;
+                    if self.stop_on_failure {
+                        // A strict call's tasks after a crash never run.
+                        self.stop_at.fetch_min(first.saturating_add(next), Ordering::AcqRel);
+                    }
                 }
                 Err(message) => {
                     let failed = params.len() - next;
@@ -117,6 +181,7 @@ pub(crate) fn raw_reply(reply: Reply) -> Result<Vec<u8>, Fault> {
         Reply::Failed(true, message) => Err(Fault::new(FailureKind::Panicked, message)),
         Reply::Failed(false, message) => Err(Fault::new(FailureKind::Error, message)),
         Reply::Raised(message, error) => Err(Fault::new(FailureKind::Error, message).with_error(error)),
+        Reply::Skipped => Err(Fault::cancelled()),
     }
 }
 
@@ -151,7 +216,8 @@ where
     }
 
     fn run(&self, params: A) -> Result<T, Fault> {
-        self.run_many(vec![params], &|| false).pop().expect("one outcome per task")
+        // A lone task (the tracked path looks at stops itself): only a cancel stops it.
+        self.run_many(0, vec![params], &|| false).pop().expect("one outcome per task")
     }
 
     fn batched(&self) -> bool {
@@ -160,28 +226,35 @@ where
 
     /// Sends the batch in one message and reads the outcomes as they stream back. If the
     /// worker dies, the task it was running fails as crashed, and the tasks after it run
-    /// again on a new worker. Whether the call stopped is looked at once, before sending.
-    fn run_many(&self, params: Vec<A>, stopped: &dyn Fn() -> bool) -> Vec<Result<T, Fault>> {
+    /// again on a new worker. A stop of the call reaches the batch in the worker (see
+    /// [`stop_from`](Work::stop_from)).
+    fn run_many(&self, first: usize, params: Vec<A>, stopped: &dyn Fn() -> bool) -> Vec<Result<T, Fault>> {
         if stopped() {
             return params.iter().map(|_| Err(Fault::cancelled())).collect();
         }
         let mut outcomes = Vec::with_capacity(params.len());
         let mut encoded = Vec::with_capacity(params.len());
+        let mut from = first;
         for p in &params {
             match wire::encode(p) {
                 Ok(bytes) => encoded.push(bytes),
                 // Unencodable parameters are rare: run the tasks before them, fail this one,
                 // and go on with the rest.
                 Err(e) => {
-                    self.channel.send_all(&encoded, &mut outcomes, decode_reply);
+                    self.channel.send_all(from, &encoded, &mut outcomes, decode_reply);
                     encoded.clear();
                     let message = format!("its parameters did not cross: {e}");
                     outcomes.push(Err(Fault::new(FailureKind::Error, message)));
+                    from = first.saturating_add(outcomes.len());
                 }
             }
         }
-        self.channel.send_all(&encoded, &mut outcomes, decode_reply);
+        self.channel.send_all(from, &encoded, &mut outcomes, decode_reply);
         outcomes
+    }
+
+    fn stop_from(&self, index: usize) {
+        self.channel.stop_from(index);
     }
 }
 
@@ -193,19 +266,20 @@ where
     A: Debug + Serialize + DeserializeOwned + Send + 'static,
     K: 'static,
 {
-    // `()` extras encode to nothing.
-    let channel = Channel::new(Launcher::this_executable(), entry_of::<F, K, A>().to_vec(), Vec::new(), None);
     Task::fallible(args, move |args| {
         let params = wire::encode(&args).map_err(|e| Fault::new(FailureKind::Error, format!("its parameters: {e}")))?;
+        // `()` extras encode to nothing; the memory limit is the running call's.
+        let memory = PAR_MEMORY.with(Cell::get);
+        let channel = Channel::new(Launcher::this_executable(), entry_of::<F, K, A>().to_vec(), Vec::new(), memory);
         let mut outcomes = Vec::with_capacity(1);
-        channel.send_all(&[params], &mut outcomes, decode_reply::<F::Output>);
+        channel.send_all(0, &[params], &mut outcomes, decode_reply::<F::Output>);
         outcomes.pop().unwrap_or_else(|| Err(Fault::new(FailureKind::Error, "no outcome")))
     })
 }
 
-/// `par` on the process executor: the tasks call their worker themselves; a task past its
-/// timeout gets its worker killed.
-pub(crate) struct RemotePar<V>(pub(crate) ParTasks<V>);
+/// `par` on the process executor: the tasks call their worker themselves, under the call's
+/// memory limit; a task past its timeout gets its worker killed.
+pub(crate) struct RemotePar<V>(pub(crate) ParTasks<V>, pub(crate) Option<u64>);
 
 impl<V: Send + 'static> Work for RemotePar<V> {
     type Params = Task<V>;
@@ -222,10 +296,13 @@ impl<V: Send + 'static> Work for RemotePar<V> {
         self.0.describe_params(task)
     }
     fn run(&self, task: Task<V>) -> Result<V, Fault> {
-        self.0.run(task)
+        let before = PAR_MEMORY.with(|memory| memory.replace(self.1));
+        let outcome = self.0.run(task);
+        PAR_MEMORY.with(|memory| memory.set(before));
+        outcome
     }
     fn interrupt(&self) -> Option<Interrupt> {
-        // The tasks of `par` run this executable's functions, without a memory limit.
-        Channel::new(Launcher::this_executable(), Vec::new(), Vec::new(), None).interrupt()
+        // The tasks of `par` run this executable's functions.
+        Channel::new(Launcher::this_executable(), Vec::new(), Vec::new(), self.1).interrupt()
     }
 }

@@ -11,6 +11,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::control::Control;
 use crate::wire::{self, WireError};
 use crate::work::panic_message;
 use crate::worker::{Received, Reply, MAX_FRAME, WORKER_ENV};
@@ -93,7 +94,9 @@ fn serve() -> Result<(), WireError> {
     // executable and computed each entry with `entry_id` from a function of type `Entry`.
     // The entry is an address: the wire trusts its peer (see the README's security note),
     // and nothing but the parent can write to this pipe.
-    serve_on(BufReader::new(requests), BufWriter::new(replies), |entry| unsafe { resolve_entry(entry) })
+    let control = Control::from_env();
+    let resolve = |entry: &[u8]| unsafe { resolve_entry(entry) };
+    serve_on(BufReader::new(requests), BufWriter::new(replies), control.as_ref(), resolve)
 }
 
 /// The function `entry` names in this process: the parent's offset from the anchor, added to
@@ -115,22 +118,37 @@ unsafe fn resolve_entry(entry: &[u8]) -> Option<Entry> {
 /// protocol (any other error: the worker then exits, and its parent fails the task that was
 /// due). `resolve` is the only trust decision: the real worker's maps an address from its
 /// parent, the fuzzing hook's ([`serve_in_memory`]) a fixed list of names.
+///
+/// With a `control` page, each task first looks whether its parent stopped the batch, and a
+/// strict call's batch stops after a failed task: the tasks that do not start are answered
+/// [`Reply::Skipped`].
 pub(crate) fn serve_on(
     mut requests: impl Read,
     mut replies: impl Write,
+    control: Option<&Control>,
     resolve: impl Fn(&[u8]) -> Option<Entry>,
 ) -> Result<(), WireError> {
+    let mut batch: u32 = 0;
     loop {
         let request: Received = wire::recv(&mut requests, MAX_FRAME)?;
+        batch = batch.wrapping_add(1);
         let entry = resolve(&request.entry).ok_or_else(|| {
             WireError::Decode(format!("an entry of {} bytes that names no function", request.entry.len()))
         })?;
-        for params in &request.params {
-            let reply = match catch_unwind(AssertUnwindSafe(|| entry(params, &request.extras))) {
-                Ok(Ok(value)) => Reply::Value(value),
-                Ok(Err((panicked, message))) => Reply::Failed(panicked, message),
-                Err(payload) => Reply::Failed(true, panic_message(payload)),
+        let stop_on_failure = control.is_some_and(Control::stop_on_failure);
+        let mut failed = false;
+        for (offset, params) in request.params.iter().enumerate() {
+            let skip = (failed && stop_on_failure) || control.is_some_and(|c| c.stops(batch, offset));
+            let reply = if skip {
+                Reply::Skipped
+            } else {
+                match catch_unwind(AssertUnwindSafe(|| entry(params, &request.extras))) {
+                    Ok(Ok(value)) => Reply::Value(value),
+                    Ok(Err((panicked, message))) => Reply::Failed(panicked, message),
+                    Err(payload) => Reply::Failed(true, panic_message(payload)),
+                }
             };
+            failed |= matches!(reply, Reply::Failed(..));
             // Flushed per task: if the worker dies later in the batch, these results are in.
             wire::send(&mut replies, &reply)?;
             replies.flush()?;
@@ -165,7 +183,7 @@ pub(crate) fn serve_in_memory(bytes: &[u8]) -> usize {
         }
     }
     let mut written = Count(0);
-    let _ = serve_on(bytes, &mut written, |entry| match entry {
+    let _ = serve_on(bytes, &mut written, None, |entry| match entry {
         b"echo" => Some(echo as Entry),
         b"extras" => Some(extras as Entry),
         b"fail" => Some(fail as Entry),

@@ -106,15 +106,31 @@ pub trait Work: Send + Sync + 'static {
         false
     }
 
-    /// Runs a batch of tasks; one outcome per task, in order. A task must not start once
-    /// `stopped()` says `true` (the call was cancelled or failed): it is then
-    /// [`Fault::cancelled`]. A work that sends a whole batch elsewhere at once (to a worker
-    /// process) looks before sending it.
-    fn run_many(&self, params: Vec<Self::Params>, stopped: &dyn Fn() -> bool) -> Vec<Result<Self::Out, Fault>>
+    /// Runs a batch of tasks, the call's tasks from index `first` on; one outcome per task, in
+    /// order. A task must not start once `stopped()` says `true` (the call was cancelled or
+    /// failed): it is then [`Fault::cancelled`]. A work that sends a whole batch elsewhere at
+    /// once (to a worker process) looks before sending it, and passes on later stops with
+    /// [`stop_from`](Self::stop_from).
+    fn run_many(
+        &self,
+        first: usize,
+        params: Vec<Self::Params>,
+        stopped: &dyn Fn() -> bool,
+    ) -> Vec<Result<Self::Out, Fault>>
     where
         Self: Sized,
     {
+        let _ = first;
         params.into_iter().map(|p| if stopped() { Err(Fault::cancelled()) } else { run_one(self, p) }).collect()
+    }
+
+    /// The call's tasks from index `index` on must not start: it was cancelled (`0`) or a
+    /// strict call's task `index - 1` failed. Called on the thread that stops the call, before
+    /// `cancel` returns. A work whose batches already went elsewhere (to a worker process) tells
+    /// them here, so their tasks not yet started never start; others need do nothing, as the
+    /// engine looks at the stop before each task it hands out.
+    fn stop_from(&self, index: usize) {
+        let _ = index;
     }
 
     /// Called by the thread about to run a task: how another thread can stop that task, if

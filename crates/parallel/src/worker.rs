@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::control::{Control, CONTROL_ENV};
 use crate::forked::{is_this_process, PerProcess};
 use crate::job::lock;
 use crate::work::Interrupt;
@@ -69,6 +70,9 @@ pub(crate) enum Reply {
     /// The task failed with an error the worker encoded: its message and the encoded error
     /// (a Python worker sends the pickled exception), kept as the failure's error value.
     Raised(String, Vec<u8>),
+    /// The task never started: its parent stopped the batch through the control page
+    /// (`control.rs`), or a strict call's task before it in the batch failed.
+    Skipped,
 }
 
 /// How to start a worker process: this executable in worker mode, or any program that
@@ -154,6 +158,29 @@ pub(crate) struct Worker {
     /// The process that started this worker: in a child forked since, this is a copy of the
     /// parent's handle, and the child leaves the parent's worker alone.
     owner: u32,
+    /// The page through which a batch already sent is stopped.
+    control: Arc<Control>,
+    /// How many requests were sent to this worker (the worker counts them too).
+    batches: u32,
+}
+
+/// Stops one batch sent to a worker, from any thread: see [`Worker::next_stop`].
+#[derive(Clone)]
+pub(crate) struct BatchStop {
+    control: Arc<Control>,
+    batch: u32,
+}
+
+impl BatchStop {
+    /// The tasks of the batch from `offset` on do not start.
+    pub(crate) fn stop_from(&self, offset: usize) {
+        self.control.stop_from(self.batch, offset);
+    }
+
+    /// `true` if both stop the same batch of the same worker.
+    pub(crate) fn same(&self, other: &BatchStop) -> bool {
+        Arc::ptr_eq(&self.control, &other.control) && self.batch == other.batch
+    }
 }
 
 impl Worker {
@@ -161,11 +188,18 @@ impl Worker {
     /// (a task that allocates past it aborts its worker).
     pub(crate) fn start(launcher: &Launcher, memory: Option<u64>) -> io::Result<Self> {
         let mut command = (launcher.0)();
+        let (control, control_fd) = Control::create()?;
+        let control_fd_number = control_fd.as_raw_fd();
+        command.env(CONTROL_ENV, control_fd_number.to_string());
         // SAFETY: between fork and exec the closure makes only async-signal-safe system
-        // calls (prctl, getppid, setrlimit, _exit) and touches no memory of the parent's.
+        // calls (prctl, getppid, fcntl, setrlimit, _exit) and touches no memory of the parent's.
         let parent = std::process::id() as libc::pid_t;
         unsafe {
             command.pre_exec(move || {
+                // The control page's descriptor is the one the child keeps across exec.
+                if libc::fcntl(control_fd_number, libc::F_SETFD, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
                 // Whatever the program, it dies with the thread that started it (the stash's
                 // starter thread, which lives as long as the process); and if that happened
                 // already, now.
@@ -185,6 +219,7 @@ impl Worker {
             });
         }
         let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
+        drop(control_fd); // the child has its own; the mapping stays
         let requests = BufWriter::new(child.stdin.take().expect("piped stdin"));
         let replies = BufReader::with_capacity(1 << 16, child.stdout.take().expect("piped stdout"));
         let child = Arc::new(Mutex::new(child));
@@ -192,7 +227,18 @@ impl Worker {
         live.retain(|(_, child)| child.strong_count() > 0);
         live.push((launcher.clone(), Arc::downgrade(&child)));
         let owner = std::process::id();
-        Ok(Worker { launcher: launcher.clone(), memory, child, lease: Arc::default(), requests, replies, owner })
+        let control = Arc::new(control);
+        Ok(Worker {
+            launcher: launcher.clone(),
+            memory,
+            child,
+            lease: Arc::default(),
+            requests,
+            replies,
+            owner,
+            control,
+            batches: 0,
+        })
     }
 
     /// `true` if the worker can take a task: its process has not exited (it was killed while
@@ -200,8 +246,7 @@ impl Worker {
     /// more than it was asked would hand its stale reply to the next task, so it is dropped
     /// (killed) instead of reused.
     pub(crate) fn is_alive(&self) -> bool {
-        is_this_process(self.owner)
-            && matches!(lock(&self.child).try_wait(), Ok(None)) && self.quiet()
+        is_this_process(self.owner) && matches!(lock(&self.child).try_wait(), Ok(None)) && self.quiet()
     }
 
     /// `true` if nothing is waiting to be read from the worker, not even the end of its pipe.
@@ -229,6 +274,13 @@ impl Worker {
         })
     }
 
+    /// What stops the next batch sent with [`call`](Self::call), from any thread: its tasks
+    /// not yet started then never start (they are answered [`Reply::Skipped`]), as long as the
+    /// worker program reads its control page (the Rust and Python workers do).
+    pub(crate) fn next_stop(&self) -> BatchStop {
+        BatchStop { control: Arc::clone(&self.control), batch: self.batches.wrapping_add(1) }
+    }
+
     /// Ends the current lease: killers handed out before do nothing from now on. `false` if
     /// one of them killed the worker already (then it must not be reused).
     pub(crate) fn end_lease(&self) -> bool {
@@ -247,7 +299,18 @@ impl Worker {
     /// The caller has just checked [`is_alive`](Self::is_alive) (the stash when it hands a
     /// worker out, a thread when it reuses the one it holds): a worker that wrote bytes nobody
     /// asked for, which would pass for the first task's reply, is never called.
-    pub(crate) fn call(&mut self, request: &Request<'_>, replies: &mut Vec<Reply>) -> Result<(), Death> {
+    ///
+    /// `stop_on_failure`: the batch belongs to a strict call, and the worker skips its tasks
+    /// after one that failed. The batch can be stopped from another thread with the
+    /// [`next_stop`](Self::next_stop) taken before this call.
+    pub(crate) fn call(
+        &mut self,
+        request: &Request<'_>,
+        stop_on_failure: bool,
+        replies: &mut Vec<Reply>,
+    ) -> Result<(), Death> {
+        self.batches = self.batches.wrapping_add(1);
+        self.control.set_stop_on_failure(stop_on_failure);
         if let Err(e) = wire::send(&mut self.requests, request).and_then(|()| Ok(self.requests.flush()?)) {
             return Err(self.death(&e, Pipe::Requests));
         }
@@ -378,11 +441,11 @@ mod tests {
         let params = vec![b"abc".to_vec(), b"de".to_vec()];
         let mut replies = Vec::new();
         let upper = Request { entry: b"upper", params: &params, extras: b"" };
-        assert!(worker.call(&upper, &mut replies).is_ok());
+        assert!(worker.call(&upper, false, &mut replies).is_ok());
         assert!(matches!(&replies[..], [Reply::Value(a), Reply::Value(b)] if a == b"ABC" && b == b"DE"));
         replies.clear();
         let exit = Request { entry: b"exit", params: &params, extras: b"" };
-        let death = worker.call(&exit, &mut replies).unwrap_err();
+        let death = worker.call(&exit, false, &mut replies).unwrap_err();
         assert_eq!((death.signal, death.code), (None, Some(7)));
         assert!(replies.is_empty());
     }
