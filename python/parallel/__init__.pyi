@@ -150,11 +150,20 @@ class FailedTask:
     __hash__: ClassVar[None]  # type: ignore[assignment]  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class BaseResult:
-    """What `map` and `par` return: a `ListResult` or a `DictResult`."""
+    """What `map` and `par` return: a `ListResult` or a `DictResult` (whose helpers are typed
+    by element; here, for a result whose shape is not known, a list or a dict)."""
 
     @property
     def failures(self) -> bool:
         """`True` if any task failed."""
+    @property
+    def failed(self) -> list[FailedTask] | dict[Any, FailedTask]:
+        """The failed tasks."""
+    @property
+    def succeeded(self) -> list[Any] | dict[Any, Any]:
+        """The values of the tasks that succeeded."""
+    def replace_failed(self, replacement: Any) -> list[Any] | dict[Any, Any]:
+        """The results with `replacement` in place of every failed task."""
 
 class ListResult(BaseResult, list[_V]):
     """The results of a call on an iterable: a `list` in input order.
@@ -641,6 +650,9 @@ class _BoundExecutor(Generic[_P, _R]):
     executor: ExecutorStrategy
     timeout: float | None
     max_workers: int | None
+    def __init__(
+        self, fn: Callable[_P, _R], executor: _ExecutorLike, timeout: float | None = None, max_workers: int | None = None
+    ) -> None: ...
     @overload
     def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
         self,
@@ -757,6 +769,13 @@ class ParallelCallable(Generic[_P, _R]):
     process: _BoundExecutor[_P, _R]
     __wrapped__: Callable[_P, _R]
     __parallel_fn__: Callable[_P, _R]
+    def __init__(
+        self,
+        fn: Callable[_P, _R],
+        executor: _ExecutorLike = ...,
+        timeout: float | None = None,
+        max_workers: int | None = None,
+    ) -> None: ...
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
     @overload
     def __get__(self, instance: None, owner: type[Any] | None = None) -> Self: ...

@@ -1,18 +1,24 @@
 """The Rust extension: the engine's calls, as the Python layer uses them."""
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, final
+
+from typing_extensions import Self
+
+__all__ = ["run_threads", "run_program", "Call", "Program", "DEFAULT_THREAD_WORKERS"]
 
 DEFAULT_THREAD_WORKERS: int
 
+@final
 class Call:
     # `(status, values, failures)` once ended, `None` if `timeout` passed first.
     def wait(self, timeout: float | None = ...) -> tuple[str, Any, list[tuple[Any, ...]]] | None: ...
     def cancel(self) -> None: ...
     def done(self) -> bool: ...
 
+@final
 class Program:
-    def __init__(self, argv: Sequence[str], env: Sequence[tuple[str, str]], cwd: str | None = ...) -> None: ...
+    def __new__(cls, argv: Sequence[str], env: Sequence[tuple[str, str]], cwd: str | None = ...) -> Self: ...
     def kill_workers(self) -> int: ...
 
 def run_threads(
