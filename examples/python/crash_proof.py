@@ -7,12 +7,13 @@ import ctypes
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import parallel
 from parallel.exceptions import PicklingError, RemoteTraceback, TimeoutException, WorkerCrashedError
 
 
-def task(kind):
+def task(kind: str) -> str:
     if kind == "segfault":
         ctypes.string_at(0)  # reads address 0: SIGSEGV
     if kind == "exit":
@@ -20,18 +21,20 @@ def task(kind):
     if kind == "hang":
         time.sleep(60)
     if kind == "bug":
-        return {}["missing key"]
+        table: dict[str, str] = {}
+        return table["missing key"]
     return f"{kind} ok (pid {os.getpid()})"
 
 
-def main():
+def main() -> None:
     print("one call, five tasks, three of them fatal to their worker:")
     start = time.monotonic()
     results = parallel.process.map(task, ["fine", "segfault", "exit", "hang", "also fine"], task_timeout=1, silent=True)
     elapsed = time.monotonic() - start
     for kind, result in zip(["fine", "segfault", "exit", "hang", "also fine"], results):
         print(f"  {kind:<10} {result.ex!r}" if isinstance(result, parallel.FailedTask) else f"  {kind:<10} {result}")
-    fine, segfault, exited, hung, also_fine = results
+    # Typed, the silent results are `str | FailedTask`: `.succeeded` and `.failed` split them.
+    (fine, also_fine), (segfault, exited, hung) = results.succeeded, results.failed
     assert fine.startswith("fine ok") and also_fine.startswith("also fine ok")
     assert isinstance(segfault.ex, WorkerCrashedError) and segfault.ex.signal == 11, segfault
     assert isinstance(exited.ex, WorkerCrashedError) and exited.ex.exitcode == 3 and exited.ex.signal is None, exited
@@ -51,7 +54,7 @@ def main():
     offset = 100
     assert parallel.process.map(lambda n: n + offset, [1, 2, 3]) == [101, 102, 103]
 
-    def make_scaler(k):
+    def make_scaler(k: int) -> Callable[[int], tuple[int, int]]:
         return lambda n: (n * k, os.getpid())
 
     scaled = parallel.process.map(make_scaler(3), [1, 2])
@@ -69,9 +72,10 @@ def main():
 
     print("an argument that cannot be pickled fails its task, named in the error:")
     results = parallel.process.map(task, {"fine": "fine", "locked": threading.Lock()}, silent=True)
-    print(f"  {results['locked'].ex}")
-    assert isinstance(results["locked"].ex, PicklingError) and "'locked'" in str(results["locked"].ex)
-    assert results["fine"].startswith("fine ok")
+    locked, fine = results.failed["locked"], results.succeeded["fine"]
+    print(f"  {locked.ex}")
+    assert isinstance(locked.ex, PicklingError) and "'locked'" in str(locked.ex)
+    assert fine.startswith("fine ok")
 
     print("and the pool has healed — every worker answers:")
     results = parallel.process.map(task, ["a", "b", "c", "d"], timeout=5)

@@ -5,39 +5,40 @@ Every printed result is also asserted: if the package breaks, this example fails
 """
 
 import time
+from typing import Any
 
 import parallel
 
 
-def download(url, expected_code=200, db_table="websites"):
+def download(url: str, expected_code: int = 200, db_table: str = "websites") -> str:
     """Pretends to fetch `url` (0.1 s) and store it in `db_table`."""
     time.sleep(0.1)
     return f"{url} -> {db_table} ({expected_code})"
 
 
-def square(n):
+def square(n: int) -> int:
     return n * n
 
 
-def add(x, y):
+def add(x: Any, y: Any) -> Any:  # numbers and strings
     return x + y
 
 
-def describe(name, options):
+def describe(name: str, options: dict[str, Any]) -> str:
     return f"{name}: {sorted(options)}"
 
 
 @parallel.decorate
-def price(coin, exchange="bitstamp"):
+def price(coin: str, exchange: str = "bitstamp") -> int:
     time.sleep(0.05)
     return {"btc": 60_000, "eth": 3_000, "xrp": 1}[coin]
 
 
-def show(title, value):
+def show(title: str, value: object) -> None:
     print(f"  {title:<30} {value!r}")
 
 
-def main():
+def main() -> None:
     urls = ["python.org", "rmotr.com", "rust-lang.org", "pypi.org"]
 
     print("map — one function over many parameters, results in input order:")
@@ -132,8 +133,9 @@ def main():
         show(f"after {elapsed:.2f} s, TimeoutError", str(exc))
         assert isinstance(exc, TimeoutError) and elapsed < 1.5, elapsed
     results = parallel.map(time.sleep, [0.05, 3], timeout=0.5, silent=True)
-    show("silent: the late task failed", type(results[1].ex).__name__)
-    assert results[0] is None and isinstance(results[1].ex, TimeoutError)
+    (late,) = results.failed  # typed: results[1] is `None | FailedTask`, late a FailedTask
+    show("silent: the late task failed", type(late.ex).__name__)
+    assert results[0] is None and results[1] is late and isinstance(late.ex, TimeoutError)
 
     print("tour done: every result above was asserted")
 

@@ -1,23 +1,31 @@
 """The Rust extension: the engine's calls, as the Python layer uses them."""
 
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from collections.abc import Callable, Sequence
+from typing import Any, final
+
+from typing_extensions import Self
+
+__all__ = ["run_threads", "run_program", "Call", "Program", "DEFAULT_THREAD_WORKERS"]
 
 DEFAULT_THREAD_WORKERS: int
 
+@final
 class Call:
-    def wait(self, timeout: Optional[float] = ...) -> Optional[Tuple[str, Any, List[tuple]]]: ...
+    # `(status, values, failures)` once ended, `None` if `timeout` passed first.
+    def wait(self, timeout: float | None = ...) -> tuple[str, Any, list[tuple[Any, ...]]] | None: ...
     def cancel(self) -> None: ...
     def done(self) -> bool: ...
 
+@final
 class Program:
-    def __init__(self, argv: Sequence[str], env: Sequence[Tuple[str, str]], cwd: Optional[str] = ...) -> None: ...
+    def __new__(cls, argv: Sequence[str], env: Sequence[tuple[str, str]], cwd: str | None = ...) -> Self: ...
     def kill_workers(self) -> int: ...
 
 def run_threads(
-    tasks: Sequence[Tuple[Callable[..., Any], tuple, Optional[dict]]],
-    max_workers: Optional[int] = ...,
-    timeout: Optional[float] = ...,
-    task_timeout: Optional[float] = ...,
+    tasks: Sequence[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any] | None]],
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
+    task_timeout: float | None = ...,
     silent: bool = ...,
 ) -> Call: ...
 def run_program(
@@ -25,9 +33,9 @@ def run_program(
     function: bytes,
     extras: bytes,
     params: Sequence[bytes],
-    max_workers: Optional[int] = ...,
-    timeout: Optional[float] = ...,
-    task_timeout: Optional[float] = ...,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
+    task_timeout: float | None = ...,
     silent: bool = ...,
-    memory_limit: Optional[int] = ...,
+    memory_limit: int | None = ...,
 ) -> Call: ...
