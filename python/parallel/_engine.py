@@ -1,8 +1,9 @@
 """Running tasks on the Rust engine, and turning its outcomes back into Python values.
 
 The thread executor hands the engine the callables themselves; the process executor pickles
-them (cloudpickle for what plain pickle cannot do: lambdas, closures, functions of
-`__main__`) and the engine runs them in Python worker processes it supervises. Scheduling,
+them (`_pickling`: cloudpickle for what plain pickle cannot do — lambdas, closures — and for
+whatever is defined in `__main__`, which travels by value) and the engine runs them in Python
+worker processes it supervises. Scheduling,
 timeouts, worker supervision and result assembly are the engine's; this module converts.
 """
 
@@ -14,6 +15,8 @@ import signal
 import sys
 
 from . import _parallel
+from ._pickling import cloud_dumps, load_exception
+from ._pickling import dumps as _dumps
 from ._results import DictResult, FailedTask, ListResult
 from ._worker import _Unpicklable
 from .exceptions import (
@@ -84,24 +87,13 @@ def _name(fn):
     return getattr(fn, "__qualname__", None) or repr(fn)
 
 
-def _dumps(obj):
-    try:
-        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        import cloudpickle
-
-        return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-
-
 def _describe(exc):
     return f"{type(exc).__name__}: {exc}"
 
 
 def _pickle_function(fn):
     try:
-        import cloudpickle
-
-        return cloudpickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL)
+        return cloud_dumps(fn)
     except Exception as exc:
         raise PicklingError(
             f"the function {_name(fn)!r} cannot be pickled to run in a worker process ({_describe(exc)}); "
@@ -148,9 +140,7 @@ def _start_processes(tasks, keys, options, silent):
         params = []
         for i, (fn, args, kwargs) in enumerate(tasks):
             try:
-                import cloudpickle
-
-                params.append(cloudpickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL))
+                params.append(cloud_dumps((fn, args, kwargs)))
             except Exception:
                 _pickle_function(fn)  # names the function if it is the culprit
                 params.append(_pickle_task((fn, args, kwargs), where(i)))
@@ -169,7 +159,7 @@ def _exception(kind, message, sig, code, error):
             return error
         if isinstance(error, bytes):
             try:
-                exc, tb = pickle.loads(error)
+                exc, tb = load_exception(error)
             except Exception as failed:
                 exc, tb = BaseParallelException(f"{message} (it could not be unpickled: {_describe(failed)})"), ""
             if tb:
