@@ -9,7 +9,7 @@ from urllib.error import HTTPError
 import pytest
 
 import parallel
-from parallel.exceptions import BaseParallelException, RemoteTraceback
+from parallel.exceptions import BaseParallelException, RemoteTraceback, TimeoutException
 
 import workload
 
@@ -213,3 +213,182 @@ def test_the_attributes_that_pickle_come_along():
 def test_an_exception_that_truly_cannot_be_rebuilt_says_so():
     with pytest.raises(BaseParallelException, match="Vanished: from a class made in the worker .*could not be rebuilt"):
         parallel.process.map(workload.raise_unimportable, [1])
+
+
+# --- bad input, clear errors -----------------------------------------------------------------
+
+
+@pytest.fixture
+def release():
+    """Tasks that `workload.hold` holds on threads are let go once the test is over."""
+    workload.RELEASE.clear()
+    yield workload.RELEASE
+    workload.RELEASE.set()
+
+
+# Every way to run `workload.hold`, on either executor.
+ENTRY_POINTS = {
+    "map-thread": lambda params, **kw: parallel.map(workload.hold, params, executor=parallel.THREAD_EXECUTOR, **kw),
+    "map-process": lambda params, **kw: parallel.map(workload.hold, params, executor=parallel.PROCESS_EXECUTOR, **kw),
+    "thread.map": lambda params, **kw: parallel.thread.map(workload.hold, params, **kw),
+    "process.map": lambda params, **kw: parallel.process.map(workload.hold, params, **kw),
+    "decorated.map": lambda params, **kw: workload.decorated_hold.map(params, **kw),
+    "decorated-process.map": lambda params, **kw: workload.process_decorated_hold.map(params, **kw),
+    "decorated.process.map": lambda params, **kw: workload.decorated_hold.process.map(params, **kw),
+}
+entry_points = pytest.mark.parametrize("entry", list(ENTRY_POINTS.values()), ids=list(ENTRY_POINTS))
+
+
+@entry_points
+@pytest.mark.parametrize("value", [0, -1, -5])
+def test_max_workers_below_one_is_a_clear_value_error(entry, value):
+    with pytest.raises(ValueError, match=f"max_workers must be at least 1 \\(or None for the default\\), got {value}$"):
+        entry([1], max_workers=value)
+
+
+@entry_points
+@pytest.mark.parametrize("value", [2.5, "4", True])
+def test_max_workers_of_another_type_is_a_type_error_saying_what_is_expected(entry, value):
+    with pytest.raises(TypeError, match=f"max_workers must be an int, at least 1 .*got {type(value).__name__}"):
+        entry([1], max_workers=value)
+
+
+@entry_points
+@pytest.mark.parametrize("truthy", [1, "yes", [0]])
+def test_silent_takes_any_truthy_value(entry, truthy):
+    results = entry([1, "fail"], silent=truthy)
+    assert results[0] == 1
+    assert isinstance(results[1], parallel.FailedTask) and isinstance(results[1].ex, ValueError)
+
+
+@entry_points
+@pytest.mark.parametrize("falsy", [0, "", None])
+def test_a_falsy_silent_is_strict(entry, falsy):
+    with pytest.raises(ValueError, match="failed on purpose"):
+        entry([1, "fail"], silent=falsy)
+
+
+@entry_points
+def test_a_zero_timeout_is_a_deadline_already_passed(entry, release):
+    with pytest.raises(TimeoutException, match="timeout of 0 s"):
+        entry(["hold"], timeout=0)
+    results = entry(["hold", "hold"], timeout=0, silent=True)
+    assert [type(r.ex) for r in results] == [TimeoutException, TimeoutException]
+
+
+@entry_points
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("timeout", -1, "timeout must be 0 or a positive number of seconds \\(or None for no limit\\), got -1$"),
+        ("timeout", float("nan"), "timeout must be 0 or a positive number of seconds .*got nan$"),
+        ("task_timeout", -0.5, "task_timeout must be a positive number of seconds \\(or None for no limit\\), got -0.5$"),
+        ("task_timeout", 0, "task_timeout must be a positive number of seconds .*got 0$"),
+        ("memory_limit", -1, "memory_limit must be a positive number of bytes \\(or None for no limit\\), got -1$"),
+        ("memory_limit", 0, "memory_limit must be a positive number of bytes .*got 0$"),
+    ],
+)
+def test_negative_limits_are_a_value_error_naming_the_option(entry, option, value, message):
+    with pytest.raises(ValueError, match=message):
+        entry([1], **{option: value})
+
+
+@entry_points
+@pytest.mark.parametrize("option", ["timeout", "task_timeout", "memory_limit"])
+def test_limits_of_another_type_are_a_type_error(entry, option):
+    with pytest.raises(TypeError, match=f"{option} must be .* \\(or None for no limit\\), got str: '5'"):
+        entry([1], **{option: "5"})
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_results_with_a_zero_timeout_polls(executor, release):
+    done = parallel.async_map(workload.hold, [1, 2], executor=executor)
+    done.shutdown(wait=True)
+    assert done.results(timeout=0) == [1, 2]
+
+    running = parallel.async_map(workload.hold, ["hold"], executor=executor)
+    with pytest.raises(TimeoutException, match="has not ended yet"):
+        running.results(timeout=0)
+    with pytest.raises(ValueError, match="timeout must be 0 or a positive number of seconds .*got -1$"):
+        running.results(timeout=-1)
+    if executor is parallel.THREAD_EXECUTOR:
+        release.set()  # the call went on: its results come
+        assert running.results() == ["hold"]
+    else:
+        running.cancel()
+        assert isinstance(running.results(silent=True)[0].ex, parallel.exceptions.CancelledError)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_async_silent_takes_any_truthy_value(executor):
+    call = parallel.async_map(workload.hold, [1, "fail"], executor=executor, silent=1)
+    assert isinstance(call.results()[1], parallel.FailedTask)
+    assert isinstance(call.results(silent="yes")[1], parallel.FailedTask)
+    with pytest.raises(ValueError, match="failed on purpose"):
+        call.results(silent=0)
+
+
+def test_bad_defaults_of_a_decorated_function_fail_when_it_is_decorated():
+    with pytest.raises(ValueError, match="max_workers must be at least 1 .*got -2$"):
+        parallel.decorate(max_workers=-2)
+    with pytest.raises(ValueError, match="timeout must be 0 or a positive number of seconds .*got -3$"):
+        parallel.decorate(timeout=-3)(abs)
+    with pytest.raises(TypeError, match="max_workers must be an int"):
+        parallel.decorate(abs, max_workers="2")
+
+
+# --- python-parallel 0.0.2's own tests ---------------------------------------------------------
+
+
+def test_timeout_exceptions_compare_equal_by_type():
+    assert TimeoutException() == TimeoutException("the task timed out: 1 s")
+    assert parallel.FailedTask(params=(1, "a"), ex=TimeoutException("x")) == parallel.FailedTask(
+        params=(1, "a"), ex=TimeoutException()
+    )
+    # Still told apart by arguments, and by the exception's type and arguments.
+    assert parallel.FailedTask(params=(2, "a"), ex=TimeoutException()) != parallel.FailedTask(
+        params=(1, "a"), ex=TimeoutException()
+    )
+    assert parallel.FailedTask(params=(1, "a"), ex=TimeoutError()) != parallel.FailedTask(
+        params=(1, "a"), ex=TimeoutException()
+    )
+    assert parallel.FailedTask(params=(1,), ex=ValueError("a")) != parallel.FailedTask(params=(1,), ex=ValueError("b"))
+
+
+# The 8 ways 0.0.2's suite times a task out, each on both executors of ours: the call's
+# timeout (map, par, async_map and async_par, silent), and the task's own (map, par).
+TIMED_OUT = {
+    "map": lambda ex: parallel.map(workload.stuck, [(1, "a")], executor=ex, timeout=0.2, silent=True)[0],
+    "dict-map": lambda ex: parallel.map(workload.stuck, {"k": (1, "a")}, executor=ex, timeout=0.2, silent=True)["k"],
+    "par": lambda ex: parallel.par([(workload.stuck, 1, "a")], executor=ex, timeout=0.2, silent=True)[0],
+    "dict-par": lambda ex: parallel.par({"k": (workload.stuck, 1, "a")}, executor=ex, timeout=0.2, silent=True)["k"],
+    "async_map": lambda ex: parallel.async_map(workload.stuck, [(1, "a")], executor=ex, timeout=0.2).results(silent=True)[0],
+    "async_par": lambda ex: parallel.async_par([(workload.stuck, 1, "a")], executor=ex, timeout=0.2).results(silent=True)[0],
+    "task_timeout-map": lambda ex: parallel.map(workload.stuck, [(1, "a")], executor=ex, task_timeout=0.2, silent=True)[0],
+    "task_timeout-par": lambda ex: parallel.par([(workload.stuck, 1, "a")], executor=ex, task_timeout=0.2, silent=True)[0],
+}
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+@pytest.mark.parametrize("how", list(TIMED_OUT.values()), ids=list(TIMED_OUT))
+def test_a_timed_out_task_equals_failed_task_with_a_bare_timeout_exception(how, executor, release):
+    assert how(executor) == parallel.FailedTask(params=(1, "a"), ex=TimeoutException())
+
+
+@pytest.mark.parametrize("keyword", ["ex", "executor"])
+def test_decorate_takes_the_executor_as_ex_too(keyword):
+    @parallel.decorate(**{keyword: parallel.PROCESS})
+    def where(_):
+        return os.getpid()
+
+    assert where(0) == os.getpid()  # still callable as before
+    assert os.getpid() not in where.map([1, 2])  # ran in worker processes
+
+
+def test_decorate_with_both_ex_and_executor_is_a_type_error():
+    with pytest.raises(TypeError, match="takes the executor once, got it executor= and ex=: give only executor="):
+        parallel.decorate(ex=parallel.PROCESS, executor=parallel.THREAD)
+    with pytest.raises(TypeError, match="takes the executor once, got it positionally and ex="):
+        parallel.decorate(parallel.PROCESS, ex=parallel.PROCESS)
+    with pytest.raises(ValueError, match="executor must be parallel.THREAD_EXECUTOR or parallel.PROCESS_EXECUTOR"):
+        parallel.decorate(ex="gpu")

@@ -127,3 +127,28 @@ def raise_unimportable(_=None):
     exc = cls("from a class made in the worker")
     exc.lock = threading.Lock()
     raise exc
+
+
+# --- tasks still running at a deadline (tests/test_user_defects.py) ---------------------------
+
+RELEASE = threading.Event()
+
+
+def hold(x):
+    """Returns `x` at once; raises for "fail"; for "hold", blocks until RELEASE is set (a
+    minute at most: in a worker process, until the worker is killed)."""
+    if x == "fail":
+        raise ValueError("failed on purpose")
+    if x == "hold":
+        RELEASE.wait(60)
+    return x
+
+
+def stuck(n, label):
+    """A task that is still running at any deadline of a test (see `hold`)."""
+    RELEASE.wait(60)
+    return n, label
+
+
+decorated_hold = parallel.decorate(hold)
+process_decorated_hold = parallel.decorate(executor=parallel.PROCESS_EXECUTOR)(hold)

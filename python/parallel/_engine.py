@@ -9,6 +9,9 @@ timeouts, worker supervision and result assembly are the engine's; this module c
 
 import atexit
 import enum
+import math
+import numbers
+import operator
 import os
 import pickle
 import signal
@@ -28,7 +31,7 @@ from .exceptions import (
     WorkerCrashedError,
 )
 
-__all__ = ["ExecutorStrategy", "THREAD_EXECUTOR", "PROCESS_EXECUTOR", "run", "AsyncCall", "executor_of"]
+__all__ = ["ExecutorStrategy", "THREAD_EXECUTOR", "PROCESS_EXECUTOR", "run", "AsyncCall", "executor_of", "check_options"]
 
 
 class ExecutorStrategy(str, enum.Enum):
@@ -55,6 +58,53 @@ def executor_of(executor):
         raise ValueError(
             f"executor must be parallel.THREAD_EXECUTOR or parallel.PROCESS_EXECUTOR, got {executor!r}"
         ) from None
+
+
+# --- options ---------------------------------------------------------------------------------
+
+
+def _kind(value):
+    return f"{type(value).__name__}: {value!r:.80}"
+
+
+def _count(name, value, what, unset):
+    """`value` as an int of at least 1, or None; `what` says what it counts."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, {what} (or None for {unset}), got {_kind(value)}")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, {what} (or None for {unset}), got {_kind(value)}") from None
+    if n < 1:
+        raise ValueError(f"{name} must be {what} (or None for {unset}), got {n}")
+    return n
+
+
+def _seconds(name, value, zero):
+    """`value` as a float number of seconds, or None (no limit; so is infinity). `zero`: 0 is
+    allowed, a deadline that has already passed."""
+    if value is None:
+        return None
+    allowed = "0 or a positive number of seconds" if zero else "a positive number of seconds"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {allowed} (or None for no limit), got {_kind(value)}")
+    seconds = float(value)
+    if math.isnan(seconds) or seconds < 0 or (seconds == 0 and not zero):
+        raise ValueError(f"{name} must be {allowed} (or None for no limit), got {value!r}")
+    return None if math.isinf(seconds) else seconds
+
+
+def check_options(options):
+    """A call's options, checked — a clear error naming the option and the value for a bad
+    one — and in the binding's types."""
+    options = dict(options)
+    options["max_workers"] = _count("max_workers", options.get("max_workers"), "at least 1", "the default")
+    options["timeout"] = _seconds("timeout", options.get("timeout"), zero=True)
+    options["task_timeout"] = _seconds("task_timeout", options.get("task_timeout"), zero=False)
+    options["memory_limit"] = _count("memory_limit", options.get("memory_limit"), "a positive number of bytes", "no limit")
+    return options
 
 
 # --- process workers -------------------------------------------------------------------------
@@ -211,6 +261,8 @@ def _raise(status, values, failures, keys, tasks, timeout):
 
 
 def _start(executor, tasks, keys, options, silent):
+    options = check_options(options)
+    silent = bool(silent)  # any truthy value, as in python-parallel
     if executor is PROCESS_EXECUTOR:
         try:
             return _start_processes(tasks, keys, dict(options), silent)
@@ -254,7 +306,7 @@ class AsyncCall:
         self._keys = keys
         self._tasks = tasks
         self._timeout = options.get("timeout")
-        self.silent = silent
+        self.silent = bool(silent)
         # Always silent in the engine: `results(silent=...)` may still choose.
         self._call = _start(self._executor, tasks, keys, options, True)
         self._results = None
@@ -274,6 +326,7 @@ class AsyncCall:
         """The results, once every task has ended; see the class documentation."""
         if silent is None:
             silent = self.silent
+        timeout = _seconds("timeout", timeout, zero=True)  # 0: the results if done, at once
         if self._results is None:
             if isinstance(self._call, BaseException):
                 status, values, failures = _ended_with(self._call, self._tasks)
@@ -281,6 +334,8 @@ class AsyncCall:
             else:
                 ended = self._call.wait(timeout)
                 if ended is None:
+                    if timeout == 0:
+                        raise TimeoutException("the call has not ended yet (results(timeout=0) does not wait)")
                     raise TimeoutException(f"the results were not ready within {timeout} s")
                 status, values, failures = ended
                 process = self._executor is PROCESS_EXECUTOR

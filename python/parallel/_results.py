@@ -9,9 +9,11 @@ class FailedTask:
     (`kwargs`) and the exception it raised (`ex`).
 
     Two failed tasks are equal when their arguments are equal and their exceptions have the
-    same type and arguments, so a test can write what it expects::
+    same type and arguments (or compare equal, as two `TimeoutException`s always do), so a test
+    can write what it expects::
 
         assert r2 == parallel.FailedTask(params=('a', 5), ex=TypeError("unsupported operand ..."))
+        assert r3 == parallel.FailedTask(params=(1, 'a'), ex=TimeoutException())
     """
 
     __slots__ = ("params", "kwargs", "ex", "key")
@@ -34,7 +36,7 @@ class FailedTask:
             self.params == other.params
             and self.kwargs == other.kwargs
             and type(self.ex) is type(other.ex)
-            and getattr(self.ex, "args", None) == getattr(other.ex, "args", None)
+            and (self.ex == other.ex or getattr(self.ex, "args", None) == getattr(other.ex, "args", None))
         )
 
     __hash__ = None
