@@ -392,3 +392,9 @@ def test_decorate_with_both_ex_and_executor_is_a_type_error():
         parallel.decorate(parallel.PROCESS, ex=parallel.PROCESS)
     with pytest.raises(ValueError, match="executor must be parallel.THREAD_EXECUTOR or parallel.PROCESS_EXECUTOR"):
         parallel.decorate(ex="gpu")
+
+
+def test_a_rebuilt_exception_compares_as_its_class_in_a_failed_task():
+    results = parallel.process.map(workload.raise_needs_keyword, [9], silent=True)
+    assert results[0] == parallel.FailedTask(params=(9,), ex=workload.NeedsKeyword("failed with code 9", code=9))
+    assert results[0] != parallel.FailedTask(params=(9,), ex=workload.NeedsKeyword("failed with code 8", code=8))

@@ -237,6 +237,7 @@ def _rebuilt_class(cls):
             "__module__": cls.__module__,
             "__qualname__": cls.__qualname__,
             "__doc__": cls.__doc__,
+            "__parallel_rebuilt_from__": cls,  # FailedTask equality compares it as `cls`
         }
         sub = type(cls)(cls.__name__, (cls,), namespace)
         _rebuilt_classes[cls] = sub

@@ -4,6 +4,13 @@ with a `FailedTask` in place of each task that failed (silent mode)."""
 __all__ = ["FailedTask", "BaseResult", "ListResult", "DictResult"]
 
 
+def _kind(exc):
+    """The class of `exc`, or the one it was rebuilt from (an exception from a worker process
+    that could not cross as it was: `_pickling.rebuild_exception`)."""
+    cls = type(exc)
+    return cls.__dict__.get("__parallel_rebuilt_from__", cls)
+
+
 class FailedTask:
     """A task that failed: its positional arguments (`params`), its keyword arguments
     (`kwargs`) and the exception it raised (`ex`).
@@ -35,7 +42,7 @@ class FailedTask:
         return (
             self.params == other.params
             and self.kwargs == other.kwargs
-            and type(self.ex) is type(other.ex)
+            and _kind(self.ex) is _kind(other.ex)
             and (self.ex == other.ex or getattr(self.ex, "args", None) == getattr(other.ex, "args", None))
         )
 
