@@ -9,7 +9,8 @@ assembly live there; this package converts Python calls and values for it. See t
 import functools
 
 from . import exceptions
-from ._engine import PROCESS_EXECUTOR, THREAD_EXECUTOR, AsyncCall, ExecutorStrategy, check_options, executor_of, run
+from ._engine import PROCESS_EXECUTOR, THREAD_EXECUTOR, AsyncCall, ExecutorStrategy, executor_of, run
+from ._engine import check_options as _check_options
 from ._results import BaseResult, DictResult, FailedTask, ListResult
 from ._tasks import Arg, Job, arg, future, job, map_tasks, par_tasks, unwrap
 
@@ -79,10 +80,11 @@ def map(
 
     `timeout` (seconds) is a deadline for the whole call: it returns by then, raising
     `parallel.exceptions.TimeoutException` (or, if `silent`, with a `FailedTask` for each
-    unfinished task). `task_timeout` fails only a task that runs longer (its worker process is
-    killed). `max_workers` bounds how many tasks run at once. Without `silent`, the first
-    failure in input order is raised once the tasks before it have succeeded; with it, each
-    failed task is a `FailedTask` in its place.
+    unfinished task); 0 is a deadline that has already passed. `task_timeout` fails only a
+    task that runs longer (its worker process is killed). `max_workers` bounds how many tasks
+    run at once. Without `silent` (any truthy value), the first failure in input order is
+    raised once the tasks before it have succeeded; with it, each failed task is a
+    `FailedTask` in its place.
     """
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
     return run(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit, extras), silent)
@@ -232,7 +234,7 @@ class ParallelCallable:
     def __init__(self, fn, executor=THREAD_EXECUTOR, timeout=None, max_workers=None):
         if not callable(fn):
             raise TypeError(f"parallel.decorate needs a callable, got {type(fn).__name__}: {fn!r:.80}")
-        check_options({"timeout": timeout, "max_workers": max_workers})  # bad defaults fail here
+        _check_options({"timeout": timeout, "max_workers": max_workers})  # bad defaults fail here
         self.__parallel_fn__ = fn
         self.thread = _BoundExecutor(fn, THREAD_EXECUTOR, timeout, max_workers)
         self.process = _BoundExecutor(fn, PROCESS_EXECUTOR, timeout, max_workers)
@@ -294,7 +296,7 @@ def decorate(*args, executor=_UNSET, ex=_UNSET, timeout=None, max_workers=None):
     executor = executor_of(next(iter(given.values()), THREAD_EXECUTOR))
     if fn is not None:
         return ParallelCallable(fn, executor, timeout, max_workers)
-    check_options({"timeout": timeout, "max_workers": max_workers})
+    _check_options({"timeout": timeout, "max_workers": max_workers})
 
     def wrapper(fn):
         return ParallelCallable(fn, executor, timeout, max_workers)

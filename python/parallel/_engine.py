@@ -300,7 +300,7 @@ class AsyncCall:
     """A call already running: what `async_map` and `async_par` return.
 
     `results(timeout=None)` waits for it (raising `TimeoutException` if it is not done within
-    `timeout` seconds, and the first failure unless the call is silent); `done()` says whether
+    `timeout` seconds — 0 only looks — and the first failure unless the call is silent); `done()` says whether
     it has ended; `cancel()` stops it (tasks not started never run; process workers running
     its tasks are killed); `shutdown(wait=True)` waits for it; as a context manager it is
     waited for on exit.

@@ -181,7 +181,7 @@ def load_exception(payload):
     exc = rebuild_exception(module, qualname, message, args, state, exact, why)
     if dropped:
         names = ", ".join(map(repr, dropped))
-        _note(exc, f"parallel: the worker's exception had attributes that could not be pickled, missing here: {names}")
+        _note(exc, f"parallel: attributes of the worker's exception that could not be pickled were not carried over: {names}")
     return exc, tb
 
 
