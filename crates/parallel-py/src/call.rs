@@ -50,7 +50,7 @@ fn seconds(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
 /// A deadline `value` seconds from now: 0 too, a deadline that has already passed.
 fn deadline(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
     match value {
-        Some(s) if s == 0.0 => Ok(Some(Duration::ZERO)),
+        Some(0.0) => Ok(Some(Duration::ZERO)),
         other => seconds(name, other),
     }
 }
