@@ -67,7 +67,7 @@ def test_bad_input_is_a_clear_error():
         parallel.map(abs, [1], executor="gpu")
     with pytest.raises(ValueError, match="max_workers must be at least 1"):
         parallel.map(abs, [1], max_workers=0)
-    with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+    with pytest.raises(ValueError, match="timeout must be 0 or a positive number of seconds"):
         parallel.map(abs, [1], timeout=-1)
     with pytest.raises(TypeError, match="extras must be a dict"):
         parallel.map(abs, [1], extras=[1])

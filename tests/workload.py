@@ -4,6 +4,7 @@ caller's sys.path, as a user's own modules are."""
 import ctypes
 import os
 import signal
+import threading
 import time
 
 import parallel
@@ -72,3 +73,82 @@ class CountsPickling:
 
 def with_extra(x, extra=None):
     return x + extra.value
+
+
+# --- exceptions that do not cross as they are (tests/test_user_defects.py) --------------------
+
+
+def raise_http_error(_=None):
+    from urllib.error import HTTPError
+
+    raise HTTPError("http://example.invalid/", 500, "boom", hdrs={}, fp=None)
+
+
+class NeedsKeyword(Exception):
+    """Pickles with its args only: unpickling calls it without its keyword-only `code`."""
+
+    def __init__(self, message, *, code):
+        super().__init__(message)
+        self.code = code
+
+
+def raise_needs_keyword(code):
+    raise NeedsKeyword(f"failed with code {code}", code=code)
+
+
+class HoldsLock(Exception):
+    """Cannot be pickled at all: it holds a lock."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.lock = threading.Lock()
+        self.detail = "kept"
+
+
+def raise_holds_lock(x):
+    raise HoldsLock(f"locked {x}")
+
+
+class HoldsGenerator(ValueError):
+    """Cannot be pickled at all: it holds a generator."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.pending = (i for i in range(3))
+
+
+def raise_holds_generator(x):
+    raise HoldsGenerator(f"generating {x}")
+
+
+def raise_unimportable(_=None):
+    """An exception whose class the parent cannot import (nor the worker pickle)."""
+    cls = type("Vanished", (Exception,), {"__module__": "no_such_module_anywhere"})
+    exc = cls("from a class made in the worker")
+    exc.lock = threading.Lock()
+    raise exc
+
+
+# --- tasks still running at a deadline (tests/test_user_defects.py) ---------------------------
+
+RELEASE = threading.Event()
+
+
+def hold(x):
+    """Returns `x` at once; raises for "fail"; for "hold", blocks until RELEASE is set (a
+    minute at most: in a worker process, until the worker is killed)."""
+    if x == "fail":
+        raise ValueError("failed on purpose")
+    if x == "hold":
+        RELEASE.wait(60)
+    return x
+
+
+def stuck(n, label):
+    """A task that is still running at any deadline of a test (see `hold`)."""
+    RELEASE.wait(60)
+    return n, label
+
+
+decorated_hold = parallel.decorate(hold)
+process_decorated_hold = parallel.decorate(executor=parallel.PROCESS_EXECUTOR)(hold)

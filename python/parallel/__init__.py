@@ -10,6 +10,7 @@ import functools
 
 from . import exceptions
 from ._engine import PROCESS_EXECUTOR, THREAD_EXECUTOR, AsyncCall, ExecutorStrategy, executor_of, run
+from ._engine import check_options as _check_options
 from ._results import BaseResult, DictResult, FailedTask, ListResult
 from ._tasks import Arg, Job, arg, future, job, map_tasks, par_tasks, unwrap
 
@@ -79,10 +80,11 @@ def map(
 
     `timeout` (seconds) is a deadline for the whole call: it returns by then, raising
     `parallel.exceptions.TimeoutException` (or, if `silent`, with a `FailedTask` for each
-    unfinished task). `task_timeout` fails only a task that runs longer (its worker process is
-    killed). `max_workers` bounds how many tasks run at once. Without `silent`, the first
-    failure in input order is raised once the tasks before it have succeeded; with it, each
-    failed task is a `FailedTask` in its place.
+    unfinished task); 0 is a deadline that has already passed. `task_timeout` fails only a
+    task that runs longer (its worker process is killed). `max_workers` bounds how many tasks
+    run at once. Without `silent` (any truthy value), the first failure in input order is
+    raised once the tasks before it have succeeded; with it, each failed task is a
+    `FailedTask` in its place.
     """
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
     return run(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit, extras), silent)
@@ -232,6 +234,7 @@ class ParallelCallable:
     def __init__(self, fn, executor=THREAD_EXECUTOR, timeout=None, max_workers=None):
         if not callable(fn):
             raise TypeError(f"parallel.decorate needs a callable, got {type(fn).__name__}: {fn!r:.80}")
+        _check_options({"timeout": timeout, "max_workers": max_workers})  # bad defaults fail here
         self.__parallel_fn__ = fn
         self.thread = _BoundExecutor(fn, THREAD_EXECUTOR, timeout, max_workers)
         self.process = _BoundExecutor(fn, PROCESS_EXECUTOR, timeout, max_workers)
@@ -267,17 +270,33 @@ class ParallelCallable:
         return f"<parallel.decorate {unwrap(self).__qualname__}>"
 
 
-def decorate(*args, executor=THREAD_EXECUTOR, timeout=None, max_workers=None):
+_UNSET = object()
+
+
+def decorate(*args, executor=_UNSET, ex=_UNSET, timeout=None, max_workers=None):
     """Adds `.map`, `.async_map`, `.future`, `.thread` and `.process` to a function, which stays
     callable as before. Use bare (`@parallel.decorate`) or with defaults
-    (`@parallel.decorate(executor=parallel.PROCESS_EXECUTOR, timeout=10, max_workers=4)`)."""
-    if len(args) == 1 and callable(args[0]) and not isinstance(args[0], ExecutorStrategy):
-        return ParallelCallable(args[0], executor, timeout, max_workers)
-    if len(args) > 1:
-        raise TypeError("parallel.decorate takes a function, or only keyword options")
-    if args:
-        executor = args[0]  # @parallel.decorate(parallel.PROCESS_EXECUTOR)
-    executor_of(executor)
+    (`@parallel.decorate(executor=parallel.PROCESS_EXECUTOR, timeout=10, max_workers=4)`).
+    `ex=` is python-parallel 0.0.2's name for `executor=` (`@parallel.decorate(ex=parallel.PROCESS)`)."""
+    fn = None
+    if args and callable(args[0]) and not isinstance(args[0], ExecutorStrategy):
+        fn, args = args[0], args[1:]
+    if len(args) > 1 or (fn is not None and args):
+        raise TypeError("parallel.decorate takes a function, or an executor and keyword options")
+    given = {
+        name: value
+        for name, value in (("positionally", args[0] if args else _UNSET), ("executor=", executor), ("ex=", ex))
+        if value is not _UNSET
+    }
+    if len(given) > 1:
+        raise TypeError(
+            f"parallel.decorate takes the executor once, got it {' and '.join(given)}: "
+            "give only executor= (ex= is python-parallel 0.0.2's name for it)"
+        )
+    executor = executor_of(next(iter(given.values()), THREAD_EXECUTOR))
+    if fn is not None:
+        return ParallelCallable(fn, executor, timeout, max_workers)
+    _check_options({"timeout": timeout, "max_workers": max_workers})
 
     def wrapper(fn):
         return ParallelCallable(fn, executor, timeout, max_workers)

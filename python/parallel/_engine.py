@@ -1,19 +1,25 @@
 """Running tasks on the Rust engine, and turning its outcomes back into Python values.
 
 The thread executor hands the engine the callables themselves; the process executor pickles
-them (cloudpickle for what plain pickle cannot do: lambdas, closures, functions of
-`__main__`) and the engine runs them in Python worker processes it supervises. Scheduling,
+them (`_pickling`: cloudpickle for what plain pickle cannot do — lambdas, closures — and for
+whatever is defined in `__main__`, which travels by value) and the engine runs them in Python
+worker processes it supervises. Scheduling,
 timeouts, worker supervision and result assembly are the engine's; this module converts.
 """
 
 import atexit
 import enum
+import math
+import numbers
+import operator
 import os
 import pickle
 import signal
 import sys
 
 from . import _parallel
+from ._pickling import cloud_dumps, load_exception
+from ._pickling import dumps as _dumps
 from ._results import DictResult, FailedTask, ListResult
 from ._worker import _Unpicklable
 from .exceptions import (
@@ -25,7 +31,7 @@ from .exceptions import (
     WorkerCrashedError,
 )
 
-__all__ = ["ExecutorStrategy", "THREAD_EXECUTOR", "PROCESS_EXECUTOR", "run", "AsyncCall", "executor_of"]
+__all__ = ["ExecutorStrategy", "THREAD_EXECUTOR", "PROCESS_EXECUTOR", "run", "AsyncCall", "executor_of", "check_options"]
 
 
 class ExecutorStrategy(str, enum.Enum):
@@ -52,6 +58,53 @@ def executor_of(executor):
         raise ValueError(
             f"executor must be parallel.THREAD_EXECUTOR or parallel.PROCESS_EXECUTOR, got {executor!r}"
         ) from None
+
+
+# --- options ---------------------------------------------------------------------------------
+
+
+def _kind(value):
+    return f"{type(value).__name__}: {value!r:.80}"
+
+
+def _count(name, value, what, unset):
+    """`value` as an int of at least 1, or None; `what` says what it counts."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, {what} (or None for {unset}), got {_kind(value)}")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, {what} (or None for {unset}), got {_kind(value)}") from None
+    if n < 1:
+        raise ValueError(f"{name} must be {what} (or None for {unset}), got {n}")
+    return n
+
+
+def _seconds(name, value, zero):
+    """`value` as a float number of seconds, or None (no limit; so is infinity). `zero`: 0 is
+    allowed, a deadline that has already passed."""
+    if value is None:
+        return None
+    allowed = "0 or a positive number of seconds" if zero else "a positive number of seconds"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {allowed} (or None for no limit), got {_kind(value)}")
+    seconds = float(value)
+    if math.isnan(seconds) or seconds < 0 or (seconds == 0 and not zero):
+        raise ValueError(f"{name} must be {allowed} (or None for no limit), got {value!r}")
+    return None if math.isinf(seconds) else seconds
+
+
+def check_options(options):
+    """A call's options, checked — a clear error naming the option and the value for a bad
+    one — and in the binding's types."""
+    options = dict(options)
+    options["max_workers"] = _count("max_workers", options.get("max_workers"), "at least 1", "the default")
+    options["timeout"] = _seconds("timeout", options.get("timeout"), zero=True)
+    options["task_timeout"] = _seconds("task_timeout", options.get("task_timeout"), zero=False)
+    options["memory_limit"] = _count("memory_limit", options.get("memory_limit"), "a positive number of bytes", "no limit")
+    return options
 
 
 # --- process workers -------------------------------------------------------------------------
@@ -84,24 +137,13 @@ def _name(fn):
     return getattr(fn, "__qualname__", None) or repr(fn)
 
 
-def _dumps(obj):
-    try:
-        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        import cloudpickle
-
-        return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-
-
 def _describe(exc):
     return f"{type(exc).__name__}: {exc}"
 
 
 def _pickle_function(fn):
     try:
-        import cloudpickle
-
-        return cloudpickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL)
+        return cloud_dumps(fn)
     except Exception as exc:
         raise PicklingError(
             f"the function {_name(fn)!r} cannot be pickled to run in a worker process ({_describe(exc)}); "
@@ -148,9 +190,7 @@ def _start_processes(tasks, keys, options, silent):
         params = []
         for i, (fn, args, kwargs) in enumerate(tasks):
             try:
-                import cloudpickle
-
-                params.append(cloudpickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL))
+                params.append(cloud_dumps((fn, args, kwargs)))
             except Exception:
                 _pickle_function(fn)  # names the function if it is the culprit
                 params.append(_pickle_task((fn, args, kwargs), where(i)))
@@ -169,7 +209,7 @@ def _exception(kind, message, sig, code, error):
             return error
         if isinstance(error, bytes):
             try:
-                exc, tb = pickle.loads(error)
+                exc, tb = load_exception(error)
             except Exception as failed:
                 exc, tb = BaseParallelException(f"{message} (it could not be unpickled: {_describe(failed)})"), ""
             if tb:
@@ -194,13 +234,17 @@ def _failed_task(failure, keys, tasks):
     return FailedTask(params=args, kwargs=kwargs, ex=_exception(kind, message, sig, code, error), key=key)
 
 
-def _assemble(values, failures, keys, tasks, process, cancelled=False):
+def _assemble(values, failures, keys, tasks, process, cancelled=False, timeout=None):
     if process:
         values = [pickle.loads(v) if v is not None else None for v in values]
     for failure in failures:
         if cancelled and failure[1] == "crashed":
             # Killed by `cancel()`, not by the task.
             failure = (failure[0], "cancelled", "the call was cancelled while the task ran", None, None, None)
+        elif not cancelled and timeout is not None and failure[1] == "cancelled":
+            # A silent call that was not cancelled stops only at its deadline: a task of a batch
+            # taken just before it is reported as cancelled by the engine, but timed out.
+            failure = (failure[0], "timed_out", f"not started when the call's timeout of {timeout} s passed", None, None, None)
         values[failure[0]] = _failed_task(failure, keys, tasks)
     if keys is None:
         return ListResult(values)
@@ -221,6 +265,8 @@ def _raise(status, values, failures, keys, tasks, timeout):
 
 
 def _start(executor, tasks, keys, options, silent):
+    options = check_options(options)
+    silent = bool(silent)  # any truthy value, as in python-parallel
     if executor is PROCESS_EXECUTOR:
         try:
             return _start_processes(tasks, keys, dict(options), silent)
@@ -246,14 +292,15 @@ def run(executor, keys, tasks, options, silent):
         status, values, failures = call.wait()
     if status != "done":
         _raise(status, values, failures, keys, tasks, options.get("timeout"))
-    return _assemble(values, failures, keys, tasks, executor is PROCESS_EXECUTOR and not isinstance(call, BaseException))
+    process = executor is PROCESS_EXECUTOR and not isinstance(call, BaseException)
+    return _assemble(values, failures, keys, tasks, process, timeout=options.get("timeout"))
 
 
 class AsyncCall:
     """A call already running: what `async_map` and `async_par` return.
 
     `results(timeout=None)` waits for it (raising `TimeoutException` if it is not done within
-    `timeout` seconds, and the first failure unless the call is silent); `done()` says whether
+    `timeout` seconds — 0 only looks — and the first failure unless the call is silent); `done()` says whether
     it has ended; `cancel()` stops it (tasks not started never run; process workers running
     its tasks are killed); `shutdown(wait=True)` waits for it; as a context manager it is
     waited for on exit.
@@ -264,7 +311,7 @@ class AsyncCall:
         self._keys = keys
         self._tasks = tasks
         self._timeout = options.get("timeout")
-        self.silent = silent
+        self.silent = bool(silent)
         # Always silent in the engine: `results(silent=...)` may still choose.
         self._call = _start(self._executor, tasks, keys, options, True)
         self._results = None
@@ -284,19 +331,22 @@ class AsyncCall:
         """The results, once every task has ended; see the class documentation."""
         if silent is None:
             silent = self.silent
+        timeout = _seconds("timeout", timeout, zero=True)  # 0: the results if done, at once
         if self._results is None:
             if isinstance(self._call, BaseException):
                 status, values, failures = _ended_with(self._call, self._tasks)
                 process = False
             else:
-                ended = self._call.wait(timeout)
+                ended = self._wait(timeout)
                 if ended is None:
+                    if timeout == 0:
+                        raise TimeoutException("the call has not ended yet (results(timeout=0) does not wait)")
                     raise TimeoutException(f"the results were not ready within {timeout} s")
                 status, values, failures = ended
                 process = self._executor is PROCESS_EXECUTOR
             if status != "done":
                 _raise(status, values, failures, self._keys, self._tasks, self._timeout)
-            self._results = _assemble(values, failures, self._keys, self._tasks, process, self._cancelled)
+            self._results = _assemble(values, failures, self._keys, self._tasks, process, self._cancelled, self._timeout)
         if not silent and self._results.failures:
             failed = self._results.failed
             first = next(iter(failed.values())) if isinstance(failed, dict) else failed[0]
@@ -308,7 +358,15 @@ class AsyncCall:
         if cancel:
             self.cancel()
         if wait and not isinstance(self._call, BaseException):
-            self._call.wait()
+            self._wait(None)
+
+    def _wait(self, timeout):
+        try:
+            return self._call.wait(timeout)
+        except BaseException:
+            # Ctrl-C (or any exception a signal handler raised) cancelled the call.
+            self._cancelled = True
+            raise
 
     def __enter__(self):
         return self

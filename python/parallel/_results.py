@@ -4,14 +4,23 @@ with a `FailedTask` in place of each task that failed (silent mode)."""
 __all__ = ["FailedTask", "BaseResult", "ListResult", "DictResult"]
 
 
+def _kind(exc):
+    """The class of `exc`, or the one it was rebuilt from (an exception from a worker process
+    that could not cross as it was: `_pickling.rebuild_exception`)."""
+    cls = type(exc)
+    return cls.__dict__.get("__parallel_rebuilt_from__", cls)
+
+
 class FailedTask:
     """A task that failed: its positional arguments (`params`), its keyword arguments
     (`kwargs`) and the exception it raised (`ex`).
 
     Two failed tasks are equal when their arguments are equal and their exceptions have the
-    same type and arguments, so a test can write what it expects::
+    same type and arguments (or compare equal, as two `TimeoutException`s always do), so a test
+    can write what it expects::
 
         assert r2 == parallel.FailedTask(params=('a', 5), ex=TypeError("unsupported operand ..."))
+        assert r3 == parallel.FailedTask(params=(1, 'a'), ex=TimeoutException())
     """
 
     __slots__ = ("params", "kwargs", "ex", "key")
@@ -33,8 +42,8 @@ class FailedTask:
         return (
             self.params == other.params
             and self.kwargs == other.kwargs
-            and type(self.ex) is type(other.ex)
-            and getattr(self.ex, "args", None) == getattr(other.ex, "args", None)
+            and _kind(self.ex) is _kind(other.ex)
+            and (self.ex == other.ex or getattr(self.ex, "args", None) == getattr(other.ex, "args", None))
         )
 
     __hash__ = None

@@ -104,34 +104,23 @@ def _raised(message, error):
     return _frame(b"\x02" + _encode_varint(len(text)) + text + _encode_varint(len(error)) + error)
 
 
-def _dumps(obj):
-    try:
-        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        import cloudpickle
-
-        return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-
-
 def _describe(exc):
-    return f"{type(exc).__name__}: {exc}"
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:
+        return f"{type(exc).__name__}: <unprintable exception>"
 
 
 def _failure(exc):
-    """The reply for a task that raised `exc`: the exception and its traceback, pickled."""
+    """The reply for a task that raised `exc`: the exception and its traceback, pickled, with
+    what the parent needs to rebuild an exception that does not cross (`_pickling`)."""
     tb = exc.__traceback__
     if tb is not None and tb.tb_frame.f_code is _serve_batch.__code__ and tb.tb_next is not None:
         tb = tb.tb_next  # the worker's own loop is not part of the task's story
     tb = "".join(traceback.format_exception(type(exc), exc, tb))
-    try:
-        payload = _dumps((exc, tb))
-        pickle.loads(payload)  # an exception that pickles but cannot be rebuilt
-    except Exception:
-        from parallel.exceptions import BaseParallelException
+    from parallel._pickling import exception_payload
 
-        stand_in = BaseParallelException(f"{_describe(exc)} (the exception itself could not be pickled)")
-        payload = pickle.dumps((stand_in, tb))
-    return _raised(_describe(exc), payload)
+    return _raised(_describe(exc), exception_payload(exc, tb))
 
 
 def _unpickle_failed(exc):
@@ -190,9 +179,9 @@ def _serve_batch(replies, function, params, extras, single=False, words=None, ba
                 data = dumps(value, protocol)
             except Exception:
                 try:
-                    import cloudpickle
+                    from parallel._pickling import cloud_dumps
 
-                    data = cloudpickle.dumps(value, protocol)
+                    data = cloud_dumps(value)
                 except Exception as exc:
                     raise _value_failed(fn if fn is not None else function, exc) from exc
             n = len(data)

@@ -2,6 +2,13 @@
 
 Every exception a task raises reaches the caller unchanged (in silent mode, as the `ex` of
 its `FailedTask`); these are the ones `parallel` raises itself.
+
+From a worker process, an exception that cannot be pickled there, or unpickled here, keeps its
+type when its class can be imported here: the class is called again with the exception's
+arguments when it accepts them, else the exception is an instance of a subclass of it, made
+without calling its constructor, with its message, arguments and the attributes that pickled
+(a note in its traceback says so). Only when its class cannot be imported here is it a
+`BaseParallelException` whose message names the class and says why.
 """
 
 import concurrent.futures

@@ -31,17 +31,27 @@ impl Options {
         }
         Ok(Options {
             max_workers,
-            timeout: seconds("timeout", timeout)?,
+            timeout: deadline("timeout", timeout)?,
             task_timeout: seconds("task_timeout", task_timeout)?,
         })
     }
 }
 
+/// A limit of `value` seconds: positive and finite. (The Python layer checks a call's options
+/// first, with the messages users see; this guards the binding itself.)
 fn seconds(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
     match value {
         None => Ok(None),
         Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
         Some(s) => Err(PyValueError::new_err(format!("{name} must be a positive number of seconds, got {s}"))),
+    }
+}
+
+/// A deadline `value` seconds from now: 0 too, a deadline that has already passed.
+fn deadline(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
+    match value {
+        Some(0.0) => Ok(Some(Duration::ZERO)),
+        other => seconds(name, other),
     }
 }
 
@@ -201,12 +211,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[pymethods]
 impl Call {
-    /// Waits for the call to end, at most `timeout` seconds if given, with the GIL released;
+    /// Waits for the call to end, at most `timeout` seconds if given (0: only looks), with the
+    /// GIL released;
     /// Ctrl-C (any exception a signal handler raises) cancels the call and kills its worker
     /// processes.
     #[pyo3(signature = (timeout=None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Ended>> {
-        let until = seconds("timeout", timeout)?.map(|t| Instant::now() + t);
+        let until = deadline("timeout", timeout)?.map(|t| Instant::now() + t);
         loop {
             if let Some(ended) = lock(&self.ended).as_ref() {
                 return Ok(Some(ended.clone_ref(py)));
