@@ -23,12 +23,7 @@ def test_typed_usage_runs():
 
 
 def test_typed_usage_decorate_ex_keyword():
-    try:
-        usage.decorated_with_ex()
-    except TypeError as exc:
-        if "'ex'" not in str(exc):
-            raise
-        pytest.skip("@parallel.decorate(ex=...) (python-parallel 0.0.2's keyword) is not in this build yet")
+    usage.decorated_with_ex()
 
 
 def marked_lines():
