@@ -314,6 +314,7 @@ class AsyncCall:
         self.silent = bool(silent)
         # Always silent in the engine: `results(silent=...)` may still choose.
         self._call = _start(self._executor, tasks, keys, options, True)
+        self._pid = os.getpid()  # a forked child has the object, not the call
         self._results = None
         self._cancelled = False
 
@@ -323,6 +324,8 @@ class AsyncCall:
 
     def cancel(self):
         """Stops the call: tasks not started never run."""
+        if os.getpid() != self._pid:
+            return  # a forked child: the call runs in its parent, which alone may stop it
         if not isinstance(self._call, BaseException) and not self._call.done():
             self._cancelled = True
             self._call.cancel()
@@ -361,6 +364,11 @@ class AsyncCall:
             self._wait(None)
 
     def _wait(self, timeout):
+        if os.getpid() != self._pid and not self._call.done():
+            raise RuntimeError(
+                f"this call was started by process {self._pid}, which forked this one: its tasks run "
+                "there, and a forked child cannot wait for them; start a new call in the child"
+            )
         try:
             return self._call.wait(timeout)
         except BaseException:

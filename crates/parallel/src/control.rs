@@ -31,6 +31,9 @@ const STOP_ON_FAILURE: u64 = 1;
 /// One worker's control page, mapped in this process.
 pub(crate) struct Control {
     words: NonNull<AtomicU64>,
+    /// The process that mapped the page: a child forked since shares the mapping, and must not
+    /// stop its parent's batches.
+    owner: u32,
 }
 
 // SAFETY: the mapping is only ever accessed through atomics, from any thread.
@@ -79,7 +82,7 @@ impl Control {
             return Err(io::Error::last_os_error());
         }
         let words = NonNull::new(ptr.cast::<AtomicU64>()).ok_or_else(|| io::Error::other("mmap gave null"))?;
-        Ok(Control { words })
+        Ok(Control { words, owner: std::process::id() })
     }
 
     fn word(&self, i: usize) -> &AtomicU64 {
@@ -92,6 +95,9 @@ impl Control {
     /// Parent: the tasks of `batch` from `offset` on must not start. Never raises an offset
     /// already set for that batch, and never touches a later batch's word.
     pub(crate) fn stop_from(&self, batch: u32, offset: usize) {
+        if !crate::forked::is_this_process(self.owner) {
+            return; // the page of the parent's worker, inherited by a fork
+        }
         let wanted = u64::from(batch) << 32 | offset.min(u32::MAX as usize) as u64;
         let word = self.word(0);
         let mut seen = word.load(Ordering::Acquire);
