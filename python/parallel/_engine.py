@@ -234,17 +234,13 @@ def _failed_task(failure, keys, tasks):
     return FailedTask(params=args, kwargs=kwargs, ex=_exception(kind, message, sig, code, error), key=key)
 
 
-def _assemble(values, failures, keys, tasks, process, cancelled=False, timeout=None):
+def _assemble(values, failures, keys, tasks, process, cancelled=False):
     if process:
         values = [pickle.loads(v) if v is not None else None for v in values]
     for failure in failures:
         if cancelled and failure[1] == "crashed":
             # Killed by `cancel()`, not by the task.
             failure = (failure[0], "cancelled", "the call was cancelled while the task ran", None, None, None)
-        elif not cancelled and timeout is not None and failure[1] == "cancelled":
-            # A silent call that was not cancelled stops only at its deadline: a task of a batch
-            # taken just before it is reported as cancelled by the engine, but timed out.
-            failure = (failure[0], "timed_out", f"not started when the call's timeout of {timeout} s passed", None, None, None)
         values[failure[0]] = _failed_task(failure, keys, tasks)
     if keys is None:
         return ListResult(values)
@@ -293,7 +289,7 @@ def run(executor, keys, tasks, options, silent):
     if status != "done":
         _raise(status, values, failures, keys, tasks, options.get("timeout"))
     process = executor is PROCESS_EXECUTOR and not isinstance(call, BaseException)
-    return _assemble(values, failures, keys, tasks, process, timeout=options.get("timeout"))
+    return _assemble(values, failures, keys, tasks, process)
 
 
 class AsyncCall:
@@ -349,7 +345,7 @@ class AsyncCall:
                 process = self._executor is PROCESS_EXECUTOR
             if status != "done":
                 _raise(status, values, failures, self._keys, self._tasks, self._timeout)
-            self._results = _assemble(values, failures, self._keys, self._tasks, process, self._cancelled, self._timeout)
+            self._results = _assemble(values, failures, self._keys, self._tasks, process, self._cancelled)
         if not silent and self._results.failures:
             failed = self._results.failed
             first = next(iter(failed.values())) if isinstance(failed, dict) else failed[0]

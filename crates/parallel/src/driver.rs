@@ -192,7 +192,7 @@ where
 
     /// The deadline passed: fail everything unfinished, now.
     fn at_deadline(&self, mut chunks: Chunks<W::Out>) -> Collected<W::Out> {
-        self.job.stop();
+        self.job.stop_at_deadline();
         chunks.extend(self.job.delivered());
         let timeout = self.plan.timeout.unwrap_or_default();
         let not_started = format!("not started when the call's timeout of {timeout:?} passed");

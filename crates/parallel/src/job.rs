@@ -97,6 +97,9 @@ pub(crate) struct Job<W: Work, It> {
     /// Tasks from this index on never start: 0 once the call is cancelled or over, the index
     /// after the first failure of a strict call (no later task can change its outcome).
     stop_at: AtomicUsize,
+    /// The call stopped because its deadline passed (not because it was cancelled): the tasks
+    /// that then never start are timed out.
+    deadline_passed: AtomicBool,
     pub(crate) tracked: bool,
     /// The call has a handle that can cancel it.
     cancellable: bool,
@@ -158,6 +161,7 @@ where
             source: Mutex::new(Source { tasks, next_index: 0, done: false }),
             sender,
             stop_at: AtomicUsize::new(usize::MAX),
+            deadline_passed: AtomicBool::new(false),
             tracked,
             cancellable,
             max_batch,
@@ -175,6 +179,13 @@ where
     pub(crate) fn stop(&self) {
         self.stop_at.store(0, Ordering::Release);
         self.work.stop_from(0);
+    }
+
+    /// Stops handing out tasks because the deadline passed: those that never start are
+    /// [`TimedOut`](FailureKind::TimedOut), not cancelled.
+    pub(crate) fn stop_at_deadline(&self) {
+        self.deadline_passed.store(true, Ordering::Release);
+        self.stop();
     }
 
     pub(crate) fn is_stopped(&self) -> bool {
@@ -316,7 +327,7 @@ where
             let index = start + chunk.len;
             chunk.push(outcome.map_err(|fault| {
                 self.failed_at(index);
-                Failure::of(fault, describe(&self.work, &kept))
+                self.failure(fault, describe(&self.work, &kept))
             }));
         }
         self.deliver(chunk);
@@ -347,7 +358,7 @@ where
                 if let Err(fault) = run_one(&self.work, params).map(|value| emit(offset, value)) {
                     let index = start + offset;
                     self.failed_at(index);
-                    failures.push((index, Failure::of(fault, describe(&self.work, &kept))));
+                    failures.push((index, self.failure(fault, describe(&self.work, &kept))));
                     if self.strict {
                         break; // the tasks after a strict failure need not run: stop checks next
                     }
@@ -359,11 +370,28 @@ where
 
     /// The failure of a task that never ran because the call stopped.
     pub(crate) fn cancelled(&self, params: &W::Params) -> Failure {
-        Failure::new(
-            FailureKind::Cancelled,
-            "the call was cancelled before the task started".to_owned(),
-            describe_params(&self.work, params),
-        )
+        self.not_started(describe_params(&self.work, params))
+    }
+
+    /// The failure a work reported for a task with parameters `params`; a task the work did
+    /// not start because the call stopped (a process worker skipped it) is
+    /// [`not_started`](Self::not_started).
+    pub(crate) fn failure(&self, fault: Fault, params: String) -> Failure {
+        match fault.kind {
+            FailureKind::Cancelled => self.not_started(params),
+            _ => Failure::of(fault, params),
+        }
+    }
+
+    /// The failure of a task with parameters `params` that never ran because the call
+    /// stopped: timed out if its deadline stopped it, else cancelled (a cancel, or a strict
+    /// call's failure, which then reports that failure, not this one).
+    fn not_started(&self, params: String) -> Failure {
+        if self.deadline_passed.load(Ordering::Acquire) {
+            let message = "not started when the call's timeout passed".to_owned();
+            return Failure::new(FailureKind::TimedOut, message, params);
+        }
+        Failure::new(FailureKind::Cancelled, "the call was cancelled before the task started".to_owned(), params)
     }
 
     /// Hands a chunk to the driver, and wakes it only when it has something to do: a failure

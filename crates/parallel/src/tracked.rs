@@ -106,7 +106,7 @@ where
             let (kept, _, _) = state.running.take().expect("running task recorded");
             let outcome = outcome.map_err(|fault| {
                 self.failed_at(index);
-                Failure::of(fault, describe(&self.work, &kept))
+                self.failure(fault, describe(&self.work, &kept))
             });
             state.finished.push(outcome);
         }

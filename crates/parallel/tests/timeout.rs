@@ -184,3 +184,28 @@ fn a_zero_timeout_returns_at_once() {
     let out = on_time(Duration::ZERO, || parallel::thread().timeout(Duration::ZERO).map(nap, vec![HANG_MS; 3]));
     assert!(matches!(out, Err(Error::Timeout { finished: 0, .. })), "{out:?}");
 }
+
+#[test]
+fn tasks_a_deadline_stopped_before_they_started_are_timed_out_not_cancelled() {
+    // A worker that took a batch just before the deadline finds the call stopped before its
+    // next task: that task never started because of the deadline, so it is timed out (it was
+    // reported as cancelled). Many short calls make the race likely.
+    for round in 0..40 {
+        let timeout = Duration::from_millis(round % 4);
+        let quick = |x: u64| {
+            let until = Instant::now() + Duration::from_micros(50);
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+            x
+        };
+        let results = parallel::thread().max_workers(2).silent().timeout(timeout).map(quick, 0..400u64);
+        for failed in results.failed() {
+            assert_eq!(*failed.kind(), FailureKind::TimedOut, "round {round}: {failed}");
+        }
+        let results = parallel::process().max_workers(2).silent().timeout(timeout).map(|x: u64| x, 0..2000u64);
+        for failed in results.failed() {
+            assert_eq!(*failed.kind(), FailureKind::TimedOut, "round {round} (processes): {failed}");
+        }
+    }
+}
