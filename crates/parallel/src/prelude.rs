@@ -1,6 +1,7 @@
 //! "Decorating" a function the Rust way: `use parallel::prelude::*;` and every function or
-//! closure gets `.map(inputs)`, `.thread().max_workers(5).map(inputs)` and `.future(args)` —
-//! and can still be called normally.
+//! closure gets `.map(inputs)`, `.thread().max_workers(5).map(inputs)`,
+//! `.process().task_timeout(d).map(inputs)` and `.future(args)` — and can still be called
+//! normally.
 //!
 //! ```
 //! use parallel::prelude::*;
@@ -24,6 +25,7 @@ use crate::handle::Handle;
 use crate::inputs::Inputs;
 use crate::mode::{Mode, Silent};
 use crate::par::Task;
+use crate::process::{process, Process};
 use crate::thread::{thread, Thread};
 
 /// The methods every function gets from the prelude. Implemented for every [`TaskFn`]; you
@@ -96,6 +98,22 @@ pub trait ParallelFn<Args, K>: TaskFn<Args, (), K> + Sized {
         With { f: self, executor: thread() }
     }
 
+    /// This function on the [process executor](crate::process()), to set options before
+    /// `map`, `try_map` or `async_map`: each task runs in a worker process, so one that
+    /// panics, aborts or hangs fails alone. The function must be a `fn` item or a closure that
+    /// captures nothing, and its parameters and value serde types.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parallel::prelude::*;
+    /// fn square(x: u64) -> u64 { x * x }
+    /// let out = square.process().max_workers(2).task_timeout(Duration::from_secs(10)).map(1..4).unwrap();
+    /// assert_eq!(out, vec![1, 4, 9]);
+    /// ```
+    fn process(self) -> With<Self, Process> {
+        With { f: self, executor: process() }
+    }
+
     /// A [`Task`] calling this function with `args`, for [`par`](crate::par).
     ///
     /// ```
@@ -139,7 +157,8 @@ impl<F, Args, K> ParallelFn<Args, K> for F where F: TaskFn<Args, (), K> {}
 /// What `F` returns when called with `A` and extras `E`.
 type Out<F, A, E, K> = <F as TaskFn<A, E, K>>::Output;
 
-/// A function bound to an executor, from [`ParallelFn::thread`]: set options, then call.
+/// A function bound to an executor, from [`ParallelFn::thread`] or [`ParallelFn::process`]:
+/// set options, then call. The options are those of the executor, in any order.
 ///
 /// ```
 /// use parallel::prelude::*;
@@ -155,33 +174,117 @@ pub struct With<F, X> {
     executor: X,
 }
 
+/// The options every executor has, so that [`With`] sets them once for both.
+mod options {
+    use std::time::Duration;
+
+    /// An executor whose options a [`With`](super::With) sets: [`Thread`](crate::Thread) or
+    /// [`Process`](crate::Process). Sealed: implemented by the crate's executors only.
+    pub trait Options: Sized {
+        /// The same executor in silent mode.
+        type Silent;
+        /// At most `n` tasks at once.
+        fn max_workers(self, n: usize) -> Self;
+        /// A deadline for the whole call.
+        fn timeout(self, timeout: Duration) -> Self;
+        /// A limit for each task.
+        fn task_timeout(self, timeout: Duration) -> Self;
+        /// Silent mode.
+        fn silent(self) -> Self::Silent;
+    }
+
+    /// An executor that can give its tasks extras of type `X`.
+    #[diagnostic::on_unimplemented(
+        message = "`{X}` cannot be the extras of `{Self}`",
+        label = "not extras this executor can pass",
+        note = "the thread executor's extras are `Send + Sync + 'static`; the process executor's are also `Serialize` (they cross to the worker processes)"
+    )]
+    pub trait Extras<X>: Options {
+        /// The executor with these extras.
+        type With;
+        /// The executor with these extras.
+        fn extras(self, extras: X) -> Self::With;
+    }
+}
+
+use options::{Extras, Options};
+
+/// Delegates the shared options of an executor to its own methods.
+macro_rules! options {
+    ($executor:ident where E: $($bound:tt)+) => {
+        impl<E, M> Options for $executor<E, M>
+        where
+            E: $($bound)+,
+            M: Mode,
+        {
+            type Silent = $executor<E, Silent>;
+            fn max_workers(self, n: usize) -> Self {
+                $executor::max_workers(self, n)
+            }
+            fn timeout(self, timeout: Duration) -> Self {
+                $executor::timeout(self, timeout)
+            }
+            fn task_timeout(self, timeout: Duration) -> Self {
+                $executor::task_timeout(self, timeout)
+            }
+            fn silent(self) -> Self::Silent {
+                $executor::silent(self)
+            }
+        }
+
+        impl<E, M, X> Extras<X> for $executor<E, M>
+        where
+            E: $($bound)+,
+            X: $($bound)+,
+            M: Mode,
+        {
+            type With = $executor<X, M>;
+            fn extras(self, extras: X) -> Self::With {
+                $executor::extras(self, extras)
+            }
+        }
+    };
+}
+
+options!(Thread where E: Send + Sync + 'static);
+options!(Process where E: Serialize + Send + Sync + 'static);
+
+impl<F, X: Options> With<F, X> {
+    /// At most `n` tasks at once: see [`Thread::max_workers`], [`Process::max_workers`].
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn max_workers(self, n: usize) -> Self {
+        With { f: self.f, executor: self.executor.max_workers(n) }
+    }
+    /// A deadline for the whole call: see [`Thread::timeout`], [`Process::timeout`].
+    pub fn timeout(self, timeout: Duration) -> Self {
+        With { f: self.f, executor: self.executor.timeout(timeout) }
+    }
+    /// A limit for each task: see [`Thread::task_timeout`], [`Process::task_timeout`].
+    pub fn task_timeout(self, timeout: Duration) -> Self {
+        With { f: self.f, executor: self.executor.task_timeout(timeout) }
+    }
+    /// Silent mode: see [`Thread::silent`], [`Process::silent`].
+    pub fn silent(self) -> With<F, X::Silent> {
+        With { f: self.f, executor: self.executor.silent() }
+    }
+    /// A value every task receives by reference as the function's last argument: see
+    /// [`Thread::extras`], [`Process::extras`].
+    pub fn extras<Y>(self, extras: Y) -> With<F, X::With>
+    where
+        X: Extras<Y>,
+    {
+        With { f: self.f, executor: self.executor.extras(extras) }
+    }
+}
+
 impl<F, E, M> With<F, Thread<E, M>>
 where
     F: Send + Sync + 'static,
     E: Send + Sync + 'static,
     M: Mode,
 {
-    /// See [`Thread::max_workers`].
-    pub fn max_workers(self, n: usize) -> Self {
-        With { f: self.f, executor: self.executor.max_workers(n) }
-    }
-    /// See [`Thread::timeout`].
-    pub fn timeout(self, timeout: Duration) -> Self {
-        With { f: self.f, executor: self.executor.timeout(timeout) }
-    }
-    /// See [`Thread::task_timeout`].
-    pub fn task_timeout(self, timeout: Duration) -> Self {
-        With { f: self.f, executor: self.executor.task_timeout(timeout) }
-    }
-    /// See [`Thread::silent`].
-    pub fn silent(self) -> With<F, Thread<E, Silent>> {
-        With { f: self.f, executor: self.executor.silent() }
-    }
-    /// See [`Thread::extras`].
-    pub fn extras<X: Send + Sync + 'static>(self, extras: X) -> With<F, Thread<X, M>> {
-        With { f: self.f, executor: self.executor.extras(extras) }
-    }
-
     /// See [`Thread::map`].
     pub fn map<I, K>(self, inputs: I) -> M::Map<I, Out<F, I::Params, E, K>>
     where
@@ -215,6 +318,81 @@ where
         I::Params: Clone + Debug,
         F: TaskFn<I::Params, E, K>,
         F::Output: Send + 'static,
+        K: 'static,
+        M::Map<I, F::Output>: Send + 'static,
+    {
+        self.executor.async_map(self.f, inputs)
+    }
+}
+
+impl<F, E, M> With<F, Process<E, M>>
+where
+    E: Serialize + Send + Sync + 'static,
+    M: Mode,
+{
+    /// Caps each worker process's memory: see [`Process::memory_limit`].
+    pub fn memory_limit(self, bytes: u64) -> Self {
+        With { f: self.f, executor: self.executor.memory_limit(bytes) }
+    }
+
+    /// See [`Process::map`].
+    ///
+    /// ```
+    /// use parallel::prelude::*;
+    /// fn shout(s: String) -> String { s.to_uppercase() }
+    /// let out = shout.process().silent().map(vec!["a".to_owned(), "b".to_owned()]);
+    /// assert_eq!(out.replace_failed(String::new()), vec!["A", "B"]);
+    /// ```
+    pub fn map<I, K>(self, inputs: I) -> M::Map<I, Out<F, I::Params, E, K>>
+    where
+        I: Inputs,
+        I::Params: Clone + Debug + Serialize + DeserializeOwned,
+        F: TaskFn<I::Params, E, K> + Copy,
+        F::Output: Serialize + DeserializeOwned + Send + 'static,
+        E: DeserializeOwned,
+        K: 'static,
+    {
+        self.executor.map(self.f, inputs)
+    }
+
+    /// See [`Process::try_map`].
+    ///
+    /// ```
+    /// use parallel::prelude::*;
+    /// fn parse(s: String) -> Result<u8, std::num::ParseIntError> { s.parse() }
+    /// let out = parse.process().silent().try_map(vec!["7".to_owned(), "x".to_owned()]);
+    /// assert_eq!(out[0], Ok(7));
+    /// assert_eq!(out[1].as_ref().unwrap_err().message(), "invalid digit found in string");
+    /// ```
+    pub fn try_map<I, K, T, X>(self, inputs: I) -> M::Map<I, T>
+    where
+        I: Inputs,
+        I::Params: Clone + Debug + Serialize + DeserializeOwned,
+        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + Copy,
+        T: Serialize + DeserializeOwned + Send + 'static,
+        X: Display,
+        E: DeserializeOwned,
+        K: 'static,
+    {
+        self.executor.try_map(self.f, inputs)
+    }
+
+    /// See [`Process::async_map`].
+    ///
+    /// ```
+    /// use parallel::prelude::*;
+    /// fn add(x: u32, y: u32, offset: &u32) -> u32 { x + y + offset }
+    /// let handle = add.process().extras(100u32).async_map(vec![(1, 2), (3, 4)]);
+    /// assert_eq!(handle.wait().unwrap(), vec![103, 107]);
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn async_map<I, K>(self, inputs: I) -> Handle<M::Map<I, Out<F, I::Params, E, K>>>
+    where
+        I: Inputs,
+        I::Params: Clone + Debug + Serialize + DeserializeOwned,
+        F: TaskFn<I::Params, E, K> + Copy,
+        F::Output: Serialize + DeserializeOwned + Send + 'static,
+        E: DeserializeOwned,
         K: 'static,
         M::Map<I, F::Output>: Send + 'static,
     {
