@@ -30,7 +30,7 @@ pub fn map<I, F, K>(f: F, inputs: I) -> Result<I::Output<F::Output>, Error>
 where
     I: Inputs,
     I::Params: Clone + Debug,
-    F: TaskFn<I::Params, (), K>,
+    F: TaskFn<I::Params, (), K> + 'static,
     F::Output: Send + 'static,
     K: 'static,
 {
@@ -47,7 +47,7 @@ pub fn try_map<I, F, K, T, X>(f: F, inputs: I) -> Result<I::Output<T>, Error>
 where
     I: Inputs,
     I::Params: Clone + Debug,
-    F: TaskFn<I::Params, (), K, Output = Result<T, X>>,
+    F: TaskFn<I::Params, (), K, Output = Result<T, X>> + 'static,
     T: Send + 'static,
     X: Display + Send + Sync + 'static,
     K: 'static,
@@ -66,7 +66,7 @@ where
     I: Inputs,
     I::Params: Clone + Debug,
     I::Output<F::Output>: Send + 'static,
-    F: TaskFn<I::Params, (), K>,
+    F: TaskFn<I::Params, (), K> + 'static,
     F::Output: Send + 'static,
     K: 'static,
 {
@@ -84,7 +84,7 @@ where
     I: Inputs,
     I::Params: Clone + Debug,
     I::Output<T>: Send + 'static,
-    F: TaskFn<I::Params, (), K, Output = Result<T, X>>,
+    F: TaskFn<I::Params, (), K, Output = Result<T, X>> + 'static,
     T: Send + 'static,
     X: Display + Send + Sync + 'static,
     K: 'static,

@@ -39,7 +39,7 @@ pub trait Inputs {
     /// The keys kept by the caller while the tasks run (`()` for sequences).
     type Keys: Send + 'static;
     /// The tasks' parameters, in input order.
-    type Tasks: Tasks<Params = Self::Params>;
+    type Tasks: Tasks<Params = Self::Params> + 'static;
     /// The results, in the input's shape: `Vec<T>` or a map with the same keys.
     type Output<T>;
 
@@ -65,9 +65,9 @@ pub trait Inputs {
 /// assert_eq!(tasks.take(2).collect::<String>(), "ab");
 /// assert_eq!(tasks.take(2).len(), 1);
 /// ```
-pub trait Tasks: Send + 'static {
+pub trait Tasks: Send {
     /// One task's parameters.
-    type Params: Send + 'static;
+    type Params: Send;
     /// One batch of parameters.
     type Batch: ExactSizeIterator<Item = Self::Params> + Send;
     /// Takes the next `n` tasks, or all that are left if fewer.
@@ -102,8 +102,8 @@ impl<I: Iterator> Sequential<I> {
 
 impl<I> Tasks for Sequential<I>
 where
-    I: Iterator + Send + 'static,
-    I::Item: Send + 'static,
+    I: Iterator + Send,
+    I::Item: Send,
 {
     type Params = I::Item;
     type Batch = std::vec::IntoIter<I::Item>;
@@ -151,7 +151,7 @@ macro_rules! sequence_keys {
 impl<A> Tasks for Span<A>
 where
     std::ops::Range<A>: Iterator<Item = A>,
-    A: Clone + Send + 'static,
+    A: Clone + Send,
 {
     type Params = A;
     type Batch = SpanBatch<A>;

@@ -30,7 +30,7 @@ use crate::thread::{thread, Thread};
 
 /// The methods every function gets from the prelude. Implemented for every [`TaskFn`]; you
 /// never implement it.
-pub trait ParallelFn<Args, K>: TaskFn<Args, (), K> + Sized {
+pub trait ParallelFn<Args, K>: TaskFn<Args, (), K> + Sized + 'static {
     /// [`parallel::map`](crate::map) with this function.
     ///
     /// ```
@@ -152,7 +152,7 @@ pub trait ParallelFn<Args, K>: TaskFn<Args, (), K> + Sized {
     }
 }
 
-impl<F, Args, K> ParallelFn<Args, K> for F where F: TaskFn<Args, (), K> {}
+impl<F, Args, K> ParallelFn<Args, K> for F where F: TaskFn<Args, (), K> + 'static {}
 
 /// What `F` returns when called with `A` and extras `E`.
 type Out<F, A, E, K> = <F as TaskFn<A, E, K>>::Output;

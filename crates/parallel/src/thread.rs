@@ -170,7 +170,7 @@ where
     where
         I: Inputs,
         I::Params: Clone + Debug,
-        F: TaskFn<I::Params, E, K>,
+        F: TaskFn<I::Params, E, K> + 'static,
         F::Output: Send + 'static,
         K: 'static,
     {
@@ -188,7 +188,7 @@ where
     where
         I: Inputs,
         I::Params: Clone + Debug,
-        F: TaskFn<I::Params, E, K, Output = Result<T, X>>,
+        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + 'static,
         T: Send + 'static,
         X: Display + Send + Sync + 'static,
         K: 'static,
@@ -206,7 +206,7 @@ where
     where
         I: Inputs,
         I::Params: Clone + Debug,
-        F: TaskFn<I::Params, E, K>,
+        F: TaskFn<I::Params, E, K> + 'static,
         F::Output: Send + 'static,
         K: 'static,
         M::Map<I, F::Output>: Send + 'static,
@@ -224,7 +224,7 @@ where
     where
         I: Inputs,
         I::Params: Clone + Debug,
-        F: TaskFn<I::Params, E, K, Output = Result<T, X>>,
+        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + 'static,
         T: Send + 'static,
         X: Display + Send + Sync + 'static,
         K: 'static,
@@ -274,7 +274,7 @@ where
     /// results come in the input's shape, as for [`map`](Self::map).
     pub fn run<W, I>(&self, work: W, inputs: I) -> M::Map<I, W::Out>
     where
-        W: Work,
+        W: Work + 'static,
         I: Inputs<Params = W::Params>,
     {
         call::<M, W, I>(work, inputs, self.plan())
@@ -297,7 +297,7 @@ where
     /// ```
     pub fn async_run<W, I>(&self, work: W, inputs: I) -> Handle<M::Map<I, W::Out>>
     where
-        W: Work,
+        W: Work + 'static,
         I: Inputs<Params = W::Params>,
         M::Map<I, W::Out>: Send + 'static,
     {
@@ -306,7 +306,7 @@ where
 
     fn spawn<W, I, U>(&self, work: W, inputs: I, finish: fn(M::Map<I, W::Out>) -> U) -> Handle<U>
     where
-        W: Work,
+        W: Work + 'static,
         I: Inputs<Params = W::Params>,
         U: Send + 'static,
         M::Map<I, W::Out>: 'static,

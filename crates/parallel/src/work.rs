@@ -82,13 +82,13 @@ impl Debug for Fault {
 /// assert_eq!(results[0], Ok(1));
 /// assert!(results[1].as_ref().unwrap_err().error::<std::num::ParseIntError>().is_some());
 /// ```
-pub trait Work: Send + Sync + 'static {
+pub trait Work: Send + Sync {
     /// One task's parameters.
-    type Params: Send + 'static;
+    type Params: Send;
     /// One task's value.
-    type Out: Send + 'static;
+    type Out: Send;
     /// What is kept of the parameters while they are moved into the call, for a failure report.
-    type Kept: Send + 'static;
+    type Kept: Send;
 
     /// What to keep of a task's parameters before they move into [`run`](Self::run).
     fn keep(&self, params: &Self::Params) -> Self::Kept;
@@ -164,10 +164,9 @@ impl<F, E, M, A> MapFn<F, E, M, A> {
 impl<F, E, M, A> Work for MapFn<F, E, M, A>
 where
     F: TaskFn<A, E, M>,
-    F::Output: Send + 'static,
-    A: Clone + Debug + Send + 'static,
-    E: Send + Sync + 'static,
-    M: 'static,
+    F::Output: Send,
+    A: Clone + Debug + Send,
+    E: Send + Sync,
 {
     cloned_params!(F::Output);
 
@@ -188,11 +187,10 @@ impl<F, E, M, A, T, X> TryMapFn<F, E, M, A, T, X> {
 impl<F, E, M, A, T, X> Work for TryMapFn<F, E, M, A, T, X>
 where
     F: TaskFn<A, E, M, Output = Result<T, X>>,
-    T: Send + 'static,
+    T: Send,
     X: Display + Send + Sync + 'static,
-    A: Clone + Debug + Send + 'static,
-    E: Send + Sync + 'static,
-    M: 'static,
+    A: Clone + Debug + Send,
+    E: Send + Sync,
 {
     cloned_params!(T);
 
