@@ -72,8 +72,8 @@ where
     }
 }
 
-/// A call whose workers are running.
-pub(crate) struct Running<W: Work, It, S = Detached> {
+/// A call whose workers are running. Dropped, it stops the call: no task starts after.
+pub(crate) struct Running<W: Work, It: Tasks<Params = W::Params>, S = Detached> {
     job: Arc<Job<W, It>>,
     receiver: Receiver<Msg>,
     plan: Plan,
@@ -253,6 +253,13 @@ where
         }
         let soon = Instant::now() + limit.min(TASK_TIMEOUT_CHECK);
         Some(next.map_or(soon, |n| n.min(soon)))
+    }
+}
+
+impl<W: Work, It: Tasks<Params = W::Params>, S> Drop for Running<W, It, S> {
+    fn drop(&mut self) {
+        // Over — collected, or its driver unwinding: the tasks not started never run.
+        self.job.stop();
     }
 }
 

@@ -92,6 +92,47 @@ where
     thread().async_try_map(f, inputs)
 }
 
+/// [`map`] over borrowed data, with a function that may borrow the caller's locals: `&v`,
+/// `v.iter()`, `&mut v` or anything else iterable, in the thread executor's default options.
+/// The call returns only once every task it started has ended; see
+/// [`Thread::scoped_map`] for how it treats timeouts.
+///
+/// ```
+/// let v = vec![1u64, 2, 3];
+/// let factor = 10;
+/// assert_eq!(parallel::scoped_map(|x: &u64| x * factor, &v).unwrap(), vec![10, 20, 30]);
+/// assert_eq!(parallel::scoped_map(|x: &u64| x + 1, v.iter().rev()).unwrap(), vec![4, 3, 2]);
+/// ```
+pub fn scoped_map<I, F, K>(f: F, inputs: I) -> Result<Vec<F::Output>, Error>
+where
+    I: IntoIterator,
+    I::IntoIter: Send,
+    I::Item: Clone + Debug + Send,
+    F: TaskFn<I::Item, (), K>,
+    F::Output: Send,
+{
+    thread().scoped_map(f, inputs)
+}
+
+/// [`scoped_map`] for a function that returns `Result`: an `Err` fails its task.
+///
+/// ```
+/// let lines = vec!["4", "x"];
+/// let err = parallel::scoped_try_map(|s: &&str| s.parse::<u8>(), &lines).unwrap_err();
+/// assert_eq!(err.to_string(), "task 1 with parameters \"x\" returned an error: invalid digit found in string");
+/// ```
+pub fn scoped_try_map<I, F, K, T, X>(f: F, inputs: I) -> Result<Vec<T>, Error>
+where
+    I: IntoIterator,
+    I::IntoIter: Send,
+    I::Item: Clone + Debug + Send,
+    F: TaskFn<I::Item, (), K, Output = Result<T, X>>,
+    T: Send,
+    X: Display + Send + Sync + 'static,
+{
+    thread().scoped_try_map(f, inputs)
+}
+
 /// Runs different functions concurrently: a tuple of closures gives a tuple of results (each
 /// of its own type); a `HashMap`, `BTreeMap` or `Vec` of [`Task`](crate::Task)s gives the same
 /// shape back.

@@ -31,6 +31,21 @@ use std::hash::{BuildHasher, Hash};
 /// let named = parallel::map(|n: u32| n + 1, sites).unwrap();
 /// assert_eq!(named["python"], 7);
 /// ```
+///
+/// Borrowed data — `&v`, `v.iter()`, `&mut v` — is not an input of `map`: map over it with
+/// [`scoped_map`](crate::scoped_map), which returns only when its tasks have ended.
+///
+/// ```compile_fail,E0277
+/// let v = vec![1u64, 2, 3];
+/// let _ = parallel::map(|x: &u64| x + 1, &v); // error: `&Vec<u64>` is not an input `map` can take
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an input `map` can take",
+    label = "not an input of `map`",
+    note = "`map` takes owned inputs (a `Vec`, an array, a range, a set, a `HashMap` or `BTreeMap`, an iterator adapter over owned values): its tasks may outlive a call that times out",
+    note = "to map over borrowed data (`&v`, `v.iter()`, `&mut v`), use `parallel::scoped_map(f, &v)` or `parallel::thread().scoped_map(f, &v)`, which return only once their tasks have ended",
+    note = "any other owned iterator: wrap it, `parallel::map(f, parallel::iter(it))`"
+)]
 pub trait Inputs {
     /// One task's parameters.
     type Params: Send + 'static;

@@ -23,6 +23,19 @@
 //! assert_eq!(results.replace_failed(0), vec![100, 0, 25]);
 //! ```
 //!
+//! Inputs and functions are moved into a call and must be `'static`: a call may return at its
+//! timeout while abandoned tasks still run. To map over borrowed data — `&v`, `v.iter()` — with
+//! a function that borrows locals, as with rayon's `par_iter()`, use a *scoped* call: it
+//! returns only once every task it started has ended (see [`Thread::scoped_map`] for its
+//! timeouts).
+//!
+//! ```
+//! let v: Vec<u64> = (0..1_000).collect();
+//! let offset = 7;
+//! let out = parallel::scoped_map(|x: &u64| x + offset, &v).unwrap();
+//! assert_eq!(out[10], 17);
+//! ```
+//!
 //! The path of one call: the input becomes a stream of tasks ([`Inputs`]), the executor's
 //! workers run them in adaptive batches on a reusable thread pool, the driver collects one
 //! outcome per task — enforcing the deadline — and the [`Mode`] puts them back in the input's
@@ -45,6 +58,7 @@ mod process;
 mod program;
 mod remote;
 mod results;
+mod scope;
 mod serve;
 mod stash;
 mod thread;
@@ -55,7 +69,7 @@ mod worker;
 
 pub use crate::call::TaskFn;
 pub use crate::error::Error;
-pub use crate::functions::{async_map, async_par, async_try_map, map, par, try_map};
+pub use crate::functions::{async_map, async_par, async_try_map, map, par, scoped_map, scoped_try_map, try_map};
 pub use crate::handle::Handle;
 pub use crate::inputs::{iter, Inputs, Iter, Sequential, Span, SpanBatch, Tasks};
 pub use crate::mode::{Mode, Silent, Strict};

@@ -4,19 +4,23 @@
 //! concurrency with `max_workers`. A thread cannot be killed: a task past a timeout is
 //! *abandoned* — the call stops waiting for it, reports it as timed out and never reports it
 //! again — and it finishes in the background. That is why functions, parameters and extras
-//! must be `Send + 'static`: they may outlive the call.
+//! must be `Send + 'static`: they may outlive the call. The scoped calls
+//! ([`scoped_map`](Thread::scoped_map)) lift that: they never leave a task behind, so they
+//! may borrow.
 
 use std::fmt::{Debug, Display};
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::call::TaskFn;
 use crate::driver::{call, spawn_call, Plan};
 use crate::handle::Handle;
-use crate::inputs::Inputs;
+use crate::inputs::{Inputs, Sequential};
 use crate::mode::{Mode, Silent, Strict};
 use crate::par::Par;
+use crate::scope::call_scoped;
 use crate::work::{MapFn, ParTasks, TryMapFn, Work};
 
 /// The thread executor with its options; made by [`thread()`], configured fluently, then used
@@ -231,6 +235,76 @@ where
         M::Map<I, T>: Send + 'static,
     {
         self.spawn(TryMapFn::new(f, self.extras.clone()), inputs, |output| output)
+    }
+
+    /// [`map`](Self::map) over borrowed data: `inputs` is anything iterable — `&v`,
+    /// `v.iter()`, `&mut v`, `v.chunks(n)`, `&map` — and `f` may borrow the caller's locals,
+    /// as with `std::thread::scope` or rayon's `par_iter()`. The results come in a `Vec` in
+    /// iteration order (silent mode: [`Results`](crate::Results), indexed by position);
+    /// tuples spread into arguments as for `map`.
+    ///
+    /// ```
+    /// let v: Vec<u64> = (1..=100).collect();
+    /// let offset = 1_000;
+    /// let shifted = parallel::thread().scoped_map(|x: &u64| x + offset, &v).unwrap();
+    /// assert_eq!(shifted[0], 1_001);
+    /// ```
+    ///
+    /// **The call never returns — nor unwinds — while one of its tasks runs**: that is what
+    /// makes borrowing sound. A thread task cannot be abandoned while it borrows the caller's
+    /// stack, so the options that abandon tasks work this way here:
+    ///
+    /// - `timeout`: at the deadline no new task starts, and the call returns once the running
+    ///   ones have ended — with [`Error::Timeout`](crate::Error::Timeout), or in silent mode a
+    ///   [`TimedOut`](crate::FailureKind::TimedOut) failure for every task that had not
+    ///   finished at the deadline (what the running ones return after it is dropped). The call
+    ///   can therefore return later than its timeout, by as long as a running task takes.
+    /// - `task_timeout`: a task past its limit fails as `TimedOut` and the other tasks go on,
+    ///   on a new thread, as with `map`; the call returns once the late task has ended too.
+    /// - A strict call's first failure, likewise: no task starts after it, and the call
+    ///   returns when the running ones have ended.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let naps = [0u64, 300, 300];
+    /// let results = parallel::thread().max_workers(1).timeout(Duration::from_millis(100)).silent()
+    ///     .scoped_map(|ms: &u64| std::thread::sleep(Duration::from_millis(*ms)), &naps);
+    /// assert!(results.failures()); // and no task runs any more: `naps` can go
+    /// ```
+    ///
+    /// A task fails when `f` panics; its failure reports its parameters (`Debug` of the item)
+    /// as `map`'s do. Use [`map`](Self::map) for owned inputs: it never waits for a task past
+    /// a timeout.
+    pub fn scoped_map<I, F, K>(&self, f: F, inputs: I) -> M::Map<Range<usize>, F::Output>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send,
+        I::Item: Clone + Debug + Send,
+        F: TaskFn<I::Item, E, K>,
+        F::Output: Send,
+    {
+        call_scoped::<M, _, _>(MapFn::new(f, self.extras.clone()), Sequential::new(inputs.into_iter()), self.plan())
+    }
+
+    /// [`scoped_map`](Self::scoped_map) for a function that returns `Result`: an `Err` fails
+    /// its task, as with [`try_map`](Self::try_map).
+    ///
+    /// ```
+    /// let words = vec!["1".to_owned(), "two".to_owned(), "3".to_owned()];
+    /// let results = parallel::thread().silent().scoped_try_map(|s: &String| s.parse::<u8>(), &words);
+    /// assert_eq!(results.into_options(), vec![Some(1), None, Some(3)]);
+    /// ```
+    pub fn scoped_try_map<I, F, K, T, X>(&self, f: F, inputs: I) -> M::Map<Range<usize>, T>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send,
+        I::Item: Clone + Debug + Send,
+        F: TaskFn<I::Item, E, K, Output = Result<T, X>>,
+        T: Send,
+        X: Display + Send + Sync + 'static,
+    {
+        let work = TryMapFn::new(f, self.extras.clone());
+        call_scoped::<M, _, _>(work, Sequential::new(inputs.into_iter()), self.plan())
     }
 
     /// Runs different functions concurrently: see [`Par`]. Extras do not apply.
