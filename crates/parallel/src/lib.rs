@@ -36,6 +36,17 @@
 //! assert_eq!(out[10], 17);
 //! ```
 //!
+//! A failed task reports which input it was, how it failed, and its parameters by their
+//! `Debug`, from a clone made before the call — so parameters are `Clone + Debug`, unless the
+//! function is wrapped in [`unreported`]: then a failure reports only the task's index (and
+//! key), and the parameters can be of any `Send` type. See [`FailedTask`] and [`Report`].
+//!
+//! ```
+//! struct Job(u32); // neither Clone nor Debug
+//! let ids = parallel::map(parallel::unreported(|job: Job| job.0), vec![Job(1), Job(2)]).unwrap();
+//! assert_eq!(ids, vec![1, 2]);
+//! ```
+//!
 //! The path of one call: the input becomes a stream of tasks ([`Inputs`]), the executor's
 //! workers run them in adaptive batches on a reusable thread pool, the driver collects one
 //! outcome per task — enforcing the deadline — and the [`Mode`] puts them back in the input's
@@ -57,6 +68,7 @@ pub mod prelude;
 mod process;
 mod program;
 mod remote;
+mod report;
 mod results;
 mod scope;
 mod serve;
@@ -76,6 +88,7 @@ pub use crate::mode::{Mode, Silent, Strict};
 pub use crate::par::{task, IntoTask, Par, Task};
 pub use crate::process::{init, process, Process};
 pub use crate::program::Program;
+pub use crate::report::{unreported, Report, Unreported};
 pub use crate::results::{FailedTask, FailureKind, Results};
 pub use crate::thread::{default_thread_workers, thread, Thread};
 pub use crate::work::{ErrorValue, Fault, Interrupt, Work};

@@ -26,6 +26,7 @@ use crate::inputs::Inputs;
 use crate::mode::{Mode, Silent};
 use crate::par::Task;
 use crate::process::{process, Process};
+use crate::report::Report;
 use crate::thread::{thread, Thread};
 
 /// The methods every function gets from the prelude. Implemented for every [`TaskFn`]; you
@@ -38,12 +39,13 @@ pub trait ParallelFn<Args, K>: TaskFn<Args, (), K> + Sized + 'static {
     /// fn add(x: i32, y: i32) -> i32 { x + y }
     /// assert_eq!(add.map(vec![(1, 2), (3, 4)]).unwrap(), vec![3, 7]);
     /// ```
-    fn map<I>(self, inputs: I) -> Result<I::Output<Self::Output>, Error>
+    fn map<I, R>(self, inputs: I) -> Result<I::Output<Self::Output>, Error>
     where
         I: Inputs<Params = Args>,
-        Args: Clone + Debug,
+        K: Report<Args, R>,
         Self::Output: Send + 'static,
         K: 'static,
+        R: 'static,
     {
         thread().map(self, inputs)
     }
@@ -55,14 +57,15 @@ pub trait ParallelFn<Args, K>: TaskFn<Args, (), K> + Sized + 'static {
     /// fn parse(s: &str) -> Result<u8, std::num::ParseIntError> { s.parse() }
     /// assert_eq!(parse.try_map(["4", "2"]).unwrap(), vec![4, 2]);
     /// ```
-    fn try_map<I, T, X>(self, inputs: I) -> Result<I::Output<T>, Error>
+    fn try_map<I, R, T, X>(self, inputs: I) -> Result<I::Output<T>, Error>
     where
         Self: TaskFn<Args, (), K, Output = Result<T, X>>,
         I: Inputs<Params = Args>,
-        Args: Clone + Debug,
+        K: Report<Args, R>,
         T: Send + 'static,
         X: Display + Send + Sync + 'static,
         K: 'static,
+        R: 'static,
     {
         thread().try_map(self, inputs)
     }
@@ -74,13 +77,14 @@ pub trait ParallelFn<Args, K>: TaskFn<Args, (), K> + Sized + 'static {
     /// let double = |x: u8| x * 2;
     /// assert_eq!(double.async_map(vec![1, 2]).wait().unwrap(), vec![2, 4]);
     /// ```
-    fn async_map<I>(self, inputs: I) -> Handle<Result<I::Output<Self::Output>, Error>>
+    fn async_map<I, R>(self, inputs: I) -> Handle<Result<I::Output<Self::Output>, Error>>
     where
         I: Inputs<Params = Args>,
+        K: Report<Args, R>,
         I::Output<Self::Output>: Send + 'static,
-        Args: Clone + Debug,
         Self::Output: Send + 'static,
         K: 'static,
+        R: 'static,
     {
         thread().async_map(self, inputs)
     }
@@ -286,39 +290,42 @@ where
     M: Mode,
 {
     /// See [`Thread::map`].
-    pub fn map<I, K>(self, inputs: I) -> M::Map<I, Out<F, I::Params, E, K>>
+    pub fn map<I, K, R>(self, inputs: I) -> M::Map<I, Out<F, I::Params, E, K>>
     where
         I: Inputs,
-        I::Params: Clone + Debug,
+        K: Report<I::Params, R>,
         F: TaskFn<I::Params, E, K>,
         F::Output: Send + 'static,
         K: 'static,
+        R: 'static,
     {
         self.executor.map(self.f, inputs)
     }
 
     /// See [`Thread::try_map`].
-    pub fn try_map<I, K, T, X>(self, inputs: I) -> M::Map<I, T>
+    pub fn try_map<I, K, R, T, X>(self, inputs: I) -> M::Map<I, T>
     where
         I: Inputs,
-        I::Params: Clone + Debug,
+        K: Report<I::Params, R>,
         F: TaskFn<I::Params, E, K, Output = Result<T, X>>,
         T: Send + 'static,
         X: Display + Send + Sync + 'static,
         K: 'static,
+        R: 'static,
     {
         self.executor.try_map(self.f, inputs)
     }
 
     /// See [`Thread::async_map`].
     #[allow(clippy::type_complexity)]
-    pub fn async_map<I, K>(self, inputs: I) -> Handle<M::Map<I, Out<F, I::Params, E, K>>>
+    pub fn async_map<I, K, R>(self, inputs: I) -> Handle<M::Map<I, Out<F, I::Params, E, K>>>
     where
         I: Inputs,
-        I::Params: Clone + Debug,
+        K: Report<I::Params, R>,
         F: TaskFn<I::Params, E, K>,
         F::Output: Send + 'static,
         K: 'static,
+        R: 'static,
         M::Map<I, F::Output>: Send + 'static,
     {
         self.executor.async_map(self.f, inputs)

@@ -20,6 +20,7 @@ use crate::handle::Handle;
 use crate::inputs::{Inputs, Sequential};
 use crate::mode::{Mode, Silent, Strict};
 use crate::par::Par;
+use crate::report::Report;
 use crate::scope::call_scoped;
 use crate::work::{MapFn, ParTasks, TryMapFn, Work};
 
@@ -164,19 +165,23 @@ where
     /// Calls `f` once per input, in parallel; the results come in the input's shape.
     ///
     /// A task fails when `f` panics. Parameters are cloned before each call so that a failure
-    /// can report them (`Debug`); wrap large parameters in an `Arc`.
+    /// can report them (`Debug`); wrap large parameters in an `Arc`, or the function in
+    /// [`unreported`](crate::unreported) to report only a failed task's index — then the
+    /// parameters need not be `Clone + Debug`.
     ///
     /// ```
     /// fn add(x: i32, y: i32) -> i32 { x + y }
     /// assert_eq!(parallel::thread().map(add, vec![(2, 3), (4, 5)]).unwrap(), vec![5, 9]);
     /// ```
-    pub fn map<I, F, K>(&self, f: F, inputs: I) -> M::Map<I, F::Output>
+    pub fn map<I, F, K, R>(&self, f: F, inputs: I) -> M::Map<I, F::Output>
     where
         I: Inputs,
-        I::Params: Clone + Debug,
+        K: Report<I::Params, R>,
         F: TaskFn<I::Params, E, K> + 'static,
         F::Output: Send + 'static,
         K: 'static,
+        R: 'static,
+        R: 'static,
     {
         self.run(MapFn::new(f, self.extras.clone()), inputs)
     }
@@ -188,14 +193,16 @@ where
     /// let out = parallel::thread().try_map(|s: &str| s.parse::<u8>(), ["1", "x"]);
     /// assert_eq!(out.unwrap_err().to_string(), "task 1 with parameters \"x\" returned an error: invalid digit found in string");
     /// ```
-    pub fn try_map<I, F, K, T, X>(&self, f: F, inputs: I) -> M::Map<I, T>
+    pub fn try_map<I, F, K, R, T, X>(&self, f: F, inputs: I) -> M::Map<I, T>
     where
         I: Inputs,
-        I::Params: Clone + Debug,
+        K: Report<I::Params, R>,
         F: TaskFn<I::Params, E, K, Output = Result<T, X>> + 'static,
         T: Send + 'static,
         X: Display + Send + Sync + 'static,
         K: 'static,
+        R: 'static,
+        R: 'static,
     {
         self.run(TryMapFn::new(f, self.extras.clone()), inputs)
     }
@@ -206,13 +213,15 @@ where
     /// let handle = parallel::thread().max_workers(2).async_map(|x: u8| x + 1, vec![1, 2]);
     /// assert_eq!(handle.wait().unwrap(), vec![2, 3]);
     /// ```
-    pub fn async_map<I, F, K>(&self, f: F, inputs: I) -> Handle<M::Map<I, F::Output>>
+    pub fn async_map<I, F, K, R>(&self, f: F, inputs: I) -> Handle<M::Map<I, F::Output>>
     where
         I: Inputs,
-        I::Params: Clone + Debug,
+        K: Report<I::Params, R>,
         F: TaskFn<I::Params, E, K> + 'static,
         F::Output: Send + 'static,
         K: 'static,
+        R: 'static,
+        R: 'static,
         M::Map<I, F::Output>: Send + 'static,
     {
         self.spawn(MapFn::new(f, self.extras.clone()), inputs, |output| output)
@@ -224,14 +233,16 @@ where
     /// let handle = parallel::thread().async_try_map(|s: &str| s.parse::<u8>(), ["7"]);
     /// assert_eq!(handle.wait().unwrap(), vec![7]);
     /// ```
-    pub fn async_try_map<I, F, K, T, X>(&self, f: F, inputs: I) -> Handle<M::Map<I, T>>
+    pub fn async_try_map<I, F, K, R, T, X>(&self, f: F, inputs: I) -> Handle<M::Map<I, T>>
     where
         I: Inputs,
-        I::Params: Clone + Debug,
+        K: Report<I::Params, R>,
         F: TaskFn<I::Params, E, K, Output = Result<T, X>> + 'static,
         T: Send + 'static,
         X: Display + Send + Sync + 'static,
         K: 'static,
+        R: 'static,
+        R: 'static,
         M::Map<I, T>: Send + 'static,
     {
         self.spawn(TryMapFn::new(f, self.extras.clone()), inputs, |output| output)
@@ -248,6 +259,10 @@ where
     /// let offset = 1_000;
     /// let shifted = parallel::thread().scoped_map(|x: &u64| x + offset, &v).unwrap();
     /// assert_eq!(shifted[0], 1_001);
+    ///
+    /// let mut counts = vec![0u32; 4];
+    /// parallel::thread().scoped_map(|c: &mut u32| *c += 1, &mut counts).unwrap();
+    /// assert_eq!(counts, [1, 1, 1, 1]);
     /// ```
     ///
     /// **The call never returns — nor unwinds — while one of its tasks runs**: that is what
@@ -273,13 +288,15 @@ where
     /// ```
     ///
     /// A task fails when `f` panics; its failure reports its parameters (`Debug` of the item)
-    /// as `map`'s do. Use [`map`](Self::map) for owned inputs: it never waits for a task past
-    /// a timeout.
-    pub fn scoped_map<I, F, K>(&self, f: F, inputs: I) -> M::Map<Range<usize>, F::Output>
+    /// as `map`'s do — but a mutable borrow reports only its index, and so does every task of
+    /// an [`unreported`](crate::unreported) function. Use [`map`](Self::map) for owned inputs: it
+    /// never waits for a task past a timeout.
+    pub fn scoped_map<I, F, K, R>(&self, f: F, inputs: I) -> M::Map<Range<usize>, F::Output>
     where
         I: IntoIterator,
         I::IntoIter: Send,
-        I::Item: Clone + Debug + Send,
+        I::Item: Send,
+        K: Report<I::Item, R>,
         F: TaskFn<I::Item, E, K>,
         F::Output: Send,
     {
@@ -294,11 +311,12 @@ where
     /// let results = parallel::thread().silent().scoped_try_map(|s: &String| s.parse::<u8>(), &words);
     /// assert_eq!(results.into_options(), vec![Some(1), None, Some(3)]);
     /// ```
-    pub fn scoped_try_map<I, F, K, T, X>(&self, f: F, inputs: I) -> M::Map<Range<usize>, T>
+    pub fn scoped_try_map<I, F, K, R, T, X>(&self, f: F, inputs: I) -> M::Map<Range<usize>, T>
     where
         I: IntoIterator,
         I::IntoIter: Send,
-        I::Item: Clone + Debug + Send,
+        I::Item: Send,
+        K: Report<I::Item, R>,
         F: TaskFn<I::Item, E, K, Output = Result<T, X>>,
         T: Send,
         X: Display + Send + Sync + 'static,

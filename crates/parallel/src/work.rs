@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::call::TaskFn;
 use crate::par::Task;
+use crate::report::Report;
 use crate::results::FailureKind;
 
 /// How a task failed, as its [`Work`] reports it: the kind, a message, and the error value
@@ -148,7 +149,28 @@ macro_rules! cloned_params {
 }
 pub(crate) use cloned_params;
 
-/// `map`: the function's value is the task's value.
+/// The parameter-related items of a `Work` whose parameters `A` are kept and described as the
+/// function's marker `K` says ([`Report`]).
+macro_rules! reported_params {
+    ($out:ty) => {
+        type Params = A;
+        type Out = $out;
+        type Kept = <K as Report<A, R>>::Kept;
+
+        fn keep(&self, params: &A) -> Self::Kept {
+            K::keep(params)
+        }
+        fn describe(&self, kept: &Self::Kept) -> String {
+            K::describe(kept)
+        }
+        fn describe_params(&self, params: &A) -> String {
+            K::describe_params(params)
+        }
+    };
+}
+
+/// `map`: the function's value is the task's value. `M` is the function's [`TaskFn`] marker
+/// and its [`Report`] marker.
 pub(crate) struct MapFn<F, E, M, A> {
     f: F,
     extras: Arc<E>,
@@ -161,14 +183,15 @@ impl<F, E, M, A> MapFn<F, E, M, A> {
     }
 }
 
-impl<F, E, M, A> Work for MapFn<F, E, M, A>
+impl<F, E, K, R, A> Work for MapFn<F, E, (K, R), A>
 where
-    F: TaskFn<A, E, M>,
+    F: TaskFn<A, E, K>,
     F::Output: Send,
-    A: Clone + Debug + Send,
+    K: Report<A, R>,
+    A: Send,
     E: Send + Sync,
 {
-    cloned_params!(F::Output);
+    reported_params!(F::Output);
 
     fn run(&self, params: A) -> Result<F::Output, Fault> {
         Ok(self.f.call(params, &self.extras))
@@ -184,18 +207,20 @@ impl<F, E, M, A, T, X> TryMapFn<F, E, M, A, T, X> {
     }
 }
 
-impl<F, E, M, A, T, X> Work for TryMapFn<F, E, M, A, T, X>
+impl<F, E, K, R, A, T, X> Work for TryMapFn<F, E, (K, R), A, T, X>
 where
-    F: TaskFn<A, E, M, Output = Result<T, X>>,
+    F: TaskFn<A, E, K, Output = Result<T, X>>,
     T: Send,
     X: Display + Send + Sync + 'static,
-    A: Clone + Debug + Send,
+    K: Report<A, R>,
+    A: Send,
     E: Send + Sync,
 {
-    cloned_params!(T);
+    reported_params!(T);
 
     fn run(&self, params: A) -> Result<T, Fault> {
-        self.0.f.call(params, &self.0.extras).map_err(|e| Fault::new(FailureKind::Error, e.to_string()).with_error(e))
+        let value = self.0.f.call(params, &self.0.extras);
+        value.map_err(|e| Fault::new(FailureKind::Error, e.to_string()).with_error(e))
     }
 }
 

@@ -273,3 +273,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn mutable_slices_change_in_place() {
+    let mut v: Vec<u64> = (0..1_000).collect();
+    let step = 3;
+    let old = parallel::scoped_map(|x: &mut u64| std::mem::replace(x, *x * step), &mut v).unwrap();
+    assert_eq!(old, (0..1_000).collect::<Vec<_>>());
+    assert_eq!(v, (0..1_000).map(|x| x * step).collect::<Vec<_>>());
+    parallel::scoped_map(|chunk: &mut [u64]| chunk.fill(1), v.chunks_mut(100)).unwrap();
+    assert!(v.iter().all(|x| *x == 1));
+}
