@@ -27,6 +27,18 @@
 /// assert_eq!(parallel::map(add, vec![(2, 3), (4, 5)]).unwrap(), vec![5, 9]);
 /// assert_eq!(parallel::map(area, vec![(2, 3)]).unwrap(), vec![6]);
 /// ```
+///
+/// A function that does not fit the parameters is an error that says how they reach it
+/// ("`{closure}` cannot run this call's tasks, whose parameters are `&str`"):
+///
+/// ```compile_fail,E0277
+/// let _ = parallel::map(|s: String| s.len(), vec!["a", "b"]);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run this call's tasks, whose parameters are `{Args}`",
+    note = "a function of one argument takes each input whole; one of n arguments takes n-tuples (`(a, b)` calls `f(a, b)`), with `&E` last when the call has extras; a closure needs its parameters' types written (`|s: &str| s.len()`)",
+    note = "the function is shared by the pool's threads: it must be `Send + Sync`"
+)]
 pub trait TaskFn<Args, Extras, Marker>: Send + Sync {
     /// What the function returns.
     type Output;

@@ -86,7 +86,7 @@ pub use crate::handle::Handle;
 pub use crate::inputs::{iter, Inputs, Iter, Sequential, Span, SpanBatch, Tasks};
 pub use crate::mode::{Mode, Silent, Strict};
 pub use crate::par::{task, IntoTask, Par, Task};
-pub use crate::process::{init, process, Process};
+pub use crate::process::{init, process, Owned, Process, RemoteFn};
 pub use crate::program::Program;
 pub use crate::report::{unreported, Report, Unreported};
 pub use crate::results::{FailedTask, FailureKind, Results};

@@ -15,7 +15,6 @@
 
 use std::fmt::{Debug, Display};
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -25,7 +24,7 @@ use crate::handle::Handle;
 use crate::inputs::Inputs;
 use crate::mode::{Mode, Silent};
 use crate::par::Task;
-use crate::process::{process, Process};
+use crate::process::{process, Owned, Process, RemoteFn};
 use crate::report::Report;
 use crate::thread::{thread, Thread};
 
@@ -146,11 +145,12 @@ pub trait ParallelFn<Args, K>: TaskFn<Args, (), K> + Sized + 'static {
     /// ```
     fn remote(self, args: Args) -> Task<Self::Output>
     where
-        Self: Copy,
-        Self::Output: Serialize + DeserializeOwned + Send + 'static,
-        Args: Debug + Serialize + DeserializeOwned + Send + 'static,
+        Self: RemoteFn,
+        Self::Output: for<'de> Owned<'de> + Send + 'static,
+        Args: Debug + for<'de> Owned<'de> + Send + 'static,
         K: 'static,
     {
+        let () = Self::CAPTURES_NOTHING; // fails the build for a closure that captures values
         let _ = self; // only its type crosses
         crate::remote::remote_task::<Self, K, Args>(args)
     }
@@ -353,12 +353,13 @@ where
     pub fn map<I, K>(self, inputs: I) -> M::Map<I, Out<F, I::Params, E, K>>
     where
         I: Inputs,
-        I::Params: Clone + Debug + Serialize + DeserializeOwned,
-        F: TaskFn<I::Params, E, K> + Copy,
-        F::Output: Serialize + DeserializeOwned + Send + 'static,
-        E: DeserializeOwned,
+        I::Params: Clone + Debug + for<'de> Owned<'de>,
+        F: TaskFn<I::Params, E, K> + RemoteFn,
+        F::Output: for<'de> Owned<'de> + Send + 'static,
+        E: for<'de> Owned<'de>,
         K: 'static,
     {
+        let () = F::CAPTURES_NOTHING; // fails the build for a closure that captures values
         self.executor.map(self.f, inputs)
     }
 
@@ -374,13 +375,14 @@ where
     pub fn try_map<I, K, T, X>(self, inputs: I) -> M::Map<I, T>
     where
         I: Inputs,
-        I::Params: Clone + Debug + Serialize + DeserializeOwned,
-        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + Copy,
-        T: Serialize + DeserializeOwned + Send + 'static,
+        I::Params: Clone + Debug + for<'de> Owned<'de>,
+        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + RemoteFn,
+        T: for<'de> Owned<'de> + Send + 'static,
         X: Display,
-        E: DeserializeOwned,
+        E: for<'de> Owned<'de>,
         K: 'static,
     {
+        let () = F::CAPTURES_NOTHING; // fails the build for a closure that captures values
         self.executor.try_map(self.f, inputs)
     }
 
@@ -396,13 +398,14 @@ where
     pub fn async_map<I, K>(self, inputs: I) -> Handle<M::Map<I, Out<F, I::Params, E, K>>>
     where
         I: Inputs,
-        I::Params: Clone + Debug + Serialize + DeserializeOwned,
-        F: TaskFn<I::Params, E, K> + Copy,
-        F::Output: Serialize + DeserializeOwned + Send + 'static,
-        E: DeserializeOwned,
+        I::Params: Clone + Debug + for<'de> Owned<'de>,
+        F: TaskFn<I::Params, E, K> + RemoteFn,
+        F::Output: for<'de> Owned<'de> + Send + 'static,
+        E: for<'de> Owned<'de>,
         K: 'static,
         M::Map<I, F::Output>: Send + 'static,
     {
+        let () = F::CAPTURES_NOTHING; // fails the build for a closure that captures values
         self.executor.async_map(self.f, inputs)
     }
 }
