@@ -47,6 +47,27 @@
 //! assert_eq!(ids, vec![1, 2]);
 //! ```
 //!
+//! **Panics on stderr.** A task that panics fails alone, and its failure carries the panic's
+//! message. On the thread executor, Rust's panic hook still runs first, as for any thread (and
+//! as with rayon): the default hook prints `thread 'parallel-worker' panicked at …` — and a
+//! backtrace if `RUST_BACKTRACE` is set — for every caught panic. The crate installs no hook in
+//! your program, so yours keeps working; to quiet task panics, skip the pool's threads:
+//!
+//! ```
+//! let default = std::panic::take_hook();
+//! std::panic::set_hook(Box::new(move |info| {
+//!     if std::thread::current().name() != Some("parallel-worker") {
+//!         default(info);
+//!     }
+//! }));
+//! # let _ = std::panic::take_hook();
+//! ```
+//!
+//! A worker process of the [process executor](process()) prints one line per panic instead
+//! (where, and the message's first line), whatever `RUST_BACKTRACE` says;
+//! `PARALLEL_PANIC_OUTPUT=full` gives Rust's usual report (and backtraces as `RUST_BACKTRACE`
+//! asks), `PARALLEL_PANIC_OUTPUT=none` nothing.
+//!
 //! The path of one call: the input becomes a stream of tasks ([`Inputs`]), the executor's
 //! workers run them in adaptive batches on a reusable thread pool, the driver collects one
 //! outcome per task — enforcing the deadline — and the [`Mode`] puts them back in the input's

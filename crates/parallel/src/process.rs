@@ -27,6 +27,12 @@
 //! killed (SIGKILL) at once, its task fails with kind `TimedOut`, and the next task starts a
 //! new worker.
 //!
+//! **Panics on stderr.** A worker prints one line for a task that panics — the failure
+//! already carries the message — rather than Rust's report and a backtrace. Set
+//! `PARALLEL_PANIC_OUTPUT=full` for Rust's report (with backtraces as `RUST_BACKTRACE` asks;
+//! otherwise workers ignore it), `PARALLEL_PANIC_OUTPUT=none` for nothing. A panic hook a task
+//! sets replaces the worker's.
+//!
 //! **Batches.** Tiny tasks travel thousands per message and their results stream back one
 //! frame each; a worker that dies mid-batch fails only the task it was running, and the rest
 //! of its batch runs again on a new worker.
