@@ -100,7 +100,7 @@ where
 /// [`map`] over borrowed data, with a function that may borrow the caller's locals: `&v`,
 /// `v.iter()`, `&mut v` or anything else iterable, in the thread executor's default options.
 /// The call returns only once every task it started has ended; see
-/// [`Thread::scoped_map`] for how it treats timeouts.
+/// [`Thread::scoped_map`](crate::Thread::scoped_map) for how it treats timeouts.
 ///
 /// ```
 /// let v = vec![1u64, 2, 3];

@@ -258,23 +258,60 @@ impl<F, X: Options> With<F, X> {
     ///
     /// # Panics
     /// If `n` is 0.
+    ///
+    /// ```
+    /// use parallel::prelude::*;
+    /// fn square(x: u64) -> u64 { x * x }
+    /// assert_eq!(square.thread().max_workers(2).map(1..4).unwrap(), vec![1, 4, 9]);
+    /// assert_eq!(square.process().max_workers(2).map(1..4).unwrap(), vec![1, 4, 9]);
+    /// ```
     pub fn max_workers(self, n: usize) -> Self {
         With { f: self.f, executor: self.executor.max_workers(n) }
     }
     /// A deadline for the whole call: see [`Thread::timeout`], [`Process::timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parallel::prelude::*;
+    /// fn nap(ms: u64) -> u64 { std::thread::sleep(Duration::from_millis(ms)); ms }
+    /// let err = nap.process().timeout(Duration::from_millis(200)).map(vec![0, 60_000]).unwrap_err();
+    /// assert!(matches!(err, parallel::Error::Timeout { finished: 1, .. }));
+    /// ```
     pub fn timeout(self, timeout: Duration) -> Self {
         With { f: self.f, executor: self.executor.timeout(timeout) }
     }
     /// A limit for each task: see [`Thread::task_timeout`], [`Process::task_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parallel::prelude::*;
+    /// fn nap(ms: u64) -> u64 { std::thread::sleep(Duration::from_millis(ms)); ms }
+    /// let results = nap.process().task_timeout(Duration::from_millis(200)).silent().map(vec![1, 60_000]);
+    /// assert_eq!(results.succeeded(), vec![&1]);
+    /// ```
     pub fn task_timeout(self, timeout: Duration) -> Self {
         With { f: self.f, executor: self.executor.task_timeout(timeout) }
     }
     /// Silent mode: see [`Thread::silent`], [`Process::silent`].
+    ///
+    /// ```
+    /// use parallel::prelude::*;
+    /// fn inverse(x: i32) -> i32 { 100 / x }
+    /// assert_eq!(inverse.thread().silent().map(vec![5, 0]).replace_failed(-1), vec![20, -1]);
+    /// assert_eq!(inverse.process().silent().map(vec![5, 0]).replace_failed(-1), vec![20, -1]);
+    /// ```
     pub fn silent(self) -> With<F, X::Silent> {
         With { f: self.f, executor: self.executor.silent() }
     }
     /// A value every task receives by reference as the function's last argument: see
     /// [`Thread::extras`], [`Process::extras`].
+    ///
+    /// ```
+    /// use parallel::prelude::*;
+    /// fn shift(x: u32, by: &u32) -> u32 { x + by }
+    /// assert_eq!(shift.thread().extras(10).map(vec![1, 2]).unwrap(), vec![11, 12]);
+    /// assert_eq!(shift.process().extras(10).map(vec![1, 2]).unwrap(), vec![11, 12]);
+    /// ```
     pub fn extras<Y>(self, extras: Y) -> With<F, X::With>
     where
         X: Extras<Y>,
@@ -338,6 +375,14 @@ where
     M: Mode,
 {
     /// Caps each worker process's memory: see [`Process::memory_limit`].
+    ///
+    /// ```
+    /// use parallel::prelude::*;
+    /// fn hog(mb: usize) -> usize { std::hint::black_box(vec![1u8; mb << 20]).len() >> 20 }
+    /// let results = hog.process().memory_limit(512 << 20).silent().map(vec![1, 4_000]);
+    /// assert_eq!(results[0], Ok(1));
+    /// assert!(matches!(results[1].as_ref().unwrap_err().kind(), parallel::FailureKind::Crashed { .. }));
+    /// ```
     pub fn memory_limit(self, bytes: u64) -> Self {
         With { f: self.f, executor: self.executor.memory_limit(bytes) }
     }

@@ -24,6 +24,17 @@ use crate::call::{Plain, TaskFn, WithExtras};
 /// - the parameters of a function wrapped in [`unreported`] report only the task's index (and
 ///   its key, for a map), whatever their type.
 ///
+/// ```
+/// // Reported: `Clone + Debug`.
+/// let err = parallel::map(|x: i32| 10 / x, vec![5, 0]).unwrap_err();
+/// assert_eq!(err.to_string(), "task 1 with parameters 0 panicked: attempt to divide by zero");
+///
+/// // A mutable borrow: only the index.
+/// let mut v = vec![5, 0];
+/// let err = parallel::scoped_map(|x: &mut i32| *x = 10 / *x, &mut v).unwrap_err();
+/// assert_eq!(err.to_string(), "task 1 panicked: attempt to divide by zero");
+/// ```
+///
 /// Parameters that fit none of these are a compile error that says what to write:
 ///
 /// ```compile_fail,E0277
@@ -105,7 +116,15 @@ impl<A, K> Report<A, IndexOnly> for Unwrapped<K> {
 }
 
 /// A function whose failed tasks report only their index (and key), not their parameters:
-/// made by [`unreported`]. Call it through the crate's calls, like the function it wraps.
+/// made by [`unreported`]. Call it through the crate's calls, like the function it wraps —
+/// and with the prelude's methods.
+///
+/// ```
+/// use parallel::prelude::*;
+/// struct Page(String); // neither Clone nor Debug
+/// let count: parallel::Unreported<fn(Page) -> usize> = parallel::unreported(|page: Page| page.0.len());
+/// assert_eq!(count.map(vec![Page("ab".into())]).unwrap(), vec![2]);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Unreported<F>(F);
 

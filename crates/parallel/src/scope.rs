@@ -67,12 +67,13 @@ struct Held<J> {
 }
 
 /// Hands a scoped call's workers to the pool, each counted in the call's latch. Made only by
-/// [`scoped`], which waits for the latch before it returns or unwinds.
+/// [`scoped`], which lends it to the call by reference and waits for the latch before it
+/// returns or unwinds.
 pub(crate) struct Scoped {
     latch: Arc<Latch>,
 }
 
-impl<'a, W, It> Spawn<W, It> for Scoped
+impl<'a, W, It> Spawn<W, It> for &Scoped
 where
     W: Work + 'a,
     It: Tasks<Params = W::Params> + 'a,
@@ -91,10 +92,11 @@ where
         // values, all inside `W`, `It` and the `Job`). It is sound because nothing of `'a` is
         // touched after `'a` ends:
         // - `Scoped` values are made only by `scoped` (its field is private to this module),
-        //   which runs the whole call — every `Running` built with it, hence every call of
-        //   this function — inside its `body`, and then, whether `body` returned or is
-        //   unwinding, blocks in `Latch::wait` before returning; everything of `'a` outlives
-        //   that frame, since the caller lent it to the call.
+        //   which lends one to its `body` by reference — so nothing built with it (a `Running`,
+        //   hence any call of this function) can outlive `body`: `body`'s output cannot borrow
+        //   it — and then, whether `body` returned or is unwinding, blocks in `Latch::wait`
+        //   before returning; everything of `'a` outlives that frame, since the caller lent it
+        //   to the call.
         // - This work is counted in that latch before it exists (`enter` above) and leaves
         //   only when `Held` is dropped: after the closure ran — having dropped the job, or
         //   while unwinding from it — or when the work is dropped without running. `Held`
@@ -112,7 +114,7 @@ where
 
 /// Runs `body` with a [`Scoped`] spawner, and returns only once every worker `body` started
 /// has ended and been dropped — also when `body` panics, before the panic goes on.
-pub(crate) fn scoped<R>(body: impl FnOnce(Scoped) -> R) -> R {
+pub(crate) fn scoped<R>(body: impl FnOnce(&Scoped) -> R) -> R {
     /// Waits for the latch when dropped: on return and on unwinding alike.
     struct WaitOnDrop(Arc<Latch>);
     impl Drop for WaitOnDrop {
@@ -122,13 +124,15 @@ pub(crate) fn scoped<R>(body: impl FnOnce(Scoped) -> R) -> R {
     }
     let latch = Arc::new(Latch::default());
     let wait = WaitOnDrop(latch.clone());
-    let output = body(Scoped { latch });
+    let output = body(&Scoped { latch });
     drop(wait); // no pool thread touches what `body` lent it after this
     output
 }
 
 /// Runs a scoped call to the end on this thread and gives its output in mode `M`, in input
-/// order (a sequence's shape: `Vec`, or [`Results`](crate::Results) indexed by position).
+/// order (a sequence's shape: `Vec`, or [`Results`](crate::Results) indexed by position). If
+/// the driver unwinds, dropping its `Running` stops the call, so the wait is for the tasks
+/// running then.
 pub(crate) fn call_scoped<M, W, It>(work: W, tasks: It, plan: Plan) -> M::Map<Range<usize>, W::Out>
 where
     M: Mode,
