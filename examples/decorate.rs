@@ -2,8 +2,9 @@
 //!
 //! Rust has no decorators, and needs none: `use parallel::prelude::*;` gives *every* function
 //! and closure the methods `.map(inputs)`, `.try_map(inputs)`, `.async_map(inputs)`,
-//! `.thread()` (to set options first) and `.future(args)` (a task for `par`) — and the function
-//! stays an ordinary function.
+//! `.thread()` and `.process()` (to set options first), `.future(args)` (a task for `par`) and
+//! `.remote(args)` (a task for `par` on processes) — and the function stays an ordinary
+//! function.
 //!
 //! Run with `cargo run --release --example decorate`.
 
@@ -16,6 +17,11 @@ use parallel::prelude::*;
 fn download_and_store(url: &str) -> String {
     std::thread::sleep(Duration::from_millis(20));
     format!("{} results", url.trim_start_matches("https://"))
+}
+
+/// `download_and_store` for the process executor, whose parameters are owned values.
+fn fetch_owned(url: String) -> String {
+    download_and_store(&url)
 }
 
 /// Prices from a fixed table.
@@ -55,8 +61,13 @@ fn main() -> Result<(), parallel::Error> {
     let results = download_and_store.thread().timeout(Duration::from_secs(10)).max_workers(5).map(urls.clone())?;
     println!(".thread().timeout(10s).max_workers(5).map(urls) -> {} results", results.len());
     assert_eq!(results[1], "rmotr.com results");
-    // Python: download_and_store.process.map(...) — the process executor arrives in a later
-    // issue; it will be `.process()` with the same options.
+    // Python: download_and_store.process.map(urls, timeout=10, max_workers=5) — the same
+    // options, each task in a worker process. What crosses to a worker is a serde value, so
+    // the process executor's parameters are owned: `String`, not `&str`.
+    let owned: Vec<String> = urls.iter().map(|url| url.to_string()).collect();
+    let results = fetch_owned.process().timeout(Duration::from_secs(10)).max_workers(5).map(owned)?;
+    println!(".process().timeout(10s).max_workers(5).map(urls) -> {results:?}");
+    assert_eq!(results[2], "crates.io results");
 
     // Silent mode and extras too: a function taking `&Extras` last gets the extras value.
     #[derive(Debug)]
@@ -88,6 +99,10 @@ fn main() -> Result<(), parallel::Error> {
     let (eur, name) = parallel::par((convert.future((100.0, 0.92)), str::to_uppercase.future("btc")))?;
     println!("par((convert.future((100, 0.92)), to_uppercase.future(\"btc\"))) -> ({eur}, {name})");
     assert_eq!((eur, name.as_str()), (92.0, "BTC"));
+    // On processes a task is `.remote(args)`: a fn item and its arguments cross to a worker.
+    let (eur, usd) = parallel::process().par((convert.remote((100.0, 0.92)), convert.remote((100.0, 1.08))))?;
+    println!("process().par((convert.remote(..), convert.remote(..))) -> ({eur}, {usd})");
+    assert_eq!((eur, usd), (92.0, 108.0));
 
     // --- Still plain functions ----------------------------------------------------------------
     let result = download_and_store("https://python.org");

@@ -27,7 +27,19 @@
 /// assert_eq!(parallel::map(add, vec![(2, 3), (4, 5)]).unwrap(), vec![5, 9]);
 /// assert_eq!(parallel::map(area, vec![(2, 3)]).unwrap(), vec![6]);
 /// ```
-pub trait TaskFn<Args, Extras, Marker>: Send + Sync + 'static {
+///
+/// A function that does not fit the parameters is an error that says how they reach it
+/// ("`{closure}` cannot run this call's tasks, whose parameters are `&str`"):
+///
+/// ```compile_fail,E0277
+/// let _ = parallel::map(|s: String| s.len(), vec!["a", "b"]);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run this call's tasks, whose parameters are `{Args}`",
+    note = "a function of one argument takes each input whole; one of n arguments takes n-tuples (`(a, b)` calls `f(a, b)`), with `&E` last when the call has extras; a closure needs its parameters' types written (`|s: &str| s.len()`)",
+    note = "the function is shared by the pool's threads: it must be `Send + Sync`"
+)]
+pub trait TaskFn<Args, Extras, Marker>: Send + Sync {
     /// What the function returns.
     type Output;
     /// Calls the function with one task's parameters and the call's extras.
@@ -44,7 +56,7 @@ pub struct WithExtras<F>(std::marker::PhantomData<F>);
 // A one-argument function takes the parameters whole, whatever their type.
 impl<F, A, R> TaskFn<A, (), Plain<fn(A) -> R>> for F
 where
-    F: Fn(A) -> R + Send + Sync + 'static,
+    F: Fn(A) -> R + Send + Sync,
 {
     type Output = R;
     fn call(&self, args: A, _: &()) -> R {
@@ -54,7 +66,7 @@ where
 
 impl<F, A, E, R> TaskFn<A, E, WithExtras<fn(A, &E) -> R>> for F
 where
-    F: Fn(A, &E) -> R + Send + Sync + 'static,
+    F: Fn(A, &E) -> R + Send + Sync,
 {
     type Output = R;
     fn call(&self, args: A, extras: &E) -> R {
@@ -67,7 +79,7 @@ macro_rules! spread {
     ($($arg:ident),*) => {
         impl<F, $($arg,)* R> TaskFn<($($arg,)*), (), Plain<fn($($arg),*) -> R>> for F
         where
-            F: Fn($($arg),*) -> R + Send + Sync + 'static,
+            F: Fn($($arg),*) -> R + Send + Sync,
         {
             type Output = R;
             #[allow(non_snake_case, clippy::unused_unit)]
@@ -78,7 +90,7 @@ macro_rules! spread {
 
         impl<F, $($arg,)* E, R> TaskFn<($($arg,)*), E, WithExtras<fn($($arg,)* &E) -> R>> for F
         where
-            F: Fn($($arg,)* &E) -> R + Send + Sync + 'static,
+            F: Fn($($arg,)* &E) -> R + Send + Sync,
         {
             type Output = R;
             #[allow(non_snake_case, clippy::unused_unit)]

@@ -50,8 +50,30 @@ pub enum Collected<T> {
     Cancelled,
 }
 
-/// A call whose workers are running.
-pub(crate) struct Running<W: Work, It> {
+/// How a call's workers reach the pool: the pool's work for one worker of a job, which runs
+/// its loop over the call's tasks.
+pub(crate) trait Spawn<W: Work, It> {
+    /// The work of one more worker of `job`.
+    fn worker(&self, job: &Arc<Job<W, It>>) -> pool::Work;
+}
+
+/// The workers of a call that owns all it runs (`'static`): they may outlive the call — a
+/// task abandoned at a timeout finishes in the background.
+pub(crate) struct Detached;
+
+impl<W, It> Spawn<W, It> for Detached
+where
+    W: Work + 'static,
+    It: Tasks<Params = W::Params> + 'static,
+{
+    fn worker(&self, job: &Arc<Job<W, It>>) -> pool::Work {
+        let job = job.clone();
+        Box::new(move || job.work_loop())
+    }
+}
+
+/// A call whose workers are running. Dropped, it stops the call: no task starts after.
+pub(crate) struct Running<W: Work, It: Tasks<Params = W::Params>, S = Detached> {
     job: Arc<Job<W, It>>,
     receiver: Receiver<Msg>,
     plan: Plan,
@@ -61,6 +83,7 @@ pub(crate) struct Running<W: Work, It> {
     initial: usize,
     reserve: usize,
     started: Instant,
+    spawn: S,
 }
 
 /// How often a call whose tasks are quick looks again whether they have become slow.
@@ -75,11 +98,30 @@ const TASK_TIMEOUT_CHECK: Duration = Duration::from_millis(10);
 
 impl<W, It> Running<W, It>
 where
+    W: Work + 'static,
+    It: Tasks<Params = W::Params> + 'static,
+{
+    /// Cancels the call: see [`Msg::Cancel`].
+    pub(crate) fn canceller(&self) -> impl Fn(bool) + Send + Sync + 'static {
+        let job = Arc::downgrade(&self.job);
+        move |dropped| {
+            if let Some(job) = job.upgrade() {
+                // At once, before `cancel` returns: no task starts after it.
+                job.stop();
+                job.send(Msg::Cancel { dropped });
+            }
+        }
+    }
+}
+
+impl<W, It, S> Running<W, It, S>
+where
     W: Work,
     It: Tasks<Params = W::Params>,
+    S: Spawn<W, It>,
 {
-    /// Starts the workers of a call.
-    pub(crate) fn start(work: W, tasks: It, plan: Plan) -> Self {
+    /// Starts the workers of a call; `spawn` hands them to the pool.
+    pub(crate) fn start(work: W, tasks: It, plan: Plan, spawn: S) -> Self {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let (low, high) = tasks.size_hint();
         let workers = plan.workers.min(high.unwrap_or(usize::MAX)).max(1);
@@ -105,21 +147,9 @@ where
         // never run on more threads than cores, where they would only preempt each other.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let initial = if empty { 0 } else { workers.min(cores) };
-        pool::spawn((0..initial).map(|_| worker(&job)));
+        pool::spawn((0..initial).map(|_| spawn.worker(&job)));
         let reserve = if empty { 0 } else { workers - initial };
-        Running { job, receiver, plan, size_hint: low, buffer, initial, reserve, started: Instant::now() }
-    }
-
-    /// Cancels the call: see [`Msg::Cancel`].
-    pub(crate) fn canceller(&self) -> impl Fn(bool) + Send + Sync + 'static {
-        let job = Arc::downgrade(&self.job);
-        move |dropped| {
-            if let Some(job) = job.upgrade() {
-                // At once, before `cancel` returns: no task starts after it.
-                job.stop();
-                job.send(Msg::Cancel { dropped });
-            }
-        }
+        Running { job, receiver, plan, size_hint: low, buffer, initial, reserve, started: Instant::now(), spawn }
     }
 
     /// Collects the call's outcomes.
@@ -179,7 +209,7 @@ where
         // Time per task across the running workers.
         let per_task = (now - self.started).as_nanos() * self.initial as u128 / finished.max(1) as u128;
         if finished == 0 || per_task > SLOW_TASK.as_nanos() {
-            pool::spawn((0..self.reserve).map(|_| worker(&self.job)));
+            pool::spawn((0..self.reserve).map(|_| self.spawn.worker(&self.job)));
             self.reserve = 0;
             return None;
         }
@@ -219,10 +249,17 @@ where
         let closing = Closing { kind: FailureKind::TimedOut, running: &running, pending: "" };
         let (overdue, next) = self.job.close_overdue(limit, &closing);
         if !self.job.is_stopped() {
-            pool::spawn((0..overdue).map(|_| worker(&self.job)));
+            pool::spawn((0..overdue).map(|_| self.spawn.worker(&self.job)));
         }
         let soon = Instant::now() + limit.min(TASK_TIMEOUT_CHECK);
         Some(next.map_or(soon, |n| n.min(soon)))
+    }
+}
+
+impl<W: Work, It: Tasks<Params = W::Params>, S> Drop for Running<W, It, S> {
+    fn drop(&mut self) {
+        // Over — collected, or its driver unwinding: the tasks not started never run.
+        self.job.stop();
     }
 }
 
@@ -230,12 +267,12 @@ where
 pub(crate) fn call<M, W, I>(work: W, inputs: I, plan: Plan) -> M::Map<I, W::Out>
 where
     M: Mode,
-    W: Work,
+    W: Work + 'static,
     I: Inputs<Params = W::Params>,
 {
     let timeout = plan.timeout;
     let (keys, tasks) = inputs.into_tasks();
-    let collected = Running::start(work, tasks, plan).collect();
+    let collected = Running::start(work, tasks, plan, Detached).collect();
     M::map::<I, W::Out>(collected, keys, timeout)
 }
 
@@ -244,27 +281,18 @@ where
 pub(crate) fn spawn_call<M, W, I, U>(work: W, inputs: I, plan: Plan, finish: fn(M::Map<I, W::Out>) -> U) -> Handle<U>
 where
     M: Mode,
-    W: Work,
+    W: Work + 'static,
     I: Inputs<Params = W::Params>,
     U: Send + 'static,
     M::Map<I, W::Out>: 'static,
 {
     let timeout = plan.timeout;
     let (keys, tasks) = inputs.into_tasks();
-    let running = Running::start(work, tasks, Plan { cancellable: true, ..plan });
+    let running = Running::start(work, tasks, Plan { cancellable: true, ..plan }, Detached);
     let cancel = Arc::new(running.canceller());
     let slot = Slot::new();
     let filled = slot.clone();
     let drive = move || filled.fill(finish(M::map::<I, W::Out>(running.collect(), keys, timeout)));
     pool::spawn([Box::new(drive) as pool::Work]);
     Handle::new(slot, cancel)
-}
-
-fn worker<W, It>(job: &Arc<Job<W, It>>) -> pool::Work
-where
-    W: Work,
-    It: Tasks<Params = W::Params>,
-{
-    let job = job.clone();
-    Box::new(move || job.work_loop())
 }

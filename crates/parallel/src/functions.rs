@@ -1,13 +1,14 @@
 //! The plain functions: each call uses the thread executor with default options — see
 //! [`thread()`] to choose `max_workers`, timeouts, silent mode or extras.
 
-use std::fmt::{Debug, Display};
+use std::fmt::Display;
 
 use crate::call::TaskFn;
 use crate::error::Error;
 use crate::handle::Handle;
 use crate::inputs::Inputs;
 use crate::par::Par;
+use crate::report::Report;
 use crate::thread::thread;
 
 /// Calls `f` once per input, in parallel, and returns the results in the input's shape: a
@@ -26,13 +27,14 @@ use crate::thread::thread;
 /// let named = parallel::map(download_and_store, HashMap::from([("python", ("python.org", 204))])).unwrap();
 /// assert_eq!(named["python"], "python.org: 204");
 /// ```
-pub fn map<I, F, K>(f: F, inputs: I) -> Result<I::Output<F::Output>, Error>
+pub fn map<I, F, K, R>(f: F, inputs: I) -> Result<I::Output<F::Output>, Error>
 where
     I: Inputs,
-    I::Params: Clone + Debug,
-    F: TaskFn<I::Params, (), K>,
+    K: Report<I::Params, R>,
+    F: TaskFn<I::Params, (), K> + 'static,
     F::Output: Send + 'static,
     K: 'static,
+    R: 'static,
 {
     thread().map(f, inputs)
 }
@@ -43,14 +45,15 @@ where
 /// let n = parallel::try_map(|s: &str| s.parse::<i32>(), ["1", "-2"]).unwrap();
 /// assert_eq!(n, vec![1, -2]);
 /// ```
-pub fn try_map<I, F, K, T, X>(f: F, inputs: I) -> Result<I::Output<T>, Error>
+pub fn try_map<I, F, K, R, T, X>(f: F, inputs: I) -> Result<I::Output<T>, Error>
 where
     I: Inputs,
-    I::Params: Clone + Debug,
-    F: TaskFn<I::Params, (), K, Output = Result<T, X>>,
+    K: Report<I::Params, R>,
+    F: TaskFn<I::Params, (), K, Output = Result<T, X>> + 'static,
     T: Send + 'static,
     X: Display + Send + Sync + 'static,
     K: 'static,
+    R: 'static,
 {
     thread().try_map(f, inputs)
 }
@@ -61,14 +64,15 @@ where
 /// let handle = parallel::async_map(|x: u32| x.pow(2), 1..4);
 /// assert_eq!(handle.wait().unwrap(), vec![1, 4, 9]);
 /// ```
-pub fn async_map<I, F, K>(f: F, inputs: I) -> Handle<Result<I::Output<F::Output>, Error>>
+pub fn async_map<I, F, K, R>(f: F, inputs: I) -> Handle<Result<I::Output<F::Output>, Error>>
 where
     I: Inputs,
-    I::Params: Clone + Debug,
+    K: Report<I::Params, R>,
     I::Output<F::Output>: Send + 'static,
-    F: TaskFn<I::Params, (), K>,
+    F: TaskFn<I::Params, (), K> + 'static,
     F::Output: Send + 'static,
     K: 'static,
+    R: 'static,
 {
     thread().async_map(f, inputs)
 }
@@ -79,17 +83,61 @@ where
 /// let handle = parallel::async_try_map(|s: &str| s.parse::<u8>(), ["300"]);
 /// assert!(handle.wait().is_err());
 /// ```
-pub fn async_try_map<I, F, K, T, X>(f: F, inputs: I) -> Handle<Result<I::Output<T>, Error>>
+pub fn async_try_map<I, F, K, R, T, X>(f: F, inputs: I) -> Handle<Result<I::Output<T>, Error>>
 where
     I: Inputs,
-    I::Params: Clone + Debug,
+    K: Report<I::Params, R>,
     I::Output<T>: Send + 'static,
-    F: TaskFn<I::Params, (), K, Output = Result<T, X>>,
+    F: TaskFn<I::Params, (), K, Output = Result<T, X>> + 'static,
     T: Send + 'static,
     X: Display + Send + Sync + 'static,
     K: 'static,
+    R: 'static,
 {
     thread().async_try_map(f, inputs)
+}
+
+/// [`map`] over borrowed data, with a function that may borrow the caller's locals: `&v`,
+/// `v.iter()`, `&mut v` or anything else iterable, in the thread executor's default options.
+/// The call returns only once every task it started has ended; see
+/// [`Thread::scoped_map`](crate::Thread::scoped_map) for how it treats timeouts.
+///
+/// ```
+/// let v = vec![1u64, 2, 3];
+/// let factor = 10;
+/// assert_eq!(parallel::scoped_map(|x: &u64| x * factor, &v).unwrap(), vec![10, 20, 30]);
+/// assert_eq!(parallel::scoped_map(|x: &u64| x + 1, v.iter().rev()).unwrap(), vec![4, 3, 2]);
+/// ```
+pub fn scoped_map<I, F, K, R>(f: F, inputs: I) -> Result<Vec<F::Output>, Error>
+where
+    I: IntoIterator,
+    I::IntoIter: Send,
+    I::Item: Send,
+    K: Report<I::Item, R>,
+    F: TaskFn<I::Item, (), K>,
+    F::Output: Send,
+{
+    thread().scoped_map(f, inputs)
+}
+
+/// [`scoped_map`] for a function that returns `Result`: an `Err` fails its task.
+///
+/// ```
+/// let lines = vec!["4", "x"];
+/// let err = parallel::scoped_try_map(|s: &&str| s.parse::<u8>(), &lines).unwrap_err();
+/// assert_eq!(err.to_string(), "task 1 with parameters \"x\" returned an error: invalid digit found in string");
+/// ```
+pub fn scoped_try_map<I, F, K, R, T, X>(f: F, inputs: I) -> Result<Vec<T>, Error>
+where
+    I: IntoIterator,
+    I::IntoIter: Send,
+    I::Item: Send,
+    K: Report<I::Item, R>,
+    F: TaskFn<I::Item, (), K, Output = Result<T, X>>,
+    T: Send,
+    X: Display + Send + Sync + 'static,
+{
+    thread().scoped_try_map(f, inputs)
 }
 
 /// Runs different functions concurrently: a tuple of closures gives a tuple of results (each

@@ -31,6 +31,21 @@ use std::hash::{BuildHasher, Hash};
 /// let named = parallel::map(|n: u32| n + 1, sites).unwrap();
 /// assert_eq!(named["python"], 7);
 /// ```
+///
+/// Borrowed data — `&v`, `v.iter()`, `&mut v` — is not an input of `map`: map over it with
+/// [`scoped_map`](crate::scoped_map), which returns only when its tasks have ended.
+///
+/// ```compile_fail,E0277
+/// let v = vec![1u64, 2, 3];
+/// let _ = parallel::map(|x: &u64| x + 1, &v); // error: `&Vec<u64>` is not an input `map` can take
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an input `map` can take",
+    label = "not an input of `map`",
+    note = "`map` takes owned inputs (a `Vec`, an array, a range, a set, a `HashMap` or `BTreeMap`, an iterator adapter over owned values): its tasks may outlive a call that times out",
+    note = "to map over borrowed data (`&v`, `v.iter()`, `&mut v`), use `parallel::scoped_map(f, &v)` or `parallel::thread().scoped_map(f, &v)`, which return only once their tasks have ended",
+    note = "any other owned iterator: wrap it, `parallel::map(f, parallel::iter(it))`"
+)]
 pub trait Inputs {
     /// One task's parameters.
     type Params: Send + 'static;
@@ -39,7 +54,7 @@ pub trait Inputs {
     /// The keys kept by the caller while the tasks run (`()` for sequences).
     type Keys: Send + 'static;
     /// The tasks' parameters, in input order.
-    type Tasks: Tasks<Params = Self::Params>;
+    type Tasks: Tasks<Params = Self::Params> + 'static;
     /// The results, in the input's shape: `Vec<T>` or a map with the same keys.
     type Output<T>;
 
@@ -65,9 +80,9 @@ pub trait Inputs {
 /// assert_eq!(tasks.take(2).collect::<String>(), "ab");
 /// assert_eq!(tasks.take(2).len(), 1);
 /// ```
-pub trait Tasks: Send + 'static {
+pub trait Tasks: Send {
     /// One task's parameters.
-    type Params: Send + 'static;
+    type Params: Send;
     /// One batch of parameters.
     type Batch: ExactSizeIterator<Item = Self::Params> + Send;
     /// Takes the next `n` tasks, or all that are left if fewer.
@@ -102,8 +117,8 @@ impl<I: Iterator> Sequential<I> {
 
 impl<I> Tasks for Sequential<I>
 where
-    I: Iterator + Send + 'static,
-    I::Item: Send + 'static,
+    I: Iterator + Send,
+    I::Item: Send,
 {
     type Params = I::Item;
     type Batch = std::vec::IntoIter<I::Item>;
@@ -151,7 +166,7 @@ macro_rules! sequence_keys {
 impl<A> Tasks for Span<A>
 where
     std::ops::Range<A>: Iterator<Item = A>,
-    A: Clone + Send + 'static,
+    A: Clone + Send,
 {
     type Params = A;
     type Batch = SpanBatch<A>;

@@ -23,6 +23,51 @@
 //! assert_eq!(results.replace_failed(0), vec![100, 0, 25]);
 //! ```
 //!
+//! Inputs and functions are moved into a call and must be `'static`: a call may return at its
+//! timeout while abandoned tasks still run. To map over borrowed data — `&v`, `v.iter()` — with
+//! a function that borrows locals, as with rayon's `par_iter()`, use a *scoped* call: it
+//! returns only once every task it started has ended (see [`Thread::scoped_map`] for its
+//! timeouts).
+//!
+//! ```
+//! let v: Vec<u64> = (0..1_000).collect();
+//! let offset = 7;
+//! let out = parallel::scoped_map(|x: &u64| x + offset, &v).unwrap();
+//! assert_eq!(out[10], 17);
+//! ```
+//!
+//! A failed task reports which input it was, how it failed, and its parameters by their
+//! `Debug`, from a clone made before the call — so parameters are `Clone + Debug`, unless the
+//! function is wrapped in [`unreported`]: then a failure reports only the task's index (and
+//! key), and the parameters can be of any `Send` type. See [`FailedTask`] and [`Report`].
+//!
+//! ```
+//! struct Job(u32); // neither Clone nor Debug
+//! let ids = parallel::map(parallel::unreported(|job: Job| job.0), vec![Job(1), Job(2)]).unwrap();
+//! assert_eq!(ids, vec![1, 2]);
+//! ```
+//!
+//! **Panics on stderr.** A task that panics fails alone, and its failure carries the panic's
+//! message. On the thread executor, Rust's panic hook still runs first, as for any thread (and
+//! as with rayon): the default hook prints `thread 'parallel-worker' panicked at …` — and a
+//! backtrace if `RUST_BACKTRACE` is set — for every caught panic. The crate installs no hook in
+//! your program, so yours keeps working; to quiet task panics, skip the pool's threads:
+//!
+//! ```
+//! let default = std::panic::take_hook();
+//! std::panic::set_hook(Box::new(move |info| {
+//!     if std::thread::current().name() != Some("parallel-worker") {
+//!         default(info);
+//!     }
+//! }));
+//! # let _ = std::panic::take_hook();
+//! ```
+//!
+//! A worker process of the [process executor](process()) prints one line per panic instead
+//! (where, and the message's first line), whatever `RUST_BACKTRACE` says;
+//! `PARALLEL_PANIC_OUTPUT=full` gives Rust's usual report (and backtraces as `RUST_BACKTRACE`
+//! asks), `PARALLEL_PANIC_OUTPUT=none` nothing.
+//!
 //! The path of one call: the input becomes a stream of tasks ([`Inputs`]), the executor's
 //! workers run them in adaptive batches on a reusable thread pool, the driver collects one
 //! outcome per task — enforcing the deadline — and the [`Mode`] puts them back in the input's
@@ -46,7 +91,9 @@ pub mod prelude;
 mod process;
 mod program;
 mod remote;
+mod report;
 mod results;
+mod scope;
 mod serve;
 mod stash;
 mod thread;
@@ -57,13 +104,14 @@ mod worker;
 
 pub use crate::call::TaskFn;
 pub use crate::error::Error;
-pub use crate::functions::{async_map, async_par, async_try_map, map, par, try_map};
+pub use crate::functions::{async_map, async_par, async_try_map, map, par, scoped_map, scoped_try_map, try_map};
 pub use crate::handle::Handle;
 pub use crate::inputs::{iter, Inputs, Iter, Sequential, Span, SpanBatch, Tasks};
 pub use crate::mode::{Mode, Silent, Strict};
 pub use crate::par::{task, IntoTask, Par, Task};
-pub use crate::process::{init, process, Process};
+pub use crate::process::{init, process, Owned, Process, RemoteFn};
 pub use crate::program::Program;
+pub use crate::report::{unreported, Report, Unreported};
 pub use crate::results::{FailedTask, FailureKind, Results};
 pub use crate::thread::{default_thread_workers, thread, Thread};
 pub use crate::work::{ErrorValue, Fault, Interrupt, Work};

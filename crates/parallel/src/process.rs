@@ -7,16 +7,10 @@
 //! `main` is not theirs. [`init`](crate::init) does the same from `main`, for programs that
 //! prefer to say so.
 //!
-//! **What crosses.** Functions are `fn` items or closures that capture nothing: a capturing
-//! closure is a compile error ("the function must be a fn item or a closure that captures
-//! nothing"):
-//!
-//! ```compile_fail
-//! let offset = 10u64;
-//! let _ = parallel::process().map(move |x: u64| x + offset, 0..4);
-//! ```
-//! Parameters, extras and values cross as serde values in the [`wire`](crate::wire)
-//! codec, so they are `Serialize + DeserializeOwned`.
+//! **What crosses.** Functions are `fn` items or closures that capture nothing ([`RemoteFn`]):
+//! a capturing closure is a compile error that says so, and what to write instead. Parameters,
+//! extras and values cross as serde values in the [`wire`](crate::wire) codec: they are
+//! [`Owned`] — `String`, not `&str`.
 //!
 //! **Cost.** A worker is started the first time a task needs one (about 2 ms); idle workers
 //! wait in a process-wide stash shared by all pool threads, so every later task and call
@@ -35,6 +29,12 @@
 //! killed (SIGKILL) at once, its task fails with kind `TimedOut`, and the next task starts a
 //! new worker.
 //!
+//! **Panics on stderr.** A worker prints one line for a task that panics — the failure
+//! already carries the message — rather than Rust's report and a backtrace. Set
+//! `PARALLEL_PANIC_OUTPUT=full` for Rust's report (with backtraces as `RUST_BACKTRACE` asks;
+//! otherwise workers ignore it), `PARALLEL_PANIC_OUTPUT=none` for nothing. A panic hook a task
+//! sets replaces the worker's.
+//!
 //! **Batches.** Tiny tasks travel thousands per message and their results stream back one
 //! frame each; a worker that dies mid-batch fails only the task it was running, and the rest
 //! of its batch runs again on a new worker.
@@ -51,7 +51,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::call::TaskFn;
 use crate::driver::{call, spawn_call, Plan};
@@ -183,12 +183,13 @@ where
     pub fn map<I, F, K>(&self, f: F, inputs: I) -> M::Map<I, F::Output>
     where
         I: Inputs,
-        I::Params: Clone + Debug + Serialize + DeserializeOwned,
-        F: TaskFn<I::Params, E, K> + Copy,
-        F::Output: Serialize + DeserializeOwned + Send + 'static,
-        E: DeserializeOwned,
+        I::Params: Clone + Debug + for<'de> Owned<'de>,
+        F: TaskFn<I::Params, E, K> + RemoteFn,
+        F::Output: for<'de> Owned<'de> + Send + 'static,
+        E: for<'de> Owned<'de>,
         K: 'static,
     {
+        let () = F::CAPTURES_NOTHING; // fails the build for a closure that captures values
         let _ = f; // only its type crosses: see `conjure`
         call::<M, _, I>(self.remote(entry::<F, E, K, I::Params>), inputs, self.plan())
     }
@@ -204,13 +205,14 @@ where
     pub fn try_map<I, F, K, T, X>(&self, f: F, inputs: I) -> M::Map<I, T>
     where
         I: Inputs,
-        I::Params: Clone + Debug + Serialize + DeserializeOwned,
-        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + Copy,
-        T: Serialize + DeserializeOwned + Send + 'static,
+        I::Params: Clone + Debug + for<'de> Owned<'de>,
+        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + RemoteFn,
+        T: for<'de> Owned<'de> + Send + 'static,
         X: Display,
-        E: DeserializeOwned,
+        E: for<'de> Owned<'de>,
         K: 'static,
     {
+        let () = F::CAPTURES_NOTHING;
         let _ = f;
         call::<M, _, I>(self.remote(try_entry::<F, E, K, I::Params, T, X>), inputs, self.plan())
     }
@@ -224,13 +226,14 @@ where
     pub fn async_map<I, F, K>(&self, f: F, inputs: I) -> Handle<M::Map<I, F::Output>>
     where
         I: Inputs,
-        I::Params: Clone + Debug + Serialize + DeserializeOwned,
-        F: TaskFn<I::Params, E, K> + Copy,
-        F::Output: Serialize + DeserializeOwned + Send + 'static,
-        E: DeserializeOwned,
+        I::Params: Clone + Debug + for<'de> Owned<'de>,
+        F: TaskFn<I::Params, E, K> + RemoteFn,
+        F::Output: for<'de> Owned<'de> + Send + 'static,
+        E: for<'de> Owned<'de>,
         K: 'static,
         M::Map<I, F::Output>: Send + 'static,
     {
+        let () = F::CAPTURES_NOTHING;
         let _ = f;
         spawn_call::<M, _, I, _>(self.remote(entry::<F, E, K, I::Params>), inputs, self.plan(), |output| output)
     }
@@ -244,14 +247,15 @@ where
     pub fn async_try_map<I, F, K, T, X>(&self, f: F, inputs: I) -> Handle<M::Map<I, T>>
     where
         I: Inputs,
-        I::Params: Clone + Debug + Serialize + DeserializeOwned,
-        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + Copy,
-        T: Serialize + DeserializeOwned + Send + 'static,
+        I::Params: Clone + Debug + for<'de> Owned<'de>,
+        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + RemoteFn,
+        T: for<'de> Owned<'de> + Send + 'static,
         X: Display,
-        E: DeserializeOwned,
+        E: for<'de> Owned<'de>,
         K: 'static,
         M::Map<I, T>: Send + 'static,
     {
+        let () = F::CAPTURES_NOTHING;
         let _ = f;
         let work = self.remote(try_entry::<F, E, K, I::Params, T, X>);
         spawn_call::<M, _, I, _>(work, inputs, self.plan(), |output| output)
@@ -312,15 +316,85 @@ where
     }
 }
 
+/// A function the process executor can run: a `fn` item or a closure that captures nothing.
+/// Its type alone names its code, so a task crosses to a worker process as a code address and
+/// its parameters — never as captured data. Implemented for every `Copy` type; one that is not
+/// zero-sized (a closure capturing `Copy` values, a `fn` pointer) fails the build
+/// (`cargo build`: the check needs the type's size) with the same advice.
+///
+/// A closure that captures values is a compile error that says what to write instead:
+///
+/// ```compile_fail,E0277
+/// let name = String::from("prefix");
+/// let _ = parallel::process().map(move |x: u64| format!("{name}{x}"), 0..4);
+/// // error[E0277]: the process executor cannot run `{closure}`: it captures values
+/// ```
+///
+/// ```compile_fail,E0080
+/// let offset = 10u64;
+/// let _ = parallel::process().map(move |x: u64| x + offset, 0..4);
+/// // error[E0080]: evaluation panicked: the process executor cannot run a closure that captures values ...
+/// ```
+///
+/// Pass what it captured as parameters, or as extras (the function's last argument):
+///
+/// ```
+/// fn add(x: u64, offset: &u64) -> u64 { x + offset }
+/// assert_eq!(parallel::process().extras(10u64).map(add, 0..3).unwrap(), vec![10, 11, 12]);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "the process executor cannot run `{Self}`: it captures values",
+    label = "captures values (or is not a function)",
+    note = "a worker process gets the function's code, not its data: pass a `fn` item or a closure that captures nothing",
+    note = "pass what it captures as parameters (`(x, captured)` tuples spread into arguments) or as `.extras(value)` (a last argument `&E` of every task)"
+)]
+pub trait RemoteFn: Copy {
+    /// Evaluates, at build time, to `()` for a function that captures nothing, and fails the
+    /// build for any other.
+    #[doc(hidden)]
+    const CAPTURES_NOTHING: ();
+}
+
+#[diagnostic::do_not_recommend] // an error names `RemoteFn` and says what to write
+impl<F: Copy> RemoteFn for F {
+    const CAPTURES_NOTHING: () = assert!(
+        std::mem::size_of::<F>() == 0,
+        "the process executor cannot run a closure that captures values (nor a fn pointer): \
+         pass a fn item or a closure that captures nothing, and what it captured as parameters \
+         or as .extras(value)"
+    );
+}
+
+/// A value that crosses between processes — a parameter, extras or a value of the process
+/// executor: `Serialize`, and `Deserialize` from bytes of any lifetime. That is, an owned
+/// value: `String`, not `&str`; `Vec<T>`, not `&[T]`. Implemented for every such type.
+///
+/// A borrowed parameter is a compile error whose first line names this trait
+/// ("implementation of `Owned` is not general enough"):
+///
+/// ```compile_fail
+/// fn len(s: &str) -> usize { s.len() }
+/// let _ = parallel::process().map(len, vec!["a", "bc"]);
+/// // error: implementation of `Owned` is not general enough
+/// //   = note: `&str` must implement `Owned<'0>`, for any lifetime `'0`...
+/// ```
+///
+/// Take `String` instead (rustc cannot be told to say so: the error is a lifetime error, not
+/// a missing trait, so no custom message can attach to it):
+///
+/// ```
+/// fn len(s: String) -> usize { s.len() }
+/// let words: Vec<String> = ["a", "bc"].map(String::from).to_vec();
+/// assert_eq!(parallel::process().map(len, words).unwrap(), vec![1, 2]);
+/// ```
+pub trait Owned<'de>: Serialize + Deserialize<'de> {}
+
+impl<'de, T: Serialize + Deserialize<'de>> Owned<'de> for T {}
+
 /// The value of a zero-sized function type: a `fn` item or a closure that captures nothing.
-fn conjure<F: Copy>() -> F {
-    const {
-        assert!(
-            std::mem::size_of::<F>() == 0,
-            "the process executor: the function must be a fn item or a closure that captures nothing"
-        )
-    };
-    // SAFETY: `F` is zero-sized (checked at compile time) and `Copy`, so it is a `fn` item or a
+fn conjure<F: RemoteFn>() -> F {
+    let () = F::CAPTURES_NOTHING;
+    // SAFETY: `F` is zero-sized (checked at build time, above) and `Copy`, so it is a `fn` item or a
     // closure without captures: a type with exactly one value, made of no bytes, with no
     // invariant to break.
     unsafe { std::mem::zeroed() }
@@ -329,7 +403,7 @@ fn conjure<F: Copy>() -> F {
 /// The worker side of a task of `F`: decode, call, encode.
 pub(crate) fn entry_of<F, K, A>() -> [u8; 8]
 where
-    F: TaskFn<A, (), K> + Copy,
+    F: TaskFn<A, (), K> + RemoteFn,
     F::Output: Serialize,
     A: DeserializeOwned,
 {
@@ -339,7 +413,7 @@ where
 /// The worker side of a task of `F`: decode, call, encode.
 fn entry<F, E, K, A>(params: &[u8], extras: &[u8]) -> Result<Vec<u8>, (bool, String)>
 where
-    F: TaskFn<A, E, K> + Copy,
+    F: TaskFn<A, E, K> + RemoteFn,
     F::Output: Serialize,
     A: DeserializeOwned,
     E: DeserializeOwned,
@@ -353,7 +427,7 @@ where
 /// The worker side of a task of `F` that returns `Result`: an `Err` fails the task.
 fn try_entry<F, E, K, A, T, X>(params: &[u8], extras: &[u8]) -> Result<Vec<u8>, (bool, String)>
 where
-    F: TaskFn<A, E, K, Output = Result<T, X>> + Copy,
+    F: TaskFn<A, E, K, Output = Result<T, X>> + RemoteFn,
     T: Serialize,
     X: Display,
     A: DeserializeOwned,

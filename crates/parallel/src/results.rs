@@ -49,6 +49,13 @@ impl fmt::Display for FailureKind {
 /// A task that did not produce a value: which input it was, its parameters, how it failed and
 /// the error or panic message.
 ///
+/// The parameters are reported by their `Debug`, from a clone made before the call, so the
+/// parameters of a call must be `Clone + Debug` — unless its function is wrapped in
+/// [`unreported`](crate::unreported): a failure then reports only the task's index (and its
+/// key, for a map), and the parameters need be neither. Mutable borrows (`&mut v` in a
+/// [scoped call](crate::scoped_map)) report only the index too. The process executor's
+/// parameters, serde values, are always reported. The rule in full: [`Report`](crate::Report).
+///
 /// ```
 /// fn add(x: i32, y: i32) -> Result<i32, String> {
 ///     x.checked_add(y).ok_or_else(|| format!("{x} + {y} overflows"))
@@ -109,7 +116,9 @@ impl FailedTask {
     pub fn key(&self) -> Option<&str> {
         self.0.key.as_deref()
     }
-    /// The task's parameters, `Debug`-formatted.
+    /// The task's parameters, `Debug`-formatted — empty when they are not reported: the call's
+    /// function was [`unreported`](crate::unreported), or its parameters are mutable borrows
+    /// (see [`Report`](crate::Report)).
     pub fn params(&self) -> &str {
         &self.0.params
     }
@@ -142,7 +151,10 @@ impl fmt::Display for FailedTask {
             Some(key) => write!(f, "task {key}")?,
             None => write!(f, "task {}", self.0.index)?,
         }
-        write!(f, " with parameters {} {}: {}", self.0.params, self.0.kind, self.0.message)
+        if !self.0.params.is_empty() {
+            write!(f, " with parameters {}", self.0.params)?;
+        }
+        write!(f, " {}: {}", self.0.kind, self.0.message)
     }
 }
 

@@ -53,6 +53,7 @@ pub(crate) fn serve_if_worker() {
     // Programs the tasks start are not workers. (Before `main`, or first thing in it: no other
     // thread reads the environment yet.)
     std::env::remove_var(WORKER_ENV);
+    report_panics_briefly();
     let code = match serve() {
         Ok(()) | Err(WireError::Closed) => 0,
         Err(e) => {
@@ -61,6 +62,46 @@ pub(crate) fn serve_if_worker() {
         }
     };
     std::process::exit(code);
+}
+
+/// The variable that says how a worker reports a panic on its stderr: `full` for Rust's usual
+/// report (with a backtrace if `RUST_BACKTRACE` asks), `none` for nothing; otherwise one line.
+pub(crate) const PANIC_OUTPUT_ENV: &str = "PARALLEL_PANIC_OUTPUT";
+
+/// Installs the worker's panic hook. A panic in a task fails that task, and its failure
+/// already carries the message: the worker prints one line per panic (where, and the message's
+/// first line) rather than Rust's report and a backtrace for each — pages of them when
+/// `RUST_BACKTRACE` is set, as it often is while developing. A hook the task itself sets
+/// replaces this one.
+///
+/// Unless the output is `full`, the worker also forgets the `RUST_BACKTRACE` it inherited:
+/// Rust's report of a failed allocation (a task past its `memory_limit`), which no stable hook
+/// can change, is then one line too. (Before `main`, or first thing in it: no other thread
+/// reads the environment yet.)
+fn report_panics_briefly() {
+    let output = std::env::var(PANIC_OUTPUT_ENV);
+    if output.as_deref() != Ok("full") {
+        std::env::remove_var("RUST_BACKTRACE");
+    }
+    match output.as_deref() {
+        Ok("full") => {} // Rust's default hook
+        Ok("none") => std::panic::set_hook(Box::new(|_| {})),
+        _ => std::panic::set_hook(Box::new(|info| {
+            let payload = info.payload();
+            let message = (payload.downcast_ref::<&str>().copied())
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("a panic with a payload that is not a string");
+            let first = message.lines().next().unwrap_or_default();
+            let first = first.char_indices().nth(300).map_or(first, |(end, _)| &first[..end]);
+            let at = info.location().map(|l| format!(" at {l}")).unwrap_or_default();
+            let line = format!(
+                "parallel worker {}: a task panicked{at}: {first} ({PANIC_OUTPUT_ENV}=full for Rust's report)\n",
+                std::process::id()
+            );
+            // One write: lines of workers sharing the stderr do not interleave.
+            let _ = io::stderr().lock().write_all(line.as_bytes());
+        })),
+    }
 }
 
 /// The worker's loop on this process's own pipes: one reply per task until the parent closes

@@ -4,19 +4,24 @@
 //! concurrency with `max_workers`. A thread cannot be killed: a task past a timeout is
 //! *abandoned* — the call stops waiting for it, reports it as timed out and never reports it
 //! again — and it finishes in the background. That is why functions, parameters and extras
-//! must be `Send + 'static`: they may outlive the call.
+//! must be `Send + 'static`: they may outlive the call. The scoped calls
+//! ([`scoped_map`](Thread::scoped_map)) lift that: they never leave a task behind, so they
+//! may borrow.
 
 use std::fmt::{Debug, Display};
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::call::TaskFn;
 use crate::driver::{call, spawn_call, Plan};
 use crate::handle::Handle;
-use crate::inputs::Inputs;
+use crate::inputs::{Inputs, Sequential};
 use crate::mode::{Mode, Silent, Strict};
 use crate::par::Par;
+use crate::report::Report;
+use crate::scope::call_scoped;
 use crate::work::{MapFn, ParTasks, TryMapFn, Work};
 
 /// The thread executor with its options; made by [`thread()`], configured fluently, then used
@@ -160,19 +165,23 @@ where
     /// Calls `f` once per input, in parallel; the results come in the input's shape.
     ///
     /// A task fails when `f` panics. Parameters are cloned before each call so that a failure
-    /// can report them (`Debug`); wrap large parameters in an `Arc`.
+    /// can report them (`Debug`); wrap large parameters in an `Arc`, or the function in
+    /// [`unreported`](crate::unreported) to report only a failed task's index — then the
+    /// parameters need not be `Clone + Debug`.
     ///
     /// ```
     /// fn add(x: i32, y: i32) -> i32 { x + y }
     /// assert_eq!(parallel::thread().map(add, vec![(2, 3), (4, 5)]).unwrap(), vec![5, 9]);
     /// ```
-    pub fn map<I, F, K>(&self, f: F, inputs: I) -> M::Map<I, F::Output>
+    pub fn map<I, F, K, R>(&self, f: F, inputs: I) -> M::Map<I, F::Output>
     where
         I: Inputs,
-        I::Params: Clone + Debug,
-        F: TaskFn<I::Params, E, K>,
+        K: Report<I::Params, R>,
+        F: TaskFn<I::Params, E, K> + 'static,
         F::Output: Send + 'static,
         K: 'static,
+        R: 'static,
+        R: 'static,
     {
         self.run(MapFn::new(f, self.extras.clone()), inputs)
     }
@@ -184,14 +193,16 @@ where
     /// let out = parallel::thread().try_map(|s: &str| s.parse::<u8>(), ["1", "x"]);
     /// assert_eq!(out.unwrap_err().to_string(), "task 1 with parameters \"x\" returned an error: invalid digit found in string");
     /// ```
-    pub fn try_map<I, F, K, T, X>(&self, f: F, inputs: I) -> M::Map<I, T>
+    pub fn try_map<I, F, K, R, T, X>(&self, f: F, inputs: I) -> M::Map<I, T>
     where
         I: Inputs,
-        I::Params: Clone + Debug,
-        F: TaskFn<I::Params, E, K, Output = Result<T, X>>,
+        K: Report<I::Params, R>,
+        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + 'static,
         T: Send + 'static,
         X: Display + Send + Sync + 'static,
         K: 'static,
+        R: 'static,
+        R: 'static,
     {
         self.run(TryMapFn::new(f, self.extras.clone()), inputs)
     }
@@ -202,13 +213,15 @@ where
     /// let handle = parallel::thread().max_workers(2).async_map(|x: u8| x + 1, vec![1, 2]);
     /// assert_eq!(handle.wait().unwrap(), vec![2, 3]);
     /// ```
-    pub fn async_map<I, F, K>(&self, f: F, inputs: I) -> Handle<M::Map<I, F::Output>>
+    pub fn async_map<I, F, K, R>(&self, f: F, inputs: I) -> Handle<M::Map<I, F::Output>>
     where
         I: Inputs,
-        I::Params: Clone + Debug,
-        F: TaskFn<I::Params, E, K>,
+        K: Report<I::Params, R>,
+        F: TaskFn<I::Params, E, K> + 'static,
         F::Output: Send + 'static,
         K: 'static,
+        R: 'static,
+        R: 'static,
         M::Map<I, F::Output>: Send + 'static,
     {
         self.spawn(MapFn::new(f, self.extras.clone()), inputs, |output| output)
@@ -220,17 +233,96 @@ where
     /// let handle = parallel::thread().async_try_map(|s: &str| s.parse::<u8>(), ["7"]);
     /// assert_eq!(handle.wait().unwrap(), vec![7]);
     /// ```
-    pub fn async_try_map<I, F, K, T, X>(&self, f: F, inputs: I) -> Handle<M::Map<I, T>>
+    pub fn async_try_map<I, F, K, R, T, X>(&self, f: F, inputs: I) -> Handle<M::Map<I, T>>
     where
         I: Inputs,
-        I::Params: Clone + Debug,
-        F: TaskFn<I::Params, E, K, Output = Result<T, X>>,
+        K: Report<I::Params, R>,
+        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + 'static,
         T: Send + 'static,
         X: Display + Send + Sync + 'static,
         K: 'static,
+        R: 'static,
+        R: 'static,
         M::Map<I, T>: Send + 'static,
     {
         self.spawn(TryMapFn::new(f, self.extras.clone()), inputs, |output| output)
+    }
+
+    /// [`map`](Self::map) over borrowed data: `inputs` is anything iterable — `&v`,
+    /// `v.iter()`, `&mut v`, `v.chunks(n)`, `&map` — and `f` may borrow the caller's locals,
+    /// as with `std::thread::scope` or rayon's `par_iter()`. The results come in a `Vec` in
+    /// iteration order (silent mode: [`Results`](crate::Results), indexed by position);
+    /// tuples spread into arguments as for `map`.
+    ///
+    /// ```
+    /// let v: Vec<u64> = (1..=100).collect();
+    /// let offset = 1_000;
+    /// let shifted = parallel::thread().scoped_map(|x: &u64| x + offset, &v).unwrap();
+    /// assert_eq!(shifted[0], 1_001);
+    ///
+    /// let mut counts = vec![0u32; 4];
+    /// parallel::thread().scoped_map(|c: &mut u32| *c += 1, &mut counts).unwrap();
+    /// assert_eq!(counts, [1, 1, 1, 1]);
+    /// ```
+    ///
+    /// **The call never returns — nor unwinds — while one of its tasks runs**: that is what
+    /// makes borrowing sound. A thread task cannot be abandoned while it borrows the caller's
+    /// stack, so the options that abandon tasks work this way here:
+    ///
+    /// - `timeout`: at the deadline no new task starts, and the call returns once the running
+    ///   ones have ended — with [`Error::Timeout`](crate::Error::Timeout), or in silent mode a
+    ///   [`TimedOut`](crate::FailureKind::TimedOut) failure for every task that had not
+    ///   finished at the deadline (what the running ones return after it is dropped). The call
+    ///   can therefore return later than its timeout, by as long as a running task takes.
+    /// - `task_timeout`: a task past its limit fails as `TimedOut` and the other tasks go on,
+    ///   on a new thread, as with `map`; the call returns once the late task has ended too.
+    /// - A strict call's first failure, likewise: no task starts after it, and the call
+    ///   returns when the running ones have ended.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let naps = [0u64, 300, 300];
+    /// let results = parallel::thread().max_workers(1).timeout(Duration::from_millis(100)).silent()
+    ///     .scoped_map(|ms: &u64| std::thread::sleep(Duration::from_millis(*ms)), &naps);
+    /// assert!(results.failures()); // and no task runs any more: `naps` can go
+    /// ```
+    ///
+    /// A task fails when `f` panics; its failure reports its parameters (`Debug` of the item)
+    /// as `map`'s do — but a mutable borrow reports only its index, and so does every task of
+    /// an [`unreported`](crate::unreported) function. Use [`map`](Self::map) for owned inputs: it
+    /// never waits for a task past a timeout.
+    pub fn scoped_map<I, F, K, R>(&self, f: F, inputs: I) -> M::Map<Range<usize>, F::Output>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send,
+        I::Item: Send,
+        K: Report<I::Item, R>,
+        F: TaskFn<I::Item, E, K>,
+        F::Output: Send,
+    {
+        call_scoped::<M, _, _>(MapFn::new(f, self.extras.clone()), Sequential::new(inputs.into_iter()), self.plan())
+    }
+
+    /// [`scoped_map`](Self::scoped_map) for a function that returns `Result`: an `Err` fails
+    /// its task, as with [`try_map`](Self::try_map).
+    ///
+    /// ```
+    /// let words = vec!["1".to_owned(), "two".to_owned(), "3".to_owned()];
+    /// let results = parallel::thread().silent().scoped_try_map(|s: &String| s.parse::<u8>(), &words);
+    /// assert_eq!(results.into_options(), vec![Some(1), None, Some(3)]);
+    /// ```
+    pub fn scoped_try_map<I, F, K, R, T, X>(&self, f: F, inputs: I) -> M::Map<Range<usize>, T>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send,
+        I::Item: Send,
+        K: Report<I::Item, R>,
+        F: TaskFn<I::Item, E, K, Output = Result<T, X>>,
+        T: Send,
+        X: Display + Send + Sync + 'static,
+    {
+        let work = TryMapFn::new(f, self.extras.clone());
+        call_scoped::<M, _, _>(work, Sequential::new(inputs.into_iter()), self.plan())
     }
 
     /// Runs different functions concurrently: see [`Par`]. Extras do not apply.
@@ -274,7 +366,7 @@ where
     /// results come in the input's shape, as for [`map`](Self::map).
     pub fn run<W, I>(&self, work: W, inputs: I) -> M::Map<I, W::Out>
     where
-        W: Work,
+        W: Work + 'static,
         I: Inputs<Params = W::Params>,
     {
         call::<M, W, I>(work, inputs, self.plan())
@@ -297,7 +389,7 @@ where
     /// ```
     pub fn async_run<W, I>(&self, work: W, inputs: I) -> Handle<M::Map<I, W::Out>>
     where
-        W: Work,
+        W: Work + 'static,
         I: Inputs<Params = W::Params>,
         M::Map<I, W::Out>: Send + 'static,
     {
@@ -306,7 +398,7 @@ where
 
     fn spawn<W, I, U>(&self, work: W, inputs: I, finish: fn(M::Map<I, W::Out>) -> U) -> Handle<U>
     where
-        W: Work,
+        W: Work + 'static,
         I: Inputs<Params = W::Params>,
         U: Send + 'static,
         M::Map<I, W::Out>: 'static,

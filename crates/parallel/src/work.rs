@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::call::TaskFn;
 use crate::par::Task;
+use crate::report::Report;
 use crate::results::FailureKind;
 
 /// How a task failed, as its [`Work`] reports it: the kind, a message, and the error value
@@ -82,13 +83,13 @@ impl Debug for Fault {
 /// assert_eq!(results[0], Ok(1));
 /// assert!(results[1].as_ref().unwrap_err().error::<std::num::ParseIntError>().is_some());
 /// ```
-pub trait Work: Send + Sync + 'static {
+pub trait Work: Send + Sync {
     /// One task's parameters.
-    type Params: Send + 'static;
+    type Params: Send;
     /// One task's value.
-    type Out: Send + 'static;
+    type Out: Send;
     /// What is kept of the parameters while they are moved into the call, for a failure report.
-    type Kept: Send + 'static;
+    type Kept: Send;
 
     /// What to keep of a task's parameters before they move into [`run`](Self::run).
     fn keep(&self, params: &Self::Params) -> Self::Kept;
@@ -164,7 +165,28 @@ macro_rules! cloned_params {
 }
 pub(crate) use cloned_params;
 
-/// `map`: the function's value is the task's value.
+/// The parameter-related items of a `Work` whose parameters `A` are kept and described as the
+/// function's marker `K` says ([`Report`]).
+macro_rules! reported_params {
+    ($out:ty) => {
+        type Params = A;
+        type Out = $out;
+        type Kept = <K as Report<A, R>>::Kept;
+
+        fn keep(&self, params: &A) -> Self::Kept {
+            K::keep(params)
+        }
+        fn describe(&self, kept: &Self::Kept) -> String {
+            K::describe(kept)
+        }
+        fn describe_params(&self, params: &A) -> String {
+            K::describe_params(params)
+        }
+    };
+}
+
+/// `map`: the function's value is the task's value. `M` is the function's [`TaskFn`] marker
+/// and its [`Report`] marker.
 pub(crate) struct MapFn<F, E, M, A> {
     f: F,
     extras: Arc<E>,
@@ -177,15 +199,15 @@ impl<F, E, M, A> MapFn<F, E, M, A> {
     }
 }
 
-impl<F, E, M, A> Work for MapFn<F, E, M, A>
+impl<F, E, K, R, A> Work for MapFn<F, E, (K, R), A>
 where
-    F: TaskFn<A, E, M>,
-    F::Output: Send + 'static,
-    A: Clone + Debug + Send + 'static,
-    E: Send + Sync + 'static,
-    M: 'static,
+    F: TaskFn<A, E, K>,
+    F::Output: Send,
+    K: Report<A, R>,
+    A: Send,
+    E: Send + Sync,
 {
-    cloned_params!(F::Output);
+    reported_params!(F::Output);
 
     fn run(&self, params: A) -> Result<F::Output, Fault> {
         Ok(self.f.call(params, &self.extras))
@@ -201,19 +223,20 @@ impl<F, E, M, A, T, X> TryMapFn<F, E, M, A, T, X> {
     }
 }
 
-impl<F, E, M, A, T, X> Work for TryMapFn<F, E, M, A, T, X>
+impl<F, E, K, R, A, T, X> Work for TryMapFn<F, E, (K, R), A, T, X>
 where
-    F: TaskFn<A, E, M, Output = Result<T, X>>,
-    T: Send + 'static,
+    F: TaskFn<A, E, K, Output = Result<T, X>>,
+    T: Send,
     X: Display + Send + Sync + 'static,
-    A: Clone + Debug + Send + 'static,
-    E: Send + Sync + 'static,
-    M: 'static,
+    K: Report<A, R>,
+    A: Send,
+    E: Send + Sync,
 {
-    cloned_params!(T);
+    reported_params!(T);
 
     fn run(&self, params: A) -> Result<T, Fault> {
-        self.0.f.call(params, &self.0.extras).map_err(|e| Fault::new(FailureKind::Error, e.to_string()).with_error(e))
+        let value = self.0.f.call(params, &self.0.extras);
+        value.map_err(|e| Fault::new(FailureKind::Error, e.to_string()).with_error(e))
     }
 }
 

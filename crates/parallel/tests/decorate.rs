@@ -140,3 +140,70 @@ fn a_future_reports_its_arguments_when_it_fails() {
     assert_eq!(failed.key(), Some("\"bad\""));
     assert_eq!(failed.params(), "(1, 0)");
 }
+
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+fn risky(x: i32) -> i32 {
+    match x {
+        0 => panic!("zero"),
+        1 => std::process::abort(),
+        _ => x,
+    }
+}
+
+#[test]
+fn process_runs_the_function_in_worker_processes() {
+    assert_eq!(square.process().map(0..5).unwrap(), vec![0, 1, 4, 9, 16]);
+    // A task that aborts its worker fails alone: the tasks ran in other processes.
+    let results = risky.process().max_workers(2).silent().map(vec![2, 0, 1, 3]);
+    assert_eq!(results[0], Ok(2));
+    assert_eq!(*results[1].as_ref().unwrap_err().kind(), FailureKind::Panicked);
+    assert!(matches!(results[2].as_ref().unwrap_err().kind(), FailureKind::Crashed { signal: Some(6), .. }));
+    assert_eq!(results[3], Ok(3));
+    assert_eq!(square(3), 9, "still a function");
+}
+
+#[test]
+fn every_option_through_process() {
+    fn add(x: u32, y: u32, offset: &u32) -> u32 {
+        x + y + offset
+    }
+    // Options in any order, extras before or after the others.
+    let out = add
+        .process()
+        .max_workers(2)
+        .extras(100u32)
+        .timeout(Duration::from_secs(30))
+        .task_timeout(Duration::from_secs(20))
+        .memory_limit(1 << 30)
+        .map(vec![(1, 2), (3, 4)])
+        .unwrap();
+    assert_eq!(out, vec![103, 107]);
+    let out = add.process().extras(1u32).silent().max_workers(1).map(vec![(1, 1)]);
+    assert_eq!(out.replace_failed(0), vec![3]);
+
+    let hang = |ms: u64| {
+        sleep(Duration::from_millis(ms));
+        ms
+    };
+    let results = hang.process().silent().task_timeout(Duration::from_millis(300)).map(vec![1, 60_000, 2]);
+    assert_eq!(results.succeeded(), vec![&1, &2]);
+    assert_eq!(*results[1].as_ref().unwrap_err().kind(), FailureKind::TimedOut);
+}
+
+#[test]
+fn try_map_and_async_map_through_process() {
+    let parse = |s: String| s.parse::<u8>();
+    let results = parse.process().silent().try_map(vec!["1".to_owned(), "300".to_owned()]);
+    assert_eq!(results[0], Ok(1));
+    assert_eq!(results[1].as_ref().unwrap_err().message(), "number too large to fit in target type");
+    let err = parse.process().try_map(vec!["x".to_owned()]).unwrap_err();
+    assert!(matches!(&err, Error::Task(f) if *f.kind() == FailureKind::Error), "{err:?}");
+
+    let handle = square.process().max_workers(2).async_map(vec![2, 3]);
+    assert_eq!(handle.wait().unwrap(), vec![4, 9]);
+    let handle = risky.process().silent().async_map(vec![0, 5]);
+    assert_eq!(handle.wait().replace_failed(-1), vec![-1, 5]);
+}

@@ -2,7 +2,7 @@
 //! alone, the failure report it makes, and the checks of a silent or strict call's output —
 //! shared by `properties.rs` (threads) and `process_properties.rs` (processes), whose tasks
 //! differ only in what they can do.
-#![allow(dead_code)] // each property test uses its part
+#![allow(dead_code, unused_macros, unused_imports)] // each property test uses its part
 
 use std::fmt::Debug;
 
