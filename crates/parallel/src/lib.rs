@@ -87,6 +87,7 @@ mod mode;
 mod outcomes;
 mod par;
 mod pool;
+pub mod plumbing;
 pub mod prelude;
 mod process;
 mod program;

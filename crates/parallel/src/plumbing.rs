@@ -1,0 +1,37 @@
+//! What bindings and new executors build on, kept out of the crate's root (as rayon keeps
+//! `iter::plumbing`): a user calling `map` and `par` needs none of it.
+//!
+//! - [`Work`]: the per-task work of one call, run by the engine ([`Thread::run`](crate::Thread::run)):
+//!   parameters in, a value or a [`Fault`] out. The crate's own calls are `Work`s; the Python
+//!   binding implements it to run Python callables on the engine.
+//! - [`Fault`] and [`ErrorValue`]: how a task failed, as a work reports it, with the error
+//!   value kept for a binding to raise again.
+//! - [`Interrupt`]: how another thread stops a running task (kills its worker process).
+//! - [`Tasks`], [`Sequential`], [`Span`], [`SpanBatch`]: where a call's tasks come from, in
+//!   batches.
+//! - [`Program`]: worker processes of another program, with tasks as bytes
+//!   ([`Process::run_program`](crate::Process::run_program)).
+//!
+//! ```
+//! use parallel::plumbing::{Fault, Work};
+//! use parallel::FailureKind;
+//!
+//! struct Halve;
+//! impl Work for Halve {
+//!     type Params = u32;
+//!     type Out = u32;
+//!     type Kept = u32;
+//!     fn keep(&self, x: &u32) -> u32 { *x }
+//!     fn describe(&self, x: &u32) -> String { x.to_string() }
+//!     fn run(&self, x: u32) -> Result<u32, Fault> {
+//!         if x % 2 == 0 { Ok(x / 2) } else { Err(Fault::new(FailureKind::Error, "odd")) }
+//!     }
+//! }
+//! let out = parallel::thread().silent().run(Halve, vec![4, 3]);
+//! assert_eq!(out[0], Ok(2));
+//! assert!(out[1].is_err());
+//! ```
+
+pub use crate::inputs::{Sequential, Span, SpanBatch, Tasks};
+pub use crate::program::Program;
+pub use crate::work::{ErrorValue, Fault, Interrupt, Work};
