@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::job::lock;
+use crate::engine::sync::lock;
 
 /// Where the driver of a non-blocking call leaves its output.
 pub(crate) struct Slot<T> {

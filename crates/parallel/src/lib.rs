@@ -73,46 +73,36 @@
 //! outcome per task — enforcing the deadline — and the [`Mode`] puts them back in the input's
 //! shape: `Result<output, Error>` or [`Results`].
 
-mod buffer;
 mod call;
-mod control;
-mod driver;
+mod engine;
 mod error;
-mod forked;
+mod failure;
 mod functions;
 mod handle;
 mod inputs;
-mod job;
 mod mode;
-mod outcomes;
 mod par;
-mod pool;
 pub mod plumbing;
 pub mod prelude;
 mod process;
-mod program;
-mod remote;
 mod report;
 mod results;
-mod scope;
-mod serve;
-mod stash;
 mod thread;
-mod tracked;
-pub mod wire;
-mod work;
-mod worker;
 
 pub use crate::call::TaskFn;
+pub use crate::engine::work::{Interrupt, Work};
 pub use crate::error::Error;
+pub use crate::failure::{ErrorValue, FailureKind, Fault};
 pub use crate::functions::{async_map, async_par, async_try_map, map, par, scoped_map, scoped_try_map, try_map};
 pub use crate::handle::Handle;
 pub use crate::inputs::{iter, Inputs, Iter, Sequential, Span, SpanBatch, Tasks};
 pub use crate::mode::{Mode, Silent, Strict};
 pub use crate::par::{task, IntoTask, Par, Task};
+pub use crate::process::program::Program;
+#[doc(hidden)]
+pub use crate::process::serve::__fuzz;
+pub use crate::process::wire;
 pub use crate::process::{init, process, Owned, Process, RemoteFn};
-pub use crate::program::Program;
 pub use crate::report::{unreported, Report, Unreported};
-pub use crate::results::{FailedTask, FailureKind, Results};
+pub use crate::results::{FailedTask, Results};
 pub use crate::thread::{default_thread_workers, thread, Thread};
-pub use crate::work::{ErrorValue, Fault, Interrupt, Work};

@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use crate::driver::Collected;
+use crate::engine::chunks::Collected;
 use crate::error::Error;
+use crate::failure::Failure;
 use crate::inputs::Inputs;
-use crate::job::Failure;
 use crate::par::Par;
 use crate::results::{Details, FailedTask, Results};
 

@@ -6,10 +6,12 @@ use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Debug};
 use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
 
+use crate::engine::work::Work;
+use crate::failure::Fault;
 use crate::inputs::Inputs;
 use crate::results::{FailedTask, Results};
-use crate::work::Fault;
 
 /// One task of a `par` call: a closure and, for failure reports, a description of what it was
 /// called with. Build one with [`task`] or with `.future(args)` from the
@@ -207,3 +209,31 @@ collection!([T] Vec<Task<T>> where T: Send + 'static);
 collection!([T, const N: usize] [Task<T>; N] where T: Send + 'static);
 collection!([K, T, S] HashMap<K, Task<T>, S> where K: Debug + Eq + Hash + Send + 'static, T: Send + 'static, S: BuildHasher + Default);
 collection!([K, T] BTreeMap<K, Task<T>> where K: Debug + Ord + Send + 'static, T: Send + 'static);
+
+/// `par`: each task is its own closure.
+pub(crate) struct ParTasks<V>(PhantomData<fn() -> V>);
+
+impl<V> ParTasks<V> {
+    pub(crate) fn new() -> Self {
+        ParTasks(PhantomData)
+    }
+}
+
+impl<V: Send + 'static> Work for ParTasks<V> {
+    type Params = Task<V>;
+    type Out = V;
+    type Kept = String;
+
+    fn keep(&self, task: &Task<V>) -> String {
+        task.params.clone()
+    }
+    fn describe(&self, kept: &String) -> String {
+        kept.clone()
+    }
+    fn describe_params(&self, task: &Task<V>) -> String {
+        task.params.clone()
+    }
+    fn run(&self, task: Task<V>) -> Result<V, Fault> {
+        (task.run)()
+    }
+}

@@ -32,6 +32,7 @@
 //! assert!(out[1].is_err());
 //! ```
 
+pub use crate::engine::work::{Interrupt, Work};
+pub use crate::failure::{ErrorValue, Fault};
 pub use crate::inputs::{Sequential, Span, SpanBatch, Tasks};
-pub use crate::program::Program;
-pub use crate::work::{ErrorValue, Fault, Interrupt, Work};
+pub use crate::process::program::Program;

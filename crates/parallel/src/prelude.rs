@@ -152,7 +152,7 @@ pub trait ParallelFn<Args, K>: TaskFn<Args, (), K> + Sized + 'static {
     {
         let () = Self::CAPTURES_NOTHING; // fails the build for a closure that captures values
         let _ = self; // only its type crosses
-        crate::remote::remote_task::<Self, K, Args>(args)
+        crate::process::remote::remote_task::<Self, K, Args>(args)
     }
 }
 

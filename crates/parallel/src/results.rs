@@ -4,47 +4,8 @@
 use std::fmt;
 use std::ops::Index;
 
+use crate::failure::{ErrorValue, FailureKind};
 use crate::inputs::Inputs;
-use crate::work::ErrorValue;
-
-/// How a task failed.
-///
-/// ```
-/// let results = parallel::thread().silent().map(|x: i32| if x == 1 { panic!("one") } else { x }, 0..3);
-/// assert_eq!(*results[1].as_ref().unwrap_err().kind(), parallel::FailureKind::Panicked);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FailureKind {
-    /// The function returned `Err` (through `try_map`).
-    Error,
-    /// The function panicked; the message is the panic's.
-    Panicked,
-    /// The task passed its `task_timeout`, or was unfinished when the call's `timeout` passed.
-    TimedOut,
-    /// The call was cancelled before the task started.
-    Cancelled,
-    /// The worker process running the task died: killed by `signal`, or exited with `code`
-    /// (process executor).
-    Crashed {
-        /// The signal that killed the worker (11 is SIGSEGV, 6 SIGABRT, 9 SIGKILL).
-        signal: Option<i32>,
-        /// The worker's exit code, if it exited.
-        code: Option<i32>,
-    },
-}
-
-impl fmt::Display for FailureKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FailureKind::Error => "returned an error",
-            FailureKind::Panicked => "panicked",
-            FailureKind::TimedOut => "timed out",
-            FailureKind::Cancelled => "was cancelled",
-            FailureKind::Crashed { .. } => "crashed its worker process",
-        })
-    }
-}
 
 /// A task that did not produce a value: which input it was, its parameters, how it failed and
 /// the error or panic message.

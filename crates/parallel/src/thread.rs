@@ -15,14 +15,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::call::TaskFn;
-use crate::driver::{call, spawn_call, Plan};
+use crate::engine::driver::{call, spawn_call, Plan};
+use crate::engine::scope::call_scoped;
+use crate::engine::work::{MapFn, TryMapFn, Work};
 use crate::handle::Handle;
 use crate::inputs::{Inputs, Sequential};
 use crate::mode::{Mode, Silent, Strict};
-use crate::par::Par;
+use crate::par::{Par, ParTasks};
 use crate::report::Report;
-use crate::scope::call_scoped;
-use crate::work::{MapFn, ParTasks, TryMapFn, Work};
 
 /// The thread executor with its options; made by [`thread()`], configured fluently, then used
 /// for any number of calls.

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use parallel::__fuzz;
 use parallel::wire::{self, WireError, DEFAULT_MAX_FRAME, HEADER_LEN};
 
 #[path = "../../../fuzz/fuzz_targets/common/mod.rs"]
@@ -130,13 +131,13 @@ fn a_garbage_payload_in_a_valid_frame() {
     let bytes = frame(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff garbage");
     let payload = wire::read_frame(&mut bytes.as_slice(), 64).unwrap();
     assert!(matches!(wire::decode::<RequestShape>(&payload), Err(WireError::Decode(_))));
-    assert!(!wire::__fuzz::decode_reply(&payload));
+    assert!(!__fuzz::decode_reply(&payload));
     assert_eq!(checks::worker_requests(&bytes), 0);
     checks::wire_frames(&bytes);
     // Reply variants and booleans out of range.
-    assert!(!wire::__fuzz::decode_reply(b"\x09\x01\x02"));
-    assert!(!wire::__fuzz::decode_reply(b"\x01\x02\x00"));
-    assert!(wire::__fuzz::decode_reply(b"\x01\x01\x00"));
+    assert!(!__fuzz::decode_reply(b"\x09\x01\x02"));
+    assert!(!__fuzz::decode_reply(b"\x01\x02\x00"));
+    assert!(__fuzz::decode_reply(b"\x01\x01\x00"));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use std::io::{self, Read};
 
+use parallel::__fuzz;
 use parallel::wire::{self, WireError, HEADER_LEN};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -56,7 +57,7 @@ pub fn decode_all(payload: &[u8]) {
     decodes_as::<Vec<u8>>(payload);
     decodes_as::<String>(payload);
     decodes_as::<(u64, Option<(bool, String)>)>(payload);
-    let (_, peak) = peak_of(|| wire::__fuzz::decode_reply(payload));
+    let (_, peak) = peak_of(|| __fuzz::decode_reply(payload));
     assert!(peak <= allowed(payload.len()), "decoding a reply of {} bytes allocated {peak}", payload.len());
 }
 
@@ -106,7 +107,7 @@ pub fn wire_frames(data: &[u8]) {
 /// answers what it can and stops at the first malformed frame or message, within the
 /// allocation bound. Returns the reply bytes it wrote.
 pub fn worker_requests(data: &[u8]) -> usize {
-    let (written, peak) = peak_of(|| wire::__fuzz::serve_requests(data));
+    let (written, peak) = peak_of(|| __fuzz::serve_requests(data));
     assert!(peak <= allowed(data.len()), "serving {} bytes allocated {peak}", data.len());
     written
 }

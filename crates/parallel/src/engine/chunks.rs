@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::buffer::Buffer;
-use crate::driver::Collected;
-use crate::job::{Chunk, Failure};
+use crate::engine::buffer::Buffer;
+use crate::engine::job::Chunk;
+use crate::failure::Failure;
 
 /// The outcomes received so far. A chunk is appended as soon as every task before it has
 /// arrived; only chunks that arrive early wait. Values the workers wrote to the call's
@@ -116,4 +116,20 @@ impl<T> Chunks<T> {
         self.failures.sort_unstable_by_key(|(index, _)| *index);
         Collected::Outcomes { values: self.values, failures: self.failures }
     }
+}
+
+/// How a call ended, with the outcomes it has.
+pub enum Collected<T> {
+    /// Every task succeeded: the values in input order.
+    Values(Vec<T>),
+    /// Some tasks failed (silent calls only): the values of those that succeeded, in input
+    /// order, and the failures with their index, in order. (Kept apart, not as one `Result`
+    /// per task: a failure is far larger than a small value.)
+    Outcomes { values: Vec<T>, failures: Vec<(usize, Failure)> },
+    /// The first failure in input order, with its index (calls that are not silent).
+    Failed(usize, Failure),
+    /// The deadline passed with `finished` tasks done (calls that are not silent).
+    TimedOut { finished: usize },
+    /// The call was cancelled (calls that are not silent).
+    Cancelled,
 }

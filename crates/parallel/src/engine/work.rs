@@ -1,62 +1,14 @@
 //! What one call runs per task, with the user's types erased down to parameters in, value out:
 //! `map` (a value), `try_map` (`Err` is a failure) and `par` (a boxed closure).
 
-use std::any::Any;
-use std::fmt::{Debug, Display};
+use std::fmt::Display;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::call::TaskFn;
-use crate::par::Task;
+use crate::failure::{FailureKind, Fault};
 use crate::report::Report;
-use crate::results::FailureKind;
-
-/// How a task failed, as its [`Work`] reports it: the kind, a message, and the error value
-/// itself when there is one (the `Err` of `try_map`; what a binding needs to raise again).
-///
-/// ```
-/// use parallel::{Fault, FailureKind};
-/// let fault = Fault::new(FailureKind::Error, "no such file").with_error(std::io::ErrorKind::NotFound);
-/// assert_eq!(fault.message, "no such file");
-/// assert!(fault.error.is_some());
-/// ```
-#[derive(Clone)]
-pub struct Fault {
-    /// How the task failed.
-    pub kind: FailureKind,
-    /// What the failure says.
-    pub message: String,
-    /// The error value, if the task failed with one; see [`FailedTask::error`](crate::FailedTask::error).
-    pub error: Option<ErrorValue>,
-}
-
-/// The error value a failed task keeps: any `Send + Sync` value, shared.
-pub type ErrorValue = Arc<dyn Any + Send + Sync>;
-
-impl Fault {
-    /// A failure of `kind` saying `message`, without an error value.
-    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        Fault { kind, message: message.into(), error: None }
-    }
-
-    /// The failure of a task that never started because its call stopped.
-    pub fn cancelled() -> Self {
-        Fault::new(FailureKind::Cancelled, "the call was cancelled before the task started")
-    }
-
-    /// The same failure, keeping `error` as its error value.
-    pub fn with_error<X: Any + Send + Sync>(mut self, error: X) -> Self {
-        self.error = Some(Arc::new(error));
-        self
-    }
-}
-
-impl Debug for Fault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fault").field("kind", &self.kind).field("message", &self.message).finish_non_exhaustive()
-    }
-}
 
 /// The per-task work of one call: what the engine runs for each task, with the user's types
 /// erased down to parameters in, value out. The crate's own calls (`map`, `try_map`, `par`, the
@@ -237,34 +189,6 @@ where
     fn run(&self, params: A) -> Result<T, Fault> {
         let value = self.0.f.call(params, &self.0.extras);
         value.map_err(|e| Fault::new(FailureKind::Error, e.to_string()).with_error(e))
-    }
-}
-
-/// `par`: each task is its own closure.
-pub(crate) struct ParTasks<V>(PhantomData<fn() -> V>);
-
-impl<V> ParTasks<V> {
-    pub(crate) fn new() -> Self {
-        ParTasks(PhantomData)
-    }
-}
-
-impl<V: Send + 'static> Work for ParTasks<V> {
-    type Params = Task<V>;
-    type Out = V;
-    type Kept = String;
-
-    fn keep(&self, task: &Task<V>) -> String {
-        task.params.clone()
-    }
-    fn describe(&self, kept: &String) -> String {
-        kept.clone()
-    }
-    fn describe_params(&self, task: &Task<V>) -> String {
-        task.params.clone()
-    }
-    fn run(&self, task: Task<V>) -> Result<V, Fault> {
-        (task.run)()
     }
 }
 

@@ -10,17 +10,17 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use crate::buffer::Buffer;
+use crate::engine::buffer::Buffer;
+use crate::engine::chunks::{Chunks, Collected};
+use crate::engine::job::{max_batch, Job, Msg};
+use crate::engine::pool;
+use crate::engine::tracked::Closing;
+use crate::engine::work::Work;
+use crate::failure::FailureKind;
 use crate::handle::{Handle, Slot};
 use crate::inputs::Inputs;
 use crate::inputs::Tasks;
-use crate::job::{max_batch, Failure, Job, Msg};
 use crate::mode::Mode;
-use crate::outcomes::Chunks;
-use crate::pool;
-use crate::results::FailureKind;
-use crate::tracked::Closing;
-use crate::work::Work;
 
 /// The options of one call, with its deadline fixed at its start.
 #[derive(Clone, Debug)]
@@ -32,22 +32,6 @@ pub(crate) struct Plan {
     pub(crate) silent: bool,
     /// The call has a handle (`async_*`).
     pub(crate) cancellable: bool,
-}
-
-/// How a call ended, with the outcomes it has.
-pub enum Collected<T> {
-    /// Every task succeeded: the values in input order.
-    Values(Vec<T>),
-    /// Some tasks failed (silent calls only): the values of those that succeeded, in input
-    /// order, and the failures with their index, in order. (Kept apart, not as one `Result`
-    /// per task: a failure is far larger than a small value.)
-    Outcomes { values: Vec<T>, failures: Vec<(usize, Failure)> },
-    /// The first failure in input order, with its index (calls that are not silent).
-    Failed(usize, Failure),
-    /// The deadline passed with `finished` tasks done (calls that are not silent).
-    TimedOut { finished: usize },
-    /// The call was cancelled (calls that are not silent).
-    Cancelled,
 }
 
 /// How a call's workers reach the pool: the pool's work for one worker of a job, which runs

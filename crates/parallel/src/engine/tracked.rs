@@ -14,10 +14,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::engine::job::{Chunk, Job};
+use crate::engine::sync::lock;
+use crate::engine::work::{describe, describe_params, panic_message, run_one, Interrupt, Work};
+use crate::failure::{Failure, FailureKind};
 use crate::inputs::Tasks;
-use crate::job::{lock, Chunk, Failure, Job};
-use crate::results::FailureKind;
-use crate::work::{describe, describe_params, panic_message, run_one, Interrupt, Work};
 
 /// A tracked batch in flight.
 pub(crate) struct Cell<W: Work> {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use crate::forked::PerProcess;
+use crate::engine::forked::PerProcess;
 
 /// How long an idle worker thread waits for new work before it exits.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(5);

@@ -263,25 +263,3 @@ pub fn send<T: Serialize + ?Sized>(writer: &mut impl Write, msg: &T) -> Result<(
 pub fn recv<T: DeserializeOwned>(reader: &mut impl Read, max: usize) -> Result<T, WireError> {
     decode(&read_frame(reader, max)?)
 }
-
-/// Entry points for the fuzz targets of `fuzz/` (cargo-fuzz); not part of the API, and not
-/// for anything else.
-#[doc(hidden)]
-pub mod __fuzz {
-    /// Feeds `bytes` to the worker's request loop as the parent's pipe, until they end or
-    /// break the protocol, and returns how many reply bytes it wrote. The loop is the real
-    /// worker's; only its functions differ: a request's entry is looked up by name in a fixed
-    /// list (`b"echo"`, `b"extras"`, `b"fail"`) — a real worker takes it as a code address
-    /// from its parent, which it alone trusts, and never from these bytes.
-    pub fn serve_requests(bytes: &[u8]) -> usize {
-        crate::serve::serve_in_memory(bytes)
-    }
-
-    /// Decodes `bytes` as a worker's reply (the supervisor's own type); `true` if they are one.
-    ///
-    /// # Panics
-    /// If a reply that decodes does not encode back to itself.
-    pub fn decode_reply(bytes: &[u8]) -> bool {
-        crate::serve::reply_round_trips(bytes)
-    }
-}

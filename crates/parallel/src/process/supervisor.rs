@@ -1,5 +1,5 @@
-//! Worker processes, from the parent's side, and the protocol they speak. The parent sends a
-//! [`Request`] frame per batch on the worker's stdin and reads one [`Reply`] frame per task
+//! Worker processes, from the parent's side (the protocol they speak is `protocol.rs`). The
+//! parent sends a [`Request`] frame per batch on the worker's stdin and reads one [`Reply`] frame per task
 //! from its stdout; a worker that dies shows as a closed pipe, and its exit status says how it
 //! died; one that breaks the protocol is killed and replaced.
 //!
@@ -16,17 +16,13 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use crate::engine::forked::{is_this_process, PerProcess};
+use crate::engine::sync::lock;
+use crate::engine::work::Interrupt;
+use crate::process::control::{Control, CONTROL_ENV};
 
-use crate::control::{Control, CONTROL_ENV};
-use crate::forked::{is_this_process, PerProcess};
-use crate::job::lock;
-use crate::work::Interrupt;
-
-use crate::wire::{self, WireError};
-
-/// The environment variable that starts a process in worker mode.
-pub(crate) const WORKER_ENV: &str = "PARALLEL_WORKER";
+use crate::process::protocol::{Reply, Request, MAX_FRAME, WORKER_ENV};
+use crate::process::wire::{self, WireError};
 
 /// Replies closer together than this come from tiny tasks ...
 const QUICK_REPLY: Duration = Duration::from_micros(20);
@@ -36,44 +32,6 @@ const COALESCE: Duration = Duration::from_micros(100);
 
 /// ... when at least this many are still to come.
 const COALESCE_MIN: usize = 64;
-
-/// The largest frame a worker or its parent accepts.
-pub(crate) const MAX_FRAME: usize = 1 << 30;
-
-/// A batch of tasks for a worker, as it sends them: the worker answers with one [`Reply`]
-/// per task, in order, each as soon as its task is done.
-#[derive(Serialize)]
-pub(crate) struct Request<'a> {
-    /// Which function to call: for Rust workers, the trampoline's offset from [`anchor`]
-    /// (8 bytes, little-endian); opaque to the supervisor.
-    pub(crate) entry: &'a [u8],
-    /// Each task's encoded parameters.
-    pub(crate) params: &'a [Vec<u8>],
-    pub(crate) extras: &'a [u8],
-}
-
-/// A [`Request`] as the worker reads it.
-#[derive(Deserialize)]
-pub(crate) struct Received {
-    pub(crate) entry: Vec<u8>,
-    pub(crate) params: Vec<Vec<u8>>,
-    pub(crate) extras: Vec<u8>,
-}
-
-/// A worker's answer to one task.
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
-pub(crate) enum Reply {
-    /// The encoded value.
-    Value(Vec<u8>),
-    /// The task panicked (`true`) or its parameters or value did not cross (`false`).
-    Failed(bool, String),
-    /// The task failed with an error the worker encoded: its message and the encoded error
-    /// (a Python worker sends the pickled exception), kept as the failure's error value.
-    Raised(String, Vec<u8>),
-    /// The task never started: its parent stopped the batch through the control page
-    /// (`control.rs`), or a strict call's task before it in the batch failed.
-    Skipped,
-}
 
 /// How to start a worker process: this executable in worker mode, or any program that
 /// speaks the protocol.
@@ -175,6 +133,12 @@ impl BatchStop {
     /// The tasks of the batch from `offset` on do not start.
     pub(crate) fn stop_from(&self, offset: usize) {
         self.control.stop_from(self.batch, offset);
+    }
+
+    /// The batch was not sent after all: a stop written for it must not hit the next batch,
+    /// which gets its number. Called once nothing else can stop it (it is out of the registry).
+    pub(crate) fn withdraw(&self) {
+        self.control.withdraw(self.batch);
     }
 
     /// `true` if both stop the same batch of the same worker.

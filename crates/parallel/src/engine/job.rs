@@ -10,36 +10,17 @@
 use std::mem;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use crate::buffer::Buffer;
+use crate::engine::buffer::Buffer;
+use crate::engine::sync::lock;
+use crate::engine::tracked::Cell;
+use crate::engine::work::{describe, describe_params, panic_message, run_one, Work};
+use crate::failure::{Failure, FailureKind, Fault};
 use crate::inputs::Tasks;
-use crate::results::FailureKind;
-use crate::tracked::Cell;
-use crate::work::{describe, describe_params, panic_message, run_one, ErrorValue, Fault, Work};
-
-/// Why a task produced no value.
-pub struct Failure {
-    pub(crate) kind: FailureKind,
-    pub(crate) message: String,
-    pub(crate) params: String,
-    pub(crate) error: Option<ErrorValue>,
-}
-
-impl Failure {
-    /// A failure without an error value.
-    pub(crate) fn new(kind: FailureKind, message: String, params: String) -> Self {
-        Failure { kind, message, params, error: None }
-    }
-
-    /// The failure a task's work reported, with its parameters described.
-    pub(crate) fn of(fault: Fault, params: String) -> Self {
-        Failure { kind: fault.kind, message: fault.message, params, error: fault.error }
-    }
-}
 
 /// The outcomes of tasks `start .. start + len`: the values of those that succeeded in order,
 /// and the failures with their index.
@@ -115,12 +96,6 @@ pub(crate) struct Job<W: Work, It> {
     /// Strict calls want every chunk at once after a failure.
     strict: bool,
     failed: AtomicBool,
-}
-
-/// Locks a mutex, ignoring poisoning: no code panics while holding these locks except user
-/// iterators, and those are caught.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The largest batch a worker takes: a quarter of an even share, so the work still balances,

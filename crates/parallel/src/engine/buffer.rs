@@ -10,7 +10,7 @@
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::Mutex;
 
-use crate::job::lock;
+use crate::engine::sync::lock;
 
 /// One slot per task, shared by the workers (writers) and the driver (reader).
 pub(crate) struct Buffer<T> {

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use crate::forked::PerProcess;
-use crate::job::lock;
-use crate::worker::{Launcher, Worker};
+use crate::engine::forked::PerProcess;
+use crate::engine::sync::lock;
+use crate::process::supervisor::{Launcher, Worker};
 
 /// How long an idle worker process is kept for later calls (as loky does, five minutes).
 pub(crate) const WORKER_KEEP_ALIVE: Duration = Duration::from_secs(300);

@@ -12,14 +12,15 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::call::TaskFn;
-use crate::job::lock;
-use crate::par::Task;
-use crate::process::entry_of;
-use crate::results::FailureKind;
-use crate::stash;
-use crate::wire;
-use crate::work::{cloned_params, Fault, Interrupt, ParTasks, Work};
-use crate::worker::{BatchStop, Death, Launcher, Reply, Request, Worker};
+use crate::engine::sync::lock;
+use crate::engine::work::{cloned_params, Interrupt, Work};
+use crate::failure::{FailureKind, Fault};
+use crate::par::{ParTasks, Task};
+use crate::process::entry::entry_of;
+use crate::process::protocol::{Reply, Request};
+use crate::process::stash;
+use crate::process::supervisor::{BatchStop, Death, Launcher, Worker};
+use crate::process::wire;
 
 thread_local! {
     /// The worker process this pool thread holds: taken from the stash for the tasks it runs,
@@ -136,12 +137,12 @@ impl Channel {
                 // this batch, or comes before the look and the batch is not sent.
                 let stop = worker.next_stop();
                 lock(&self.sent).push((first.saturating_add(next), params.len() - next, stop.clone()));
-                let ran = if self.stops(first.saturating_add(next)) {
-                    Ok(()) // not sent: cancelled below
-                } else {
-                    worker.call(&request, self.stop_on_failure, &mut replies)
-                };
+                let sent = !self.stops(first.saturating_add(next));
+                let ran = if sent { worker.call(&request, self.stop_on_failure, &mut replies) } else { Ok(()) };
                 lock(&self.sent).retain(|(_, _, s)| !s.same(&stop));
+                if !sent {
+                    stop.withdraw(); // not sent (cancelled below): its number goes to the next batch
+                }
                 match ran {
                     Ok(()) => Ok(None),
                     Err(death) => {

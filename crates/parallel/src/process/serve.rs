@@ -1,6 +1,6 @@
 //! The worker side: what a worker process runs. A Rust worker is this executable started
 //! again with `PARALLEL_WORKER=1`; it serves from `.init_array`, before `main` (or from
-//! [`crate::init`]), reading [`Request`](crate::worker::Request) frames and answering one
+//! [`crate::init`]), reading [`Request`](crate::process::supervisor::Request) frames and answering one
 //! [`Reply`] per task.
 //!
 //! Functions cross as an *entry*: the address of a monomorphised trampoline, counted from an
@@ -11,10 +11,10 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::control::Control;
-use crate::wire::{self, WireError};
-use crate::work::panic_message;
-use crate::worker::{Received, Reply, MAX_FRAME, WORKER_ENV};
+use crate::engine::work::panic_message;
+use crate::process::control::Control;
+use crate::process::protocol::{Received, Reply, MAX_FRAME, WORKER_ENV};
+use crate::process::wire::{self, WireError};
 
 /// What a worker runs: decodes the parameters and extras, calls the function, encodes its
 /// value. `Err((panicked, message))`.
@@ -197,7 +197,7 @@ pub(crate) fn serve_on(
     }
 }
 
-/// For fuzzing (`parallel::wire::__fuzz`): runs [`serve_on`] with `bytes` as the parent's
+/// For fuzzing (`parallel::__fuzz`): runs [`serve_on`] with `bytes` as the parent's
 /// pipe and a writer that only counts, until the bytes end or break the protocol; returns how
 /// many reply bytes were written. The entries are names, never addresses: `b"echo"` answers
 /// each task's parameters, `b"extras"` the extras, `b"fail"` fails the task; any other entry
@@ -233,7 +233,7 @@ pub(crate) fn serve_in_memory(bytes: &[u8]) -> usize {
     written.0
 }
 
-/// For fuzzing (`parallel::wire::__fuzz`): `true` if `bytes` decode as a [`Reply`].
+/// For fuzzing (`parallel::__fuzz`): `true` if `bytes` decode as a [`Reply`].
 ///
 /// # Panics
 /// If a reply does not survive encoding and decoding again.
@@ -242,4 +242,26 @@ pub(crate) fn reply_round_trips(bytes: &[u8]) -> bool {
     let again = wire::encode(&reply).and_then(|bytes| wire::decode::<Reply>(&bytes));
     assert_eq!(again.ok().as_ref(), Some(&reply), "a reply changed on its way through the codec");
     true
+}
+
+/// Entry points for the fuzz targets of `fuzz/` (cargo-fuzz); not part of the API, and not
+/// for anything else.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Feeds `bytes` to the worker's request loop as the parent's pipe, until they end or
+    /// break the protocol, and returns how many reply bytes it wrote. The loop is the real
+    /// worker's; only its functions differ: a request's entry is looked up by name in a fixed
+    /// list (`b"echo"`, `b"extras"`, `b"fail"`) — a real worker takes it as a code address
+    /// from its parent, which it alone trusts, and never from these bytes.
+    pub fn serve_requests(bytes: &[u8]) -> usize {
+        super::serve_in_memory(bytes)
+    }
+
+    /// Decodes `bytes` as a worker's reply (the supervisor's own type); `true` if they are one.
+    ///
+    /// # Panics
+    /// If a reply that decodes does not encode back to itself.
+    pub fn decode_reply(bytes: &[u8]) -> bool {
+        super::reply_round_trips(bytes)
+    }
 }

@@ -11,7 +11,7 @@
 //!   call, so the worker skips the rest of the batch after a task fails. Written before the
 //!   request is sent, read by the worker when the request arrives.
 //!
-//! A skipped task is answered with [`Reply::Skipped`](crate::worker::Reply::Skipped). A worker
+//! A skipped task is answered with [`Reply::Skipped`](crate::process::supervisor::Reply::Skipped). A worker
 //! program that ignores the page (any program can be a worker) simply runs its whole batch.
 
 use std::io;
@@ -95,7 +95,7 @@ impl Control {
     /// Parent: the tasks of `batch` from `offset` on must not start. Never raises an offset
     /// already set for that batch, and never touches a later batch's word.
     pub(crate) fn stop_from(&self, batch: u32, offset: usize) {
-        if !crate::forked::is_this_process(self.owner) {
+        if !crate::engine::forked::is_this_process(self.owner) {
             return; // the page of the parent's worker, inherited by a fork
         }
         let wanted = u64::from(batch) << 32 | offset.min(u32::MAX as usize) as u64;
@@ -106,6 +106,16 @@ impl Control {
                 Ok(_) => return,
                 Err(now) => seen = now,
             }
+        }
+    }
+
+    /// Parent: forgets a stop of `batch`, a batch that was never sent (its number is then the
+    /// next one sent, which the stop must not hit).
+    pub(crate) fn withdraw(&self, batch: u32) {
+        let word = self.word(0);
+        let seen = word.load(Ordering::Acquire);
+        if seen >> 32 == u64::from(batch) {
+            let _ = word.compare_exchange(seen, 0, Ordering::AcqRel, Ordering::Acquire);
         }
     }
 
@@ -153,5 +163,9 @@ mod tests {
         assert!(control.stops(3, 0) && !control.stops(2, 0));
         control.set_stop_on_failure(true);
         assert!(control.stop_on_failure());
+        // A batch that was never sent: its stop must not hit the next batch of that number.
+        control.stop_from(4, 0);
+        control.withdraw(4);
+        assert!(!control.stops(4, 0));
     }
 }

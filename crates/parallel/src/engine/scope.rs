@@ -15,12 +15,12 @@
 use std::ops::Range;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use crate::driver::{Plan, Running, Spawn};
+use crate::engine::driver::{Plan, Running, Spawn};
+use crate::engine::job::Job;
+use crate::engine::pool;
+use crate::engine::work::Work;
 use crate::inputs::Tasks;
-use crate::job::Job;
 use crate::mode::Mode;
-use crate::pool;
-use crate::work::Work;
 
 /// The number of workers of one scoped call that are alive, and a way to wait until none is.
 #[derive(Default)]
@@ -151,8 +151,8 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+    use crate::failure::Fault;
     use crate::inputs::Sequential;
-    use crate::work::Fault;
 
     /// Marks its slot started, naps, marks it ended: tasks over borrowed counters.
     struct Mark<'a> {

@@ -4,7 +4,7 @@
 //! its functions and values are pickled, and Rust never looks inside them.
 //!
 //! The program reads requests from its stdin and writes one reply per task to its stdout, in
-//! the frames of [`wire`](crate::wire): a request is `(entry, params, extras)` (the function,
+//! the frames of [`wire`](crate::process::wire): a request is `(entry, params, extras)` (the function,
 //! each task's parameters, the call's extras, all bytes); a reply is `Value(bytes)`,
 //! `Failed(panicked, message)` or `Raised(message, error)`, whose encoded error becomes the
 //! failure's [`error`](crate::FailedTask::error) (a `Vec<u8>`).
@@ -13,17 +13,18 @@ use std::process::Command;
 
 use serde::Serialize;
 
-use crate::driver::{call, spawn_call};
+use crate::engine::driver::{call, spawn_call};
+use crate::engine::work::{Interrupt, Work};
+use crate::failure::Fault;
 use crate::handle::Handle;
 use crate::mode::Mode;
+use crate::process::remote::{raw_reply, Channel};
+use crate::process::supervisor::{kill_workers, Launcher};
 use crate::process::Process;
-use crate::remote::{raw_reply, Channel};
-use crate::work::{Fault, Interrupt, Work};
-use crate::worker::{kill_workers, Launcher};
 
 /// A program that serves as a worker: it reads requests `(entry, params, extras)` from its
 /// stdin and writes one reply per task to its stdout, in the frames of
-/// [`wire`](crate::wire) — `Value(bytes)`, `Failed(panicked, message)` or
+/// [`wire`](crate::process::wire) — `Value(bytes)`, `Failed(panicked, message)` or
 /// `Raised(message, error)`. Clones start the same program and share its workers.
 ///
 /// ```
