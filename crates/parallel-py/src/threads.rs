@@ -1,7 +1,8 @@
 //! Python callables on the thread executor: a [`Work`] whose tasks are `fn(*args, **kwargs)`
 //! calls, run on the engine's pool threads with the GIL taken once per batch.
 
-use parallel::{FailureKind, Fault, Work};
+use parallel::plumbing::{Fault, Work};
+use parallel::FailureKind;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 

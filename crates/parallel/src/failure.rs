@@ -59,7 +59,8 @@ impl fmt::Display for FailureKind {
 /// itself when there is one (the `Err` of `try_map`; what a binding needs to raise again).
 ///
 /// ```
-/// use parallel::{Fault, FailureKind};
+/// use parallel::plumbing::Fault;
+/// use parallel::FailureKind;
 /// let fault = Fault::new(FailureKind::Error, "no such file").with_error(std::io::ErrorKind::NotFound);
 /// assert_eq!(fault.message, "no such file");
 /// assert!(fault.error.is_some());

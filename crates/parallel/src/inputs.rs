@@ -75,8 +75,8 @@ pub trait Inputs {
 /// numbers as it runs the tasks.
 ///
 /// ```
-/// use parallel::Tasks;
-/// let mut tasks = parallel::Sequential::new("abc".chars());
+/// use parallel::plumbing::Tasks;
+/// let mut tasks = parallel::plumbing::Sequential::new("abc".chars());
 /// assert_eq!(tasks.take(2).collect::<String>(), "ab");
 /// assert_eq!(tasks.take(2).len(), 1);
 /// ```
@@ -96,8 +96,8 @@ pub trait Tasks: Send {
 /// Tasks read from an iterator, each batch collected into a `Vec`.
 ///
 /// ```
-/// use parallel::Tasks;
-/// let mut tasks = parallel::Sequential::new(vec![1, 2, 3].into_iter());
+/// use parallel::plumbing::Tasks;
+/// let mut tasks = parallel::plumbing::Sequential::new(vec![1, 2, 3].into_iter());
 /// assert_eq!(tasks.size_hint(), (3, Some(3)));
 /// assert_eq!(tasks.take(5).collect::<Vec<_>>(), vec![1, 2, 3]);
 /// ```
@@ -139,8 +139,8 @@ where
 /// Tasks over a range of integers: a batch is a sub-range, split off without reading it.
 ///
 /// ```
-/// use parallel::Tasks;
-/// let mut tasks = parallel::Span(0u64..10);
+/// use parallel::plumbing::Tasks;
+/// let mut tasks = parallel::plumbing::Span(0u64..10);
 /// assert_eq!(tasks.take(4).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
 /// assert_eq!(tasks.take(100).len(), 6);
 /// assert_eq!(tasks.take(1).len(), 0);
@@ -191,8 +191,8 @@ where
 /// exact whatever the integer type.
 ///
 /// ```
-/// use parallel::Tasks;
-/// let mut tasks = parallel::Span(-5i64..5);
+/// use parallel::plumbing::Tasks;
+/// let mut tasks = parallel::plumbing::Span(-5i64..5);
 /// assert_eq!(tasks.take(3).collect::<Vec<_>>(), vec![-5, -4, -3]);
 /// assert_eq!(tasks.take(100).len(), 7);
 /// ```

@@ -92,8 +92,8 @@ impl FailedTask {
         &self.0.message
     }
     /// The error value itself, if the task failed with one of type `X`: the `Err` of
-    /// `try_map` on the thread executor, or what a [`Work`](crate::Work) kept in its
-    /// [`Fault`](crate::Fault). (On the process executor the error stays in the worker: only
+    /// `try_map` on the thread executor, or what a [`Work`](crate::plumbing::Work) kept in its
+    /// [`Fault`](crate::plumbing::Fault). (On the process executor the error stays in the worker: only
     /// its message crosses.)
     ///
     /// ```

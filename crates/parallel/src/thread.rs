@@ -375,7 +375,8 @@ where
     /// [`run`](Self::run) without blocking: returns a [`Handle`] at once.
     ///
     /// ```
-    /// use parallel::{Fault, FailureKind, Work};
+    /// use parallel::plumbing::{Fault, Work};
+    /// use parallel::FailureKind;
     /// struct Double;
     /// impl Work for Double {
     ///     type Params = u32;

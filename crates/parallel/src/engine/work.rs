@@ -16,7 +16,8 @@ use crate::report::Report;
 /// functions on the engine with [`Thread::run`](crate::Thread::run).
 ///
 /// ```
-/// use parallel::{Fault, FailureKind, Work};
+/// use parallel::plumbing::{Fault, Work};
+/// use parallel::FailureKind;
 ///
 /// /// Parses text; keeps the text for a failure report.
 /// struct Parse;

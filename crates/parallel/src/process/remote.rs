@@ -1,6 +1,7 @@
-//! The parent's side of a task run in a worker process: a [`Channel`] to the worker of the
-//! calling pool thread — started on first use, reused by every later task and call on that
-//! thread, replaced after it dies — and the [`Work`]s of the process executor built on it.
+//! The parent's side of a task run in a worker process: a [`Channel`] — what a call sends its
+//! workers, and the batches it has sent, so that a stop reaches them — and the [`Work`]s of the
+//! process executor built on it. A pool thread holds a worker from the stash for the batch it
+//! runs (replaced if it died meanwhile) and gives it back after.
 
 use std::cell::{Cell, RefCell};
 use std::fmt::Debug;
