@@ -19,6 +19,7 @@ import sys
 
 from . import _parallel
 from ._pickling import cloud_dumps, load_exception
+from ._protocol import ENTRY_ARGS, ENTRY_PAR, ENTRY_SINGLE
 from ._pickling import dumps as _dumps
 from ._results import DictResult, FailedTask, ListResult
 from ._worker import _Unpicklable
@@ -180,13 +181,13 @@ def _start_processes(tasks, keys, options, silent):
     where = (lambda i: repr(keys[i])) if keys is not None else str
     if len(functions) == 1 and all(len(args) == 1 and not kwargs for _, args, kwargs in tasks) and not extras:
         # One function of one argument (the common `map`): each task is just its argument.
-        function = b"1" + _pickle_function(tasks[0][0])
+        function = ENTRY_SINGLE + _pickle_function(tasks[0][0])
         params = [_pickle_task(args[0], where(i)) for i, (_, args, _) in enumerate(tasks)]
     elif len(functions) == 1:
-        function = b"A" + _pickle_function(tasks[0][0])
+        function = ENTRY_ARGS + _pickle_function(tasks[0][0])
         params = [_pickle_task((args, kwargs), where(i)) for i, (_, args, kwargs) in enumerate(tasks)]
     else:
-        function = b""  # `par`: each task carries its own function
+        function = ENTRY_PAR  # `par`: each task carries its own function
         params = []
         for i, (fn, args, kwargs) in enumerate(tasks):
             try:
