@@ -9,15 +9,13 @@ timeouts, worker supervision and result assembly are the engine's; this module c
 
 import atexit
 import enum
-import math
-import numbers
-import operator
 import os
 import pickle
 import signal
 import sys
 
 from . import _parallel
+from ._options import seconds
 from ._pickling import cloud_dumps, load_exception
 from ._protocol import ENTRY_ARGS, ENTRY_PAR, ENTRY_SINGLE
 from ._pickling import dumps as _dumps
@@ -32,7 +30,7 @@ from .exceptions import (
     WorkerCrashedError,
 )
 
-__all__ = ["ExecutorStrategy", "THREAD_EXECUTOR", "PROCESS_EXECUTOR", "run", "AsyncCall", "executor_of", "check_options"]
+__all__ = ["ExecutorStrategy", "THREAD_EXECUTOR", "PROCESS_EXECUTOR", "run", "AsyncCall", "executor_of"]
 
 
 class ExecutorStrategy(str, enum.Enum):
@@ -59,53 +57,6 @@ def executor_of(executor):
         raise ValueError(
             f"executor must be parallel.THREAD_EXECUTOR or parallel.PROCESS_EXECUTOR, got {executor!r}"
         ) from None
-
-
-# --- options ---------------------------------------------------------------------------------
-
-
-def _kind(value):
-    return f"{type(value).__name__}: {value!r:.80}"
-
-
-def _count(name, value, what, unset):
-    """`value` as an int of at least 1, or None; `what` says what it counts."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, {what} (or None for {unset}), got {_kind(value)}")
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, {what} (or None for {unset}), got {_kind(value)}") from None
-    if n < 1:
-        raise ValueError(f"{name} must be {what} (or None for {unset}), got {n}")
-    return n
-
-
-def _seconds(name, value, zero):
-    """`value` as a float number of seconds, or None (no limit; so is infinity). `zero`: 0 is
-    allowed, a deadline that has already passed."""
-    if value is None:
-        return None
-    allowed = "0 or a positive number of seconds" if zero else "a positive number of seconds"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be {allowed} (or None for no limit), got {_kind(value)}")
-    seconds = float(value)
-    if math.isnan(seconds) or seconds < 0 or (seconds == 0 and not zero):
-        raise ValueError(f"{name} must be {allowed} (or None for no limit), got {value!r}")
-    return None if math.isinf(seconds) else seconds
-
-
-def check_options(options):
-    """A call's options, checked — a clear error naming the option and the value for a bad
-    one — and in the binding's types."""
-    options = dict(options)
-    options["max_workers"] = _count("max_workers", options.get("max_workers"), "at least 1", "the default")
-    options["timeout"] = _seconds("timeout", options.get("timeout"), zero=True)
-    options["task_timeout"] = _seconds("task_timeout", options.get("task_timeout"), zero=False)
-    options["memory_limit"] = _count("memory_limit", options.get("memory_limit"), "a positive number of bytes", "no limit")
-    return options
 
 
 # --- process workers -------------------------------------------------------------------------
@@ -168,7 +119,7 @@ def _own(kwargs, extras):
 
 
 def _start_processes(tasks, keys, options, silent):
-    extras = options.pop("extras", None)
+    extras = options.extras
     if extras:
         try:
             extras_bytes = _dumps(extras)
@@ -195,7 +146,7 @@ def _start_processes(tasks, keys, options, silent):
             except Exception:
                 _pickle_function(fn)  # names the function if it is the culprit
                 params.append(_pickle_task((fn, args, kwargs), where(i)))
-    return _parallel.run_program(_program(), function, extras_bytes, params, silent=silent, **options)
+    return _parallel.run_program(_program(), function, extras_bytes, params, silent=silent, **options.for_processes())
 
 
 # --- outcomes -> Python ----------------------------------------------------------------------
@@ -262,17 +213,15 @@ def _raise(status, values, failures, keys, tasks, timeout):
 
 
 def _start(executor, tasks, keys, options, silent):
-    options = check_options(options)
     silent = bool(silent)  # any truthy value, as in python-parallel
     if executor is PROCESS_EXECUTOR:
         try:
-            return _start_processes(tasks, keys, dict(options), silent)
+            return _start_processes(tasks, keys, options, silent)
         except PicklingError as exc:
             if not silent:
                 raise
             return exc  # every task fails with it
-    options = {k: v for k, v in options.items() if k not in ("memory_limit", "extras")}
-    return _parallel.run_threads(tasks, silent=silent, **options)
+    return _parallel.run_threads(tasks, silent=silent, **options.for_threads())
 
 
 def _ended_with(exc, tasks):
@@ -280,15 +229,15 @@ def _ended_with(exc, tasks):
 
 
 def run(executor, keys, tasks, options, silent):
-    """Runs `tasks` and returns the results, or raises the first failure (not silent)."""
-    executor = executor_of(executor)
+    """Runs `tasks` (on `executor`, an `ExecutorStrategy`, with `options`, an `Options`) and
+    returns the results, or raises the first failure (not silent)."""
     call = _start(executor, tasks, keys, options, silent)
     if isinstance(call, BaseException):
         status, values, failures = _ended_with(call, tasks)
     else:
         status, values, failures = call.wait()
     if status != "done":
-        _raise(status, values, failures, keys, tasks, options.get("timeout"))
+        _raise(status, values, failures, keys, tasks, options.stated_timeout)
     process = executor is PROCESS_EXECUTOR and not isinstance(call, BaseException)
     return _assemble(values, failures, keys, tasks, process)
 
@@ -304,10 +253,10 @@ class AsyncCall:
     """
 
     def __init__(self, executor, keys, tasks, options, silent):
-        self._executor = executor_of(executor)
+        self._executor = executor
         self._keys = keys
         self._tasks = tasks
-        self._timeout = options.get("timeout")
+        self._timeout = options.stated_timeout
         self.silent = bool(silent)
         # Always silent in the engine: `results(silent=...)` may still choose.
         self._call = _start(self._executor, tasks, keys, options, True)
@@ -331,7 +280,7 @@ class AsyncCall:
         """The results, once every task has ended; see the class documentation."""
         if silent is None:
             silent = self.silent
-        timeout = _seconds("timeout", timeout, zero=True)  # 0: the results if done, at once
+        timeout = seconds("timeout", timeout, zero=True)  # 0: the results if done, at once
         if self._results is None:
             if isinstance(self._call, BaseException):
                 status, values, failures = _ended_with(self._call, self._tasks)
