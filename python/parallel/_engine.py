@@ -16,9 +16,8 @@ import sys
 
 from . import _parallel
 from ._options import seconds
-from ._pickling import cloud_dumps, load_exception
+from ._pickling import cloud_dumps, describe, dumps, load_exception
 from ._protocol import ENTRY_ARGS, ENTRY_PAR, ENTRY_SINGLE
-from ._pickling import dumps as _dumps
 from ._results import DictResult, FailedTask, ListResult
 from ._worker import _Unpicklable
 from .exceptions import (
@@ -89,25 +88,21 @@ def _name(fn):
     return getattr(fn, "__qualname__", None) or repr(fn)
 
 
-def _describe(exc):
-    return f"{type(exc).__name__}: {exc}"
-
-
 def _pickle_function(fn):
     try:
         return cloud_dumps(fn)
     except Exception as exc:
         raise PicklingError(
-            f"the function {_name(fn)!r} cannot be pickled to run in a worker process ({_describe(exc)}); "
+            f"the function {_name(fn)!r} cannot be pickled to run in a worker process ({describe(exc)}); "
             "make what it captures picklable, or use the thread executor"
         ) from exc
 
 
 def _pickle_task(task, where):
     try:
-        return _dumps(task)
+        return dumps(task)
     except Exception as exc:
-        message = f"the arguments of task {where} cannot be pickled to cross to a worker process: {_describe(exc)}"
+        message = f"the arguments of task {where} cannot be pickled to cross to a worker process: {describe(exc)}"
         return pickle.dumps(_Unpicklable(message))
 
 
@@ -122,9 +117,9 @@ def _start_processes(tasks, keys, options, silent):
     extras = options.extras
     if extras:
         try:
-            extras_bytes = _dumps(extras)
+            extras_bytes = dumps(extras)
         except Exception as exc:
-            raise PicklingError(f"the extras cannot be pickled to cross to a worker process: {_describe(exc)}") from exc
+            raise PicklingError(f"the extras cannot be pickled to cross to a worker process: {describe(exc)}") from exc
         tasks = [(fn, args, _own(kwargs, extras)) for fn, args, kwargs in tasks]
     else:
         extras_bytes = b""
@@ -163,7 +158,7 @@ def _exception(kind, message, sig, code, error):
             try:
                 exc, tb = load_exception(error)
             except Exception as failed:
-                exc, tb = BaseParallelException(f"{message} (it could not be unpickled: {_describe(failed)})"), ""
+                exc, tb = BaseParallelException(f"{message} (it could not be unpickled: {describe(failed)})"), ""
             if tb:
                 exc.__cause__ = RemoteTraceback(tb)
             return exc

@@ -21,6 +21,7 @@ import signal
 import sys
 import traceback
 
+from ._pickling import describe
 from ._protocol import (
     BATCH_MASK,
     BATCH_SHIFT,
@@ -65,13 +66,6 @@ def _control():
         return None
 
 
-def _describe(exc):
-    try:
-        return f"{type(exc).__name__}: {exc}"
-    except Exception:
-        return f"{type(exc).__name__}: <unprintable exception>"
-
-
 def _failure(exc):
     """The reply for a task that raised `exc`: the exception and its traceback, pickled, with
     what the parent needs to rebuild an exception that does not cross (`_pickling`)."""
@@ -81,13 +75,13 @@ def _failure(exc):
     tb = "".join(traceback.format_exception(type(exc), exc, tb))
     from parallel._pickling import exception_payload
 
-    return raised_reply(_describe(exc).encode("utf-8", "replace"), exception_payload(exc, tb))
+    return raised_reply(describe(exc).encode("utf-8", "replace"), exception_payload(exc, tb))
 
 
 def _unpickle_failed(exc):
     from parallel.exceptions import PicklingError
 
-    return PicklingError(f"the task's arguments could not be unpickled in the worker: {_describe(exc)}")
+    return PicklingError(f"the task's arguments could not be unpickled in the worker: {describe(exc)}")
 
 
 def _value_failed(function, exc):
@@ -95,7 +89,7 @@ def _value_failed(function, exc):
 
     name = getattr(function, "__qualname__", function)
     return PicklingError(
-        f"the value returned by {name!r} cannot be pickled to cross back from the worker process: {_describe(exc)}"
+        f"the value returned by {name!r} cannot be pickled to cross back from the worker process: {describe(exc)}"
     )
 
 
@@ -212,7 +206,7 @@ def main():
         except BaseException as exc:
             from parallel.exceptions import PicklingError
 
-            error = PicklingError(f"the function could not be unpickled in the worker process: {_describe(exc)}")
+            error = PicklingError(f"the function could not be unpickled in the worker process: {describe(exc)}")
             reply = _failure(error)
             for _ in params:
                 write_all(replies, reply)
