@@ -1,4 +1,5 @@
-"""Running tasks on the Rust engine, and turning its outcomes back into Python values.
+"""Running tasks on the Rust engine: starting a call on either executor, waiting for it
+(blocking, or as an `AsyncCall`), and handing how it ended to `_outcomes.finish`.
 
 The thread executor hands the engine the callables themselves; the process executor pickles
 them (`_pickling`: cloudpickle for what plain pickle cannot do — lambdas, closures — and for
@@ -11,23 +12,15 @@ import atexit
 import enum
 import os
 import pickle
-import signal
 import sys
 
 from . import _parallel
 from ._options import seconds
-from ._pickling import cloud_dumps, describe, dumps, load_exception
+from ._outcomes import Ended, Failure, Kind, Status, finish
+from ._pickling import cloud_dumps, describe, dumps
 from ._protocol import ENTRY_ARGS, ENTRY_PAR, ENTRY_SINGLE
-from ._results import DictResult, FailedTask, ListResult
 from ._worker import _Unpicklable
-from .exceptions import (
-    BaseParallelException,
-    CancelledError,
-    PicklingError,
-    RemoteTraceback,
-    TimeoutException,
-    WorkerCrashedError,
-)
+from .exceptions import PicklingError, TimeoutException
 
 __all__ = ["ExecutorStrategy", "THREAD_EXECUTOR", "PROCESS_EXECUTOR", "run", "AsyncCall", "executor_of"]
 
@@ -144,97 +137,67 @@ def _start_processes(tasks, keys, options, silent):
     return _parallel.run_program(_program(), function, extras_bytes, params, silent=silent, **options.for_processes())
 
 
-# --- outcomes -> Python ----------------------------------------------------------------------
-
-_SIGNALS = {s.value: s.name for s in signal.Signals}
-
-
-def _exception(kind, message, sig, code, error):
-    """The exception a failed task reports."""
-    if kind == "error":
-        if isinstance(error, BaseException):
-            return error
-        if isinstance(error, bytes):
-            try:
-                exc, tb = load_exception(error)
-            except Exception as failed:
-                exc, tb = BaseParallelException(f"{message} (it could not be unpickled: {describe(failed)})"), ""
-            if tb:
-                exc.__cause__ = RemoteTraceback(tb)
-            return exc
-        return BaseParallelException(message)
-    if kind == "timed_out":
-        return TimeoutException(f"the task timed out: {message}")
-    if kind == "crashed":
-        # The engine says how: killed by a signal, exited, or broke the protocol.
-        name = f" ({_SIGNALS.get(sig, 'unknown signal')})" if sig is not None and message.endswith(f"signal {sig}") else ""
-        return WorkerCrashedError(f"the task crashed: {message}{name}", sig, code)
-    if kind == "cancelled":
-        return CancelledError(message)
-    return BaseParallelException(f"parallel: the engine failed the task: {message}")
-
-
-def _failed_task(failure, keys, tasks):
-    index, kind, message, sig, code, error = failure
-    _, args, kwargs = tasks[index]
-    key = keys[index] if keys is not None else index
-    return FailedTask(params=args, kwargs=kwargs, ex=_exception(kind, message, sig, code, error), key=key)
-
-
-def _assemble(values, failures, keys, tasks, process, cancelled=False):
-    if process:
-        values = [pickle.loads(v) if v is not None else None for v in values]
-    for failure in failures:
-        if cancelled and failure[1] == "crashed":
-            # Killed by `cancel()`, not by the task.
-            failure = (failure[0], "cancelled", "the call was cancelled while the task ran", None, None, None)
-        values[failure[0]] = _failed_task(failure, keys, tasks)
-    if keys is None:
-        return ListResult(values)
-    return DictResult(zip(keys, values))
-
-
-def _raise(status, values, failures, keys, tasks, timeout):
-    if status == "failed":
-        raise _failed_task(failures[0], keys, tasks).ex
-    if status == "timeout":
-        raise TimeoutException(
-            f"the call's timeout of {timeout} s passed with {values} of {len(tasks)} tasks finished"
-        )
-    raise CancelledError("the call was cancelled")
-
-
 # --- calls -----------------------------------------------------------------------------------
+
+
+class _Running:
+    """A call the binding runs: its `Call`, whose ended values `wait` names (`Ended`)."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call):
+        self._call = call
+
+    def done(self):
+        return self._call.done()
+
+    def cancel(self):
+        self._call.cancel()
+
+    def wait(self, timeout=None):
+        """The `Ended` call, or None if `timeout` (seconds) passed first."""
+        ended = self._call.wait(timeout)
+        return Ended.of(ended) if ended is not None else None
+
+
+class _FailedStart:
+    """A call that could not start (a silent process call whose function does not pickle):
+    it has ended, every task failed with `error`."""
+
+    __slots__ = ("error", "_tasks")
+
+    def __init__(self, error, tasks):
+        self.error = error
+        self._tasks = tasks
+
+    def done(self):
+        return True
+
+    def cancel(self):
+        pass
+
+    def wait(self, timeout=None):
+        n, exc = len(self._tasks), self.error
+        return Ended(Status.DONE, [None] * n, [Failure(i, Kind.ERROR, str(exc), None, None, exc) for i in range(n)])
 
 
 def _start(executor, tasks, keys, options, silent):
     silent = bool(silent)  # any truthy value, as in python-parallel
     if executor is PROCESS_EXECUTOR:
         try:
-            return _start_processes(tasks, keys, options, silent)
+            return _Running(_start_processes(tasks, keys, options, silent))
         except PicklingError as exc:
             if not silent:
                 raise
-            return exc  # every task fails with it
-    return _parallel.run_threads(tasks, silent=silent, **options.for_threads())
-
-
-def _ended_with(exc, tasks):
-    return ("done", [None] * len(tasks), [(i, "error", str(exc), None, None, exc) for i in range(len(tasks))])
+            return _FailedStart(exc, tasks)
+    return _Running(_parallel.run_threads(tasks, silent=silent, **options.for_threads()))
 
 
 def run(executor, keys, tasks, options, silent):
     """Runs `tasks` (on `executor`, an `ExecutorStrategy`, with `options`, an `Options`) and
     returns the results, or raises the first failure (not silent)."""
-    call = _start(executor, tasks, keys, options, silent)
-    if isinstance(call, BaseException):
-        status, values, failures = _ended_with(call, tasks)
-    else:
-        status, values, failures = call.wait()
-    if status != "done":
-        _raise(status, values, failures, keys, tasks, options.stated_timeout)
-    process = executor is PROCESS_EXECUTOR and not isinstance(call, BaseException)
-    return _assemble(values, failures, keys, tasks, process)
+    ended = _start(executor, tasks, keys, options, silent).wait()
+    return finish(ended, keys, tasks, options.stated_timeout, executor is PROCESS_EXECUTOR)
 
 
 class AsyncCall:
@@ -261,13 +224,13 @@ class AsyncCall:
 
     def done(self):
         """`True` once every task has an outcome."""
-        return isinstance(self._call, BaseException) or self._call.done()
+        return self._call.done()
 
     def cancel(self):
         """Stops the call: tasks not started never run."""
         if os.getpid() != self._pid:
             return  # a forked child: the call runs in its parent, which alone may stop it
-        if not isinstance(self._call, BaseException) and not self._call.done():
+        if not self._call.done():
             self._cancelled = True
             self._call.cancel()
 
@@ -277,20 +240,13 @@ class AsyncCall:
             silent = self.silent
         timeout = seconds("timeout", timeout, zero=True)  # 0: the results if done, at once
         if self._results is None:
-            if isinstance(self._call, BaseException):
-                status, values, failures = _ended_with(self._call, self._tasks)
-                process = False
-            else:
-                ended = self._wait(timeout)
-                if ended is None:
-                    if timeout == 0:
-                        raise TimeoutException("the call has not ended yet (results(timeout=0) does not wait)")
-                    raise TimeoutException(f"the results were not ready within {timeout} s")
-                status, values, failures = ended
-                process = self._executor is PROCESS_EXECUTOR
-            if status != "done":
-                _raise(status, values, failures, self._keys, self._tasks, self._timeout)
-            self._results = _assemble(values, failures, self._keys, self._tasks, process, self._cancelled)
+            ended = self._wait(timeout)
+            if ended is None:
+                if timeout == 0:
+                    raise TimeoutException("the call has not ended yet (results(timeout=0) does not wait)")
+                raise TimeoutException(f"the results were not ready within {timeout} s")
+            process = self._executor is PROCESS_EXECUTOR
+            self._results = finish(ended, self._keys, self._tasks, self._timeout, process, self._cancelled)
         if not silent and self._results.failures:
             failed = self._results.failed
             first = next(iter(failed.values())) if isinstance(failed, dict) else failed[0]
@@ -301,7 +257,7 @@ class AsyncCall:
         """Ends the call: cancels it if `cancel`, then waits for it if `wait`."""
         if cancel:
             self.cancel()
-        if wait and not isinstance(self._call, BaseException):
+        if wait:
             self._wait(None)
 
     def _wait(self, timeout):
