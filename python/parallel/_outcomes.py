@@ -6,6 +6,7 @@ failure a tuple `(index, kind, message, signal, exitcode, error)`. They are name
 into its results, or raises — for blocking and async calls alike.
 """
 
+import dataclasses
 import enum
 import pickle
 import signal
@@ -37,8 +38,10 @@ class Kind(str, enum.Enum):
     CRASHED = "crashed"  # its worker died: `signal` or `exitcode` says how
 
 
-class Failure(NamedTuple):
-    """A failed task, as the engine reports it."""
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """A failed task, as the engine reports it. (A dataclass, not a NamedTuple: its `index`
+    would shadow the tuple's method.)"""
 
     index: int
     kind: Kind
