@@ -1,11 +1,21 @@
-"""On the process executor, as on threads: the tasks after a strict call's failure never run,
-and no task starts once `cancel()` returned — also those of a batch already sent to a worker
-(the worker looks at its control page before each task)."""
+"""Stopping a call: Ctrl-C interrupts a blocking call and kills its workers; `cancel()` fails
+what has not run. On the process executor, as on threads: the tasks after a strict call's
+failure never run, and no task starts once `cancel()` returned — also those of a batch already
+sent to a worker (the worker looks at its control page before each task)."""
 
 import os
+import signal
+import subprocess
+import sys
+import textwrap
 import time
 
+import pytest
+
 import parallel
+
+import workload
+from helpers import EXECUTORS, HERE, wait_gone
 
 
 def logged(log, index, fail_at=-1):
@@ -61,3 +71,64 @@ def test_no_task_starts_once_cancel_returned(tmp_path):
     # A task running at the cancel is killed with its worker: it fails as cancelled.
     assert ran - 1 <= len(results.succeeded) <= ran
     assert all(isinstance(f.ex, parallel.exceptions.CancelledError) for f in results.failed)
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_ctrl_c_interrupts_a_blocking_call_and_kills_its_workers(executor, tmp_path):
+    pids = tmp_path / "pids"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import os, sys, time, parallel
+                def task(x):
+                    with open({str(pids)!r}, "a") as f:
+                        f.write(f"{{os.getpid()}}\\n")
+                    time.sleep(600)
+                print("ready", flush=True)
+                try:
+                    parallel.map(task, range(4), executor={executor!r}, max_workers=2)
+                except KeyboardInterrupt:
+                    print("interrupted", time.monotonic(), flush=True)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=HERE),
+    )
+    assert child.stdout.readline().strip() == "ready"
+    deadline = time.monotonic() + 30
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sent = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    line = child.stdout.readline().split()
+    assert line and line[0] == "interrupted"
+    assert float(line[1]) - sent < 3  # promised: within 0.5 s; generous for a loaded box
+    if executor == "process":
+        workers = [int(p) for p in pids.read_text().split()]
+        assert workers and not set(workers) & {child.pid}
+        assert wait_gone(workers) == []
+    child.stdout.close()
+    child.kill()  # the abandoned sleeping threads of the thread case
+    child.wait()
+
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_cancelling_an_async_call_cancels_what_has_not_run(executor):
+    call = parallel.async_map(workload.sleep_then, [(0.3, i) for i in range(40)], executor=executor, max_workers=2)
+    time.sleep(0.1)
+    call.cancel()
+    results = call.results(silent=True)
+    assert len(results) == 40
+    cancelled = [r for r in results if isinstance(r, parallel.FailedTask)]
+    assert len(cancelled) >= 30  # at most the first few ran
+    assert all(isinstance(r.ex, parallel.exceptions.CancelledError) for r in cancelled)
+    with pytest.raises(parallel.exceptions.CancelledError):
+        call.results()
+    assert parallel.map(workload.add, [(1, 1)], executor=executor) == [2]
+
