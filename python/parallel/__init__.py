@@ -75,7 +75,8 @@ def map(
     `FailedTask` in its place.
     """
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
-    return run(executor_of(executor), keys, tasks, Options.checked(max_workers, timeout, task_timeout, memory_limit, extras), silent)
+    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    return run(executor, keys, tasks, options, silent)
 
 
 def async_map(
@@ -93,7 +94,8 @@ def async_map(
 ):
     """`map` without blocking: returns an `AsyncCall`, already running; `.results()` waits."""
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
-    return AsyncCall(executor_of(executor), keys, tasks, Options.checked(max_workers, timeout, task_timeout, memory_limit, extras), silent)
+    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    return AsyncCall(executor, keys, tasks, options, silent)
 
 
 def par(
@@ -112,7 +114,8 @@ def par(
     callable, a `(callable, *args)` tuple or `parallel.future(callable, *args, **kwargs)`; the
     results come in its shape. Options as for `map`."""
     keys, tasks = par_tasks(params, extras, unpack_arguments)
-    return run(executor_of(executor), keys, tasks, Options.checked(max_workers, timeout, task_timeout, memory_limit, extras), silent)
+    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    return run(executor, keys, tasks, options, silent)
 
 
 def async_par(
@@ -129,7 +132,8 @@ def async_par(
 ):
     """`par` without blocking: returns an `AsyncCall`, already running."""
     keys, tasks = par_tasks(params, extras, unpack_arguments)
-    return AsyncCall(executor_of(executor), keys, tasks, Options.checked(max_workers, timeout, task_timeout, memory_limit, extras), silent)
+    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    return AsyncCall(executor, keys, tasks, options, silent)
 
 
 def split(collection, fn, executor=THREAD_EXECUTOR, workers=None, timeout=None, extras=None):
