@@ -75,7 +75,7 @@ def with_extra(x, extra=None):
     return x + extra.value
 
 
-# --- exceptions that do not cross as they are (tests/test_user_defects.py) --------------------
+# --- exceptions that do not cross as they are (tests/test_exceptions.py) ----------------------
 
 
 def raise_http_error(_=None):
@@ -129,7 +129,7 @@ def raise_unimportable(_=None):
     raise exc
 
 
-# --- tasks still running at a deadline (tests/test_user_defects.py) ---------------------------
+# --- tasks still running at a deadline (test_options.py, test_async.py, test_compat_002.py) ---
 
 RELEASE = threading.Event()
 

@@ -10,7 +10,7 @@ import functools
 
 from . import exceptions
 from ._engine import PROCESS_EXECUTOR, THREAD_EXECUTOR, AsyncCall, ExecutorStrategy, executor_of, run
-from ._engine import check_options as _check_options
+from ._options import Options
 from ._results import BaseResult, DictResult, FailedTask, ListResult
 from ._tasks import Arg, Job, arg, future, job, map_tasks, par_tasks, unwrap
 
@@ -46,18 +46,6 @@ THREAD = THREAD_EXECUTOR
 PROCESS = PROCESS_EXECUTOR
 
 
-def _options(max_workers, timeout, task_timeout, memory_limit, extras=None):
-    return {
-        "max_workers": max_workers,
-        "timeout": timeout,
-        "task_timeout": task_timeout,
-        "memory_limit": memory_limit,
-        # Already merged into each task's keyword arguments; the process executor also sends
-        # them once per batch, so that each task carries only its own.
-        "extras": extras,
-    }
-
-
 def map(
     fn,
     params,
@@ -87,7 +75,8 @@ def map(
     `FailedTask` in its place.
     """
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
-    return run(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit, extras), silent)
+    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    return run(executor, keys, tasks, options, silent)
 
 
 def async_map(
@@ -105,7 +94,8 @@ def async_map(
 ):
     """`map` without blocking: returns an `AsyncCall`, already running; `.results()` waits."""
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
-    return AsyncCall(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit, extras), silent)
+    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    return AsyncCall(executor, keys, tasks, options, silent)
 
 
 def par(
@@ -124,7 +114,8 @@ def par(
     callable, a `(callable, *args)` tuple or `parallel.future(callable, *args, **kwargs)`; the
     results come in its shape. Options as for `map`."""
     keys, tasks = par_tasks(params, extras, unpack_arguments)
-    return run(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit, extras), silent)
+    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    return run(executor, keys, tasks, options, silent)
 
 
 def async_par(
@@ -141,7 +132,8 @@ def async_par(
 ):
     """`par` without blocking: returns an `AsyncCall`, already running."""
     keys, tasks = par_tasks(params, extras, unpack_arguments)
-    return AsyncCall(executor, keys, tasks, _options(max_workers, timeout, task_timeout, memory_limit, extras), silent)
+    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    return AsyncCall(executor, keys, tasks, options, silent)
 
 
 def split(collection, fn, executor=THREAD_EXECUTOR, workers=None, timeout=None, extras=None):
@@ -234,7 +226,7 @@ class ParallelCallable:
     def __init__(self, fn, executor=THREAD_EXECUTOR, timeout=None, max_workers=None):
         if not callable(fn):
             raise TypeError(f"parallel.decorate needs a callable, got {type(fn).__name__}: {fn!r:.80}")
-        _check_options({"timeout": timeout, "max_workers": max_workers})  # bad defaults fail here
+        Options.checked(max_workers=max_workers, timeout=timeout)  # bad defaults fail here
         self.__parallel_fn__ = fn
         self.thread = _BoundExecutor(fn, THREAD_EXECUTOR, timeout, max_workers)
         self.process = _BoundExecutor(fn, PROCESS_EXECUTOR, timeout, max_workers)
@@ -296,7 +288,7 @@ def decorate(*args, executor=_UNSET, ex=_UNSET, timeout=None, max_workers=None):
     executor = executor_of(next(iter(given.values()), THREAD_EXECUTOR))
     if fn is not None:
         return ParallelCallable(fn, executor, timeout, max_workers)
-    _check_options({"timeout": timeout, "max_workers": max_workers})
+    Options.checked(max_workers=max_workers, timeout=timeout)
 
     def wrapper(fn):
         return ParallelCallable(fn, executor, timeout, max_workers)

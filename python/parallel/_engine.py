@@ -1,4 +1,5 @@
-"""Running tasks on the Rust engine, and turning its outcomes back into Python values.
+"""Running tasks on the Rust engine: starting a call on either executor, waiting for it
+(blocking, or as an `AsyncCall`), and handing how it ended to `_outcomes.finish`.
 
 The thread executor hands the engine the callables themselves; the process executor pickles
 them (`_pickling`: cloudpickle for what plain pickle cannot do — lambdas, closures — and for
@@ -9,29 +10,19 @@ timeouts, worker supervision and result assembly are the engine's; this module c
 
 import atexit
 import enum
-import math
-import numbers
-import operator
 import os
 import pickle
-import signal
 import sys
 
 from . import _parallel
-from ._pickling import cloud_dumps, load_exception
-from ._pickling import dumps as _dumps
-from ._results import DictResult, FailedTask, ListResult
+from ._options import seconds
+from ._outcomes import Ended, Failure, Kind, Status, finish
+from ._pickling import cloud_dumps, describe, dumps
+from ._protocol import ENTRY_ARGS, ENTRY_PAR, ENTRY_SINGLE
 from ._worker import _Unpicklable
-from .exceptions import (
-    BaseParallelException,
-    CancelledError,
-    PicklingError,
-    RemoteTraceback,
-    TimeoutException,
-    WorkerCrashedError,
-)
+from .exceptions import PicklingError, TimeoutException
 
-__all__ = ["ExecutorStrategy", "THREAD_EXECUTOR", "PROCESS_EXECUTOR", "run", "AsyncCall", "executor_of", "check_options"]
+__all__ = ["ExecutorStrategy", "THREAD_EXECUTOR", "PROCESS_EXECUTOR", "run", "AsyncCall", "executor_of"]
 
 
 class ExecutorStrategy(str, enum.Enum):
@@ -58,53 +49,6 @@ def executor_of(executor):
         raise ValueError(
             f"executor must be parallel.THREAD_EXECUTOR or parallel.PROCESS_EXECUTOR, got {executor!r}"
         ) from None
-
-
-# --- options ---------------------------------------------------------------------------------
-
-
-def _kind(value):
-    return f"{type(value).__name__}: {value!r:.80}"
-
-
-def _count(name, value, what, unset):
-    """`value` as an int of at least 1, or None; `what` says what it counts."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, {what} (or None for {unset}), got {_kind(value)}")
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, {what} (or None for {unset}), got {_kind(value)}") from None
-    if n < 1:
-        raise ValueError(f"{name} must be {what} (or None for {unset}), got {n}")
-    return n
-
-
-def _seconds(name, value, zero):
-    """`value` as a float number of seconds, or None (no limit; so is infinity). `zero`: 0 is
-    allowed, a deadline that has already passed."""
-    if value is None:
-        return None
-    allowed = "0 or a positive number of seconds" if zero else "a positive number of seconds"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be {allowed} (or None for no limit), got {_kind(value)}")
-    seconds = float(value)
-    if math.isnan(seconds) or seconds < 0 or (seconds == 0 and not zero):
-        raise ValueError(f"{name} must be {allowed} (or None for no limit), got {value!r}")
-    return None if math.isinf(seconds) else seconds
-
-
-def check_options(options):
-    """A call's options, checked — a clear error naming the option and the value for a bad
-    one — and in the binding's types."""
-    options = dict(options)
-    options["max_workers"] = _count("max_workers", options.get("max_workers"), "at least 1", "the default")
-    options["timeout"] = _seconds("timeout", options.get("timeout"), zero=True)
-    options["task_timeout"] = _seconds("task_timeout", options.get("task_timeout"), zero=False)
-    options["memory_limit"] = _count("memory_limit", options.get("memory_limit"), "a positive number of bytes", "no limit")
-    return options
 
 
 # --- process workers -------------------------------------------------------------------------
@@ -137,25 +81,21 @@ def _name(fn):
     return getattr(fn, "__qualname__", None) or repr(fn)
 
 
-def _describe(exc):
-    return f"{type(exc).__name__}: {exc}"
-
-
 def _pickle_function(fn):
     try:
         return cloud_dumps(fn)
     except Exception as exc:
         raise PicklingError(
-            f"the function {_name(fn)!r} cannot be pickled to run in a worker process ({_describe(exc)}); "
+            f"the function {_name(fn)!r} cannot be pickled to run in a worker process ({describe(exc)}); "
             "make what it captures picklable, or use the thread executor"
         ) from exc
 
 
 def _pickle_task(task, where):
     try:
-        return _dumps(task)
+        return dumps(task)
     except Exception as exc:
-        message = f"the arguments of task {where} cannot be pickled to cross to a worker process: {_describe(exc)}"
+        message = f"the arguments of task {where} cannot be pickled to cross to a worker process: {describe(exc)}"
         return pickle.dumps(_Unpicklable(message))
 
 
@@ -167,12 +107,12 @@ def _own(kwargs, extras):
 
 
 def _start_processes(tasks, keys, options, silent):
-    extras = options.pop("extras", None)
+    extras = options.extras
     if extras:
         try:
-            extras_bytes = _dumps(extras)
+            extras_bytes = dumps(extras)
         except Exception as exc:
-            raise PicklingError(f"the extras cannot be pickled to cross to a worker process: {_describe(exc)}") from exc
+            raise PicklingError(f"the extras cannot be pickled to cross to a worker process: {describe(exc)}") from exc
         tasks = [(fn, args, _own(kwargs, extras)) for fn, args, kwargs in tasks]
     else:
         extras_bytes = b""
@@ -180,13 +120,13 @@ def _start_processes(tasks, keys, options, silent):
     where = (lambda i: repr(keys[i])) if keys is not None else str
     if len(functions) == 1 and all(len(args) == 1 and not kwargs for _, args, kwargs in tasks) and not extras:
         # One function of one argument (the common `map`): each task is just its argument.
-        function = b"1" + _pickle_function(tasks[0][0])
+        function = ENTRY_SINGLE + _pickle_function(tasks[0][0])
         params = [_pickle_task(args[0], where(i)) for i, (_, args, _) in enumerate(tasks)]
     elif len(functions) == 1:
-        function = b"A" + _pickle_function(tasks[0][0])
+        function = ENTRY_ARGS + _pickle_function(tasks[0][0])
         params = [_pickle_task((args, kwargs), where(i)) for i, (_, args, kwargs) in enumerate(tasks)]
     else:
-        function = b""  # `par`: each task carries its own function
+        function = ENTRY_PAR  # `par`: each task carries its own function
         params = []
         for i, (fn, args, kwargs) in enumerate(tasks):
             try:
@@ -194,102 +134,70 @@ def _start_processes(tasks, keys, options, silent):
             except Exception:
                 _pickle_function(fn)  # names the function if it is the culprit
                 params.append(_pickle_task((fn, args, kwargs), where(i)))
-    return _parallel.run_program(_program(), function, extras_bytes, params, silent=silent, **options)
-
-
-# --- outcomes -> Python ----------------------------------------------------------------------
-
-_SIGNALS = {s.value: s.name for s in signal.Signals}
-
-
-def _exception(kind, message, sig, code, error):
-    """The exception a failed task reports."""
-    if kind == "error":
-        if isinstance(error, BaseException):
-            return error
-        if isinstance(error, bytes):
-            try:
-                exc, tb = load_exception(error)
-            except Exception as failed:
-                exc, tb = BaseParallelException(f"{message} (it could not be unpickled: {_describe(failed)})"), ""
-            if tb:
-                exc.__cause__ = RemoteTraceback(tb)
-            return exc
-        return BaseParallelException(message)
-    if kind == "timed_out":
-        return TimeoutException(f"the task timed out: {message}")
-    if kind == "crashed":
-        # The engine says how: killed by a signal, exited, or broke the protocol.
-        name = f" ({_SIGNALS.get(sig, 'unknown signal')})" if sig is not None and message.endswith(f"signal {sig}") else ""
-        return WorkerCrashedError(f"the task crashed: {message}{name}", sig, code)
-    if kind == "cancelled":
-        return CancelledError(message)
-    return BaseParallelException(f"parallel: the engine failed the task: {message}")
-
-
-def _failed_task(failure, keys, tasks):
-    index, kind, message, sig, code, error = failure
-    _, args, kwargs = tasks[index]
-    key = keys[index] if keys is not None else index
-    return FailedTask(params=args, kwargs=kwargs, ex=_exception(kind, message, sig, code, error), key=key)
-
-
-def _assemble(values, failures, keys, tasks, process, cancelled=False):
-    if process:
-        values = [pickle.loads(v) if v is not None else None for v in values]
-    for failure in failures:
-        if cancelled and failure[1] == "crashed":
-            # Killed by `cancel()`, not by the task.
-            failure = (failure[0], "cancelled", "the call was cancelled while the task ran", None, None, None)
-        values[failure[0]] = _failed_task(failure, keys, tasks)
-    if keys is None:
-        return ListResult(values)
-    return DictResult(zip(keys, values))
-
-
-def _raise(status, values, failures, keys, tasks, timeout):
-    if status == "failed":
-        raise _failed_task(failures[0], keys, tasks).ex
-    if status == "timeout":
-        raise TimeoutException(
-            f"the call's timeout of {timeout} s passed with {values} of {len(tasks)} tasks finished"
-        )
-    raise CancelledError("the call was cancelled")
+    return _parallel.run_program(_program(), function, extras_bytes, params, silent=silent, **options.for_processes())
 
 
 # --- calls -----------------------------------------------------------------------------------
 
 
+class _Running:
+    """A call the binding runs: its `Call`, whose ended values `wait` names (`Ended`)."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call):
+        self._call = call
+
+    def done(self):
+        return self._call.done()
+
+    def cancel(self):
+        self._call.cancel()
+
+    def wait(self, timeout=None):
+        """The `Ended` call, or None if `timeout` (seconds) passed first."""
+        ended = self._call.wait(timeout)
+        return Ended.of(ended) if ended is not None else None
+
+
+class _FailedStart:
+    """A call that could not start (a silent process call whose function does not pickle):
+    it has ended, every task failed with `error`."""
+
+    __slots__ = ("error", "_tasks")
+
+    def __init__(self, error, tasks):
+        self.error = error
+        self._tasks = tasks
+
+    def done(self):
+        return True
+
+    def cancel(self):
+        pass
+
+    def wait(self, timeout=None):
+        n, exc = len(self._tasks), self.error
+        return Ended(Status.DONE, [None] * n, [Failure(i, Kind.ERROR, str(exc), None, None, exc) for i in range(n)])
+
+
 def _start(executor, tasks, keys, options, silent):
-    options = check_options(options)
     silent = bool(silent)  # any truthy value, as in python-parallel
     if executor is PROCESS_EXECUTOR:
         try:
-            return _start_processes(tasks, keys, dict(options), silent)
+            return _Running(_start_processes(tasks, keys, options, silent))
         except PicklingError as exc:
             if not silent:
                 raise
-            return exc  # every task fails with it
-    options = {k: v for k, v in options.items() if k not in ("memory_limit", "extras")}
-    return _parallel.run_threads(tasks, silent=silent, **options)
-
-
-def _ended_with(exc, tasks):
-    return ("done", [None] * len(tasks), [(i, "error", str(exc), None, None, exc) for i in range(len(tasks))])
+            return _FailedStart(exc, tasks)
+    return _Running(_parallel.run_threads(tasks, silent=silent, **options.for_threads()))
 
 
 def run(executor, keys, tasks, options, silent):
-    """Runs `tasks` and returns the results, or raises the first failure (not silent)."""
-    executor = executor_of(executor)
-    call = _start(executor, tasks, keys, options, silent)
-    if isinstance(call, BaseException):
-        status, values, failures = _ended_with(call, tasks)
-    else:
-        status, values, failures = call.wait()
-    if status != "done":
-        _raise(status, values, failures, keys, tasks, options.get("timeout"))
-    process = executor is PROCESS_EXECUTOR and not isinstance(call, BaseException)
-    return _assemble(values, failures, keys, tasks, process)
+    """Runs `tasks` (on `executor`, an `ExecutorStrategy`, with `options`, an `Options`) and
+    returns the results, or raises the first failure (not silent)."""
+    ended = _start(executor, tasks, keys, options, silent).wait()
+    return finish(ended, keys, tasks, options.stated_timeout, executor is PROCESS_EXECUTOR)
 
 
 class AsyncCall:
@@ -303,10 +211,10 @@ class AsyncCall:
     """
 
     def __init__(self, executor, keys, tasks, options, silent):
-        self._executor = executor_of(executor)
+        self._executor = executor
         self._keys = keys
         self._tasks = tasks
-        self._timeout = options.get("timeout")
+        self._timeout = options.stated_timeout
         self.silent = bool(silent)
         # Always silent in the engine: `results(silent=...)` may still choose.
         self._call = _start(self._executor, tasks, keys, options, True)
@@ -316,13 +224,13 @@ class AsyncCall:
 
     def done(self):
         """`True` once every task has an outcome."""
-        return isinstance(self._call, BaseException) or self._call.done()
+        return self._call.done()
 
     def cancel(self):
         """Stops the call: tasks not started never run."""
         if os.getpid() != self._pid:
             return  # a forked child: the call runs in its parent, which alone may stop it
-        if not isinstance(self._call, BaseException) and not self._call.done():
+        if not self._call.done():
             self._cancelled = True
             self._call.cancel()
 
@@ -330,22 +238,15 @@ class AsyncCall:
         """The results, once every task has ended; see the class documentation."""
         if silent is None:
             silent = self.silent
-        timeout = _seconds("timeout", timeout, zero=True)  # 0: the results if done, at once
+        timeout = seconds("timeout", timeout, zero=True)  # 0: the results if done, at once
         if self._results is None:
-            if isinstance(self._call, BaseException):
-                status, values, failures = _ended_with(self._call, self._tasks)
-                process = False
-            else:
-                ended = self._wait(timeout)
-                if ended is None:
-                    if timeout == 0:
-                        raise TimeoutException("the call has not ended yet (results(timeout=0) does not wait)")
-                    raise TimeoutException(f"the results were not ready within {timeout} s")
-                status, values, failures = ended
-                process = self._executor is PROCESS_EXECUTOR
-            if status != "done":
-                _raise(status, values, failures, self._keys, self._tasks, self._timeout)
-            self._results = _assemble(values, failures, self._keys, self._tasks, process, self._cancelled)
+            ended = self._wait(timeout)
+            if ended is None:
+                if timeout == 0:
+                    raise TimeoutException("the call has not ended yet (results(timeout=0) does not wait)")
+                raise TimeoutException(f"the results were not ready within {timeout} s")
+            process = self._executor is PROCESS_EXECUTOR
+            self._results = finish(ended, self._keys, self._tasks, self._timeout, process, self._cancelled)
         if not silent and self._results.failures:
             failed = self._results.failed
             first = next(iter(failed.values())) if isinstance(failed, dict) else failed[0]
@@ -356,7 +257,7 @@ class AsyncCall:
         """Ends the call: cancels it if `cancel`, then waits for it if `wait`."""
         if cancel:
             self.cancel()
-        if wait and not isinstance(self._call, BaseException):
+        if wait:
             self._wait(None)
 
     def _wait(self, timeout):

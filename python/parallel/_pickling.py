@@ -21,7 +21,7 @@ import pickle
 import sys
 import types
 
-__all__ = ["dumps", "cloud_dumps", "exception_payload", "load_exception", "rebuild_exception"]
+__all__ = ["dumps", "cloud_dumps", "describe", "exception_payload", "load_exception", "rebuild_exception"]
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 
@@ -31,11 +31,11 @@ _MAIN = b"__main__"
 _ATOMS = frozenset({int, float, str, bytes, bool, type(None), complex})
 
 
-def dumps(obj, _dumps=pickle.dumps, _find=bytes.find, _atoms=_ATOMS):
+def dumps(obj, _plain=pickle.dumps, _find=bytes.find, _atoms=_ATOMS):
     """`obj` pickled for the other end: plain pickle unless it refers to `__main__` or cannot
     be pickled plainly, cloudpickle then."""
     try:
-        data = _dumps(obj, PROTOCOL)
+        data = _plain(obj, PROTOCOL)
     except Exception:
         return cloud_dumps(obj)
     if type(obj) not in _atoms and _find(data, _MAIN) >= 0:
@@ -94,7 +94,8 @@ def _repr(obj):
         return f"<unprintable {type(obj).__name__}>"
 
 
-def _describe(exc):
+def describe(exc):
+    """`exc` in one line, "Type: message" (also for an exception whose `str()` fails)."""
     return f"{type(exc).__name__}: {_text(exc)}"
 
 
@@ -122,12 +123,12 @@ def exception_payload(exc, tb):
     try:
         data = dumps(exc)
     except Exception as failed:
-        data, why = None, f"it could not be pickled in the worker process ({_describe(failed)})"
+        data, why = None, f"it could not be pickled in the worker process ({describe(failed)})"
     else:
         try:
             pickle.loads(data)
         except Exception as failed:
-            data, why = None, f"it pickles, but does not unpickle ({_describe(failed)})"
+            data, why = None, f"it pickles, but does not unpickle ({describe(failed)})"
     exact = True
     if data is None:
         values = []
@@ -169,7 +170,7 @@ def load_exception(payload):
         try:
             return pickle.loads(data), tb
         except Exception as exc:
-            why = f"it could not be unpickled in the parent ({_describe(exc)})"
+            why = f"it could not be unpickled in the parent ({describe(exc)})"
     args, state, dropped = (), {}, ()
     if extra is not None:
         try:

@@ -1,8 +1,8 @@
 """The worker process of the process executor: a Python interpreter that the Rust supervisor
-starts and talks to through its stdin and stdout, in the frames of `parallel::wire`.
+starts and talks to through its stdin and stdout, in the frames of `parallel::wire` (their
+codec and the messages' layout are `_protocol`'s).
 
-A frame is b"PW", version 1, a little-endian u32 length and a postcard payload. A request
-holds the pickled function (empty for `par`, whose tasks carry their own), each task's pickled
+A request holds the pickled function (empty for `par`, whose tasks carry their own), each task's pickled
 `(args, kwargs)` and the pickled extras; the worker answers each task with one reply, flushed
 at once, so a worker that dies mid-batch loses nothing already done.
 
@@ -10,7 +10,7 @@ Run with `python -c "from parallel._worker import main; main()"` and PARALLEL_PY
 the caller's `sys.path` (os.pathsep-separated).
 
 The parent also shares a control page with the worker (`control.rs` in the crate; its
-descriptor in PARALLEL_CONTROL_FD): before each task the worker looks whether the parent
+descriptor in PARALLEL_CONTROL_FD, its layout in `_protocol`): before each task the worker looks whether the parent
 stopped its batch (a cancel, or a strict call's failure elsewhere), and a strict call's batch
 stops after a failed task; a task that does not start is answered `Skipped`.
 """
@@ -21,94 +21,49 @@ import signal
 import sys
 import traceback
 
-_HEAD = b"PW\x01"
-
-
-def _varint(data, i):
-    value = shift = 0
-    while True:
-        byte = data[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, i
-        shift += 7
-
-
-def _encode_varint(n):
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        if not n:
-            out.append(byte)
-            return bytes(out)
-        out.append(byte | 0x80)
-
-
-def _read_bytes(data, i):
-    n, i = _varint(data, i)
-    return data[i : i + n], i + n
-
-
-def _read_exact(fd, n):
-    chunks = []
-    while n:
-        chunk = os.read(fd, n)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
-
-
-def _write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _frame(payload):
-    return _HEAD + len(payload).to_bytes(4, "little") + payload
-
-
-_SKIPPED = _HEAD + (1).to_bytes(4, "little") + b"\x03"  # Reply::Skipped
+from ._pickling import describe
+from ._protocol import (
+    BATCH_MASK,
+    BATCH_SHIFT,
+    CONTROL_ENV,
+    CONTROL_SIZE,
+    ENTRY_SINGLE,
+    FLAGS_WORD,
+    HEAD,
+    SKIPPED_REPLY,
+    STOP_ON_FAILURE,
+    STOP_WORD,
+    VALUE,
+    NotAFrame,
+    encode_varint,
+    raised_reply,
+    read_frame,
+    read_request,
+    write_all,
+)
 
 
 class _Control:
-    """The control page: word 0 is `batch << 32 | offset` (the tasks of request number
-    `batch` from `offset` on must not start), word 1 bit 0 says the request belongs to a
-    strict call."""
+    """The control page (`_protocol`'s layout): its stop word says which tasks of which
+    request must not start, its flags whether the request belongs to a strict call."""
 
     def __init__(self, fd):
         import mmap
 
-        self._page = mmap.mmap(fd, 4096)
+        self._page = mmap.mmap(fd, CONTROL_SIZE)
         os.close(fd)
         self.words = memoryview(self._page).cast("Q")
 
     def stop_on_failure(self):
-        return self.words[1] & 1 == 1
+        return self.words[FLAGS_WORD] & STOP_ON_FAILURE == STOP_ON_FAILURE
 
 
 def _control():
-    fd = os.environ.pop("PARALLEL_CONTROL_FD", None)
+    fd = os.environ.pop(CONTROL_ENV, None)
     try:
         return _Control(int(fd)) if fd is not None else None
     except (OSError, ValueError):
         return None
-
-
-def _raised(message, error):
-    # Reply::Raised(message, error)
-    text = message.encode("utf-8", "replace")
-    return _frame(b"\x02" + _encode_varint(len(text)) + text + _encode_varint(len(error)) + error)
-
-
-def _describe(exc):
-    try:
-        return f"{type(exc).__name__}: {exc}"
-    except Exception:
-        return f"{type(exc).__name__}: <unprintable exception>"
 
 
 def _failure(exc):
@@ -120,13 +75,13 @@ def _failure(exc):
     tb = "".join(traceback.format_exception(type(exc), exc, tb))
     from parallel._pickling import exception_payload
 
-    return _raised(_describe(exc), exception_payload(exc, tb))
+    return raised_reply(describe(exc).encode("utf-8", "replace"), exception_payload(exc, tb))
 
 
 def _unpickle_failed(exc):
     from parallel.exceptions import PicklingError
 
-    return PicklingError(f"the task's arguments could not be unpickled in the worker: {_describe(exc)}")
+    return PicklingError(f"the task's arguments could not be unpickled in the worker: {describe(exc)}")
 
 
 def _value_failed(function, exc):
@@ -134,7 +89,7 @@ def _value_failed(function, exc):
 
     name = getattr(function, "__qualname__", function)
     return PicklingError(
-        f"the value returned by {name!r} cannot be pickled to cross back from the worker process: {_describe(exc)}"
+        f"the value returned by {name!r} cannot be pickled to cross back from the worker process: {describe(exc)}"
     )
 
 
@@ -145,15 +100,17 @@ def _serve_batch(replies, function, params, extras, single=False, words=None, ba
     request number `batch`); `strict`: the batch stops after a failed task."""
     fn = function
     loads, dumps, protocol, write = pickle.loads, pickle.dumps, pickle.HIGHEST_PROTOCOL, os.write
-    head = _HEAD
+    # `_protocol.value_reply`, written inline: the head, and the tag of `Reply::Value`.
+    head, tag = HEAD, bytes((VALUE,))
     # A stop word for this batch is at least `key`; words of earlier batches are below it.
-    key = batch << 32
+    key = batch << BATCH_SHIFT
+    stop = STOP_WORD
     for offset, p in enumerate(params):
         if words is not None:
-            word = words[0]
+            word = words[stop]
             if word >= key and word - key <= offset:
                 for _ in range(len(params) - offset):
-                    _write_all(replies, _SKIPPED)
+                    write_all(replies, SKIPPED_REPLY)
                 return
         try:
             try:
@@ -185,17 +142,17 @@ def _serve_batch(replies, function, params, extras, single=False, words=None, ba
                 except Exception as exc:
                     raise _value_failed(fn if fn is not None else function, exc) from exc
             n = len(data)
-            body = (b"\x00" + bytes((n,)) if n < 128 else b"\x00" + _encode_varint(n)) + data
+            body = (tag + bytes((n,)) if n < 128 else tag + encode_varint(n)) + data
             frame = head + len(body).to_bytes(4, "little") + body
         except BaseException as exc:  # SystemExit too: it fails the task, not the worker
             frame = _failure(exc)
             if strict:
                 # The tasks after a strict call's failure never run.
-                _write_all(replies, frame + _SKIPPED * (len(params) - offset - 1))
+                write_all(replies, frame + SKIPPED_REPLY * (len(params) - offset - 1))
                 return
         written = write(replies, frame)
         if written != len(frame):
-            _write_all(replies, memoryview(frame)[written:])
+            write_all(replies, memoryview(frame)[written:])
 
 
 class _Unpicklable:
@@ -225,42 +182,34 @@ def main():
     functions = {}
     last_extras = (b"", None)  # sent with every batch of a call: unpickled once
     while True:
-        head = _read_exact(requests, 7)
-        if head is None:
-            return
-        if head[:3] != _HEAD:
+        try:
+            payload = read_frame(requests)
+        except NotAFrame:
             sys.exit("parallel worker: not a frame from the parent")
-        payload = _read_exact(requests, int.from_bytes(head[3:], "little"))
         if payload is None:
             return
-        batch = (batch + 1) & 0xFFFFFFFF
-        entry, i = _read_bytes(payload, 0)
-        count, i = _varint(payload, i)
-        params = []
-        for _ in range(count):
-            p, i = _read_bytes(payload, i)
-            params.append(p)
-        extras_bytes, i = _read_bytes(payload, i)
+        batch = (batch + 1) & BATCH_MASK
+        entry, params, extras_bytes = read_request(payload)
         try:
-            # The entry: b"" (each task carries its function), b"A" + the pickled function
-            # (tasks are `(args, kwargs)`) or b"1" + the pickled function (tasks are its one
+            # The entry: `ENTRY_PAR` (each task carries its function), or `ENTRY_ARGS` /
+            # `ENTRY_SINGLE` + the pickled function (tasks are `(args, kwargs)` / its one
             # argument).
             function = functions.get(entry)
             if function is None and entry:
                 function = functions[entry] = pickle.loads(entry[1:])
                 if len(functions) > 16:
                     functions.pop(next(iter(functions)))
-            single = entry[:1] == b"1"
+            single = entry[:1] == ENTRY_SINGLE
             if extras_bytes != last_extras[0]:
                 last_extras = (extras_bytes, pickle.loads(extras_bytes) if extras_bytes else None)
             extras = last_extras[1]
         except BaseException as exc:
             from parallel.exceptions import PicklingError
 
-            error = PicklingError(f"the function could not be unpickled in the worker process: {_describe(exc)}")
+            error = PicklingError(f"the function could not be unpickled in the worker process: {describe(exc)}")
             reply = _failure(error)
             for _ in params:
-                _write_all(replies, reply)
+                write_all(replies, reply)
             continue
         strict = control is not None and control.stop_on_failure()
         _serve_batch(replies, function, params, extras, single, words, batch, strict)

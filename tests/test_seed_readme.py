@@ -34,13 +34,6 @@ def render_template(template, context):
     return context
 
 
-@pytest.fixture(
-    params=[parallel.THREAD_EXECUTOR, parallel.PROCESS_EXECUTOR], ids=["thread", "process"]
-)
-def executor(request):
-    return request.param
-
-
 # --- parallel.map ------------------------------------------------------------------------------
 
 def download_and_store(url, expected_code=200):

@@ -1,0 +1,86 @@
+"""A call's options: checked once, with a clear error naming the option and the value for a
+bad one, and held in the binding's types. Each executor takes the options that apply to it."""
+
+import dataclasses
+import math
+import numbers
+import operator
+
+__all__ = ["Options", "seconds"]
+
+
+def _shown(value):
+    return f"{type(value).__name__}: {value!r:.80}"
+
+
+def _count(name, value, what, unset):
+    """`value` as an int of at least 1, or None; `what` says what it counts."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, {what} (or None for {unset}), got {_shown(value)}")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, {what} (or None for {unset}), got {_shown(value)}") from None
+    if n < 1:
+        raise ValueError(f"{name} must be {what} (or None for {unset}), got {n}")
+    return n
+
+
+def seconds(name, value, zero):
+    """`value` as a float number of seconds, or None (no limit; so is infinity). `zero`: 0 is
+    allowed, a deadline that has already passed."""
+    if value is None:
+        return None
+    allowed = "0 or a positive number of seconds" if zero else "a positive number of seconds"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {allowed} (or None for no limit), got {_shown(value)}")
+    s = float(value)
+    if math.isnan(s) or s < 0 or (s == 0 and not zero):
+        raise ValueError(f"{name} must be {allowed} (or None for no limit), got {value!r}")
+    return None if math.isinf(s) else s
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The options of one call, checked (build it with `Options.checked`).
+
+    `timeout` is the call's deadline in seconds and `stated_timeout` that timeout as the caller
+    wrote it (for messages: "the call's timeout of 0 s passed"). `extras` are the keyword
+    arguments of every task as the caller gave them: already merged into each task's keyword
+    arguments; the process executor also sends them once per batch, so that each task carries
+    only its own.
+    """
+
+    max_workers: object = None
+    timeout: object = None
+    task_timeout: object = None
+    memory_limit: object = None
+    extras: object = None
+    stated_timeout: object = dataclasses.field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def checked(cls, max_workers=None, timeout=None, task_timeout=None, memory_limit=None, extras=None):
+        """The options, each checked (in this order) and converted to the binding's type."""
+        return cls(
+            max_workers=_count("max_workers", max_workers, "at least 1", "the default"),
+            timeout=seconds("timeout", timeout, zero=True),
+            task_timeout=seconds("task_timeout", task_timeout, zero=False),
+            memory_limit=_count("memory_limit", memory_limit, "a positive number of bytes", "no limit"),
+            extras=extras,
+            stated_timeout=timeout,
+        )
+
+    def for_threads(self):
+        """The keyword arguments of `_parallel.run_threads`."""
+        return {"max_workers": self.max_workers, "timeout": self.timeout, "task_timeout": self.task_timeout}
+
+    def for_processes(self):
+        """The keyword arguments of `_parallel.run_program` (the extras go separately, pickled)."""
+        return {
+            "max_workers": self.max_workers,
+            "timeout": self.timeout,
+            "task_timeout": self.task_timeout,
+            "memory_limit": self.memory_limit,
+        }
