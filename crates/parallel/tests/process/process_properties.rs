@@ -19,7 +19,9 @@ use parallel::FailureKind;
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::reference::{check_silent, check_strict, expected, keyed, lazy, outcome, sequence, shape, Behaviour, Shape, Task};
+use crate::reference::{
+    check_silent, check_strict, expected, keyed, lazy, outcome, sequence, shape, Behaviour, Shape, Task,
+};
 
 /// What one task does. It crosses to the worker as the task's parameter: the function is a
 /// `fn` item, so the behaviour travels in the data.
