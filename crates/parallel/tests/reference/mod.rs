@@ -1,7 +1,7 @@
 //! The sequential reference the property tests compare calls with: what each task gives run
 //! alone, the failure report it makes, and the checks of a silent or strict call's output —
-//! shared by `properties.rs` (threads) and `process_properties.rs` (processes), whose tasks
-//! differ only in what they can do.
+//! shared by `thread/properties.rs` (threads) and `process/process_properties.rs` (processes),
+//! whose tasks differ only in what they can do (each test binary includes this file by path).
 #![allow(dead_code, unused_macros, unused_imports)] // each property test uses its part
 
 use std::fmt::Debug;

@@ -1,5 +1,6 @@
-//! The reliability checks shared by the tests `soak_short`, `no_leaks` and `bounded_memory`
-//! and by the long versions in `benches/soak.rs` (which includes this file by path):
+//! The reliability checks shared by the modules `soak_short`, `no_leaks` and `bounded_memory`
+//! of the `reliability` test binary and by the long versions in `benches/soak.rs` (both include
+//! this file by path):
 //!
 //! * what this process holds, read from `/proc`: its children (live and zombie), descriptors,
 //!   threads, resident memory and peak resident memory;

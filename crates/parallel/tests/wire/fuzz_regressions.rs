@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use parallel::__fuzz;
 use parallel::wire::{self, WireError, DEFAULT_MAX_FRAME, HEADER_LEN};
 
-#[path = "../../../fuzz/fuzz_targets/common/mod.rs"]
+#[path = "../../../../fuzz/fuzz_targets/common/mod.rs"]
 mod common;
 
 use common::checks::{self, RequestShape};

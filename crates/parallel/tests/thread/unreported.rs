@@ -3,10 +3,11 @@
 //! parameters. Mutable borrows in scoped calls report only their index, unwrapped.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Once;
 
 use parallel::prelude::*;
 use parallel::{Error, FailureKind};
+
+use crate::common::quiet_panics; // some tasks panic on purpose
 
 /// Neither `Clone` nor `Debug`.
 struct Job {
@@ -23,11 +24,6 @@ fn run(job: Job) -> u32 {
         panic!("{} fails", job.name);
     }
     job.id * 10
-}
-
-fn quiet_panics() {
-    static QUIET: Once = Once::new();
-    QUIET.call_once(|| std::panic::set_hook(Box::new(|_| {})));
 }
 
 #[test]

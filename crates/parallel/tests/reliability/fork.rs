@@ -1,7 +1,14 @@
 //! A process forked after using `parallel` gets its own threads and worker processes, and
 //! leaves its parent's alone (`forked.rs`).
+//!
+//! Alone in a fresh process of this binary (`alone`), as in a binary of its own: the child of a
+//! fork gets a copy of the whole process, and with other tests running beside it on libtest's
+//! threads it would inherit the locks they held at that moment (the allocator's, the pool's) and
+//! the pipes of their workers, and it would be a child of their process too.
 
 use std::time::{Duration, Instant};
+
+use crate::alone;
 
 fn double(x: u64) -> u64 {
     x * 2
@@ -41,6 +48,9 @@ fn in_child(f: impl FnOnce() -> bool) -> i32 {
 
 #[test]
 fn a_forked_child_runs_its_own_thread_and_process_calls() {
+    if !alone::run_alone(module_path!(), "a_forked_child_runs_its_own_thread_and_process_calls") {
+        return; // it ran in a process of its own: it forks it
+    }
     let inputs: Vec<u64> = (0..100).collect();
     let expected: Vec<u64> = inputs.iter().map(|x| x * 2).collect();
     assert_eq!(parallel::map(double, inputs.clone()).unwrap(), expected);

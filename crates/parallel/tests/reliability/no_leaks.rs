@@ -8,17 +8,19 @@
 //! holds after 40 calls of an executor with what it holds after 160. The long version (100 vs
 //! 1,000 calls) is `cargo bench --bench soak`.
 //!
-//! One test in this binary: the counts are of the whole process, so nothing else may run
-//! beside the check.
-
-mod soak_support;
+//! Alone in a fresh process of this binary (`alone`): the counts are of the whole process, so
+//! nothing else may run beside the check.
 
 use std::time::Duration;
 
-use soak_support::{executors, leak_check, watchdog, Tolerance};
+use crate::alone;
+use crate::soak_support::{executors, leak_check, watchdog, Tolerance};
 
 #[test]
 fn calls_leak_nothing() {
+    if !alone::run_alone(module_path!(), "calls_leak_nothing") {
+        return; // it ran in a process of its own: it counts what the whole process holds
+    }
     watchdog("no_leaks", Duration::from_secs(300));
     let tolerance = Tolerance::default();
     // A quick task of a killing call may fail as killed though nothing killed it: a known

@@ -1,7 +1,7 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the modules of this test binary.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -25,4 +25,20 @@ impl Gate {
         }
         true
     }
+}
+
+/// Keeps quiet (and quick) the panics of tasks, which some tests make by the hundred: those on
+/// the thread pool's threads (`parallel-worker`). Every other panic — a failing test's, on its
+/// own thread — goes to the hook this one replaces, so its message is still shown: the tests of
+/// this binary share one process, and so one panic hook.
+pub fn quiet_panics() {
+    static QUIET: Once = Once::new();
+    QUIET.call_once(|| {
+        let loud = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() != Some("parallel-worker") {
+                loud(info);
+            }
+        }));
+    });
 }

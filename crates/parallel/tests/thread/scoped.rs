@@ -3,17 +3,16 @@
 //! a panic, a strict failure, a timeout or a task_timeout, every task that started has ended,
 //! and none runs after the call.
 
-mod reference;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Once;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use parallel::{Error, FailureKind};
 use proptest::prelude::*;
-use reference::{check_silent, check_strict, sequence, Behaviour};
+
+use crate::common::quiet_panics; // panics are expected here
+use crate::reference::{check_silent, check_strict, sequence, Behaviour};
 
 /// Counters the tasks write into, borrowed by the call.
 struct Marks {
@@ -100,12 +99,6 @@ fn try_map_fails_on_err() {
     assert_eq!((failed.index(), failed.params(), failed.kind()), (1, "\"x\"", &FailureKind::Error));
     let results = parallel::thread().silent().scoped_try_map(|s: &&str| s.parse::<u8>(), &words);
     assert_eq!(results.into_options(), vec![Some(1), None, Some(3)]);
-}
-
-/// Panics are expected here: keep them quiet.
-fn quiet_panics() {
-    static QUIET: Once = Once::new();
-    QUIET.call_once(|| std::panic::set_hook(Box::new(|_| {})));
 }
 
 #[test]

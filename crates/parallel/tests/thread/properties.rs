@@ -2,19 +2,18 @@
 //! sequential run gives — the same value or failure kind at every index, and in strict mode
 //! the first failure in input order.
 //!
-//! The process executor's counterpart is `process_properties.rs`. A long run:
-//! `PROPTEST_CASES=5000 cargo test -p parallel --test properties` (the variable overrides every
-//! case count below).
-
-mod reference;
+//! The process executor's counterpart is `process_properties` (in the `process` test binary).
+//! A long run: `PROPTEST_CASES=5000 cargo test -p parallel --test thread properties::` (the
+//! variable overrides every case count below).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Once;
 use std::time::Duration;
 
 use parallel::{Error, FailureKind};
 use proptest::prelude::*;
-use reference::{check_silent, check_strict, expected, keyed, lazy, outcome, sequence, shape, Behaviour, Shape};
+
+use crate::common::quiet_panics; // panics are expected here by the hundred
+use crate::reference::{check_silent, check_strict, expected, keyed, lazy, outcome, sequence, shape, Behaviour, Shape};
 
 /// What one task does.
 #[derive(Debug, Clone, Copy)]
@@ -54,12 +53,6 @@ fn reference(act: Act) -> Result<u32, FailureKind> {
         Act::Panic => Err(FailureKind::Panicked),
         Act::Nap(ms) => Ok(u32::from(ms)),
     }
-}
-
-/// Panics are expected here by the hundred: keep them quiet (and quick).
-fn quiet_panics() {
-    static QUIET: Once = Once::new();
-    QUIET.call_once(|| std::panic::set_hook(Box::new(|_| {})));
 }
 
 proptest! {
@@ -155,7 +148,7 @@ impl Behaviour for Act {
     }
 }
 
-reference::shape_calls!();
+crate::reference::shape_calls!();
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]

@@ -11,8 +11,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-mod common;
-use common::Gate;
+use crate::common::Gate;
 
 /// Waits, without blocking the runtime, until `cond` holds (at most a few seconds).
 async fn eventually(cond: impl Fn() -> bool) -> bool {

@@ -12,7 +12,8 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use parallel::{FailedTask, FailureKind, Program};
+use parallel::plumbing::Program;
+use parallel::{FailedTask, FailureKind};
 
 /// Every call must return well within this, whatever the worker does.
 const PROMPT: Duration = Duration::from_secs(10);

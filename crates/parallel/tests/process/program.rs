@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 use std::process::Command;
 
-use parallel::{FailureKind, Program};
+use parallel::plumbing::Program;
+use parallel::FailureKind;
 
 fn echo() -> Program {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/echo_worker.py");

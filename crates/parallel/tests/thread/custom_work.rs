@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parallel::{FailureKind, Fault, Work};
+use parallel::plumbing::{Fault, Work};
+use parallel::FailureKind;
 
 /// Halves even numbers; an odd one fails with itself as the error value. Counts the tasks it
 /// started, and runs them in batches.

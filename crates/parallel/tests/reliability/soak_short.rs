@@ -4,18 +4,21 @@
 //! no task starts twice, the failed ones give their values when run again, and the next call
 //! works. The long version (1,000,000 tasks) is `cargo bench --bench soak`.
 //!
-//! One test in this binary: the killer kills any child of this process.
-
-mod soak_support;
+//! Alone in a fresh process of this binary (`alone`): the killer kills any child of its process,
+//! and the other tests' workers are children of theirs.
 
 use std::time::Duration;
 
-use soak_support::{soak, watchdog, Counters};
+use crate::alone;
+use crate::soak_support::{soak, watchdog, Counters};
 
 const TASKS: usize = 20_000;
 
 #[test]
 fn killing_workers_loses_no_task() {
+    if !alone::run_alone(module_path!(), "killing_workers_loses_no_task") {
+        return; // it ran in a process of its own: its killer kills any child of it
+    }
     watchdog("soak_short", Duration::from_secs(300));
     let counters = Counters::create(TASKS);
     // Each task naps 100 µs, so that the call lasts long enough (about 2 s on 2 cores) for

@@ -2,11 +2,11 @@
 //! and a backtrace — even with `RUST_BACKTRACE=1`; `PARALLEL_PANIC_OUTPUT=full` brings the
 //! report back, `=none` silences it.
 //!
-//! Each test runs this test binary again as a child that makes the calls (the `child` test,
-//! which does nothing unless `PANIC_OUTPUT_CHILD` is set) and reads the child's stderr, which
-//! its worker processes share.
+//! Each test runs this test binary again as a child that makes the calls (the `child` test
+//! alone, which does nothing unless `PANIC_OUTPUT_CHILD` is set) and reads the child's stderr,
+//! which its worker processes share.
 
-use std::process::Command;
+use crate::alone;
 
 /// Set in the child: what it runs.
 const CHILD: &str = "PANIC_OUTPUT_CHILD";
@@ -36,14 +36,15 @@ fn child() {
 /// The child's stderr, with `output` as `PARALLEL_PANIC_OUTPUT` (unset if `None`) and
 /// `RUST_BACKTRACE=1`, as many a developer's shell has it.
 fn child_stderr(output: Option<&str>) -> String {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command.args(["--exact", "child", "--nocapture", "--test-threads=1"]);
+    let mut command = alone::command(module_path!(), "child");
     command.env(CHILD, "1").env("RUST_BACKTRACE", "1").env_remove("PARALLEL_PANIC_OUTPUT");
     if let Some(output) = output {
         command.env("PARALLEL_PANIC_OUTPUT", output);
     }
     let out = command.output().unwrap();
-    assert!(out.status.success(), "the child failed: {}", String::from_utf8_lossy(&out.stdout));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // A `child` the name does not find would run nothing, print nothing, and pass.
+    assert!(out.status.success() && alone::passed_one(&stdout), "the child failed: {stdout}");
     String::from_utf8(out.stderr).unwrap()
 }
 

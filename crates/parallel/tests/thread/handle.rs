@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use parallel::{FailureKind, Handle};
 
-mod common;
-use common::Gate;
+use crate::common::Gate;
 
 /// Polls `is_finished` for a few seconds.
 fn finishes<T>(handle: &Handle<T>) -> bool {

@@ -9,18 +9,19 @@
 //! What workers print goes to the test's stderr, uncaptured: the panicking task silences its
 //! worker's panic hook first.
 //!
-//! A long run: `PROPTEST_CASES=5000 cargo test -p parallel --test process_properties` (the
-//! variable overrides every case count below).
-
-mod reference;
+//! A long run: `PROPTEST_CASES=5000 cargo test -p parallel --test process process_properties::`
+//! (the variable overrides every case count below).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use parallel::FailureKind;
 use proptest::prelude::*;
-use reference::{check_silent, check_strict, expected, keyed, lazy, outcome, sequence, shape, Behaviour, Shape, Task};
 use serde::{Deserialize, Serialize};
+
+use crate::reference::{
+    check_silent, check_strict, expected, keyed, lazy, outcome, sequence, shape, Behaviour, Shape, Task,
+};
 
 /// What one task does. It crosses to the worker as the task's parameter: the function is a
 /// `fn` item, so the behaviour travels in the data.
@@ -117,7 +118,7 @@ impl Behaviour for Act {
     }
 }
 
-reference::shape_calls!();
+crate::reference::shape_calls!();
 
 proptest! {
     // Process cases are slower (a crash costs a new worker, ~2 ms): fewer cases, small inputs.

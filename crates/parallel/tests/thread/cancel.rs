@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use parallel::FailureKind;
 
-mod common;
-use common::Gate;
+use crate::common::Gate;
 
 /// Counts the tasks that started; every task waits at the gate.
 #[derive(Clone, Default)]

@@ -2,12 +2,17 @@
 //! segfaults or exits fails alone with a precise kind while the others complete — and the
 //! next call works.
 //!
-//! This file has its own `main` (`harness = false`): worker processes are this test binary
-//! started again, and `parallel::init()` must run first thing in `main`.
+//! Under libtest's harness, as every test of this binary: the worker processes are this binary
+//! started again, and they serve before libtest's `main` runs. The tests that look at all of
+//! this process's children — that none is a zombie, or still running after a kill — run alone in
+//! a fresh process of this binary (`alone::run_alone`), where the only children are their own
+//! workers; the others share the process with the rest of the binary.
 
 use std::time::{Duration, Instant};
 
 use parallel::FailureKind;
+
+use crate::alone;
 
 fn square(x: u64) -> u64 {
     x * x
@@ -33,6 +38,7 @@ fn misbehave(what: u8) -> u8 {
     what
 }
 
+#[test]
 fn values_come_back_in_input_order() {
     let out = parallel::process().map(square, 0..200u64).unwrap();
     assert_eq!(out, (0..200u64).map(|x| x * x).collect::<Vec<_>>());
@@ -40,11 +46,13 @@ fn values_come_back_in_input_order() {
     assert_eq!(out.unwrap(), vec![1, 3]);
 }
 
+#[test]
 fn tuples_and_extras_cross() {
     let out = parallel::process().extras(100u32).map(add, vec![(1, 2), (3, 4)]).unwrap();
     assert_eq!(out, vec![103, 107]);
 }
 
+#[test]
 fn each_failure_is_alone_and_precise() {
     let inputs = vec![0u8, 1, 0, 2, 0, 3, 0, 4, 0];
     let results = parallel::process().max_workers(2).silent().map(misbehave, inputs.clone());
@@ -82,6 +90,7 @@ fn libc_sigabrt() -> i32 {
     6
 }
 
+#[test]
 fn strict_mode_reports_the_crash() {
     let err = parallel::process().max_workers(1).map(misbehave, vec![0, 4, 0]).unwrap_err();
     assert_eq!(
@@ -107,7 +116,11 @@ fn children() -> Vec<(u32, char)> {
     found
 }
 
+#[test]
 fn crashed_workers_leave_no_zombie() {
+    if !alone::run_alone(module_path!(), "crashed_workers_leave_no_zombie") {
+        return; // it ran in a process of its own: it counts the process's children
+    }
     let _ = parallel::process().max_workers(2).silent().map(misbehave, vec![2, 3, 4, 2, 3, 4]);
     let zombies: Vec<_> = children().into_iter().filter(|(_, state)| *state == 'Z').collect();
     assert!(zombies.is_empty(), "zombie workers: {zombies:?}");
@@ -127,7 +140,11 @@ fn no_child_runs() -> bool {
     false
 }
 
+#[test]
 fn a_task_past_its_task_timeout_is_killed_and_the_rest_complete() {
+    if !alone::run_alone(module_path!(), "a_task_past_its_task_timeout_is_killed_and_the_rest_complete") {
+        return; // it ran in a process of its own: it counts the process's children
+    }
     let started = Instant::now();
     let results = parallel::process()
         .max_workers(2)
@@ -144,7 +161,11 @@ fn a_task_past_its_task_timeout_is_killed_and_the_rest_complete() {
     assert!(no_child_runs(), "a spinning worker was not killed: {:?}", children());
 }
 
+#[test]
 fn the_call_timeout_returns_and_kills_its_workers() {
+    if !alone::run_alone(module_path!(), "the_call_timeout_returns_and_kills_its_workers") {
+        return; // it ran in a process of its own: it counts the process's children
+    }
     let started = Instant::now();
     let err = parallel::process().max_workers(2).timeout(Duration::from_millis(300)).map(misbehave, vec![0, 5, 5]);
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
@@ -159,23 +180,32 @@ fn state_of(pid: u32) -> Option<char> {
     stat.rsplit_once(')')?.1.split_whitespace().next()?.chars().next()
 }
 
-/// Runs as the parent that the next test kills: two workers spin forever.
+/// Set in the parent that the next tests make die: what it plays (see [`play`]).
 const ROLE: &str = "PARALLEL_TEST_ROLE";
 
+#[test]
 fn workers_die_with_their_parent() {
-    workers_die_when("parent-to-kill");
+    workers_die_when("workers_die_with_their_parent", "parent-to-kill");
 }
 
+#[test]
 fn workers_die_when_the_caller_panics() {
-    workers_die_when("caller-panics");
+    workers_die_when("workers_die_when_the_caller_panics", "caller-panics");
 }
 
-/// Starts this binary in `role` (a parent whose two workers spin), makes it die — SIGKILL, or
-/// its own panic — and checks its workers die within 1 s.
-fn workers_die_when(role: &str) {
-    let exe = std::env::current_exe().unwrap();
-    let mut parent =
-        std::process::Command::new(exe).env(ROLE, role).stderr(std::process::Stdio::null()).spawn().unwrap();
+/// Starts this binary again to run only the test `test`, as the parent in `role` (a parent
+/// whose two workers spin); makes it die — SIGKILL, or its own panic — and checks its workers
+/// die within 1 s. In that parent, plays `role` instead.
+fn workers_die_when(test: &str, role: &str) {
+    if let Ok(role) = std::env::var(ROLE) {
+        play(&role);
+    }
+    let mut parent = alone::command(module_path!(), test)
+        .env(ROLE, role)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let pid = parent.id();
     // Wait for its two workers to spin.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -216,6 +246,7 @@ fn hog(mb: usize) -> usize {
     block.iter().step_by(4096).map(|&b| b as usize).sum()
 }
 
+#[test]
 fn a_runaway_allocation_under_a_memory_cap_fails_alone() {
     let results = parallel::process().max_workers(2).memory_limit(256 << 20).silent().map(hog, vec![1, 100_000, 2]);
     assert_eq!(results.succeeded(), vec![&256, &512]);
@@ -225,6 +256,7 @@ fn a_runaway_allocation_under_a_memory_cap_fails_alone() {
     assert_eq!(parallel::process().max_workers(2).map(hog, vec![300]).unwrap(), vec![300 * 256]);
 }
 
+#[test]
 fn a_crash_inside_a_batch_fails_alone() {
     // Tiny tasks travel in batches of many; the crashing ones take their worker down with
     // the rest of their batch, which runs again on a new worker.
@@ -249,7 +281,11 @@ fn sum3(x: u32, y: u32, z: u32) -> u32 {
     x + y + z
 }
 
+#[test]
 fn par_runs_remote_tasks_each_failing_alone() {
+    if !alone::run_alone(module_path!(), "par_runs_remote_tasks_each_failing_alone") {
+        return; // it ran in a process of its own: it counts the process's children
+    }
     use parallel::prelude::*;
     let (a, b, c) = parallel::process().par((square.remote(9), misbehave.remote(0), sum3.remote((1, 2, 3)))).unwrap();
     assert_eq!((a, b, c), (81, 0, 6));
@@ -269,16 +305,16 @@ fn par_runs_remote_tasks_each_failing_alone() {
     assert_eq!(out["sq2"], 25);
 }
 
-fn main() {
-    parallel::init();
-    match std::env::var(ROLE).as_deref() {
-        Ok("parent-to-kill") => {
+/// Plays the parent that a test makes die, `role`: its two workers spin forever; with
+/// `caller-panics`, it panics once the test says so (its workers are spinning by then).
+fn play(role: &str) -> ! {
+    match role {
+        "parent-to-kill" => {
             let _ = parallel::process().max_workers(2).map(misbehave, vec![5, 5]);
             unreachable!("the tasks spin forever");
         }
-        Ok("caller-panics") => {
+        "caller-panics" => {
             let _running = parallel::process().max_workers(2).async_map(misbehave, vec![5, 5]);
-            // Panics when the test says so (its workers are spinning by then).
             let signal = std::env::temp_dir().join(format!("parallel-panic-{}", std::process::id()));
             while !signal.exists() {
                 std::thread::sleep(Duration::from_millis(10));
@@ -286,28 +322,6 @@ fn main() {
             let _ = std::fs::remove_file(signal);
             panic!("the caller panics");
         }
-        _ => {}
+        other => unreachable!("no such role: {other}"),
     }
-    let tests: [(&str, fn()); 12] = [
-        ("par_runs_remote_tasks_each_failing_alone", par_runs_remote_tasks_each_failing_alone),
-        ("a_runaway_allocation_under_a_memory_cap_fails_alone", a_runaway_allocation_under_a_memory_cap_fails_alone),
-        ("workers_die_when_the_caller_panics", workers_die_when_the_caller_panics),
-        ("a_crash_inside_a_batch_fails_alone", a_crash_inside_a_batch_fails_alone),
-        ("workers_die_with_their_parent", workers_die_with_their_parent),
-        (
-            "a_task_past_its_task_timeout_is_killed_and_the_rest_complete",
-            a_task_past_its_task_timeout_is_killed_and_the_rest_complete,
-        ),
-        ("the_call_timeout_returns_and_kills_its_workers", the_call_timeout_returns_and_kills_its_workers),
-        ("crashed_workers_leave_no_zombie", crashed_workers_leave_no_zombie),
-        ("values_come_back_in_input_order", values_come_back_in_input_order),
-        ("tuples_and_extras_cross", tuples_and_extras_cross),
-        ("each_failure_is_alone_and_precise", each_failure_is_alone_and_precise),
-        ("strict_mode_reports_the_crash", strict_mode_reports_the_crash),
-    ];
-    for (name, test) in tests {
-        test();
-        println!("test {name} ... ok");
-    }
-    println!("test result: ok. {} passed", tests.len());
 }
