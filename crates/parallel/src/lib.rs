@@ -90,12 +90,11 @@ mod results;
 mod thread;
 
 pub use crate::call::TaskFn;
-pub use crate::engine::work::{Interrupt, Work};
 pub use crate::error::Error;
-pub use crate::failure::{ErrorValue, FailureKind, Fault};
+pub use crate::failure::FailureKind;
 pub use crate::functions::{async_map, async_par, async_try_map, map, par, scoped_map, scoped_try_map, try_map};
 pub use crate::handle::Handle;
-pub use crate::inputs::{iter, Inputs, Iter, Sequential, Span, SpanBatch, Tasks};
+pub use crate::inputs::{iter, Inputs, Iter};
 pub use crate::mode::{Mode, Silent, Strict};
 pub use crate::par::{task, IntoTask, Par, Task};
 pub use crate::process::program::Program;
