@@ -133,3 +133,51 @@ pub enum Collected<T> {
     /// The call was cancelled (calls that are not silent).
     Cancelled,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::failure::FailureKind;
+
+    /// A chunk of tasks `start..start + len` whose values are their indices, but for `failed`.
+    fn chunk(start: usize, len: usize, failed: &[usize]) -> Chunk<usize> {
+        let mut chunk = Chunk::new(start, len);
+        for i in start..start + len {
+            if failed.contains(&i) {
+                chunk.push(Err(Failure::new(FailureKind::Error, format!("task {i}"), i.to_string())));
+            } else {
+                chunk.push(Ok(i));
+            }
+        }
+        chunk
+    }
+
+    #[test]
+    fn chunks_arriving_in_any_order_assemble_in_input_order() {
+        let mut chunks = Chunks::new(10, None);
+        chunks.extend([chunk(6, 4, &[]), chunk(2, 4, &[3])]);
+        assert_eq!((chunks.appended, chunks.finished), (0, 8), "nothing before task 2 has arrived");
+        chunks.extend([chunk(0, 2, &[1])]);
+        assert_eq!(chunks.appended, 10);
+        let Collected::Outcomes { values, failures } = chunks.assemble() else { panic!("failures expected") };
+        assert_eq!(values, vec![0, 2, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(failures.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![1, 3]);
+    }
+
+    #[test]
+    fn the_first_failure_is_known_only_once_every_task_before_it_arrived() {
+        let mut chunks = Chunks::new(6, None);
+        chunks.extend([chunk(3, 3, &[4])]);
+        assert!(chunks.first_failure().is_none(), "tasks 0..3 may still fail first");
+        chunks.extend([chunk(0, 3, &[2])]);
+        let (index, failure) = chunks.first_failure().expect("task 2 failed");
+        assert_eq!((index, failure.message.as_str()), (2, "task 2"));
+    }
+
+    #[test]
+    fn empty_chunks_are_skipped_and_all_successes_give_values() {
+        let mut chunks = Chunks::new(4, None);
+        chunks.extend([chunk(2, 2, &[]), chunk(2, 0, &[]), chunk(0, 2, &[])]);
+        assert!(matches!(chunks.assemble(), Collected::Values(v) if v == vec![0, 1, 2, 3]));
+    }
+}

@@ -445,3 +445,37 @@ fn adapt(size: usize, took: Duration, max: usize, batched: bool) -> usize {
         size
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_batches_grow_eightfold_while_very_quick_and_halve_when_slow() {
+        let us = Duration::from_micros;
+        assert_eq!(adapt(1, us(5), MAX_BATCH, false), 8);
+        assert_eq!(adapt(8, us(20), MAX_BATCH, false), 16);
+        assert_eq!(adapt(16, us(200), MAX_BATCH, false), 16, "between 50 and 500 µs: kept");
+        assert_eq!(adapt(16, us(900), MAX_BATCH, false), 8);
+        assert_eq!(adapt(1, us(900), MAX_BATCH, false), 1, "never below one");
+        assert_eq!(adapt(4000, us(1), MAX_BATCH, false), MAX_BATCH, "never above the cap");
+    }
+
+    #[test]
+    fn batched_works_aim_at_milliseconds() {
+        let ms = Duration::from_millis;
+        assert_eq!(adapt(1, Duration::from_micros(200), 4096, true), 4);
+        assert_eq!(adapt(4, ms(2), 4096, true), 8);
+        assert_eq!(adapt(8, ms(10), 4096, true), 8);
+        assert_eq!(adapt(8, ms(50), 4096, true), 4);
+    }
+
+    #[test]
+    fn the_largest_batch_is_a_quarter_of_an_even_share() {
+        assert_eq!(max_batch(8_000, 2, false), 1_000);
+        assert_eq!(max_batch(1_000_000, 2, false), MAX_BATCH);
+        assert_eq!(max_batch(3, 4, false), 1);
+        assert_eq!(max_batch(0, 2, false), MAX_BATCH, "unknown size");
+        assert_eq!(max_batch(1_000_000, 2, true), 1, "a task timeout: one task at a time");
+    }
+}
