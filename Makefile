@@ -99,7 +99,7 @@ FUZZ_TARGETS := wire_frames worker_requests
 ## Fuzzes the wire decoder and the worker's request loop (cargo-fuzz on nightly, libFuzzer),
 ## each target for FUZZ_SECONDS (default 60), from the seeds in fuzz/seeds and the corpus kept
 ## in fuzz/corpus. A crash stops it and lands in fuzz/artifacts/<target>/: copy that file to
-## fuzz/regressions/<target>/ and `make test` replays it (tests/fuzz_regressions.rs).
+## fuzz/regressions/<target>/ and `make test` replays it (tests/wire/fuzz_regressions.rs).
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	@for t in $(FUZZ_TARGETS); do \
