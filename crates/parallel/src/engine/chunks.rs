@@ -5,8 +5,32 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::engine::buffer::Buffer;
-use crate::engine::job::Chunk;
 use crate::failure::Failure;
+
+/// The outcomes of tasks `start .. start + len`: the values of those that succeeded in order,
+/// and the failures with their index.
+pub(crate) struct Chunk<T> {
+    pub(crate) start: usize,
+    pub(crate) len: usize,
+    pub(crate) values: Vec<T>,
+    pub(crate) failures: Vec<(usize, Failure)>,
+    /// The values of the successful tasks were written to the call's [`Buffer`] instead.
+    pub(crate) direct: bool,
+}
+
+impl<T> Chunk<T> {
+    pub(crate) fn new(start: usize, capacity: usize) -> Self {
+        Chunk { start, len: 0, values: Vec::with_capacity(capacity), failures: Vec::new(), direct: false }
+    }
+
+    pub(crate) fn push(&mut self, outcome: Result<T, Failure>) {
+        match outcome {
+            Ok(value) => self.values.push(value),
+            Err(failure) => self.failures.push((self.start + self.len, failure)),
+        }
+        self.len += 1;
+    }
+}
 
 /// The outcomes received so far. A chunk is appended as soon as every task before it has
 /// arrived; only chunks that arrive early wait. Values the workers wrote to the call's

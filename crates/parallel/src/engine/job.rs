@@ -16,36 +16,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use crate::engine::buffer::Buffer;
+use crate::engine::cell::Cell;
+use crate::engine::chunks::Chunk;
 use crate::engine::sync::lock;
-use crate::engine::tracked::Cell;
 use crate::engine::work::{describe, describe_params, panic_message, run_one, Work};
 use crate::failure::{Failure, FailureKind, Fault};
 use crate::inputs::Tasks;
-
-/// The outcomes of tasks `start .. start + len`: the values of those that succeeded in order,
-/// and the failures with their index.
-pub(crate) struct Chunk<T> {
-    pub(crate) start: usize,
-    pub(crate) len: usize,
-    pub(crate) values: Vec<T>,
-    pub(crate) failures: Vec<(usize, Failure)>,
-    /// The values of the successful tasks were written to the call's [`Buffer`] instead.
-    pub(crate) direct: bool,
-}
-
-impl<T> Chunk<T> {
-    pub(crate) fn new(start: usize, capacity: usize) -> Self {
-        Chunk { start, len: 0, values: Vec::with_capacity(capacity), failures: Vec::new(), direct: false }
-    }
-
-    pub(crate) fn push(&mut self, outcome: Result<T, Failure>) {
-        match outcome {
-            Ok(value) => self.values.push(value),
-            Err(failure) => self.failures.push((self.start + self.len, failure)),
-        }
-        self.len += 1;
-    }
-}
 
 /// What wakes the driver. Chunks themselves wait in the job's outbox.
 pub(crate) enum Msg {

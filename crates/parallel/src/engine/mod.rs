@@ -14,6 +14,7 @@
 //! - `sync`: the one way the engine takes a lock.
 
 pub(crate) mod buffer;
+pub(crate) mod cell;
 pub(crate) mod chunks;
 pub(crate) mod driver;
 pub(crate) mod forked;

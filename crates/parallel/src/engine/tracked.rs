@@ -8,47 +8,18 @@
 //! pending. Its chunk is delivered exactly once, under its lock: by its worker when the batch
 //! is done, or by the driver when it closes the cell.
 
-use std::collections::VecDeque;
 use std::mem;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::engine::job::{Chunk, Job};
+use crate::engine::cell::Cell;
+use crate::engine::chunks::Chunk;
+use crate::engine::job::Job;
 use crate::engine::sync::lock;
-use crate::engine::work::{describe, describe_params, panic_message, run_one, Interrupt, Work};
+use crate::engine::work::{describe, describe_params, panic_message, run_one, Work};
 use crate::failure::{Failure, FailureKind};
 use crate::inputs::Tasks;
-
-/// A tracked batch in flight.
-pub(crate) struct Cell<W: Work> {
-    start: usize,
-    state: Mutex<CellState<W>>,
-}
-
-struct CellState<W: Work> {
-    finished: Chunk<W::Out>,
-    /// The running task: what is kept of its parameters, when it started, and how to stop it
-    /// (process workers can be killed; threads cannot).
-    running: Option<(W::Kept, Instant, Option<Interrupt>)>,
-    pending: VecDeque<W::Params>,
-    /// Set once, by whoever delivers the chunk.
-    closed: bool,
-}
-
-impl<W: Work> CellState<W> {
-    /// The index of the next task to start.
-    fn next_index(&self) -> usize {
-        self.finished.start + self.finished.len + usize::from(self.running.is_some())
-    }
-}
-
-impl<W: Work> Cell<W> {
-    pub(crate) fn new(start: usize, pending: VecDeque<W::Params>) -> Arc<Self> {
-        let finished = Chunk::new(start, pending.len());
-        Arc::new(Cell { start, state: Mutex::new(CellState { finished, running: None, pending, closed: false }) })
-    }
-}
 
 /// Why the driver closes a cell, and what its running and pending tasks fail with.
 pub(crate) struct Closing<'a> {
