@@ -4,7 +4,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use parallel::{Error, FailedTask, FailureKind, Handle, Program, Results};
+use parallel::plumbing::Backend;
+use parallel::{Error, Executor, FailedTask, FailureKind, Handle, Program, Results};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
@@ -34,6 +35,20 @@ impl Options {
             timeout: deadline("timeout", timeout)?,
             task_timeout: seconds("task_timeout", task_timeout)?,
         })
+    }
+
+    /// `executor` with these options: one place for every executor the binding runs.
+    pub(crate) fn apply<B: Backend>(&self, mut executor: Executor<B>) -> Executor<B> {
+        if let Some(n) = self.max_workers {
+            executor = executor.max_workers(n);
+        }
+        if let Some(t) = self.timeout {
+            executor = executor.timeout(t);
+        }
+        if let Some(t) = self.task_timeout {
+            executor = executor.task_timeout(t);
+        }
+        executor
     }
 }
 

@@ -55,16 +55,7 @@ pub(crate) fn run_program(
     memory_limit: Option<u64>,
 ) -> PyResult<Call> {
     let options = Options::new(max_workers, timeout, task_timeout, silent)?;
-    let mut executor = parallel::process();
-    if let Some(n) = options.max_workers {
-        executor = executor.max_workers(n);
-    }
-    if let Some(t) = options.timeout {
-        executor = executor.timeout(t);
-    }
-    if let Some(t) = options.task_timeout {
-        executor = executor.task_timeout(t);
-    }
+    let mut executor = options.apply(parallel::process());
     if let Some(bytes) = memory_limit {
         executor = executor.memory_limit(bytes);
     }

@@ -106,16 +106,7 @@ pub(crate) fn run_threads(
     let options = Options::new(max_workers, timeout, task_timeout, silent)?;
     let calls = PyCalls(tasks.into_iter().map(|(function, args, kwargs)| PyTask { function, args, kwargs }).collect());
     let n = calls.0.len();
-    let mut executor = parallel::thread();
-    if let Some(n) = options.max_workers {
-        executor = executor.max_workers(n);
-    }
-    if let Some(t) = options.timeout {
-        executor = executor.timeout(t);
-    }
-    if let Some(t) = options.task_timeout {
-        executor = executor.task_timeout(t);
-    }
+    let executor = options.apply(parallel::thread());
     Ok(if silent {
         Call::silent(executor.silent().async_run(calls, 0..n), None)
     } else {

@@ -5,11 +5,12 @@ use std::fmt::Display;
 
 use crate::call::TaskFn;
 use crate::error::Error;
+use crate::executor::{Maps, TryMaps};
 use crate::handle::Handle;
 use crate::inputs::Inputs;
 use crate::par::Par;
 use crate::report::Report;
-use crate::thread::thread;
+use crate::thread::{thread, Threads};
 
 /// Calls `f` once per input, in parallel, and returns the results in the input's shape: a
 /// `Vec` in input order for sequences and iterators, the same kind of map for a `HashMap` or
@@ -30,11 +31,8 @@ use crate::thread::thread;
 pub fn map<I, F, K, R>(f: F, inputs: I) -> Result<I::Output<F::Output>, Error>
 where
     I: Inputs,
-    K: Report<I::Params, R>,
-    F: TaskFn<I::Params, (), K> + 'static,
-    F::Output: Send + 'static,
-    K: 'static,
-    R: 'static,
+    F: TaskFn<I::Params, (), K>,
+    Threads: Maps<F, I::Params, (), K, R>,
 {
     thread().map(f, inputs)
 }
@@ -48,12 +46,8 @@ where
 pub fn try_map<I, F, K, R, T, X>(f: F, inputs: I) -> Result<I::Output<T>, Error>
 where
     I: Inputs,
-    K: Report<I::Params, R>,
-    F: TaskFn<I::Params, (), K, Output = Result<T, X>> + 'static,
-    T: Send + 'static,
-    X: Display + Send + Sync + 'static,
-    K: 'static,
-    R: 'static,
+    F: TaskFn<I::Params, (), K, Output = Result<T, X>>,
+    Threads: TryMaps<F, I::Params, (), K, R, T, X>,
 {
     thread().try_map(f, inputs)
 }
@@ -67,12 +61,9 @@ where
 pub fn async_map<I, F, K, R>(f: F, inputs: I) -> Handle<Result<I::Output<F::Output>, Error>>
 where
     I: Inputs,
-    K: Report<I::Params, R>,
+    F: TaskFn<I::Params, (), K>,
+    Threads: Maps<F, I::Params, (), K, R>,
     I::Output<F::Output>: Send + 'static,
-    F: TaskFn<I::Params, (), K> + 'static,
-    F::Output: Send + 'static,
-    K: 'static,
-    R: 'static,
 {
     thread().async_map(f, inputs)
 }
@@ -86,13 +77,9 @@ where
 pub fn async_try_map<I, F, K, R, T, X>(f: F, inputs: I) -> Handle<Result<I::Output<T>, Error>>
 where
     I: Inputs,
-    K: Report<I::Params, R>,
+    F: TaskFn<I::Params, (), K, Output = Result<T, X>>,
+    Threads: TryMaps<F, I::Params, (), K, R, T, X>,
     I::Output<T>: Send + 'static,
-    F: TaskFn<I::Params, (), K, Output = Result<T, X>> + 'static,
-    T: Send + 'static,
-    X: Display + Send + Sync + 'static,
-    K: 'static,
-    R: 'static,
 {
     thread().async_try_map(f, inputs)
 }

@@ -76,6 +76,7 @@
 mod call;
 mod engine;
 mod error;
+mod executor;
 mod failure;
 mod functions;
 mod handle;
@@ -91,6 +92,7 @@ mod thread;
 
 pub use crate::call::TaskFn;
 pub use crate::error::Error;
+pub use crate::executor::Executor;
 pub use crate::failure::FailureKind;
 pub use crate::functions::{async_map, async_par, async_try_map, map, par, scoped_map, scoped_try_map, try_map};
 pub use crate::handle::Handle;

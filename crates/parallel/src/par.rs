@@ -211,7 +211,7 @@ collection!([K, T, S] HashMap<K, Task<T>, S> where K: Debug + Eq + Hash + Send +
 collection!([K, T] BTreeMap<K, Task<T>> where K: Debug + Ord + Send + 'static, T: Send + 'static);
 
 /// `par`: each task is its own closure.
-pub(crate) struct ParTasks<V>(PhantomData<fn() -> V>);
+pub struct ParTasks<V>(PhantomData<fn() -> V>);
 
 impl<V> ParTasks<V> {
     pub(crate) fn new() -> Self {

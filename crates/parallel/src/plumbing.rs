@@ -9,6 +9,9 @@
 //! - [`Interrupt`]: how another thread stops a running task (kills its worker process).
 //! - [`Tasks`], [`Sequential`], [`Span`], [`SpanBatch`]: where a call's tasks come from, in
 //!   batches.
+//! - [`Backend`], [`Maps`], [`TryMaps`], [`Carries`]: what an executor's backend implements —
+//!   [`Threads`], [`Processes`] — so that one [`Executor`](crate::Executor) and its options
+//!   serve every executor.
 //! - [`Program`]: worker processes of another program, with tasks as bytes
 //!   ([`Process::run_program`](crate::Process::run_program)).
 //!
@@ -33,6 +36,9 @@
 //! ```
 
 pub use crate::engine::work::{Interrupt, Work};
+pub use crate::executor::{Backend, Carries, Maps, TryMaps};
 pub use crate::failure::{ErrorValue, Fault};
 pub use crate::inputs::{Sequential, Span, SpanBatch, Tasks};
 pub use crate::process::program::Program;
+pub use crate::process::Processes;
+pub use crate::thread::Threads;

@@ -140,7 +140,7 @@ macro_rules! reported_params {
 
 /// `map`: the function's value is the task's value. `M` is the function's [`TaskFn`] marker
 /// and its [`Report`] marker.
-pub(crate) struct MapFn<F, E, M, A> {
+pub struct MapFn<F, E, M, A> {
     f: F,
     extras: Arc<E>,
     marker: PhantomData<fn(A) -> M>,
@@ -168,7 +168,7 @@ where
 }
 
 /// `try_map`: `Ok(value)` is the task's value, `Err(e)` a failure with `e`'s message.
-pub(crate) struct TryMapFn<F, E, M, A, T, X>(MapFn<F, E, M, A>, PhantomData<fn() -> (T, X)>);
+pub struct TryMapFn<F, E, M, A, T, X>(MapFn<F, E, M, A>, PhantomData<fn() -> (T, X)>);
 
 impl<F, E, M, A, T, X> TryMapFn<F, E, M, A, T, X> {
     pub(crate) fn new(f: F, extras: Arc<E>) -> Self {

@@ -59,45 +59,36 @@ pub(crate) mod supervisor;
 pub mod wire;
 
 use std::fmt::{Debug, Display};
-use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::call::TaskFn;
-use crate::engine::driver::{call, spawn_call, Plan};
-use crate::handle::Handle;
-use crate::inputs::Inputs;
-use crate::mode::{Mode, Silent, Strict};
-use crate::par::Par;
+use crate::executor::{Backend, Carries, Executor, Maps, TryMaps};
+use crate::mode::{Mode, Strict};
 use crate::par::ParTasks;
 use crate::process::entry::{entry, try_entry};
 pub use crate::process::entry::{Owned, RemoteFn};
 use crate::process::remote::{Channel, Remote, RemotePar};
 use crate::process::serve::{entry_id, Entry};
 use crate::process::supervisor::Launcher;
+use crate::report::Cloned;
 
-/// The process executor with its options; made by [`process()`].
+/// The process executor with its options: an [`Executor`] on worker processes, made by
+/// [`process()`]. Its methods are [`Executor`]'s, and
+/// [`memory_limit`](Executor::memory_limit).
 ///
 /// ```
 /// let out = parallel::process().max_workers(2).silent().map(|x: i32| 10 / x, vec![5, 0]);
 /// assert_eq!(out.replace_failed(-1), vec![2, -1]);
 /// ```
-#[derive(Debug)]
-pub struct Process<E = (), M = Strict> {
-    max_workers: Option<usize>,
-    memory: Option<u64>,
-    timeout: Option<Duration>,
-    task_timeout: Option<Duration>,
-    extras: Arc<E>,
-    mode: PhantomData<M>,
-}
+pub type Process<E = (), M = Strict> = Executor<Processes, E, M>;
 
-impl<E, M> Clone for Process<E, M> {
-    fn clone(&self) -> Self {
-        Process { extras: self.extras.clone(), mode: PhantomData, ..*self }
-    }
+/// The backend of the process executor: each task runs in a worker process, this executable
+/// started again in worker mode; the memory limit of each worker, if any.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Processes {
+    memory: Option<u64>,
 }
 
 /// The process executor with default options: one worker process per core, strict mode, no
@@ -108,14 +99,7 @@ impl<E, M> Clone for Process<E, M> {
 /// assert_eq!(doubled, vec![2, 4]);
 /// ```
 pub fn process() -> Process {
-    Process {
-        max_workers: None,
-        memory: None,
-        timeout: None,
-        task_timeout: None,
-        extras: Arc::new(()),
-        mode: PhantomData,
-    }
+    Executor::new(Processes::default())
 }
 
 /// Makes this process a worker if it was started as one (and then never returns); does
@@ -130,21 +114,7 @@ pub fn init() {
     crate::process::serve::serve_if_worker();
 }
 
-impl<E, M> Process<E, M>
-where
-    E: Serialize + Send + Sync + 'static,
-    M: Mode,
-{
-    /// At most `n` tasks of a call run at once, each in its own worker process.
-    ///
-    /// # Panics
-    /// If `n` is 0.
-    pub fn max_workers(mut self, n: usize) -> Self {
-        assert!(n > 0, "max_workers must be at least 1, got 0");
-        self.max_workers = Some(n);
-        self
-    }
-
+impl<E, M: Mode, F> Executor<Processes, E, M, F> {
     /// Caps each worker process's memory (address space, `RLIMIT_AS`) at `bytes`: a task that
     /// allocates past it aborts its worker and fails alone as
     /// [`Crashed`](crate::FailureKind::Crashed); the next task gets a new worker.
@@ -156,175 +126,74 @@ where
     /// assert!(matches!(results[1].as_ref().unwrap_err().kind(), parallel::FailureKind::Crashed { .. }));
     /// ```
     pub fn memory_limit(mut self, bytes: u64) -> Self {
-        self.memory = Some(bytes);
+        self.backend_mut().memory = Some(bytes);
         self
     }
+}
 
-    /// A deadline for the whole call, as [`Thread::timeout`](crate::Thread::timeout) — and the
-    /// worker processes still running tasks are killed.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// A limit for each task, as [`Thread::task_timeout`](crate::Thread::task_timeout) — and
-    /// the worker process of a task past it is killed (and replaced for the next task).
-    pub fn task_timeout(mut self, timeout: Duration) -> Self {
-        self.task_timeout = Some(timeout);
-        self
-    }
-
-    /// Silent mode, as [`Thread::silent`](crate::Thread::silent).
-    pub fn silent(self) -> Process<E, Silent> {
-        let Process { max_workers, memory, timeout, task_timeout, extras, .. } = self;
-        Process { max_workers, memory, timeout, task_timeout, extras, mode: PhantomData }
-    }
-
-    /// A value every task receives by reference as its function's last argument; it is
-    /// encoded once per call and decoded by the worker for each task.
-    pub fn extras<X: Serialize + Send + Sync + 'static>(self, extras: X) -> Process<X, M> {
-        let Process { max_workers, memory, timeout, task_timeout, .. } = self;
-        Process { max_workers, memory, timeout, task_timeout, extras: Arc::new(extras), mode: PhantomData }
-    }
-
-    /// Calls `f` once per input, each call in a worker process; the results come in the
-    /// input's shape. A task fails when `f` panics or its worker process dies
-    /// ([`FailureKind::Crashed`](crate::FailureKind::Crashed)); the other tasks go on.
-    ///
-    /// # Panics
-    /// If the extras cannot be encoded.
-    pub fn map<I, F, K>(&self, f: F, inputs: I) -> M::Map<I, F::Output>
-    where
-        I: Inputs,
-        I::Params: Clone + Debug + for<'de> Owned<'de>,
-        F: TaskFn<I::Params, E, K> + RemoteFn,
-        F::Output: for<'de> Owned<'de> + Send + 'static,
-        E: for<'de> Owned<'de>,
-        K: 'static,
-    {
-        let () = F::CAPTURES_NOTHING; // fails the build for a closure that captures values
-        let _ = f; // only its type crosses: see `conjure`
-        call::<M, _, I>(self.remote(entry::<F, E, K, I::Params>), inputs, self.plan())
-    }
-
-    /// Like [`map`](Self::map) for a function that returns `Result`: an `Err` fails its task
-    /// with the error's `Display` as message.
-    ///
-    /// ```
-    /// let out = parallel::process().silent().try_map(|s: String| s.parse::<u8>(), vec!["7".to_owned(), "x".to_owned()]);
-    /// assert_eq!(out[0], Ok(7));
-    /// assert_eq!(out[1].as_ref().unwrap_err().message(), "invalid digit found in string");
-    /// ```
-    pub fn try_map<I, F, K, T, X>(&self, f: F, inputs: I) -> M::Map<I, T>
-    where
-        I: Inputs,
-        I::Params: Clone + Debug + for<'de> Owned<'de>,
-        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + RemoteFn,
-        T: for<'de> Owned<'de> + Send + 'static,
-        X: Display,
-        E: for<'de> Owned<'de>,
-        K: 'static,
-    {
-        let () = F::CAPTURES_NOTHING;
-        let _ = f;
-        call::<M, _, I>(self.remote(try_entry::<F, E, K, I::Params, T, X>), inputs, self.plan())
-    }
-
-    /// [`map`](Self::map) without blocking: returns a [`Handle`] at once.
-    ///
-    /// ```
-    /// let handle = parallel::process().async_map(|x: u32| x + 1, vec![1, 2]);
-    /// assert_eq!(handle.wait().unwrap(), vec![2, 3]);
-    /// ```
-    pub fn async_map<I, F, K>(&self, f: F, inputs: I) -> Handle<M::Map<I, F::Output>>
-    where
-        I: Inputs,
-        I::Params: Clone + Debug + for<'de> Owned<'de>,
-        F: TaskFn<I::Params, E, K> + RemoteFn,
-        F::Output: for<'de> Owned<'de> + Send + 'static,
-        E: for<'de> Owned<'de>,
-        K: 'static,
-        M::Map<I, F::Output>: Send + 'static,
-    {
-        let () = F::CAPTURES_NOTHING;
-        let _ = f;
-        spawn_call::<M, _, I, _>(self.remote(entry::<F, E, K, I::Params>), inputs, self.plan(), |output| output)
-    }
-
-    /// [`try_map`](Self::try_map) without blocking: returns a [`Handle`] at once.
-    ///
-    /// ```
-    /// let handle = parallel::process().async_try_map(|s: String| s.parse::<i8>(), vec!["-4".to_owned()]);
-    /// assert_eq!(handle.wait().unwrap(), vec![-4]);
-    /// ```
-    pub fn async_try_map<I, F, K, T, X>(&self, f: F, inputs: I) -> Handle<M::Map<I, T>>
-    where
-        I: Inputs,
-        I::Params: Clone + Debug + for<'de> Owned<'de>,
-        F: TaskFn<I::Params, E, K, Output = Result<T, X>> + RemoteFn,
-        T: for<'de> Owned<'de> + Send + 'static,
-        X: Display,
-        E: for<'de> Owned<'de>,
-        K: 'static,
-        M::Map<I, T>: Send + 'static,
-    {
-        let () = F::CAPTURES_NOTHING;
-        let _ = f;
-        let work = self.remote(try_entry::<F, E, K, I::Params, T, X>);
-        spawn_call::<M, _, I, _>(work, inputs, self.plan(), |output| output)
-    }
-
-    /// Runs different functions at once, each in a worker process: the tasks are
-    /// [`remote`](crate::prelude::ParallelFn::remote) ones, made from `fn` items and their
-    /// arguments. Timeouts kill the worker of a task past them.
-    ///
-    /// ```
-    /// use parallel::prelude::*;
-    /// fn square(x: u64) -> u64 { x * x }
-    /// fn shout(s: String) -> String { s.to_uppercase() }
-    ///
-    /// let (n, s) = parallel::process().par((square.remote(7), shout.remote("hi".to_owned()))).unwrap();
-    /// assert_eq!((n, s.as_str()), (49, "HI"));
-    /// ```
-    pub fn par<P: Par>(&self, tasks: P) -> M::Par<P> {
-        M::par::<P>(call::<M, _, P::Tasks>(RemotePar(ParTasks::new(), self.memory), tasks.into_tasks(), self.plan()))
-    }
-
-    /// [`par`](Self::par) without blocking: returns a [`Handle`] at once.
-    pub fn async_par<P>(&self, tasks: P) -> Handle<M::Par<P>>
-    where
-        P: Par,
-        M::Map<P::Tasks, P::Value>: Send + 'static,
-        M::Par<P>: Send + 'static,
-    {
-        spawn_call::<M, _, P::Tasks, _>(
-            RemotePar(ParTasks::new(), self.memory),
-            tasks.into_tasks(),
-            self.plan(),
-            M::par::<P>,
-        )
-    }
-
-    /// The per-task work of a call whose worker side is `entry`.
-    fn remote<A, T>(&self, entry: Entry) -> Remote<A, T> {
-        let extras = wire::encode(&*self.extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
-        let channel = Channel::new(Launcher::this_executable(), entry_id(entry).to_vec(), extras, self.memory);
-        Remote::new(channel.stop_on_failure(!M::SILENT))
-    }
-
+impl Processes {
+    /// The memory limit of each worker process.
     pub(crate) fn memory(&self) -> Option<u64> {
         self.memory
     }
 
-    pub(crate) fn plan(&self) -> Plan {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Plan {
-            workers: self.max_workers.unwrap_or(cores),
-            timeout: self.timeout,
-            deadline: self.timeout.map(|t| Instant::now() + t),
-            task_timeout: self.task_timeout,
-            silent: M::SILENT,
-            cancellable: false,
-        }
+    /// The per-task work of a call whose worker side is `entry`.
+    fn remote<A, T, E: Serialize>(&self, entry: Entry, extras: &E, silent: bool) -> Remote<A, T> {
+        let extras = wire::encode(extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
+        let channel = Channel::new(Launcher::this_executable(), entry_id(entry).to_vec(), extras, self.memory);
+        Remote::new(channel.stop_on_failure(!silent))
+    }
+}
+
+impl Backend for Processes {
+    fn default_workers(&self) -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
+    type ParWork<V: Send + 'static> = RemotePar<V>;
+
+    fn par_work<V: Send + 'static>(&self) -> RemotePar<V> {
+        RemotePar(ParTasks::new(), self.memory)
+    }
+}
+
+impl<X: Serialize + Send + Sync + 'static> Carries<X> for Processes {}
+
+/// A process task reports its parameters by a clone made before it crosses.
+///
+/// # Panics
+/// [`map_work`](Maps::map_work) panics if the extras cannot be encoded.
+impl<F, A, E, K> Maps<F, A, E, K, Cloned> for Processes
+where
+    A: Clone + Debug + for<'de> Owned<'de> + Send + 'static,
+    F: TaskFn<A, E, K> + RemoteFn,
+    F::Output: for<'de> Owned<'de> + Send + 'static,
+    E: for<'de> Owned<'de> + Send + Sync + 'static,
+    K: 'static,
+{
+    type Work = Remote<A, F::Output>;
+
+    fn map_work(&self, f: F, extras: &Arc<E>, silent: bool) -> Self::Work {
+        let () = F::CAPTURES_NOTHING; // fails the build for a closure that captures values
+        let _ = f; // only its type crosses: see `conjure`
+        self.remote(entry::<F, E, K, A>, &**extras, silent)
+    }
+}
+
+impl<F, A, E, K, T, X> TryMaps<F, A, E, K, Cloned, T, X> for Processes
+where
+    A: Clone + Debug + for<'de> Owned<'de> + Send + 'static,
+    F: TaskFn<A, E, K, Output = Result<T, X>> + RemoteFn,
+    T: for<'de> Owned<'de> + Send + 'static,
+    X: Display,
+    E: for<'de> Owned<'de> + Send + Sync + 'static,
+    K: 'static,
+{
+    type Work = Remote<A, T>;
+
+    fn try_map_work(&self, f: F, extras: &Arc<E>, silent: bool) -> Self::Work {
+        let () = F::CAPTURES_NOTHING;
+        let _ = f;
+        self.remote(try_entry::<F, E, K, A, T, X>, &**extras, silent)
     }
 }

@@ -11,9 +11,6 @@
 
 use std::process::Command;
 
-use serde::Serialize;
-
-use crate::engine::driver::{call, spawn_call};
 use crate::engine::work::{Interrupt, Work};
 use crate::failure::Fault;
 use crate::handle::Handle;
@@ -106,11 +103,7 @@ impl Work for ProgramWork {
     }
 }
 
-impl<E, M> Process<E, M>
-where
-    E: Serialize + Send + Sync + 'static,
-    M: Mode,
-{
+impl<E, M: Mode> Process<E, M> {
     /// Runs one task per element of `params` in worker processes of `program`, with this
     /// executor's options (`max_workers`, timeouts, memory limit, silent): each task sends
     /// `function`, its parameters and `extras` to a worker, and its value is the bytes the
@@ -123,7 +116,7 @@ where
         extras: &[u8],
         params: Vec<Vec<u8>>,
     ) -> M::Map<Vec<Vec<u8>>, Vec<u8>> {
-        call::<M, _, _>(self.program_work(program, function, extras), params, self.plan())
+        self.call(self.program_work(program, function, extras), params)
     }
 
     /// [`run_program`](Self::run_program) without blocking: returns a [`Handle`] at once.
@@ -145,11 +138,11 @@ where
     where
         M::Map<Vec<Vec<u8>>, Vec<u8>>: Send + 'static,
     {
-        spawn_call::<M, _, _, _>(self.program_work(program, function, extras), params, self.plan(), |output| output)
+        self.spawn(self.program_work(program, function, extras), params, |output| output)
     }
 
     fn program_work(&self, program: &Program, function: &[u8], extras: &[u8]) -> ProgramWork {
-        let channel = Channel::new(program.0.clone(), function.to_vec(), extras.to_vec(), self.memory());
+        let channel = Channel::new(program.0.clone(), function.to_vec(), extras.to_vec(), self.backend().memory());
         ProgramWork(channel.stop_on_failure(!M::SILENT))
     }
 }

@@ -195,7 +195,7 @@ fn decode_reply<T: DeserializeOwned>(reply: Reply) -> Result<T, Fault> {
 
 /// A call on the process executor: each task is a round trip to this thread's worker, which
 /// runs the channel's entry on parameters `A` and gives a `T`.
-pub(crate) struct Remote<A, T> {
+pub struct Remote<A, T> {
     channel: Channel,
     marker: PhantomData<fn(A) -> T>,
 }
@@ -281,7 +281,7 @@ where
 
 /// `par` on the process executor: the tasks call their worker themselves, under the call's
 /// memory limit; a task past its timeout gets its worker killed.
-pub(crate) struct RemotePar<V>(pub(crate) ParTasks<V>, pub(crate) Option<u64>);
+pub struct RemotePar<V>(pub(crate) ParTasks<V>, pub(crate) Option<u64>);
 
 impl<V: Send + 'static> Work for RemotePar<V> {
     type Params = Task<V>;
