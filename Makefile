@@ -11,7 +11,7 @@ PY_EXAMPLES := $(wildcard examples/python/*.py)
 # The venv's tools first on PATH, and maturin told which venv to install into.
 IN_VENV := VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH
 
-.PHONY: demo test fmt lint rust-test python python-test typecheck bench bench-python soak fuzz
+.PHONY: demo test fmt lint rust-test python python-test typecheck bench bench-python bench-compare soak fuzz
 PEER_VENV := .venv-peer
 
 ## Builds what it needs and runs a tour of the features (every example, Rust then Python).
@@ -80,6 +80,14 @@ bench:
 ## `parallel`, so it lives in its own venv and answers the bench from a subprocess.
 bench-python: python $(PEER_VENV)/.installed
 	$(VPY) benches/python/bench.py --peer-python $(abspath $(PEER_VENV))/bin/python $(BENCH_ARGS)
+
+## The same workloads (Rust and Python) at BASE and in the working tree, alternated in one run:
+## a table of the median paired ratios after / before, a mark on any above 1.05 (about 10
+## minutes, most of it building BASE). `make bench-compare BASE=<commit> [PAIRS=9]`.
+PAIRS ?= 9
+bench-compare: python
+	@test -n "$(BASE)" || { echo "make bench-compare BASE=<commit>: the commit to compare with"; exit 2; }
+	$(VPY) benches/compare.py $(BASE) --pairs $(PAIRS)
 
 $(PEER_VENV)/.installed:
 	$(PYTHON) -m venv $(PEER_VENV)

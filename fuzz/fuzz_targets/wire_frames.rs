@@ -1,4 +1,4 @@
-//! Arbitrary bytes through the public `parallel::wire` API: reading frames from a stream (in
+//! Arbitrary bytes through the public `parallel::plumbing::wire` API: reading frames from a stream (in
 //! one piece and a byte at a time), splitting them out of a buffer, and decoding payloads as
 //! the messages that cross — a request's shape, a reply, and a few plain types. Never a
 //! panic; never an allocation far beyond the bytes that arrived (a length that lies costs

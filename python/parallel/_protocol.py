@@ -1,5 +1,5 @@
 """The wire between the Rust supervisor and a worker program, as Python writes and reads it:
-the one Python copy of the frames of `parallel::wire` and the messages of `worker.rs`.
+the one Python copy of the frames of `parallel::plumbing::wire` and the messages of `worker.rs`.
 
 A frame is `MAGIC` (b"PW"), the wire `VERSION` (1), the payload's length as a little-endian
 u32, then the payload, in postcard's encoding: an unsigned integer is a varint (7 bits a byte,

@@ -1,5 +1,5 @@
 """The worker process of the process executor: a Python interpreter that the Rust supervisor
-starts and talks to through its stdin and stdout, in the frames of `parallel::wire` (their
+starts and talks to through its stdin and stdout, in the frames of `parallel::plumbing::wire` (their
 codec and the messages' layout are `_protocol`'s).
 
 A request holds the pickled function (empty for `par`, whose tasks carry their own), each task's pickled

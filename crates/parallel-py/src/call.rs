@@ -4,8 +4,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use parallel::plumbing::Backend;
-use parallel::{Error, Executor, FailedTask, FailureKind, Handle, Program, Results};
+use parallel::plumbing::{Backend, Program};
+use parallel::{Error, Executor, FailedTask, FailureKind, Handle, Results};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};

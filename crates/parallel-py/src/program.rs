@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use parallel::Program;
+use parallel::plumbing::Program;
 use pyo3::prelude::*;
 
 use crate::call::{Call, Options};

@@ -29,7 +29,7 @@ use crate::par::{Par, Task};
 /// [`process()`](crate::process()), configured fluently, then used for any number of calls.
 ///
 /// `B` is the [`Backend`] (where tasks run), `E` the type of the call's
-/// [extras](Self::extras), `M` its [mode](crate::Mode), and `F` the function it holds, if any
+/// [extras](Self::extras), `M` its [mode](crate::traits::Mode), and `F` the function it holds, if any
 /// (`()` for none; see [`With`](crate::prelude::With)).
 ///
 /// ```
@@ -78,7 +78,7 @@ pub trait Backend: Sized {
 
 /// A backend that runs `F` — called with parameters `A` and extras `E` — as the tasks of a
 /// `map`; `K` is the function's [`TaskFn`] marker and `R` how a failure reports its
-/// parameters ([`Report`](crate::Report)).
+/// parameters ([`Report`](crate::traits::Report)).
 #[diagnostic::on_unimplemented(
     message = "this function cannot be mapped on `{Self}`",
     label = "not a function of parameters `{A}` and extras `{E}` this backend runs",

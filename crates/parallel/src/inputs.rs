@@ -251,7 +251,7 @@ where
 /// An iterator given to `map` through [`iter`]; its results come back as a `Vec`.
 ///
 /// ```
-/// let it: parallel::Iter<_> = parallel::iter(vec![1, 2]);
+/// let it: parallel::traits::Iter<_> = parallel::iter(vec![1, 2]);
 /// assert_eq!(parallel::map(|x: i32| -x, it).unwrap(), vec![-1, -2]);
 /// ```
 #[derive(Debug, Clone)]

@@ -39,7 +39,7 @@
 //! A failed task reports which input it was, how it failed, and its parameters by their
 //! `Debug`, from a clone made before the call — so parameters are `Clone + Debug`, unless the
 //! function is wrapped in [`unreported`]: then a failure reports only the task's index (and
-//! key), and the parameters can be of any `Send` type. See [`FailedTask`] and [`Report`].
+//! key), and the parameters can be of any `Send` type. See [`FailedTask`] and [`Report`](traits::Report).
 //!
 //! ```
 //! struct Job(u32); // neither Clone nor Debug
@@ -68,9 +68,9 @@
 //! `PARALLEL_PANIC_OUTPUT=full` gives Rust's usual report (and backtraces as `RUST_BACKTRACE`
 //! asks), `PARALLEL_PANIC_OUTPUT=none` nothing.
 //!
-//! The path of one call: the input becomes a stream of tasks ([`Inputs`]), the executor's
+//! The path of one call: the input becomes a stream of tasks ([`Inputs`](traits::Inputs)), the executor's
 //! workers run them in adaptive batches on a reusable thread pool, the driver collects one
-//! outcome per task — enforcing the deadline — and the [`Mode`] puts them back in the input's
+//! outcome per task — enforcing the deadline — and the [`Mode`](traits::Mode) puts them back in the input's
 //! shape: `Result<output, Error>` or [`Results`].
 
 mod call;
@@ -90,20 +90,38 @@ mod report;
 mod results;
 mod thread;
 
-pub use crate::call::TaskFn;
 pub use crate::error::Error;
 pub use crate::executor::Executor;
 pub use crate::failure::FailureKind;
 pub use crate::functions::{async_map, async_par, async_try_map, map, par, scoped_map, scoped_try_map, try_map};
 pub use crate::handle::Handle;
-pub use crate::inputs::{iter, Inputs, Iter};
-pub use crate::mode::{Mode, Silent, Strict};
-pub use crate::par::{task, IntoTask, Par, Task};
-pub use crate::process::program::Program;
+pub use crate::inputs::iter;
+pub use crate::mode::{Silent, Strict};
+pub use crate::par::{task, Task};
 #[doc(hidden)]
 pub use crate::process::serve::__fuzz;
-pub use crate::process::wire;
-pub use crate::process::{init, process, Owned, Process, RemoteFn};
-pub use crate::report::{unreported, Report, Unreported};
+pub use crate::process::{init, process, Process};
+pub use crate::report::unreported;
 pub use crate::results::{FailedTask, Results};
 pub use crate::thread::{default_thread_workers, thread, Thread};
+
+/// The traits in the bounds of the API, and the adapters that implement them for you: name
+/// them to write code generic over `parallel`'s calls (a function that takes any input shape,
+/// any task function). A user calling `map` and `par` needs none of them by name.
+///
+/// ```
+/// use parallel::traits::Inputs;
+///
+/// fn lengths<I: Inputs<Params = String>>(inputs: I) -> Result<I::Output<usize>, parallel::Error> {
+///     parallel::map(|s: String| s.len(), inputs)
+/// }
+/// assert_eq!(lengths(vec!["ab".to_owned()]).unwrap(), vec![2]);
+/// ```
+pub mod traits {
+    pub use crate::call::TaskFn;
+    pub use crate::inputs::{Inputs, Iter};
+    pub use crate::mode::Mode;
+    pub use crate::par::{IntoTask, Par};
+    pub use crate::process::{Owned, RemoteFn};
+    pub use crate::report::{Report, Unreported};
+}

@@ -12,6 +12,7 @@
 //! - [`Backend`], [`Maps`], [`TryMaps`], [`Carries`]: what an executor's backend implements —
 //!   [`Threads`], [`Processes`] — so that one [`Executor`](crate::Executor) and its options
 //!   serve every executor.
+//! - [`wire`]: the frames between a parent and its worker processes, and their codec.
 //! - [`Program`]: worker processes of another program, with tasks as bytes
 //!   ([`Process::run_program`](crate::Process::run_program)).
 //!
@@ -40,5 +41,6 @@ pub use crate::executor::{Backend, Carries, Maps, TryMaps};
 pub use crate::failure::{ErrorValue, Fault};
 pub use crate::inputs::{Sequential, Span, SpanBatch, Tasks};
 pub use crate::process::program::Program;
+pub use crate::process::wire;
 pub use crate::process::Processes;
 pub use crate::thread::Threads;

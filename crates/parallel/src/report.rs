@@ -122,7 +122,7 @@ impl<A, K> Report<A, IndexOnly> for Unwrapped<K> {
 /// ```
 /// use parallel::prelude::*;
 /// struct Page(String); // neither Clone nor Debug
-/// let count: parallel::Unreported<fn(Page) -> usize> = parallel::unreported(|page: Page| page.0.len());
+/// let count: parallel::traits::Unreported<fn(Page) -> usize> = parallel::unreported(|page: Page| page.0.len());
 /// assert_eq!(count.map(vec![Page("ab".into())]).unwrap(), vec![2]);
 /// ```
 #[derive(Debug, Clone, Copy)]

@@ -15,7 +15,7 @@ use crate::inputs::Inputs;
 /// [`unreported`](crate::unreported): a failure then reports only the task's index (and its
 /// key, for a map), and the parameters need be neither. Mutable borrows (`&mut v` in a
 /// [scoped call](crate::scoped_map)) report only the index too. The process executor's
-/// parameters, serde values, are always reported. The rule in full: [`Report`](crate::Report).
+/// parameters, serde values, are always reported. The rule in full: [`Report`](crate::traits::Report).
 ///
 /// ```
 /// fn add(x: i32, y: i32) -> Result<i32, String> {
@@ -79,7 +79,7 @@ impl FailedTask {
     }
     /// The task's parameters, `Debug`-formatted — empty when they are not reported: the call's
     /// function was [`unreported`](crate::unreported), or its parameters are mutable borrows
-    /// (see [`Report`](crate::Report)).
+    /// (see [`Report`](crate::traits::Report)).
     pub fn params(&self) -> &str {
         &self.0.params
     }

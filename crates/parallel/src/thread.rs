@@ -25,7 +25,7 @@ use crate::report::Report;
 /// The thread executor with its options: an [`Executor`] on the pool's threads, made by
 /// [`thread()`]. Its methods are [`Executor`]'s, and those below.
 ///
-/// `E` is the type of the call's [extras](Executor::extras) and `M` its [mode](crate::Mode).
+/// `E` is the type of the call's [extras](Executor::extras) and `M` its [mode](crate::traits::Mode).
 ///
 /// ```
 /// use std::time::Duration;

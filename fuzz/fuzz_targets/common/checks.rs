@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 
 use parallel::__fuzz;
-use parallel::wire::{self, WireError, HEADER_LEN};
+use parallel::plumbing::wire::{self, WireError, HEADER_LEN};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 

@@ -43,7 +43,7 @@
 //! `square.remote(7)` from the [prelude](crate::prelude), a `fn` item and its arguments.
 //!
 //! **Other programs.** The same supervisor runs workers of any program that speaks the frames,
-//! with functions, parameters and values as bytes: see [`Program`](crate::Program).
+//! with functions, parameters and values as bytes: see [`Program`](crate::plumbing::Program).
 
 // The parent's side: remote work, the supervisor of each worker process, the idle-worker
 // stash, other programs as workers. The child's side: `serve`. Between them: the protocol

@@ -27,7 +27,7 @@ use crate::process::Process;
 /// ```
 /// use std::process::Command;
 /// let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/echo_worker.py");
-/// let echo = parallel::Program::new(move || {
+/// let echo = parallel::plumbing::Program::new(move || {
 ///     let mut command = Command::new("python3");
 ///     command.arg(script);
 ///     command
@@ -51,7 +51,7 @@ impl Program {
     /// tasks start new workers. Returns how many were killed.
     ///
     /// ```
-    /// let program = parallel::Program::new(|| std::process::Command::new("cat"));
+    /// let program = parallel::plumbing::Program::new(|| std::process::Command::new("cat"));
     /// assert_eq!(program.kill_workers(), 0);
     /// ```
     pub fn kill_workers(&self) -> usize {
@@ -122,7 +122,7 @@ impl<E, M: Mode> Process<E, M> {
     /// [`run_program`](Self::run_program) without blocking: returns a [`Handle`] at once.
     ///
     /// ```
-    /// let cat = parallel::Program::new(|| std::process::Command::new("cat"));
+    /// let cat = parallel::plumbing::Program::new(|| std::process::Command::new("cat"));
     /// // `cat` echoes the request frame instead of replying: its reply does not decode, and
     /// // the task fails (it never hangs).
     /// let handle = parallel::process().silent().async_run_program(&cat, b"f", b"", vec![vec![1]]);

@@ -1,7 +1,7 @@
 //! The protocol between a parent and its worker processes: the parent sends a [`Request`]
 //! frame per batch on the worker's stdin; the worker answers one [`Reply`] frame per task on
 //! its stdout, in order, each as soon as its task is done. Frames and their codec are
-//! [`wire`](crate::wire)'s; a batch already sent is stopped through the control page
+//! [`wire`](crate::plumbing::wire)'s; a batch already sent is stopped through the control page
 //! (`control.rs`). Both sides — the supervisor (`supervisor.rs`) and the worker (`serve.rs`,
 //! and the Python package's `_worker.py`) — speak it.
 

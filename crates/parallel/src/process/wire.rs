@@ -7,7 +7,7 @@
 //! frame size the reader chooses: a corrupt length cannot make it reserve gigabytes.
 //!
 //! ```
-//! use parallel::wire;
+//! use parallel::plumbing::wire;
 //!
 //! let mut pipe = Vec::new();
 //! wire::send(&mut pipe, &("add", 2u32, 3u32)).unwrap();
@@ -38,7 +38,7 @@ pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
 /// Why bytes could not be read as a frame or a message.
 ///
 /// ```
-/// let err = parallel::wire::read_frame(&mut &b"XX\x01\0\0\0\0"[..], 1024).unwrap_err();
+/// let err = parallel::plumbing::wire::read_frame(&mut &b"XX\x01\0\0\0\0"[..], 1024).unwrap_err();
 /// assert_eq!(err.to_string(), "not a frame of the parallel wire: it starts with [88, 88], not \"PW\"");
 /// ```
 #[derive(Debug)]
@@ -114,7 +114,7 @@ impl From<io::Error> for WireError {
 /// The header of a frame whose payload is `len` bytes.
 ///
 /// ```
-/// assert_eq!(parallel::wire::header(3).unwrap(), *b"PW\x01\x03\0\0\0");
+/// assert_eq!(parallel::plumbing::wire::header(3).unwrap(), *b"PW\x01\x03\0\0\0");
 /// ```
 pub fn header(len: usize) -> Result<[u8; HEADER_LEN], WireError> {
     let len = u32::try_from(len).map_err(|_| WireError::TooLarge { len, max: u32::MAX as usize })?;
@@ -125,7 +125,7 @@ pub fn header(len: usize) -> Result<[u8; HEADER_LEN], WireError> {
 /// Checks a frame's header; returns its payload's length.
 ///
 /// ```
-/// let len = parallel::wire::parse_header(&parallel::wire::header(5).unwrap(), 1024).unwrap();
+/// let len = parallel::plumbing::wire::parse_header(&parallel::plumbing::wire::header(5).unwrap(), 1024).unwrap();
 /// assert_eq!(len, 5);
 /// ```
 pub fn parse_header(bytes: &[u8; HEADER_LEN], max: usize) -> Result<usize, WireError> {
@@ -146,7 +146,7 @@ pub fn parse_header(bytes: &[u8; HEADER_LEN], max: usize) -> Result<usize, WireE
 ///
 /// ```
 /// let mut out = Vec::new();
-/// parallel::wire::write_frame(&mut out, b"hi").unwrap();
+/// parallel::plumbing::wire::write_frame(&mut out, b"hi").unwrap();
 /// assert_eq!(out, b"PW\x01\x02\0\0\0hi");
 /// ```
 pub fn write_frame(writer: &mut impl Write, payload: &[u8]) -> Result<(), WireError> {
@@ -158,7 +158,7 @@ pub fn write_frame(writer: &mut impl Write, payload: &[u8]) -> Result<(), WireEr
 /// Reads one frame and returns its payload, of at most `max` bytes.
 ///
 /// ```
-/// let payload = parallel::wire::read_frame(&mut &b"PW\x01\x02\0\0\0hi"[..], 16).unwrap();
+/// let payload = parallel::plumbing::wire::read_frame(&mut &b"PW\x01\x02\0\0\0hi"[..], 16).unwrap();
 /// assert_eq!(payload, b"hi");
 /// ```
 pub fn read_frame(reader: &mut impl Read, max: usize) -> Result<Vec<u8>, WireError> {
@@ -198,7 +198,7 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, WireError>
 /// `None` if more bytes are needed. For readers that gather bytes themselves.
 ///
 /// ```
-/// use parallel::wire;
+/// use parallel::plumbing::wire;
 /// let mut bytes = Vec::new();
 /// wire::write_frame(&mut bytes, b"one").unwrap();
 /// assert_eq!(wire::split_frame(&bytes[..5], 16).unwrap(), None);
@@ -221,8 +221,8 @@ pub fn split_frame(bytes: &[u8], max: usize) -> Result<Option<(&[u8], usize)>, W
 /// Encodes a message with the wire's codec.
 ///
 /// ```
-/// let bytes = parallel::wire::encode(&(1u8, "a")).unwrap();
-/// assert_eq!(parallel::wire::decode::<(u8, String)>(&bytes).unwrap(), (1, "a".to_owned()));
+/// let bytes = parallel::plumbing::wire::encode(&(1u8, "a")).unwrap();
+/// assert_eq!(parallel::plumbing::wire::decode::<(u8, String)>(&bytes).unwrap(), (1, "a".to_owned()));
 /// ```
 pub fn encode<T: Serialize + ?Sized>(msg: &T) -> Result<Vec<u8>, WireError> {
     postcard::to_allocvec(msg).map_err(|e| WireError::Encode(e.to_string()))
@@ -231,7 +231,7 @@ pub fn encode<T: Serialize + ?Sized>(msg: &T) -> Result<Vec<u8>, WireError> {
 /// Decodes a message with the wire's codec; trailing bytes are an error.
 ///
 /// ```
-/// assert!(parallel::wire::decode::<u8>(&[1, 2]).is_err());
+/// assert!(parallel::plumbing::wire::decode::<u8>(&[1, 2]).is_err());
 /// ```
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
     match postcard::take_from_bytes(bytes) {
@@ -245,8 +245,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
 ///
 /// ```
 /// let mut out = Vec::new();
-/// parallel::wire::send(&mut out, &7u16).unwrap();
-/// assert_eq!(out.len(), parallel::wire::HEADER_LEN + 1);
+/// parallel::plumbing::wire::send(&mut out, &7u16).unwrap();
+/// assert_eq!(out.len(), parallel::plumbing::wire::HEADER_LEN + 1);
 /// ```
 pub fn send<T: Serialize + ?Sized>(writer: &mut impl Write, msg: &T) -> Result<(), WireError> {
     write_frame(writer, &encode(msg)?)
@@ -256,8 +256,8 @@ pub fn send<T: Serialize + ?Sized>(writer: &mut impl Write, msg: &T) -> Result<(
 ///
 /// ```
 /// let mut out = Vec::new();
-/// parallel::wire::send(&mut out, &vec![1u64, 2]).unwrap();
-/// let v: Vec<u64> = parallel::wire::recv(&mut out.as_slice(), 1024).unwrap();
+/// parallel::plumbing::wire::send(&mut out, &vec![1u64, 2]).unwrap();
+/// let v: Vec<u64> = parallel::plumbing::wire::recv(&mut out.as_slice(), 1024).unwrap();
 /// assert_eq!(v, [1, 2]);
 /// ```
 pub fn recv<T: DeserializeOwned>(reader: &mut impl Read, max: usize) -> Result<T, WireError> {

@@ -113,7 +113,7 @@ pub fn keyed<'a, A: Copy + 'a>(entries: impl IntoIterator<Item = (&'a u16, &'a A
 }
 
 /// A lazy input of unknown length.
-pub fn lazy<A: Send + 'static>(acts: Vec<A>) -> parallel::Iter<impl Iterator<Item = A> + Send + 'static> {
+pub fn lazy<A: Send + 'static>(acts: Vec<A>) -> parallel::traits::Iter<impl Iterator<Item = A> + Send + 'static> {
     parallel::iter(acts.into_iter().filter(|_| true))
 }
 

@@ -51,7 +51,7 @@ fn tens(values: impl IntoIterator<Item = usize>) -> Vec<usize> {
 /// (the input order) although the tasks finished in reverse order of value.
 fn check<I>(inputs: I, expected_input_order: Vec<usize>)
 where
-    I: parallel::Inputs<Params = usize, Output<usize> = Vec<usize>>,
+    I: parallel::traits::Inputs<Params = usize, Output<usize> = Vec<usize>>,
 {
     let reversed = Reversed::new();
     let results = parallel::thread().max_workers(N).map(reversed.task(), inputs).unwrap();

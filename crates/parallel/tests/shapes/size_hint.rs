@@ -22,7 +22,7 @@ impl Iterator for Lying {
     }
 }
 
-fn lying(len: u64, claimed: usize) -> parallel::Iter<Lying> {
+fn lying(len: u64, claimed: usize) -> parallel::traits::Iter<Lying> {
     parallel::iter(Lying { next: 0, len, claimed })
 }
 

@@ -587,7 +587,7 @@ const KILL_AFTER: Duration = Duration::from_millis(20);
 /// a worker whose task had ended, fired after the worker went back to the stash (fixed in
 /// issue 5: killers only act while their worker's lease lasts) — and fails the check. Returns
 /// the number of stray kills (always 0 when it returns).
-fn killed<I: parallel::Inputs>(results: &parallel::Results<I, u64>, stuck: usize) -> usize {
+fn killed<I: parallel::traits::Inputs>(results: &parallel::Results<I, u64>, stuck: usize) -> usize {
     for (i, outcome) in results.iter().enumerate() {
         match outcome {
             Ok(0) if i != stuck => {}

@@ -117,7 +117,7 @@ fn a_panicking_payload_drop_is_survived() {
 }
 
 /// Yields `0..` and panics when asked for item `at`.
-fn panicking_iterator(at: u32) -> parallel::Iter<impl Iterator<Item = u32> + Send + 'static> {
+fn panicking_iterator(at: u32) -> parallel::traits::Iter<impl Iterator<Item = u32> + Send + 'static> {
     let mut next = 0;
     parallel::iter(std::iter::from_fn(move || {
         if next == at {

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use parallel::__fuzz;
-use parallel::wire::{self, WireError, DEFAULT_MAX_FRAME, HEADER_LEN};
+use parallel::plumbing::wire::{self, WireError, DEFAULT_MAX_FRAME, HEADER_LEN};
 
 #[path = "../../../../fuzz/fuzz_targets/common/mod.rs"]
 mod common;

@@ -2,7 +2,7 @@
 //! malformed, truncated, oversized or garbage bytes give an error — never a panic, a hang or
 //! a large allocation.
 
-use parallel::wire::{self, WireError, DEFAULT_MAX_FRAME, HEADER_LEN};
+use parallel::plumbing::wire::{self, WireError, DEFAULT_MAX_FRAME, HEADER_LEN};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 

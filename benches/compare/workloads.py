@@ -1,0 +1,51 @@
+"""One workload of `benches/compare.py` for the Python package, timed inside the interpreter
+(after import and a warm-up call): `python workloads.py <workload>` prints its seconds."""
+
+import sys
+import time
+
+import parallel
+
+
+def noop(x):
+    return x
+
+
+def spin(seconds):
+    end = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+
+def fails(x):
+    if x % 10 == 0:
+        raise ValueError(x)
+    return x
+
+
+def run(name):
+    if name == "py-thread-noop":
+        assert len(parallel.map(noop, range(100_000))) == 100_000
+    elif name == "py-thread-silent":
+        out = parallel.map(fails, range(50_000), silent=True)
+        assert len(out) == 50_000
+    elif name == "py-thread-par":
+        tasks = {str(i): parallel.future(noop, i) for i in range(10_000)}
+        assert len(parallel.par(tasks)) == 10_000
+    elif name == "py-process-noop":
+        assert len(parallel.process.map(noop, range(20_000))) == 20_000
+    elif name == "py-process-cpu":
+        assert len(parallel.process.map(spin, [0.01] * 100)) == 100
+    else:
+        raise SystemExit(f"no workload {name!r}")
+
+
+if __name__ == "__main__":
+    workload = sys.argv[1]
+    if workload.startswith("py-process"):
+        parallel.process.map(noop, range(4))  # workers started before the clock
+    start = time.perf_counter()
+    run(workload)
+    print(f"{time.perf_counter() - start:.6f}")
