@@ -56,8 +56,9 @@ where
     }
 }
 
-/// A call whose workers are running. Dropped, it stops the call: no task starts after.
-pub(crate) struct Running<W: Work, It: Tasks<Params = W::Params>, S = Detached> {
+/// The driver of a call whose pool threads are running its tasks. Dropped, it stops the call:
+/// no task starts after.
+pub(crate) struct Driver<W: Work, It: Tasks<Params = W::Params>, S = Detached> {
     job: Arc<Job<W, It>>,
     receiver: Receiver<Msg>,
     plan: Plan,
@@ -80,7 +81,7 @@ const SLOW_TASK: Duration = Duration::from_micros(20);
 /// How often the driver of a call with a `task_timeout` looks at its running tasks, at most.
 const TASK_TIMEOUT_CHECK: Duration = Duration::from_millis(10);
 
-impl<W, It> Running<W, It>
+impl<W, It> Driver<W, It>
 where
     W: Work + 'static,
     It: Tasks<Params = W::Params> + 'static,
@@ -98,7 +99,7 @@ where
     }
 }
 
-impl<W, It, S> Running<W, It, S>
+impl<W, It, S> Driver<W, It, S>
 where
     W: Work,
     It: Tasks<Params = W::Params>,
@@ -133,7 +134,7 @@ where
         let initial = if empty { 0 } else { workers.min(cores) };
         pool::spawn((0..initial).map(|_| spawn.worker(&job)));
         let reserve = if empty { 0 } else { workers - initial };
-        Running { job, receiver, plan, size_hint: low, buffer, initial, reserve, started: Instant::now(), spawn }
+        Driver { job, receiver, plan, size_hint: low, buffer, initial, reserve, started: Instant::now(), spawn }
     }
 
     /// Collects the call's outcomes.
@@ -240,7 +241,7 @@ where
     }
 }
 
-impl<W: Work, It: Tasks<Params = W::Params>, S> Drop for Running<W, It, S> {
+impl<W: Work, It: Tasks<Params = W::Params>, S> Drop for Driver<W, It, S> {
     fn drop(&mut self) {
         // Over — collected, or its driver unwinding: the tasks not started never run.
         self.job.stop();
@@ -256,7 +257,7 @@ where
 {
     let timeout = plan.timeout;
     let (keys, tasks) = inputs.into_tasks();
-    let collected = Running::start(work, tasks, plan, Detached).collect();
+    let collected = Driver::start(work, tasks, plan, Detached).collect();
     M::map::<I, W::Out>(collected, keys, timeout)
 }
 
@@ -272,11 +273,11 @@ where
 {
     let timeout = plan.timeout;
     let (keys, tasks) = inputs.into_tasks();
-    let running = Running::start(work, tasks, Plan { cancellable: true, ..plan }, Detached);
-    let cancel = Arc::new(running.canceller());
+    let driver = Driver::start(work, tasks, Plan { cancellable: true, ..plan }, Detached);
+    let cancel = Arc::new(driver.canceller());
     let slot = Slot::new();
     let filled = slot.clone();
-    let drive = move || filled.fill(finish(M::map::<I, W::Out>(running.collect(), keys, timeout)));
+    let drive = move || filled.fill(finish(M::map::<I, W::Out>(driver.collect(), keys, timeout)));
     pool::spawn([Box::new(drive) as pool::Work]);
     Handle::new(slot, cancel)
 }

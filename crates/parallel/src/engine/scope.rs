@@ -15,7 +15,7 @@
 use std::ops::Range;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use crate::engine::driver::{Plan, Running, Spawn};
+use crate::engine::driver::{Driver, Plan, Spawn};
 use crate::engine::job::Job;
 use crate::engine::pool;
 use crate::engine::work::Work;
@@ -92,7 +92,7 @@ where
         // values, all inside `W`, `It` and the `Job`). It is sound because nothing of `'a` is
         // touched after `'a` ends:
         // - `Scoped` values are made only by `scoped` (its field is private to this module),
-        //   which lends one to its `body` by reference — so nothing built with it (a `Running`,
+        //   which lends one to its `body` by reference — so nothing built with it (a `Driver`,
         //   hence any call of this function) can outlive `body`: `body`'s output cannot borrow
         //   it — and then, whether `body` returned or is unwinding, blocks in `Latch::wait`
         //   before returning; everything of `'a` outlives that frame, since the caller lent it
@@ -131,7 +131,7 @@ pub(crate) fn scoped<R>(body: impl FnOnce(&Scoped) -> R) -> R {
 
 /// Runs a scoped call to the end on this thread and gives its output in mode `M`, in input
 /// order (a sequence's shape: `Vec`, or [`Results`](crate::Results) indexed by position). If
-/// the driver unwinds, dropping its `Running` stops the call, so the wait is for the tasks
+/// the driving unwinds, dropping the [`Driver`] stops the call, so the wait is for the tasks
 /// running then.
 pub(crate) fn call_scoped<M, W, It>(work: W, tasks: It, plan: Plan) -> M::Map<Range<usize>, W::Out>
 where
@@ -140,7 +140,7 @@ where
     It: Tasks<Params = W::Params>,
 {
     let timeout = plan.timeout;
-    let collected = scoped(|spawn| Running::start(work, tasks, plan, spawn).collect());
+    let collected = scoped(|spawn| Driver::start(work, tasks, plan, spawn).collect());
     M::map::<Range<usize>, W::Out>(collected, (), timeout)
 }
 
@@ -193,7 +193,7 @@ mod tests {
         let unwound = catch_unwind(AssertUnwindSafe(|| {
             scoped(|spawn| {
                 let work = Mark { started: &started, ended: &ended };
-                let _running = Running::start(work, Sequential::new(0..8), plan(4), spawn);
+                let _driver = Driver::start(work, Sequential::new(0..8), plan(4), spawn);
                 // The driver fails while tasks run (bounded: a loaded box may be slow to start them).
                 let give_up = Instant::now() + Duration::from_secs(10);
                 while sum(&started) == 0 && Instant::now() < give_up {
