@@ -12,8 +12,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::engine::buffer::Buffer;
 use crate::engine::chunks::{Chunks, Collected};
-use crate::engine::job::{max_batch, Job, Msg};
 use crate::engine::pool;
+use crate::engine::state::{max_batch, CallState, Msg};
 use crate::engine::tracked::Closing;
 use crate::engine::work::Work;
 use crate::failure::FailureKind;
@@ -34,11 +34,11 @@ pub(crate) struct Plan {
     pub(crate) cancellable: bool,
 }
 
-/// How a call's workers reach the pool: the pool's work for one worker of a job, which runs
-/// its loop over the call's tasks.
+/// How a call's pool threads get their work: the pool's work for one more thread of a call,
+/// which runs its loop over the call's tasks.
 pub(crate) trait Spawn<W: Work, It> {
-    /// The work of one more worker of `job`.
-    fn worker(&self, job: &Arc<Job<W, It>>) -> pool::Work;
+    /// The work of one more pool thread of the call whose shared state is `state`.
+    fn worker(&self, state: &Arc<CallState<W, It>>) -> pool::Work;
 }
 
 /// The workers of a call that owns all it runs (`'static`): they may outlive the call — a
@@ -50,16 +50,16 @@ where
     W: Work + 'static,
     It: Tasks<Params = W::Params> + 'static,
 {
-    fn worker(&self, job: &Arc<Job<W, It>>) -> pool::Work {
-        let job = job.clone();
-        Box::new(move || job.work_loop())
+    fn worker(&self, state: &Arc<CallState<W, It>>) -> pool::Work {
+        let state = state.clone();
+        Box::new(move || state.work_loop())
     }
 }
 
 /// The driver of a call whose pool threads are running its tasks. Dropped, it stops the call:
 /// no task starts after.
 pub(crate) struct Driver<W: Work, It: Tasks<Params = W::Params>, S = Detached> {
-    job: Arc<Job<W, It>>,
+    state: Arc<CallState<W, It>>,
     receiver: Receiver<Msg>,
     plan: Plan,
     size_hint: usize,
@@ -88,12 +88,12 @@ where
 {
     /// Cancels the call: see [`Msg::Cancel`].
     pub(crate) fn canceller(&self) -> impl Fn(bool) + Send + Sync + 'static {
-        let job = Arc::downgrade(&self.job);
+        let state = Arc::downgrade(&self.state);
         move |dropped| {
-            if let Some(job) = job.upgrade() {
+            if let Some(state) = state.upgrade() {
                 // At once, before `cancel` returns: no task starts after it.
-                job.stop();
-                job.send(Msg::Cancel { dropped });
+                state.stop();
+                state.send(Msg::Cancel { dropped });
             }
         }
     }
@@ -114,7 +114,7 @@ where
         let max_batch = max_batch(low, workers, plan.task_timeout.is_some());
         let exact = (Some(low) == high).then_some(low);
         let buffer = exact.filter(|_| !tracked).and_then(Buffer::new).map(Arc::new);
-        let job = Arc::new(Job::new(
+        let state = Arc::new(CallState::new(
             work,
             tasks,
             sender,
@@ -125,16 +125,16 @@ where
         // An input known to be empty needs no worker, and its call is over before any deadline.
         let empty = high == Some(0);
         if empty {
-            job.close_source(FailureKind::Panicked, "the input outgrew its size hint");
+            state.close_source(FailureKind::Panicked, "the input outgrew its size hint");
         }
         // One worker per core starts at once; the rest of `max_workers` join as soon as the
         // tasks turn out to be slow or blocking (see `ramp_up`). Tiny CPU-bound tasks thus
         // never run on more threads than cores, where they would only preempt each other.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let initial = if empty { 0 } else { workers.min(cores) };
-        pool::spawn((0..initial).map(|_| spawn.worker(&job)));
+        pool::spawn((0..initial).map(|_| spawn.worker(&state)));
         let reserve = if empty { 0 } else { workers - initial };
-        Driver { job, receiver, plan, size_hint: low, buffer, initial, reserve, started: Instant::now(), spawn }
+        Driver { state, receiver, plan, size_hint: low, buffer, initial, reserve, started: Instant::now(), spawn }
     }
 
     /// Collects the call's outcomes.
@@ -143,10 +143,10 @@ where
         let mut next_check = self.plan.task_timeout.map(|limit| self.started + limit.min(TASK_TIMEOUT_CHECK));
         let mut ramp = (self.reserve > 0).then(|| self.started + RAMP_CHECK);
         loop {
-            chunks.extend(self.job.delivered());
+            chunks.extend(self.state.delivered());
             if !self.plan.silent {
                 if let Some((index, failure)) = chunks.first_failure() {
-                    self.job.stop();
+                    self.state.stop();
                     // A task cancelled before a failure was known: the call was cancelled.
                     if failure.kind == FailureKind::Cancelled {
                         return Collected::Cancelled;
@@ -154,7 +154,7 @@ where
                     return Collected::Failed(index, failure);
                 }
             }
-            if self.job.total() == Some(chunks.appended) {
+            if self.state.total() == Some(chunks.appended) {
                 return chunks.assemble();
             }
             let wake = [self.plan.deadline, next_check, ramp].into_iter().flatten().min();
@@ -166,10 +166,10 @@ where
                 Ok(Msg::Wake | Msg::End) => {}
                 Ok(Msg::Cancel { dropped }) => {
                     if dropped || !self.plan.silent {
-                        self.job.stop();
+                        self.state.stop();
                         return Collected::Cancelled;
                     }
-                    self.job.close_source(FailureKind::Cancelled, "the call was cancelled before the task started");
+                    self.state.close_source(FailureKind::Cancelled, "the call was cancelled before the task started");
                 }
                 Err(RecvTimeoutError::Timeout) if self.past_deadline() => return self.at_deadline(chunks),
                 Err(RecvTimeoutError::Timeout) => {
@@ -178,7 +178,7 @@ where
                     }
                     ramp = self.ramp_up(chunks.finished);
                 }
-                // The job holds a sender while this driver runs: never disconnected.
+                // The call state holds a sender while this driver runs: never disconnected.
                 Err(RecvTimeoutError::Disconnected) => return chunks.assemble(),
             }
         }
@@ -187,14 +187,14 @@ where
     /// Starts the reserve workers if the tasks are slow or blocking; returns when to look
     /// again, if there is still a reserve.
     fn ramp_up(&mut self, finished: usize) -> Option<Instant> {
-        if self.reserve == 0 || self.job.is_stopped() {
+        if self.reserve == 0 || self.state.is_stopped() {
             return None;
         }
         let now = Instant::now();
         // Time per task across the running workers.
         let per_task = (now - self.started).as_nanos() * self.initial as u128 / finished.max(1) as u128;
         if finished == 0 || per_task > SLOW_TASK.as_nanos() {
-            pool::spawn((0..self.reserve).map(|_| self.spawn.worker(&self.job)));
+            pool::spawn((0..self.reserve).map(|_| self.spawn.worker(&self.state)));
             self.reserve = 0;
             return None;
         }
@@ -207,22 +207,22 @@ where
 
     /// The deadline passed: fail everything unfinished, now.
     fn at_deadline(&self, mut chunks: Chunks<W::Out>) -> Collected<W::Out> {
-        self.job.stop_at_deadline();
-        chunks.extend(self.job.delivered());
+        self.state.stop_at_deadline();
+        chunks.extend(self.state.delivered());
         let timeout = self.plan.timeout.unwrap_or_default();
         let not_started = format!("not started when the call's timeout of {timeout:?} passed");
         let running = format!("still running when the call's timeout of {timeout:?} passed");
         let closing = Closing { kind: FailureKind::TimedOut, running: &running, pending: &not_started };
         if !self.plan.silent {
-            let finished = chunks.finished + self.job.finished_in_flight();
+            let finished = chunks.finished + self.state.finished_in_flight();
             // Closed only to stop what can be stopped (process workers are killed).
-            self.job.close_in_flight(&closing);
+            self.state.close_in_flight(&closing);
             return Collected::TimedOut { finished };
         }
-        self.job.close_source(FailureKind::TimedOut, &not_started);
-        self.job.close_in_flight(&closing);
+        self.state.close_source(FailureKind::TimedOut, &not_started);
+        self.state.close_in_flight(&closing);
         // Every task is delivered now: by its worker before, or just now by us.
-        chunks.extend(self.job.delivered());
+        chunks.extend(self.state.delivered());
         chunks.assemble()
     }
 
@@ -232,9 +232,9 @@ where
         let limit = self.plan.task_timeout?;
         let running = format!("ran longer than its task_timeout of {limit:?}");
         let closing = Closing { kind: FailureKind::TimedOut, running: &running, pending: "" };
-        let (overdue, next) = self.job.close_overdue(limit, &closing);
-        if !self.job.is_stopped() {
-            pool::spawn((0..overdue).map(|_| self.spawn.worker(&self.job)));
+        let (overdue, next) = self.state.close_overdue(limit, &closing);
+        if !self.state.is_stopped() {
+            pool::spawn((0..overdue).map(|_| self.spawn.worker(&self.state)));
         }
         let soon = Instant::now() + limit.min(TASK_TIMEOUT_CHECK);
         Some(next.map_or(soon, |n| n.min(soon)))
@@ -244,7 +244,7 @@ where
 impl<W: Work, It: Tasks<Params = W::Params>, S> Drop for Driver<W, It, S> {
     fn drop(&mut self) {
         // Over — collected, or its driver unwinding: the tasks not started never run.
-        self.job.stop();
+        self.state.stop();
     }
 }
 

@@ -16,8 +16,8 @@ use std::ops::Range;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use crate::engine::driver::{Driver, Plan, Spawn};
-use crate::engine::job::Job;
 use crate::engine::pool;
+use crate::engine::state::CallState;
 use crate::engine::work::Work;
 use crate::inputs::Tasks;
 use crate::mode::Mode;
@@ -58,11 +58,11 @@ impl Drop for Leave {
     }
 }
 
-/// What a pool thread holds of a scoped call: the job, then its place in the latch. Fields
-/// drop in declaration order, so the job — and with it, when it is the last holder, the call's
+/// What a pool thread holds of a scoped call: its shared state, then its place in the latch.
+/// Fields drop in declaration order, so the state — and with it, when it is the last holder, the call's
 /// function, input and values — is dropped before the worker leaves the latch.
 struct Held<J> {
-    job: Option<J>,
+    state: Option<J>,
     _leave: Leave,
 }
 
@@ -78,18 +78,18 @@ where
     W: Work + 'a,
     It: Tasks<Params = W::Params> + 'a,
 {
-    fn worker(&self, job: &Arc<Job<W, It>>) -> pool::Work {
+    fn worker(&self, state: &Arc<CallState<W, It>>) -> pool::Work {
         // Counted before the worker exists: the count covers its whole life.
-        let held = Held { job: Some(job.clone()), _leave: self.latch.enter() };
+        let held = Held { state: Some(state.clone()), _leave: self.latch.enter() };
         let work: Box<dyn FnOnce() + Send + 'a> = Box::new(move || {
             let mut held = held;
-            if let Some(job) = held.job.take() {
-                job.work_loop(); // drops this worker's hold on the job, even when unwinding
+            if let Some(state) = held.state.take() {
+                state.work_loop(); // drops this worker's hold on the state, even when unwinding
             }
         });
         // SAFETY: the pool requires `'static` work because it may run it, or drop it, at any
         // time; this work borrows data of lifetime `'a` (the caller's inputs, function and
-        // values, all inside `W`, `It` and the `Job`). It is sound because nothing of `'a` is
+        // values, all inside `W`, `It` and the `CallState`). It is sound because nothing of `'a` is
         // touched after `'a` ends:
         // - `Scoped` values are made only by `scoped` (its field is private to this module),
         //   which lends one to its `body` by reference — so nothing built with it (a `Driver`,
@@ -98,13 +98,13 @@ where
         //   before returning; everything of `'a` outlives that frame, since the caller lent it
         //   to the call.
         // - This work is counted in that latch before it exists (`enter` above) and leaves
-        //   only when `Held` is dropped: after the closure ran — having dropped the job, or
+        //   only when `Held` is dropped: after the closure ran — having dropped the state, or
         //   while unwinding from it — or when the work is dropped without running. `Held`
-        //   drops its job before its `Leave`. So a count of zero means no pool thread holds,
+        //   drops its state before its `Leave`. So a count of zero means no pool thread holds,
         //   runs or drops anything of `'a`, and no new work can be counted once `body` is over
         //   (works are made only by the call's driver, inside `body`).
-        // - The job is reached only through `Arc<Job>`s held by this work or by the driver,
-        //   both gone by then; nothing of `'a` is lent out of the job to `'static` places (the
+        // - The state is reached only through `Arc<CallState>`s held by this work or by the
+        //   driver, both gone by then; nothing of `'a` is lent out of the state to `'static` places (the
         //   compiler checks every use of `W` and `It` outside this transmute: error values and
         //   panic payloads are `'static`, and a call's canceller needs `W: 'static`).
         // - Only the lifetime changes: both types are the same boxed trait object.
@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn a_worker_dropped_without_running_leaves_the_latch() {
         let latch = Arc::new(Latch::default());
-        let held = Held { job: Some(()), _leave: latch.enter() };
+        let held = Held { state: Some(()), _leave: latch.enter() };
         drop(held);
         latch.wait(); // returns: the count is back to zero
         assert_eq!(*latch.live.lock().unwrap(), 0);

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::cell::Cell;
 use crate::engine::chunks::Chunk;
-use crate::engine::job::Job;
+use crate::engine::state::CallState;
 use crate::engine::sync::lock;
 use crate::engine::work::{describe, describe_params, panic_message, run_one, Work};
 use crate::failure::{Failure, FailureKind};
@@ -28,7 +28,7 @@ pub(crate) struct Closing<'a> {
     pub(crate) pending: &'a str,
 }
 
-impl<W, It> Job<W, It>
+impl<W, It> CallState<W, It>
 where
     W: Work,
     It: Tasks<Params = W::Params>,

@@ -23,7 +23,7 @@ use crate::engine::work::{describe, describe_params, panic_message, run_one, Wor
 use crate::failure::{Failure, FailureKind, Fault};
 use crate::inputs::Tasks;
 
-/// What wakes the driver. Chunks themselves wait in the job's outbox.
+/// What wakes the driver. Chunks themselves wait in the call state's outbox.
 pub(crate) enum Msg {
     /// New chunks are in the outbox.
     Wake,
@@ -47,7 +47,7 @@ enum Batch<W: Work, B> {
 }
 
 /// One call's shared state.
-pub(crate) struct Job<W: Work, It> {
+pub(crate) struct CallState<W: Work, It> {
     pub(crate) work: W,
     pub(crate) source: Mutex<Source<It>>,
     sender: Sender<Msg>,
@@ -94,7 +94,7 @@ const MAX_BATCH: usize = 4096;
 /// How many tasks a call without a handle runs between looks at whether it stopped.
 const STOP_CHECK: usize = 16;
 
-impl<W, It> Job<W, It>
+impl<W, It> CallState<W, It>
 where
     W: Work,
     It: Tasks<Params = W::Params>,
@@ -107,7 +107,7 @@ where
         max_batch: usize,
         buffer: Option<Arc<Buffer<W::Out>>>,
     ) -> Self {
-        Job {
+        CallState {
             work,
             source: Mutex::new(Source { tasks, next_index: 0, done: false }),
             sender,
