@@ -15,7 +15,6 @@
 //! - `sync`: the one way the engine takes a lock.
 
 pub(crate) mod buffer;
-pub(crate) mod cell;
 pub(crate) mod chunks;
 pub(crate) mod driver;
 pub(crate) mod forked;
@@ -24,4 +23,5 @@ pub(crate) mod scope;
 pub(crate) mod state;
 pub(crate) mod sync;
 pub(crate) mod tracked;
+pub(crate) mod tracked_batch;
 pub(crate) mod work;

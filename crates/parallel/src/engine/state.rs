@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use crate::engine::buffer::Buffer;
-use crate::engine::cell::Cell;
 use crate::engine::chunks::Chunk;
 use crate::engine::sync::lock;
+use crate::engine::tracked_batch::TrackedBatch;
 use crate::engine::work::{describe, describe_params, panic_message, run_one, Work};
 use crate::failure::{Failure, FailureKind, Fault};
 use crate::inputs::Tasks;
@@ -43,7 +43,7 @@ pub(crate) struct Source<It> {
 /// What a worker took.
 enum Batch<W: Work, B> {
     Plain { start: usize, tasks: B },
-    Tracked(Arc<Cell<W>>),
+    Tracked(Arc<TrackedBatch<W>>),
 }
 
 /// One call's shared state.
@@ -62,7 +62,7 @@ pub(crate) struct CallState<W: Work, It> {
     cancellable: bool,
     max_batch: usize,
     /// The tracked batches in flight.
-    pub(crate) in_flight: Mutex<Vec<Arc<Cell<W>>>>,
+    pub(crate) in_flight: Mutex<Vec<Arc<TrackedBatch<W>>>>,
     buffer: Option<Arc<Buffer<W::Out>>>,
     /// Chunks waiting for the driver.
     outbox: Mutex<Vec<Chunk<W::Out>>>,
@@ -174,15 +174,15 @@ where
             let batch = match self.take(size) {
                 Some(batch) => batch,
                 None => match self.steal() {
-                    Some(cell) => Batch::Tracked(cell),
+                    Some(stolen) => Batch::Tracked(stolen),
                     None => return,
                 },
             };
             let began = Instant::now();
             match batch {
                 Batch::Plain { start, tasks } => self.run_plain(start, tasks),
-                Batch::Tracked(cell) => {
-                    if !self.run_tracked(&cell) {
+                Batch::Tracked(batch) => {
+                    if !self.run_tracked(&batch) {
                         return;
                     }
                 }
@@ -225,10 +225,10 @@ where
             return Some(Batch::Plain { start, tasks });
         }
         // Registered before the source is unlocked: the driver, which closes the source
-        // before the cells, sees every task either in the source or in flight.
-        let cell = Cell::new(start, tasks.collect());
-        lock(&self.in_flight).push(cell.clone());
-        Some(Batch::Tracked(cell))
+        // before the batches, sees every task either in the source or in flight.
+        let batch = TrackedBatch::new(start, tasks.collect());
+        lock(&self.in_flight).push(batch.clone());
+        Some(Batch::Tracked(batch))
     }
 
     /// Marks the input exhausted: the number of tasks is known.
