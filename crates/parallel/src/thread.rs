@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 use crate::call::TaskFn;
 use crate::engine::driver::{call, spawn_call, Plan};
 use crate::engine::scope::call_scoped;
-use crate::engine::work::{MapFn, TryMapFn, Work};
+use crate::engine::work::{MapWork, TryMapWork, Work};
 use crate::handle::Handle;
 use crate::inputs::{Inputs, Sequential};
 use crate::mode::{Mode, Silent, Strict};
-use crate::par::{Par, ParTasks};
+use crate::par::{Par, ParWork};
 use crate::report::Report;
 
 /// The thread executor with its options; made by [`thread()`], configured fluently, then used
@@ -183,7 +183,7 @@ where
         R: 'static,
         R: 'static,
     {
-        self.run(MapFn::new(f, self.extras.clone()), inputs)
+        self.run(MapWork::new(f, self.extras.clone()), inputs)
     }
 
     /// Like [`map`](Self::map) for a function that returns `Result`: an `Err` fails its task
@@ -204,7 +204,7 @@ where
         R: 'static,
         R: 'static,
     {
-        self.run(TryMapFn::new(f, self.extras.clone()), inputs)
+        self.run(TryMapWork::new(f, self.extras.clone()), inputs)
     }
 
     /// [`map`](Self::map) without blocking: returns a [`Handle`] at once.
@@ -224,7 +224,7 @@ where
         R: 'static,
         M::Map<I, F::Output>: Send + 'static,
     {
-        self.spawn(MapFn::new(f, self.extras.clone()), inputs, |output| output)
+        self.spawn(MapWork::new(f, self.extras.clone()), inputs, |output| output)
     }
 
     /// [`try_map`](Self::try_map) without blocking: returns a [`Handle`] at once.
@@ -245,7 +245,7 @@ where
         R: 'static,
         M::Map<I, T>: Send + 'static,
     {
-        self.spawn(TryMapFn::new(f, self.extras.clone()), inputs, |output| output)
+        self.spawn(TryMapWork::new(f, self.extras.clone()), inputs, |output| output)
     }
 
     /// [`map`](Self::map) over borrowed data: `inputs` is anything iterable — `&v`,
@@ -300,7 +300,7 @@ where
         F: TaskFn<I::Item, E, K>,
         F::Output: Send,
     {
-        call_scoped::<M, _, _>(MapFn::new(f, self.extras.clone()), Sequential::new(inputs.into_iter()), self.plan())
+        call_scoped::<M, _, _>(MapWork::new(f, self.extras.clone()), Sequential::new(inputs.into_iter()), self.plan())
     }
 
     /// [`scoped_map`](Self::scoped_map) for a function that returns `Result`: an `Err` fails
@@ -321,7 +321,7 @@ where
         T: Send,
         X: Display + Send + Sync + 'static,
     {
-        let work = TryMapFn::new(f, self.extras.clone());
+        let work = TryMapWork::new(f, self.extras.clone());
         call_scoped::<M, _, _>(work, Sequential::new(inputs.into_iter()), self.plan())
     }
 
@@ -332,7 +332,7 @@ where
     /// assert_eq!((n, s), (42, "answer"));
     /// ```
     pub fn par<P: Par>(&self, tasks: P) -> M::Par<P> {
-        M::par::<P>(self.run(ParTasks::new(), tasks.into_tasks()))
+        M::par::<P>(self.run(ParWork::new(), tasks.into_tasks()))
     }
 
     /// [`par`](Self::par) without blocking: returns a [`Handle`] at once.
@@ -347,7 +347,7 @@ where
         M::Map<P::Tasks, P::Value>: Send + 'static,
         M::Par<P>: Send + 'static,
     {
-        self.spawn(ParTasks::new(), tasks.into_tasks(), M::par::<P>)
+        self.spawn(ParWork::new(), tasks.into_tasks(), M::par::<P>)
     }
 
     fn plan(&self) -> Plan {

@@ -71,10 +71,10 @@ use crate::handle::Handle;
 use crate::inputs::Inputs;
 use crate::mode::{Mode, Silent, Strict};
 use crate::par::Par;
-use crate::par::ParTasks;
+use crate::par::ParWork;
 use crate::process::entry::{entry, try_entry};
 pub use crate::process::entry::{Owned, RemoteFn};
-use crate::process::remote::{Channel, Remote, RemotePar};
+use crate::process::remote::{Channel, RemoteParWork, RemoteWork};
 use crate::process::serve::{entry_id, Entry};
 use crate::process::supervisor::Launcher;
 
@@ -287,7 +287,7 @@ where
     /// assert_eq!((n, s.as_str()), (49, "HI"));
     /// ```
     pub fn par<P: Par>(&self, tasks: P) -> M::Par<P> {
-        M::par::<P>(call::<M, _, P::Tasks>(RemotePar(ParTasks::new(), self.memory), tasks.into_tasks(), self.plan()))
+        M::par::<P>(call::<M, _, P::Tasks>(RemoteParWork(ParWork::new(), self.memory), tasks.into_tasks(), self.plan()))
     }
 
     /// [`par`](Self::par) without blocking: returns a [`Handle`] at once.
@@ -298,7 +298,7 @@ where
         M::Par<P>: Send + 'static,
     {
         spawn_call::<M, _, P::Tasks, _>(
-            RemotePar(ParTasks::new(), self.memory),
+            RemoteParWork(ParWork::new(), self.memory),
             tasks.into_tasks(),
             self.plan(),
             M::par::<P>,
@@ -306,10 +306,10 @@ where
     }
 
     /// The per-task work of a call whose worker side is `entry`.
-    fn remote<A, T>(&self, entry: Entry) -> Remote<A, T> {
+    fn remote<A, T>(&self, entry: Entry) -> RemoteWork<A, T> {
         let extras = wire::encode(&*self.extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
         let channel = Channel::new(Launcher::this_executable(), entry_id(entry).to_vec(), extras, self.memory);
-        Remote::new(channel.stop_on_failure(!M::SILENT))
+        RemoteWork::new(channel.stop_on_failure(!M::SILENT))
     }
 
     pub(crate) fn memory(&self) -> Option<u64> {

@@ -16,7 +16,7 @@ use crate::call::TaskFn;
 use crate::engine::sync::lock;
 use crate::engine::work::{cloned_params, Interrupt, Work};
 use crate::failure::{FailureKind, Fault};
-use crate::par::{ParTasks, Task};
+use crate::par::{ParWork, Task};
 use crate::process::entry::entry_of;
 use crate::process::protocol::{Reply, Request};
 use crate::process::stash;
@@ -195,18 +195,18 @@ fn decode_reply<T: DeserializeOwned>(reply: Reply) -> Result<T, Fault> {
 
 /// A call on the process executor: each task is a round trip to this thread's worker, which
 /// runs the channel's entry on parameters `A` and gives a `T`.
-pub(crate) struct Remote<A, T> {
+pub(crate) struct RemoteWork<A, T> {
     channel: Channel,
     marker: PhantomData<fn(A) -> T>,
 }
 
-impl<A, T> Remote<A, T> {
+impl<A, T> RemoteWork<A, T> {
     pub(crate) fn new(channel: Channel) -> Self {
-        Remote { channel, marker: PhantomData }
+        RemoteWork { channel, marker: PhantomData }
     }
 }
 
-impl<A, T> Work for Remote<A, T>
+impl<A, T> Work for RemoteWork<A, T>
 where
     A: Clone + Debug + Serialize + Send + 'static,
     T: DeserializeOwned + Send + 'static,
@@ -281,9 +281,9 @@ where
 
 /// `par` on the process executor: the tasks call their worker themselves, under the call's
 /// memory limit; a task past its timeout gets its worker killed.
-pub(crate) struct RemotePar<V>(pub(crate) ParTasks<V>, pub(crate) Option<u64>);
+pub(crate) struct RemoteParWork<V>(pub(crate) ParWork<V>, pub(crate) Option<u64>);
 
-impl<V: Send + 'static> Work for RemotePar<V> {
+impl<V: Send + 'static> Work for RemoteParWork<V> {
     type Params = Task<V>;
     type Out = V;
     type Kept = String;
