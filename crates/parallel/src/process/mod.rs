@@ -74,7 +74,7 @@ use crate::par::Par;
 use crate::par::ParWork;
 use crate::process::entry::{entry, try_entry};
 pub use crate::process::entry::{Owned, RemoteFn};
-use crate::process::remote::{Channel, RemoteParWork, RemoteWork};
+use crate::process::remote::{RemoteCall, RemoteParWork, RemoteWork};
 use crate::process::serve::{entry_id, Entry};
 use crate::process::supervisor::Launcher;
 
@@ -308,8 +308,8 @@ where
     /// The per-task work of a call whose worker side is `entry`.
     fn remote<A, T>(&self, entry: Entry) -> RemoteWork<A, T> {
         let extras = wire::encode(&*self.extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
-        let channel = Channel::new(Launcher::this_executable(), entry_id(entry).to_vec(), extras, self.memory);
-        RemoteWork::new(channel.stop_on_failure(!M::SILENT))
+        let call = RemoteCall::new(Launcher::this_executable(), entry_id(entry).to_vec(), extras, self.memory);
+        RemoteWork::new(call.stop_on_failure(!M::SILENT))
     }
 
     pub(crate) fn memory(&self) -> Option<u64> {

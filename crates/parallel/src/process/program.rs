@@ -18,7 +18,7 @@ use crate::engine::work::{Interrupt, Work};
 use crate::failure::Fault;
 use crate::handle::Handle;
 use crate::mode::Mode;
-use crate::process::remote::{raw_reply, Channel};
+use crate::process::remote::{raw_reply, RemoteCall};
 use crate::process::supervisor::{kill_workers, Launcher};
 use crate::process::Process;
 
@@ -69,7 +69,7 @@ impl std::fmt::Debug for Program {
 }
 
 /// The tasks of a call on another program: parameters in, value out, both encoded.
-struct ProgramWork(Channel);
+struct ProgramWork(RemoteCall);
 
 impl Work for ProgramWork {
     type Params = Vec<u8>;
@@ -149,7 +149,7 @@ where
     }
 
     fn program_work(&self, program: &Program, function: &[u8], extras: &[u8]) -> ProgramWork {
-        let channel = Channel::new(program.0.clone(), function.to_vec(), extras.to_vec(), self.memory());
-        ProgramWork(channel.stop_on_failure(!M::SILENT))
+        let call = RemoteCall::new(program.0.clone(), function.to_vec(), extras.to_vec(), self.memory());
+        ProgramWork(call.stop_on_failure(!M::SILENT))
     }
 }
