@@ -51,6 +51,7 @@
 pub(crate) mod control;
 pub(crate) mod entry;
 pub(crate) mod program;
+pub(crate) mod program_work;
 pub(crate) mod protocol;
 pub(crate) mod remote;
 pub(crate) mod serve;
@@ -74,9 +75,9 @@ use crate::par::Par;
 use crate::par::ParWork;
 use crate::process::entry::{entry, try_entry};
 pub use crate::process::entry::{Owned, RemoteFn};
+use crate::process::program::Program;
 use crate::process::remote::{RemoteCall, RemoteParWork, RemoteWork};
 use crate::process::serve::{entry_id, Entry};
-use crate::process::supervisor::Launcher;
 
 /// The process executor with its options; made by [`process()`].
 ///
@@ -308,7 +309,7 @@ where
     /// The per-task work of a call whose worker side is `entry`.
     fn remote<A, T>(&self, entry: Entry) -> RemoteWork<A, T> {
         let extras = wire::encode(&*self.extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
-        let call = RemoteCall::new(Launcher::this_executable(), entry_id(entry).to_vec(), extras, self.memory);
+        let call = RemoteCall::new(Program::this_executable(), entry_id(entry).to_vec(), extras, self.memory);
         RemoteWork::new(call.stop_on_failure(!M::SILENT))
     }
 

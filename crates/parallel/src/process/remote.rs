@@ -19,9 +19,10 @@ use crate::engine::work::{cloned_params, Interrupt, Work};
 use crate::failure::{FailureKind, Fault};
 use crate::par::{ParWork, Task};
 use crate::process::entry::entry_of;
+use crate::process::program::Program;
 use crate::process::protocol::{Reply, Request};
 use crate::process::stash;
-use crate::process::supervisor::{BatchStop, Death, Launcher, Worker};
+use crate::process::supervisor::{BatchStop, Death, Worker};
 use crate::process::wire;
 
 thread_local! {
@@ -38,7 +39,7 @@ thread_local! {
 /// function, the extras, the memory limit; and the batches of the call sent to workers, so
 /// that a stop reaches the tasks already sent.
 pub(crate) struct RemoteCall {
-    launcher: Launcher,
+    program: Program,
     entry: Vec<u8>,
     extras: Vec<u8>,
     memory: Option<u64>,
@@ -51,9 +52,9 @@ pub(crate) struct RemoteCall {
 }
 
 impl RemoteCall {
-    pub(crate) fn new(launcher: Launcher, entry: Vec<u8>, extras: Vec<u8>, memory: Option<u64>) -> Self {
+    pub(crate) fn new(program: Program, entry: Vec<u8>, extras: Vec<u8>, memory: Option<u64>) -> Self {
         RemoteCall {
-            launcher,
+            program,
             entry,
             extras,
             memory,
@@ -95,7 +96,7 @@ impl RemoteCall {
 
     /// Makes `slot` hold a worker of this call's program, taking one from the stash.
     fn hold(&self, slot: &mut Option<Worker>) -> Result<(), String> {
-        if slot.as_ref().is_some_and(|w| w.launcher.same(&self.launcher) && w.memory == self.memory) {
+        if slot.as_ref().is_some_and(|w| w.program.same(&self.program) && w.memory == self.memory) {
             // Held since an earlier task: it may have died meanwhile (killed from outside
             // while idle), which is no fault of the next task — replaced, as in the stash.
             if slot.as_ref().is_some_and(Worker::is_alive) {
@@ -106,7 +107,7 @@ impl RemoteCall {
         if let Some(other) = slot.take() {
             stash::give_back(other);
         }
-        let worker = stash::take(&self.launcher, self.memory);
+        let worker = stash::take(&self.program, self.memory);
         *slot = Some(worker.map_err(|e| format!("no worker process could be started: {e}"))?);
         Ok(())
     }
@@ -273,7 +274,7 @@ where
         let params = wire::encode(&args).map_err(|e| Fault::new(FailureKind::Error, format!("its parameters: {e}")))?;
         // `()` extras encode to nothing; the memory limit is the running call's.
         let memory = PAR_MEMORY.with(Cell::get);
-        let call = RemoteCall::new(Launcher::this_executable(), entry_of::<F, K, A>().to_vec(), Vec::new(), memory);
+        let call = RemoteCall::new(Program::this_executable(), entry_of::<F, K, A>().to_vec(), Vec::new(), memory);
         let mut outcomes = Vec::with_capacity(1);
         call.send_all(0, &[params], &mut outcomes, decode_reply::<F::Output>);
         outcomes.pop().unwrap_or_else(|| Err(Fault::new(FailureKind::Error, "no outcome")))
@@ -306,6 +307,6 @@ impl<V: Send + 'static> Work for RemoteParWork<V> {
     }
     fn interrupt(&self) -> Option<Interrupt> {
         // The tasks of `par` run this executable's functions.
-        RemoteCall::new(Launcher::this_executable(), Vec::new(), Vec::new(), self.1).interrupt()
+        RemoteCall::new(Program::this_executable(), Vec::new(), Vec::new(), self.1).interrupt()
     }
 }
