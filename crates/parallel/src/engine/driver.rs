@@ -1,9 +1,9 @@
-//! The driver of one call: starts its workers, collects their chunks, enforces the deadline
-//! and the per-task limit, and hands back exactly one outcome per task.
+//! The driver of one call: starts its pool threads, collects their chunks, enforces the
+//! deadline and the per-task limit, and hands back exactly one outcome per task.
 //!
 //! It runs on the caller's thread for a blocking call and on a pool thread for a non-blocking
 //! one. It never waits past the call's deadline: at the deadline it closes the source and
-//! every batch in flight, so whatever a stuck worker still holds is accounted for at once.
+//! every batch in flight, so whatever a stuck pool thread still holds is accounted for at once.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,10 +38,10 @@ pub(crate) struct Plan {
 /// which runs its loop over the call's tasks.
 pub(crate) trait Spawn<W: Work, It> {
     /// The work of one more pool thread of the call whose shared state is `state`.
-    fn worker(&self, state: &Arc<CallState<W, It>>) -> pool::Work;
+    fn thread_work(&self, state: &Arc<CallState<W, It>>) -> pool::Work;
 }
 
-/// The workers of a call that owns all it runs (`'static`): they may outlive the call — a
+/// The pool threads of a call that owns all it runs (`'static`): they may outlive the call — a
 /// task abandoned at a timeout finishes in the background.
 pub(crate) struct Detached;
 
@@ -50,7 +50,7 @@ where
     W: Work + 'static,
     It: Tasks<Params = W::Params> + 'static,
 {
-    fn worker(&self, state: &Arc<CallState<W, It>>) -> pool::Work {
+    fn thread_work(&self, state: &Arc<CallState<W, It>>) -> pool::Work {
         let state = state.clone();
         Box::new(move || state.work_loop())
     }
@@ -64,7 +64,7 @@ pub(crate) struct Driver<W: Work, It: Tasks<Params = W::Params>, S = Detached> {
     plan: Plan,
     size_hint: usize,
     buffer: Option<Arc<Buffer<W::Out>>>,
-    /// Workers started at once, workers not started yet, and when the call started.
+    /// Pool threads started at once, those not started yet, and when the call started.
     initial: usize,
     reserve: usize,
     started: Instant,
@@ -74,8 +74,8 @@ pub(crate) struct Driver<W: Work, It: Tasks<Params = W::Params>, S = Detached> {
 /// How often a call whose tasks are quick looks again whether they have become slow.
 const RAMP_CHECK: Duration = Duration::from_micros(500);
 
-/// Tasks that take longer than this on average (or that block) get every worker of
-/// `max_workers`; quicker ones run on one worker per core.
+/// Tasks that take longer than this on average (or that block) get a pool thread for each of
+/// `max_workers`; quicker ones run on one pool thread per core.
 const SLOW_TASK: Duration = Duration::from_micros(20);
 
 /// How often the driver of a call with a `task_timeout` looks at its running tasks, at most.
@@ -105,7 +105,7 @@ where
     It: Tasks<Params = W::Params>,
     S: Spawn<W, It>,
 {
-    /// Starts the workers of a call; `spawn` hands them to the pool.
+    /// Starts the pool threads of a call; `spawn` makes their work for the pool.
     pub(crate) fn start(work: W, tasks: It, plan: Plan, spawn: S) -> Self {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let (low, high) = tasks.size_hint();
@@ -122,17 +122,18 @@ where
             max_batch,
             buffer.clone(),
         ));
-        // An input known to be empty needs no worker, and its call is over before any deadline.
+        // An input known to be empty needs no pool thread, and its call is over before any
+        // deadline.
         let empty = high == Some(0);
         if empty {
             state.close_source(FailureKind::Panicked, "the input outgrew its size hint");
         }
-        // One worker per core starts at once; the rest of `max_workers` join as soon as the
+        // One pool thread per core starts at once; the rest of `max_workers` join as soon as the
         // tasks turn out to be slow or blocking (see `ramp_up`). Tiny CPU-bound tasks thus
         // never run on more threads than cores, where they would only preempt each other.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let initial = if empty { 0 } else { workers.min(cores) };
-        pool::spawn((0..initial).map(|_| spawn.worker(&state)));
+        pool::spawn((0..initial).map(|_| spawn.thread_work(&state)));
         let reserve = if empty { 0 } else { workers - initial };
         Driver { state, receiver, plan, size_hint: low, buffer, initial, reserve, started: Instant::now(), spawn }
     }
@@ -184,17 +185,17 @@ where
         }
     }
 
-    /// Starts the reserve workers if the tasks are slow or blocking; returns when to look
+    /// Starts the reserve pool threads if the tasks are slow or blocking; returns when to look
     /// again, if there is still a reserve.
     fn ramp_up(&mut self, finished: usize) -> Option<Instant> {
         if self.reserve == 0 || self.state.is_stopped() {
             return None;
         }
         let now = Instant::now();
-        // Time per task across the running workers.
+        // Time per task across the running pool threads.
         let per_task = (now - self.started).as_nanos() * self.initial as u128 / finished.max(1) as u128;
         if finished == 0 || per_task > SLOW_TASK.as_nanos() {
-            pool::spawn((0..self.reserve).map(|_| self.spawn.worker(&self.state)));
+            pool::spawn((0..self.reserve).map(|_| self.spawn.thread_work(&self.state)));
             self.reserve = 0;
             return None;
         }
@@ -221,12 +222,12 @@ where
         }
         self.state.close_source(FailureKind::TimedOut, &not_started);
         self.state.close_in_flight(&closing);
-        // Every task is delivered now: by its worker before, or just now by us.
+        // Every task is delivered now: by its pool thread before, or just now by us.
         chunks.extend(self.state.delivered());
         chunks.assemble()
     }
 
-    /// Fails the tasks past their limit and starts a worker in place of each one abandoned;
+    /// Fails the tasks past their limit and starts a pool thread in place of each one abandoned;
     /// returns when to look again.
     fn check_task_timeouts(&self) -> Option<Instant> {
         let limit = self.plan.task_timeout?;
@@ -234,7 +235,7 @@ where
         let closing = Closing { kind: FailureKind::TimedOut, running: &running, pending: "" };
         let (overdue, next) = self.state.close_overdue(limit, &closing);
         if !self.state.is_stopped() {
-            pool::spawn((0..overdue).map(|_| self.spawn.worker(&self.state)));
+            pool::spawn((0..overdue).map(|_| self.spawn.thread_work(&self.state)));
         }
         let soon = Instant::now() + limit.min(TASK_TIMEOUT_CHECK);
         Some(next.map_or(soon, |n| n.min(soon)))

@@ -1,7 +1,7 @@
-//! One call's shared state — the source workers take tasks from, the outbox they leave
-//! outcomes in — and the loop every worker thread runs.
+//! One call's shared state — the source its pool threads take tasks from, the outbox they
+//! leave outcomes in — and the loop every one of them runs.
 //!
-//! Workers take tasks in batches whose size adapts to how long a batch took (tiny tasks travel
+//! Pool threads take tasks in batches whose size adapts to how long a batch took (tiny tasks travel
 //! thousands at a time, slow ones one at a time) and deliver one [`Chunk`] of outcomes per
 //! batch. Tasks are numbered as they are read, and a chunk says which tasks it covers, so the
 //! driver can put every outcome in its place whoever delivered it. Calls with a timeout track
@@ -40,7 +40,7 @@ pub(crate) struct Source<It> {
     pub(crate) done: bool,
 }
 
-/// What a worker took.
+/// What a pool thread took.
 enum Batch<W: Work, B> {
     Plain { start: usize, tasks: B },
     Tracked(Arc<TrackedBatch<W>>),
@@ -74,7 +74,7 @@ pub(crate) struct CallState<W: Work, It> {
     failed: AtomicBool,
 }
 
-/// The largest batch a worker takes: a quarter of an even share, so the work still balances,
+/// The largest batch a pool thread takes: a quarter of an even share, so the work still balances,
 /// and at most [`MAX_BATCH`] tasks.
 pub(crate) fn max_batch(size_hint: usize, workers: usize, task_timeout: bool) -> usize {
     if task_timeout {
@@ -165,9 +165,9 @@ where
         let _ = self.sender.send(msg);
     }
 
-    /// A worker's loop: take a batch, run it, deliver its outcomes, until the source is empty
-    /// (then help with tracked batches still in flight), the call stops, or the driver
-    /// abandons this worker to a task past its timeout.
+    /// A pool thread's loop: take a batch, run it, deliver its outcomes, until the source is
+    /// empty (then help with tracked batches still in flight), the call stops, or the driver
+    /// abandons this thread to a task past its timeout.
     pub(crate) fn work_loop(self: Arc<Self>) {
         let mut size = 1;
         loop {
@@ -248,7 +248,7 @@ where
         let mut values = Vec::new();
         let (failures, direct) = match self.buffer.as_deref().filter(|b| b.fits(start, len)) {
             Some(buffer) => {
-                // SAFETY: the batch fits the buffer, and this worker took its tasks from the
+                // SAFETY: the batch fits the buffer, and this thread took its tasks from the
                 // source: no one else touches these slots until its chunk is delivered.
                 let slots = unsafe { buffer.slots(start, len) };
                 (
@@ -291,7 +291,7 @@ where
     ///
     /// Whether the call stopped is checked before every task of a call that can be cancelled
     /// (it has a handle), so that no task starts once `cancel` returned; other calls stop only
-    /// after a strict failure, and check every [`STOP_CHECK`] tasks (the worker that failed
+    /// after a strict failure, and check every [`STOP_CHECK`] tasks (the pool thread that failed
     /// stops at once).
     #[inline(always)]
     fn run_batch(&self, start: usize, tasks: It::Batch, mut emit: impl FnMut(usize, W::Out)) -> Vec<(usize, Failure)> {

@@ -1,12 +1,12 @@
 //! Tracked batches: when a call has a timeout, every batch in flight is registered as a
 //! [`TrackedBatch`] the driver can close. At the deadline it takes what the batch finished and
-//! fails the rest, so the call returns at once and nothing a stuck worker still holds is lost or
-//! reported twice. Idle workers steal the pending tasks of a batch whose worker is busy, so a
-//! hung task holds no batch-mate hostage.
+//! fails the rest, so the call returns at once and nothing a stuck pool thread still holds is
+//! lost or reported twice. Idle pool threads steal the pending tasks of a batch whose thread is
+//! busy, so a hung task holds no batch-mate hostage.
 //!
 //! A batch covers tasks `start ..`: first those finished, then the running one, then those
-//! pending. Its chunk is delivered exactly once, under its lock: by its worker when the batch
-//! is done, or by the driver when it closes the batch.
+//! pending. Its chunk is delivered exactly once, under its lock: by its pool thread when the
+//! batch is done, or by the driver when it closes the batch.
 
 use std::mem;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -33,12 +33,13 @@ where
     W: Work,
     It: Tasks<Params = W::Params>,
 {
-    /// Runs a tracked batch; `false` if the driver closed it (this worker is abandoned).
+    /// Runs a tracked batch; `false` if the driver closed it (this pool thread is abandoned).
     pub(crate) fn run_tracked(&self, batch: &Arc<TrackedBatch<W>>) -> bool {
         loop {
-            // The task's killer — for a process, its worker, started now if need be — is made
-            // before the task's clock starts and outside the batch's lock: a worker's start
-            // does not count against the task's `task_timeout`, nor block the driver.
+            // The task's killer — for a process call, its worker process, started now if need
+            // be — is made before the task's clock starts and outside the batch's lock: a
+            // worker process's start does not count against the task's `task_timeout`, nor
+            // block the driver.
             let next = { lock(&batch.state).pending.front().is_some() };
             let mut interrupt = next.then(|| self.work.interrupt());
             let params = {
@@ -163,7 +164,7 @@ where
             .sum()
     }
 
-    /// Closes one batch and delivers its chunk, unless its worker already did.
+    /// Closes one batch and delivers its chunk, unless its pool thread already did.
     fn close_batch(&self, batch: &TrackedBatch<W>, closing: &Closing<'_>) {
         let mut state = lock(&batch.state);
         if state.closed {

@@ -1,6 +1,6 @@
 //! A tracked batch in flight: the tasks `start ..` of a call with a deadline or a task
-//! timeout — first those finished, then the running one, then those pending — which its worker
-//! runs and the driver can close (`tracked.rs`).
+//! timeout — first those finished, then the running one, then those pending — which its pool
+//! thread runs and the driver can close (`tracked.rs`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ pub(crate) struct TrackedBatch<W: Work> {
 pub(crate) struct TrackedBatchState<W: Work> {
     pub(crate) finished: Chunk<W::Out>,
     /// The running task: what is kept of its parameters, when it started, and how to stop it
-    /// (process workers can be killed; threads cannot).
+    /// (worker processes can be killed; threads cannot).
     pub(crate) running: Option<(W::Kept, Instant, Option<Interrupt>)>,
     pub(crate) pending: VecDeque<W::Params>,
     /// Set once, by whoever delivers the chunk.
