@@ -9,9 +9,9 @@
 //! until the moment it is dropped, and the call waits for the count to reach zero on every way
 //! out.
 //!
-//! The one `unsafe` block of this module (in [`Scoped::thread_work`]) hands the pool a piece of
-//! work that borrows the caller's data as if it were `'static`; its `SAFETY` comment is the
-//! argument that no pool thread can touch that data after the call.
+//! The one `unsafe` block of this module (in `&Scoped`'s [`Spawn::thread_work`]) hands the pool
+//! a piece of work that borrows the caller's data as if it were `'static`; its `SAFETY` comment
+//! is the argument that no pool thread can touch that data after the call.
 
 use std::ops::Range;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};

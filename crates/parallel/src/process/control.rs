@@ -11,8 +11,9 @@
 //!   call, so the worker skips the rest of the batch after a task fails. Written before the
 //!   request is sent, read by the worker when the request arrives.
 //!
-//! A skipped task is answered with [`Reply::Skipped`](crate::process::supervisor::Reply::Skipped). A worker
-//! program that ignores the page (any program can be a worker) simply runs its whole batch.
+//! A skipped task is answered with [`Reply::Skipped`](crate::process::protocol::Reply::Skipped).
+//! A worker program that ignores the page (any program can be a worker) simply runs its whole
+//! batch.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
