@@ -3,7 +3,9 @@ what has not run. On the process executor, as on threads: the tasks after a stri
 failure never run, and no task starts once `cancel()` returned — also those of a batch already
 sent to a worker (the worker looks at its control page before each task)."""
 
+import ast
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import time
 import pytest
 
 import parallel
+from parallel import _protocol
 
 import workload
 from helpers import EXECUTORS, HERE, wait_gone
@@ -132,3 +135,30 @@ def test_cancelling_an_async_call_cancels_what_has_not_run(executor):
         call.results()
     assert parallel.map(workload.add, [(1, 1)], executor=executor) == [2]
 
+
+# --- the control page's layout, on both sides ---------------------------------------------------
+
+CONTROL_RS = os.path.join(HERE, os.pardir, "crates", "parallel", "src", "process", "control.rs")
+
+
+def control_rs():
+    """control.rs without its tests, and the constants it declares, by name."""
+    with open(CONTROL_RS) as f:
+        source = f.read().split("#[cfg(test)]")[0]
+    constants = {}
+    for name, value in re.findall(r"^(?:pub(?:\(crate\))? )?const (\w+): [^=]+ = (.+);$", source, re.M):
+        constants[name] = ast.literal_eval(value) if value.startswith('"') else int(value, 0)
+    return source, constants
+
+
+def test_the_control_page_has_the_same_layout_in_the_crate_and_in_the_python_worker():
+    # Written twice: in control.rs, which the parent maps, and in _protocol.py, which the
+    # Python worker maps. Every constant of control.rs has a twin of the same name and value.
+    source, rust = control_rs()
+    layout = {"CONTROL_ENV", "CONTROL_SIZE", "STOP_WORD", "BATCH_SHIFT", "FLAGS_WORD", "STOP_ON_FAILURE"}
+    assert layout <= rust.keys(), f"control.rs no longer declares {sorted(layout - rust.keys())}"
+    python = {name: getattr(_protocol, name, None) for name in rust}
+    assert python == rust, "control.rs and _protocol.py disagree on the control page's layout"
+    # The words are u64s, and batch numbers u32s: they wrap at 2**32 on both sides.
+    assert re.search(r"\bAtomicU64\b", source) and re.search(r"fn stop_from\(&self, batch: u32\b", source)
+    assert _protocol.BATCH_MASK == (1 << (64 - _protocol.BATCH_SHIFT)) - 1 == 2**32 - 1

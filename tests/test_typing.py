@@ -1,7 +1,9 @@
 """The stubs, checked both ways (issue item 5): tests/typing/usage.py, whose annotations
 `make typecheck` checks with mypy --strict and pyright, really runs and gives what it says; and
-both checkers reject each wrong assignment of tests/typing/bad_usage.py, and nothing else."""
+both checkers reject each wrong assignment of tests/typing/bad_usage.py, and nothing else. The
+executor classes of the stub declare the public methods of the implementation's, and no other."""
 
+import ast
 import json
 import os
 import re
@@ -10,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+import parallel
 
 TYPING = Path(__file__).parent / "typing"
 BAD = TYPING / "bad_usage.py"
@@ -62,3 +66,17 @@ def test_checkers_reject_each_wrong_use(checker):
     marked = marked_lines()
     assert sorted(marked - reported) == [], f"wrong uses the checker accepted:\n{output}"
     assert sorted(reported - marked) == [], f"errors on lines not marked `# rejected`:\n{output}"
+
+
+def stub_methods(name):
+    """The public methods the stub declares on its class `name`."""
+    stub = ast.parse((Path(parallel.__file__).parent / "__init__.pyi").read_text())
+    (cls,) = [node for node in stub.body if isinstance(node, ast.ClassDef) and node.name == name]
+    return {node.name for node in cls.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
+
+
+@pytest.mark.parametrize("name", ["_Executor", "_BoundExecutor", "ParallelCallable"])
+def test_the_stub_declares_the_public_methods_of_each_executor_class_and_no_other(name):
+    cls = getattr(parallel, name)
+    implemented = {n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n))}
+    assert stub_methods(name) == implemented

@@ -3,36 +3,40 @@
 Valid frames of the wire (magic "PW", version 1, a little-endian u32 length, a postcard
 payload) holding requests and replies, so the fuzzer starts from inputs that reach the decoders
 and the worker's loop instead of stopping at the magic.
+
+The codec is the Python package's (python/parallel/_protocol.py), loaded by its path, as the
+crate's test fixtures do: this runs under a plain `python3`, which need not have the package
+installed.
 """
 
+import importlib.util
 import pathlib
 
 
-def varint(n):
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        if not n:
-            out.append(byte)
-            return bytes(out)
-        out.append(byte | 0x80)
+def load_protocol():
+    path = pathlib.Path(__file__).resolve().parents[2] / "python" / "parallel" / "_protocol.py"
+    spec = importlib.util.spec_from_file_location("_protocol", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def blob(b):
-    return varint(len(b)) + b
-
-
-def frame(payload):
-    return b"PW\x01" + len(payload).to_bytes(4, "little") + payload
+protocol = load_protocol()
+varint, blob, frame = protocol.encode_varint, protocol.encode_bytes, protocol.frame
 
 
 def request(entry, params, extras=b""):
+    """The frame of a `Request`, as the parent sends it (the layout `read_request` reads)."""
     return frame(blob(entry) + varint(len(params)) + b"".join(blob(p) for p in params) + blob(extras))
 
 
-value = lambda b: frame(varint(0) + blob(b))
-failed = lambda panicked, msg: frame(varint(1) + bytes([panicked]) + blob(msg))
-raised = lambda msg, err: frame(varint(2) + blob(msg) + blob(err))
+def failed(panicked, message):
+    """The frame of `Reply::Failed(panicked, message)`, which only the Rust worker sends."""
+    return frame(varint(protocol.FAILED) + bytes([panicked]) + blob(message))
+
+
+value = protocol.value_reply
+raised = protocol.raised_reply
 
 SEEDS = {
     "worker_requests": {
@@ -49,7 +53,7 @@ SEEDS = {
         "raised": raised(b"raised", b"\x80\x04pickle"),
         "request": request(b"\x10\x20\x30\x40\x50\x60\x70\x80", [b"p1", b"p2"], b"extras"),
         "stream": value(b"a") + failed(0, b"b") + raised(b"c", b"d"),
-        "lying_length": frame(varint(0) + varint(1 << 30) + b"short"),
+        "lying_length": frame(varint(protocol.VALUE) + varint(1 << 30) + b"short"),
     },
 }
 

@@ -153,9 +153,9 @@ def split(collection, fn, executor=THREAD_EXECUTOR, workers=None, timeout=None, 
     return [item for chunk in results for item in chunk]
 
 
-class _Executor:
-    """`parallel.thread` and `parallel.process`: the same functions with the executor chosen,
-    and defaults for `timeout` and `max_workers`."""
+class _OnExecutor:
+    """An executor with defaults for `timeout` and `max_workers`, which it gives the calls made
+    through it: what `_Executor` and `_BoundExecutor` share."""
 
     def __init__(self, executor, timeout=None, max_workers=None):
         self.executor = executor_of(executor)
@@ -169,6 +169,14 @@ class _Executor:
         if kwargs.get("max_workers") is None:
             kwargs["max_workers"] = self.max_workers
         return kwargs
+
+    def __repr__(self):
+        return f"<parallel.{self.executor.value}>"
+
+
+class _Executor(_OnExecutor):
+    """`parallel.thread` and `parallel.process`: the same functions with the executor chosen,
+    and defaults for `timeout` and `max_workers`."""
 
     def map(self, fn, params, **kwargs):
         """`parallel.map` on this executor."""
@@ -193,28 +201,30 @@ class _Executor:
 
     future = staticmethod(future)
 
-    def __repr__(self):
-        return f"<parallel.{self.executor.value}>"
-
 
 thread = _Executor(THREAD_EXECUTOR)
 process = _Executor(PROCESS_EXECUTOR)
 
 
-class _BoundExecutor(_Executor):
-    """`decorated.thread` / `decorated.process`: `map` and `async_map` of one function."""
+class _BoundExecutor(_OnExecutor):
+    """`decorated.thread` / `decorated.process`: `map`, `async_map` and `future` of one
+    function. (Not an `_Executor`: its `par`, `async_par` and `split` would not be the
+    function's.)"""
 
     def __init__(self, fn, executor, timeout=None, max_workers=None):
         super().__init__(executor, timeout, max_workers)
         self._fn = fn
 
     def map(self, params, **kwargs):
-        return super().map(self._fn, params, **kwargs)
+        """`parallel.map` of this function on this executor."""
+        return map(self._fn, params, **self._defaults(kwargs))
 
     def async_map(self, params, **kwargs):
-        return super().async_map(self._fn, params, **kwargs)
+        """`parallel.async_map` of this function on this executor."""
+        return async_map(self._fn, params, **self._defaults(kwargs))
 
     def future(self, *args, **kwargs):
+        """This function with these arguments, for `parallel.par`."""
         return Job(self._fn, args, kwargs)
 
 

@@ -645,7 +645,8 @@ process: _Executor
 # --- @parallel.decorate ---------------------------------------------------------------------------
 
 class _BoundExecutor(Generic[_P, _R]):
-    """`decorated.thread` / `decorated.process`: `map` and `async_map` of one function."""
+    """`decorated.thread` / `decorated.process`: `map`, `async_map` and `future` of one
+    function (not an `_Executor`: no `par`, `async_par` or `split`)."""
 
     executor: ExecutorStrategy
     timeout: float | None

@@ -1,18 +1,19 @@
 """The wire between the Rust supervisor and a worker program, as Python writes and reads it:
-the one Python copy of the frames of `parallel::plumbing::wire` and the messages of `worker.rs`.
+the one Python copy of the frames of `parallel::plumbing::wire` and the messages of `protocol.rs`.
 
 A frame is `MAGIC` (b"PW"), the wire `VERSION` (1), the payload's length as a little-endian
 u32, then the payload, in postcard's encoding: an unsigned integer is a varint (7 bits a byte,
 low bits first, the high bit set on every byte but the last), a byte string is its length as a
 varint then its bytes, an enum is its variant's number as a varint then its fields.
 
-* A request (`worker.rs`'s `Request`): `(entry, params, extras)` — the entry (for the Python
+* A request (`protocol.rs`'s `Request`): `(entry, params, extras)` — the entry (for the Python
   worker: `ENTRY_PAR`, or `ENTRY_SINGLE`/`ENTRY_ARGS` + the pickled function), the list of each
   task's parameters, the extras.
-* A reply, one per task (`worker.rs`'s `Reply`): `Value(bytes)`, `Failed(bool, str)`,
+* A reply, one per task (`protocol.rs`'s `Reply`): `Value(bytes)`, `Failed(bool, str)`,
   `Raised(str, bytes)` or `Skipped`, variants `VALUE`, `FAILED`, `RAISED`, `SKIPPED`.
 
-The control page the parent shares with a Python worker (`control.rs`) is laid out here too.
+The control page the parent shares with a Python worker (`control.rs`) is laid out here too,
+under the names control.rs gives its constants (tests/test_cancel.py checks that they agree).
 
 Only the standard library is imported: the test fixtures of the crate (tests/fixtures/*.py),
 run by a plain `python3`, load this file by its path.

@@ -19,9 +19,9 @@ struct PyTask {
 }
 
 /// The tasks of one call, by index.
-struct PyCalls(Vec<PyTask>);
+struct PythonWork(Vec<PyTask>);
 
-impl PyCalls {
+impl PythonWork {
     fn call(&self, py: Python<'_>, index: usize) -> Result<Py<PyAny>, Fault> {
         let task = &self.0[index];
         let kwargs = task.kwargs.as_ref().map(|k| k.bind(py));
@@ -61,7 +61,7 @@ pub(crate) fn fault(py: Python<'_>, err: PyErr) -> Fault {
     Fault::new(FailureKind::Error, format!("{name}: {message}")).with_error(err)
 }
 
-impl Work for PyCalls {
+impl Work for PythonWork {
     type Params = usize;
     type Out = Py<PyAny>;
     type Kept = usize;
@@ -104,12 +104,13 @@ pub(crate) fn run_threads(
     silent: bool,
 ) -> PyResult<Call> {
     let options = Options::new(max_workers, timeout, task_timeout, silent)?;
-    let calls = PyCalls(tasks.into_iter().map(|(function, args, kwargs)| PyTask { function, args, kwargs }).collect());
-    let n = calls.0.len();
+    let work =
+        PythonWork(tasks.into_iter().map(|(function, args, kwargs)| PyTask { function, args, kwargs }).collect());
+    let n = work.0.len();
     let executor = options.apply(parallel::thread());
     Ok(if silent {
-        Call::silent(executor.silent().async_run(calls, 0..n), None)
+        Call::silent(executor.silent().async_run(work, 0..n), None)
     } else {
-        Call::strict(executor.async_run(calls, 0..n), None)
+        Call::strict(executor.async_run(work, 0..n), None)
     })
 }

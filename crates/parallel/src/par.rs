@@ -211,15 +211,15 @@ collection!([K, T, S] HashMap<K, Task<T>, S> where K: Debug + Eq + Hash + Send +
 collection!([K, T] BTreeMap<K, Task<T>> where K: Debug + Ord + Send + 'static, T: Send + 'static);
 
 /// `par`: each task is its own closure.
-pub struct ParTasks<V>(PhantomData<fn() -> V>);
+pub struct ParWork<V>(PhantomData<fn() -> V>);
 
-impl<V> ParTasks<V> {
+impl<V> ParWork<V> {
     pub(crate) fn new() -> Self {
-        ParTasks(PhantomData)
+        ParWork(PhantomData)
     }
 }
 
-impl<V: Send + 'static> Work for ParTasks<V> {
+impl<V: Send + 'static> Work for ParWork<V> {
     type Params = Task<V>;
     type Out = V;
     type Kept = String;

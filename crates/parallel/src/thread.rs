@@ -14,12 +14,12 @@ use std::sync::Arc;
 
 use crate::call::TaskFn;
 use crate::engine::scope::call_scoped;
-use crate::engine::work::{MapFn, TryMapFn, Work};
+use crate::engine::work::{MapWork, TryMapWork, Work};
 use crate::executor::{Backend, Carries, Executor, Maps, TryMaps};
 use crate::handle::Handle;
 use crate::inputs::{Inputs, Sequential};
 use crate::mode::{Mode, Strict};
-use crate::par::ParTasks;
+use crate::par::ParWork;
 use crate::report::Report;
 
 /// The thread executor with its options: an [`Executor`] on the pool's threads, made by
@@ -67,10 +67,10 @@ impl Backend for Threads {
         default_thread_workers()
     }
 
-    type ParWork<V: Send + 'static> = ParTasks<V>;
+    type ParWork<V: Send + 'static> = ParWork<V>;
 
-    fn par_work<V: Send + 'static>(&self) -> ParTasks<V> {
-        ParTasks::new()
+    fn par_work<V: Send + 'static>(&self) -> ParWork<V> {
+        ParWork::new()
     }
 }
 
@@ -85,10 +85,10 @@ where
     A: Send + 'static,
     E: Send + Sync + 'static,
 {
-    type Work = MapFn<F, E, (K, R), A>;
+    type Work = MapWork<F, E, (K, R), A>;
 
     fn map_work(&self, f: F, extras: &Arc<E>, _silent: bool) -> Self::Work {
-        MapFn::new(f, extras.clone())
+        MapWork::new(f, extras.clone())
     }
 }
 
@@ -102,10 +102,10 @@ where
     A: Send + 'static,
     E: Send + Sync + 'static,
 {
-    type Work = TryMapFn<F, E, (K, R), A, T, X>;
+    type Work = TryMapWork<F, E, (K, R), A, T, X>;
 
     fn try_map_work(&self, f: F, extras: &Arc<E>, _silent: bool) -> Self::Work {
-        TryMapFn::new(f, extras.clone())
+        TryMapWork::new(f, extras.clone())
     }
 }
 
@@ -168,7 +168,7 @@ where
         F::Output: Send,
     {
         call_scoped::<M, _, _>(
-            MapFn::new(f, self.extras_arc().clone()),
+            MapWork::new(f, self.extras_arc().clone()),
             Sequential::new(inputs.into_iter()),
             self.plan(),
         )
@@ -192,7 +192,7 @@ where
         T: Send,
         X: Display + Send + Sync + 'static,
     {
-        let work = TryMapFn::new(f, self.extras_arc().clone());
+        let work = TryMapWork::new(f, self.extras_arc().clone());
         call_scoped::<M, _, _>(work, Sequential::new(inputs.into_iter()), self.plan())
     }
 

@@ -1,7 +1,7 @@
 //! The output buffer of a call whose input has an exact size and whose values need no drop
-//! (numbers, plain structs): each worker writes a value straight into its task's slot, so the
-//! finished output is handed over as is — no copy, and the page faults of a fresh output are
-//! taken by the workers in parallel rather than by the driver alone.
+//! (numbers, plain structs): each pool thread writes a value straight into its task's slot, so
+//! the finished output is handed over as is — no copy, and the page faults of a fresh output
+//! are taken by the pool threads in parallel rather than by the driver alone.
 //!
 //! Only values with no drop glue are written here: a call that returns early (first failure,
 //! cancel) leaves the buffer to tasks still running, and slots written or not need no
@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use crate::engine::sync::lock;
 
-/// One slot per task, shared by the workers (writers) and the driver (reader).
+/// One slot per task, shared by the pool threads (writers) and the driver (reader).
 pub(crate) struct Buffer<T> {
     /// The start of `owner`'s heap allocation, which never moves while `owner` holds it.
     slots: *mut MaybeUninit<T>,
@@ -21,10 +21,10 @@ pub(crate) struct Buffer<T> {
     owner: Mutex<Option<Vec<MaybeUninit<T>>>>,
 }
 
-// SAFETY: the buffer hands out no references. A slot is written only by the worker that took
-// its task from the source (each index is taken once, under the source's lock), and read only
-// by the driver after that worker's chunk arrived through the channel, which orders the write
-// before the read. `T: Send` because values cross from the workers to the driver.
+// SAFETY: the buffer hands out no references. A slot is written only by the pool thread that
+// took its task from the source (each index is taken once, under the source's lock), and read
+// only by the driver after that thread's chunk arrived through the channel, which orders the
+// write before the read. `T: Send` because values cross from the pool threads to the driver.
 unsafe impl<T: Send> Sync for Buffer<T> {}
 // SAFETY: as above; the raw pointer is only an address into the allocation `owner` holds.
 unsafe impl<T: Send> Send for Buffer<T> {}
@@ -48,8 +48,8 @@ impl<T> Buffer<T> {
     /// The slots of tasks `start .. start + count`, to write their values.
     ///
     /// # Safety
-    /// `fits(start, count)`, and the caller is the one worker that took these tasks from the
-    /// source; it drops the slice before delivering their chunk.
+    /// `fits(start, count)`, and the caller is the one pool thread that took these tasks from
+    /// the source; it drops the slice before delivering their chunk.
     #[allow(clippy::mut_from_ref)] // the slots are disjoint per batch: see the contract
     pub(crate) unsafe fn slots(&self, start: usize, count: usize) -> &mut [MaybeUninit<T>] {
         debug_assert!(self.fits(start, count));
@@ -62,7 +62,7 @@ impl<T> Buffer<T> {
     /// Copies out the value of task `index`.
     ///
     /// # Safety
-    /// Slot `index` was written and its worker's chunk has been received.
+    /// Slot `index` was written and the chunk of the pool thread that wrote it has been received.
     pub(crate) unsafe fn read(&self, index: usize) -> T {
         debug_assert!(index < self.len);
         // SAFETY: written before (the caller's contract); `T` needs no drop, so the bits left

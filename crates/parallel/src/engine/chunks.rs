@@ -33,7 +33,7 @@ impl<T> Chunk<T> {
 }
 
 /// The outcomes received so far. A chunk is appended as soon as every task before it has
-/// arrived; only chunks that arrive early wait. Values the workers wrote to the call's
+/// arrived; only chunks that arrive early wait. Values the pool threads wrote to the call's
 /// [`Buffer`] stay there, and the buffer becomes the output.
 pub(crate) struct Chunks<T> {
     /// Chunks that arrived before an earlier one, by their first task.
@@ -125,7 +125,7 @@ impl<T> Chunks<T> {
         if self.in_buffer && self.failures.is_empty() {
             let taken = match &self.buffer {
                 // SAFETY: every task succeeded, its chunk was direct and was received, and every
-                // task of the call is accounted for: no worker writes again.
+                // task of the call is accounted for: no pool thread writes again.
                 Some(buffer) if self.appended > 0 => unsafe { buffer.take(self.appended) },
                 _ => None,
             };

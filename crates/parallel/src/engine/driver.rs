@@ -1,9 +1,9 @@
-//! The driver of one call: starts its workers, collects their chunks, enforces the deadline
-//! and the per-task limit, and hands back exactly one outcome per task.
+//! The driver of one call: starts its pool threads, collects their chunks, enforces the
+//! deadline and the per-task limit, and hands back exactly one outcome per task.
 //!
 //! It runs on the caller's thread for a blocking call and on a pool thread for a non-blocking
 //! one. It never waits past the call's deadline: at the deadline it closes the source and
-//! every batch in flight, so whatever a stuck worker still holds is accounted for at once.
+//! every batch in flight, so whatever a stuck pool thread still holds is accounted for at once.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,8 +12,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::engine::buffer::Buffer;
 use crate::engine::chunks::{Chunks, Collected};
-use crate::engine::job::{max_batch, Job, Msg};
 use crate::engine::pool;
+use crate::engine::state::{max_batch, CallState, Msg};
 use crate::engine::tracked::Closing;
 use crate::engine::work::Work;
 use crate::failure::FailureKind;
@@ -34,14 +34,14 @@ pub(crate) struct Plan {
     pub(crate) cancellable: bool,
 }
 
-/// How a call's workers reach the pool: the pool's work for one worker of a job, which runs
-/// its loop over the call's tasks.
+/// How a call's pool threads get their work: the pool's work for one more thread of a call,
+/// which runs its loop over the call's tasks.
 pub(crate) trait Spawn<W: Work, It> {
-    /// The work of one more worker of `job`.
-    fn worker(&self, job: &Arc<Job<W, It>>) -> pool::Work;
+    /// The work of one more pool thread of the call whose shared state is `state`.
+    fn thread_work(&self, state: &Arc<CallState<W, It>>) -> pool::Work;
 }
 
-/// The workers of a call that owns all it runs (`'static`): they may outlive the call — a
+/// The pool threads of a call that owns all it runs (`'static`): they may outlive the call — a
 /// task abandoned at a timeout finishes in the background.
 pub(crate) struct Detached;
 
@@ -50,20 +50,21 @@ where
     W: Work + 'static,
     It: Tasks<Params = W::Params> + 'static,
 {
-    fn worker(&self, job: &Arc<Job<W, It>>) -> pool::Work {
-        let job = job.clone();
-        Box::new(move || job.work_loop())
+    fn thread_work(&self, state: &Arc<CallState<W, It>>) -> pool::Work {
+        let state = state.clone();
+        Box::new(move || state.work_loop())
     }
 }
 
-/// A call whose workers are running. Dropped, it stops the call: no task starts after.
-pub(crate) struct Running<W: Work, It: Tasks<Params = W::Params>, S = Detached> {
-    job: Arc<Job<W, It>>,
+/// The driver of a call whose pool threads are running its tasks. Dropped, it stops the call:
+/// no task starts after.
+pub(crate) struct Driver<W: Work, It: Tasks<Params = W::Params>, S = Detached> {
+    state: Arc<CallState<W, It>>,
     receiver: Receiver<Msg>,
     plan: Plan,
     size_hint: usize,
     buffer: Option<Arc<Buffer<W::Out>>>,
-    /// Workers started at once, workers not started yet, and when the call started.
+    /// Pool threads started at once, those not started yet, and when the call started.
     initial: usize,
     reserve: usize,
     started: Instant,
@@ -73,38 +74,38 @@ pub(crate) struct Running<W: Work, It: Tasks<Params = W::Params>, S = Detached> 
 /// How often a call whose tasks are quick looks again whether they have become slow.
 const RAMP_CHECK: Duration = Duration::from_micros(500);
 
-/// Tasks that take longer than this on average (or that block) get every worker of
-/// `max_workers`; quicker ones run on one worker per core.
+/// Tasks that take longer than this on average (or that block) get a pool thread for each of
+/// `max_workers`; quicker ones run on one pool thread per core.
 const SLOW_TASK: Duration = Duration::from_micros(20);
 
 /// How often the driver of a call with a `task_timeout` looks at its running tasks, at most.
 const TASK_TIMEOUT_CHECK: Duration = Duration::from_millis(10);
 
-impl<W, It> Running<W, It>
+impl<W, It> Driver<W, It>
 where
     W: Work + 'static,
     It: Tasks<Params = W::Params> + 'static,
 {
     /// Cancels the call: see [`Msg::Cancel`].
     pub(crate) fn canceller(&self) -> impl Fn(bool) + Send + Sync + 'static {
-        let job = Arc::downgrade(&self.job);
+        let state = Arc::downgrade(&self.state);
         move |dropped| {
-            if let Some(job) = job.upgrade() {
+            if let Some(state) = state.upgrade() {
                 // At once, before `cancel` returns: no task starts after it.
-                job.stop();
-                job.send(Msg::Cancel { dropped });
+                state.stop();
+                state.send(Msg::Cancel { dropped });
             }
         }
     }
 }
 
-impl<W, It, S> Running<W, It, S>
+impl<W, It, S> Driver<W, It, S>
 where
     W: Work,
     It: Tasks<Params = W::Params>,
     S: Spawn<W, It>,
 {
-    /// Starts the workers of a call; `spawn` hands them to the pool.
+    /// Starts the pool threads of a call; `spawn` makes their work for the pool.
     pub(crate) fn start(work: W, tasks: It, plan: Plan, spawn: S) -> Self {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let (low, high) = tasks.size_hint();
@@ -113,7 +114,7 @@ where
         let max_batch = max_batch(low, workers, plan.task_timeout.is_some());
         let exact = (Some(low) == high).then_some(low);
         let buffer = exact.filter(|_| !tracked).and_then(Buffer::new).map(Arc::new);
-        let job = Arc::new(Job::new(
+        let state = Arc::new(CallState::new(
             work,
             tasks,
             sender,
@@ -121,19 +122,20 @@ where
             max_batch,
             buffer.clone(),
         ));
-        // An input known to be empty needs no worker, and its call is over before any deadline.
+        // An input known to be empty needs no pool thread, and its call is over before any
+        // deadline.
         let empty = high == Some(0);
         if empty {
-            job.close_source(FailureKind::Panicked, "the input outgrew its size hint");
+            state.close_source(FailureKind::Panicked, "the input outgrew its size hint");
         }
-        // One worker per core starts at once; the rest of `max_workers` join as soon as the
+        // One pool thread per core starts at once; the rest of `max_workers` join as soon as the
         // tasks turn out to be slow or blocking (see `ramp_up`). Tiny CPU-bound tasks thus
         // never run on more threads than cores, where they would only preempt each other.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let initial = if empty { 0 } else { workers.min(cores) };
-        pool::spawn((0..initial).map(|_| spawn.worker(&job)));
+        pool::spawn((0..initial).map(|_| spawn.thread_work(&state)));
         let reserve = if empty { 0 } else { workers - initial };
-        Running { job, receiver, plan, size_hint: low, buffer, initial, reserve, started: Instant::now(), spawn }
+        Driver { state, receiver, plan, size_hint: low, buffer, initial, reserve, started: Instant::now(), spawn }
     }
 
     /// Collects the call's outcomes.
@@ -142,10 +144,10 @@ where
         let mut next_check = self.plan.task_timeout.map(|limit| self.started + limit.min(TASK_TIMEOUT_CHECK));
         let mut ramp = (self.reserve > 0).then(|| self.started + RAMP_CHECK);
         loop {
-            chunks.extend(self.job.delivered());
+            chunks.extend(self.state.delivered());
             if !self.plan.silent {
                 if let Some((index, failure)) = chunks.first_failure() {
-                    self.job.stop();
+                    self.state.stop();
                     // A task cancelled before a failure was known: the call was cancelled.
                     if failure.kind == FailureKind::Cancelled {
                         return Collected::Cancelled;
@@ -153,7 +155,7 @@ where
                     return Collected::Failed(index, failure);
                 }
             }
-            if self.job.total() == Some(chunks.appended) {
+            if self.state.total() == Some(chunks.appended) {
                 return chunks.assemble();
             }
             let wake = [self.plan.deadline, next_check, ramp].into_iter().flatten().min();
@@ -165,10 +167,10 @@ where
                 Ok(Msg::Wake | Msg::End) => {}
                 Ok(Msg::Cancel { dropped }) => {
                     if dropped || !self.plan.silent {
-                        self.job.stop();
+                        self.state.stop();
                         return Collected::Cancelled;
                     }
-                    self.job.close_source(FailureKind::Cancelled, "the call was cancelled before the task started");
+                    self.state.close_source(FailureKind::Cancelled, "the call was cancelled before the task started");
                 }
                 Err(RecvTimeoutError::Timeout) if self.past_deadline() => return self.at_deadline(chunks),
                 Err(RecvTimeoutError::Timeout) => {
@@ -177,23 +179,23 @@ where
                     }
                     ramp = self.ramp_up(chunks.finished);
                 }
-                // The job holds a sender while this driver runs: never disconnected.
+                // The call state holds a sender while this driver runs: never disconnected.
                 Err(RecvTimeoutError::Disconnected) => return chunks.assemble(),
             }
         }
     }
 
-    /// Starts the reserve workers if the tasks are slow or blocking; returns when to look
+    /// Starts the reserve pool threads if the tasks are slow or blocking; returns when to look
     /// again, if there is still a reserve.
     fn ramp_up(&mut self, finished: usize) -> Option<Instant> {
-        if self.reserve == 0 || self.job.is_stopped() {
+        if self.reserve == 0 || self.state.is_stopped() {
             return None;
         }
         let now = Instant::now();
-        // Time per task across the running workers.
+        // Time per task across the running pool threads.
         let per_task = (now - self.started).as_nanos() * self.initial as u128 / finished.max(1) as u128;
         if finished == 0 || per_task > SLOW_TASK.as_nanos() {
-            pool::spawn((0..self.reserve).map(|_| self.spawn.worker(&self.job)));
+            pool::spawn((0..self.reserve).map(|_| self.spawn.thread_work(&self.state)));
             self.reserve = 0;
             return None;
         }
@@ -206,44 +208,44 @@ where
 
     /// The deadline passed: fail everything unfinished, now.
     fn at_deadline(&self, mut chunks: Chunks<W::Out>) -> Collected<W::Out> {
-        self.job.stop_at_deadline();
-        chunks.extend(self.job.delivered());
+        self.state.stop_at_deadline();
+        chunks.extend(self.state.delivered());
         let timeout = self.plan.timeout.unwrap_or_default();
         let not_started = format!("not started when the call's timeout of {timeout:?} passed");
         let running = format!("still running when the call's timeout of {timeout:?} passed");
         let closing = Closing { kind: FailureKind::TimedOut, running: &running, pending: &not_started };
         if !self.plan.silent {
-            let finished = chunks.finished + self.job.finished_in_flight();
+            let finished = chunks.finished + self.state.finished_in_flight();
             // Closed only to stop what can be stopped (process workers are killed).
-            self.job.close_in_flight(&closing);
+            self.state.close_in_flight(&closing);
             return Collected::TimedOut { finished };
         }
-        self.job.close_source(FailureKind::TimedOut, &not_started);
-        self.job.close_in_flight(&closing);
-        // Every task is delivered now: by its worker before, or just now by us.
-        chunks.extend(self.job.delivered());
+        self.state.close_source(FailureKind::TimedOut, &not_started);
+        self.state.close_in_flight(&closing);
+        // Every task is delivered now: by its pool thread before, or just now by us.
+        chunks.extend(self.state.delivered());
         chunks.assemble()
     }
 
-    /// Fails the tasks past their limit and starts a worker in place of each one abandoned;
+    /// Fails the tasks past their limit and starts a pool thread in place of each one abandoned;
     /// returns when to look again.
     fn check_task_timeouts(&self) -> Option<Instant> {
         let limit = self.plan.task_timeout?;
         let running = format!("ran longer than its task_timeout of {limit:?}");
         let closing = Closing { kind: FailureKind::TimedOut, running: &running, pending: "" };
-        let (overdue, next) = self.job.close_overdue(limit, &closing);
-        if !self.job.is_stopped() {
-            pool::spawn((0..overdue).map(|_| self.spawn.worker(&self.job)));
+        let (overdue, next) = self.state.close_overdue(limit, &closing);
+        if !self.state.is_stopped() {
+            pool::spawn((0..overdue).map(|_| self.spawn.thread_work(&self.state)));
         }
         let soon = Instant::now() + limit.min(TASK_TIMEOUT_CHECK);
         Some(next.map_or(soon, |n| n.min(soon)))
     }
 }
 
-impl<W: Work, It: Tasks<Params = W::Params>, S> Drop for Running<W, It, S> {
+impl<W: Work, It: Tasks<Params = W::Params>, S> Drop for Driver<W, It, S> {
     fn drop(&mut self) {
         // Over — collected, or its driver unwinding: the tasks not started never run.
-        self.job.stop();
+        self.state.stop();
     }
 }
 
@@ -256,7 +258,7 @@ where
 {
     let timeout = plan.timeout;
     let (keys, tasks) = inputs.into_tasks();
-    let collected = Running::start(work, tasks, plan, Detached).collect();
+    let collected = Driver::start(work, tasks, plan, Detached).collect();
     M::map::<I, W::Out>(collected, keys, timeout)
 }
 
@@ -272,11 +274,11 @@ where
 {
     let timeout = plan.timeout;
     let (keys, tasks) = inputs.into_tasks();
-    let running = Running::start(work, tasks, Plan { cancellable: true, ..plan }, Detached);
-    let cancel = Arc::new(running.canceller());
+    let driver = Driver::start(work, tasks, Plan { cancellable: true, ..plan }, Detached);
+    let cancel = Arc::new(driver.canceller());
     let slot = Slot::new();
     let filled = slot.clone();
-    let drive = move || filled.fill(finish(M::map::<I, W::Out>(running.collect(), keys, timeout)));
+    let drive = move || filled.fill(finish(M::map::<I, W::Out>(driver.collect(), keys, timeout)));
     pool::spawn([Box::new(drive) as pool::Work]);
     Handle::new(slot, cancel)
 }

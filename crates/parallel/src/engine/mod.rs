@@ -5,8 +5,9 @@
 //!
 //! - `pool`: the reusable threads; `forked`: process-wide state that a forked child starts
 //!   afresh;
-//! - `job`: one call's shared state and the loop each worker thread runs; `tracked`: the
-//!   batches in flight of a call with a timeout (the same `Job`, its tracked half);
+//! - `state`: one call's shared state (`CallState`) and the loop each pool thread runs;
+//!   `tracked`: the batches in flight of a call with a timeout (the same `CallState`, its
+//!   tracked half);
 //! - `driver`: starts a call and collects its outcomes, enforcing the deadline; `chunks`: the
 //!   outcomes put back in input order; `buffer`: results written in place;
 //! - `scope`: calls that borrow, returning only once their tasks ended;
@@ -14,13 +15,13 @@
 //! - `sync`: the one way the engine takes a lock.
 
 pub(crate) mod buffer;
-pub(crate) mod cell;
 pub(crate) mod chunks;
 pub(crate) mod driver;
 pub(crate) mod forked;
-pub(crate) mod job;
 pub(crate) mod pool;
 pub(crate) mod scope;
+pub(crate) mod state;
 pub(crate) mod sync;
 pub(crate) mod tracked;
+pub(crate) mod tracked_batch;
 pub(crate) mod work;

@@ -1,9 +1,9 @@
-//! The process-wide set of reusable worker threads.
+//! The process-wide set of reusable threads, the pool threads.
 //!
-//! A call asks for `n` workers; idle threads take the work, and new threads are started for
+//! A call asks for `n` pool threads; idle threads take the work, and new threads are started for
 //! the rest. After its work a thread waits [`KEEP_ALIVE`] for more, then exits: a burst of
 //! calls pays for thread start-up once, and an idle program holds no threads. Concurrency is
-//! bounded per call (by the number of workers it asks for), not by the pool, so calls that
+//! bounded per call (by the number of threads it asks for), not by the pool, so calls that
 //! wait on each other — a task that itself calls `map` — never deadlock.
 
 use std::sync::{Mutex, PoisonError};
@@ -14,10 +14,10 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::engine::forked::PerProcess;
 
-/// How long an idle worker thread waits for new work before it exits.
+/// How long an idle pool thread waits for new work before it exits.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(5);
 
-/// A piece of work for one pool thread: a worker's loop over one call's tasks, or the driver
+/// A piece of work for one pool thread: its loop over one call's tasks, or the driver
 /// of a non-blocking call.
 pub(crate) type Work = Box<dyn FnOnce() + Send + 'static>;
 
@@ -53,7 +53,7 @@ pub(crate) fn spawn(works: impl IntoIterator<Item = Work>) {
         let _ = pool.sender.send(work);
     }
     for work in works {
-        let started = thread::Builder::new().name("parallel-worker".into()).spawn(move || worker(work));
+        let started = thread::Builder::new().name("parallel-worker".into()).spawn(move || pool_thread(work));
         if let Err(e) = started {
             panic!("parallel: the system refused to start a worker thread ({e}); lower max_workers");
         }
@@ -61,7 +61,7 @@ pub(crate) fn spawn(works: impl IntoIterator<Item = Work>) {
 }
 
 /// A pool thread: runs its first work, then whatever the pool hands it until it idles out.
-fn worker(first: Work) {
+fn pool_thread(first: Work) {
     let pool = pool();
     run(first);
     loop {

@@ -4,25 +4,27 @@
 //! A call of the engine may return while some of its tasks still run — abandoned at a
 //! timeout, or left to finish after a strict call's first failure — so what it runs must be
 //! `'static`. A scoped call runs on the same engine and the same pool, with one difference:
-//! it does not return, nor unwind, before every pool thread it used is done with it. Its
-//! workers are counted in a [`Latch`] from the moment each is made until the moment it is
-//! dropped, and the call waits for the count to reach zero on every way out.
+//! it does not return, nor unwind, before every pool thread it used is done with it. The
+//! pieces of work it hands the pool are counted in a [`Latch`] from the moment each is made
+//! until the moment it is dropped, and the call waits for the count to reach zero on every way
+//! out.
 //!
-//! The one `unsafe` block of this module (in [`Scoped::worker`]) hands the pool a worker that
-//! borrows the caller's data as if it were `'static`; its `SAFETY` comment is the argument
-//! that no pool thread can touch that data after the call.
+//! The one `unsafe` block of this module (in `&Scoped`'s [`Spawn::thread_work`]) hands the pool
+//! a piece of work that borrows the caller's data as if it were `'static`; its `SAFETY` comment
+//! is the argument that no pool thread can touch that data after the call.
 
 use std::ops::Range;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use crate::engine::driver::{Plan, Running, Spawn};
-use crate::engine::job::Job;
+use crate::engine::driver::{Driver, Plan, Spawn};
 use crate::engine::pool;
+use crate::engine::state::CallState;
 use crate::engine::work::Work;
 use crate::inputs::Tasks;
 use crate::mode::Mode;
 
-/// The number of workers of one scoped call that are alive, and a way to wait until none is.
+/// The number of pieces of pool work of one scoped call that are alive, and a way to wait
+/// until none is.
 #[derive(Default)]
 struct Latch {
     live: Mutex<usize>,
@@ -30,13 +32,13 @@ struct Latch {
 }
 
 impl Latch {
-    /// Counts one more worker, until the [`Leave`] it returns is dropped.
+    /// Counts one more piece of pool work, until the [`Leave`] it returns is dropped.
     fn enter(self: &Arc<Self>) -> Leave {
         *self.live.lock().unwrap_or_else(PoisonError::into_inner) += 1;
         Leave(self.clone())
     }
 
-    /// Blocks until every worker counted has left.
+    /// Blocks until every piece of pool work counted has left.
     fn wait(&self) {
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         while *live > 0 {
@@ -45,7 +47,7 @@ impl Latch {
     }
 }
 
-/// One counted worker: leaves the latch when dropped.
+/// One counted piece of pool work: leaves the latch when dropped.
 struct Leave(Arc<Latch>);
 
 impl Drop for Leave {
@@ -58,15 +60,15 @@ impl Drop for Leave {
     }
 }
 
-/// What a pool thread holds of a scoped call: the job, then its place in the latch. Fields
-/// drop in declaration order, so the job — and with it, when it is the last holder, the call's
-/// function, input and values — is dropped before the worker leaves the latch.
+/// What a pool thread holds of a scoped call: its shared state, then its place in the latch.
+/// Fields drop in declaration order, so the state — and with it, when it is the last holder,
+/// the call's function, input and values — is dropped before the work leaves the latch.
 struct Held<J> {
-    job: Option<J>,
+    state: Option<J>,
     _leave: Leave,
 }
 
-/// Hands a scoped call's workers to the pool, each counted in the call's latch. Made only by
+/// Makes a scoped call's work for the pool, each piece counted in the call's latch. Made only by
 /// [`scoped`], which lends it to the call by reference and waits for the latch before it
 /// returns or unwinds.
 pub(crate) struct Scoped {
@@ -78,42 +80,42 @@ where
     W: Work + 'a,
     It: Tasks<Params = W::Params> + 'a,
 {
-    fn worker(&self, job: &Arc<Job<W, It>>) -> pool::Work {
-        // Counted before the worker exists: the count covers its whole life.
-        let held = Held { job: Some(job.clone()), _leave: self.latch.enter() };
+    fn thread_work(&self, state: &Arc<CallState<W, It>>) -> pool::Work {
+        // Counted before the work exists: the count covers its whole life.
+        let held = Held { state: Some(state.clone()), _leave: self.latch.enter() };
         let work: Box<dyn FnOnce() + Send + 'a> = Box::new(move || {
             let mut held = held;
-            if let Some(job) = held.job.take() {
-                job.work_loop(); // drops this worker's hold on the job, even when unwinding
+            if let Some(state) = held.state.take() {
+                state.work_loop(); // drops this work's hold on the state, even when unwinding
             }
         });
         // SAFETY: the pool requires `'static` work because it may run it, or drop it, at any
         // time; this work borrows data of lifetime `'a` (the caller's inputs, function and
-        // values, all inside `W`, `It` and the `Job`). It is sound because nothing of `'a` is
-        // touched after `'a` ends:
+        // values, all inside `W`, `It` and the `CallState`). It is sound because nothing of `'a`
+        // is touched after `'a` ends:
         // - `Scoped` values are made only by `scoped` (its field is private to this module),
-        //   which lends one to its `body` by reference — so nothing built with it (a `Running`,
+        //   which lends one to its `body` by reference — so nothing built with it (a `Driver`,
         //   hence any call of this function) can outlive `body`: `body`'s output cannot borrow
         //   it — and then, whether `body` returned or is unwinding, blocks in `Latch::wait`
         //   before returning; everything of `'a` outlives that frame, since the caller lent it
         //   to the call.
         // - This work is counted in that latch before it exists (`enter` above) and leaves
-        //   only when `Held` is dropped: after the closure ran — having dropped the job, or
+        //   only when `Held` is dropped: after the closure ran — having dropped the state, or
         //   while unwinding from it — or when the work is dropped without running. `Held`
-        //   drops its job before its `Leave`. So a count of zero means no pool thread holds,
+        //   drops its state before its `Leave`. So a count of zero means no pool thread holds,
         //   runs or drops anything of `'a`, and no new work can be counted once `body` is over
         //   (works are made only by the call's driver, inside `body`).
-        // - The job is reached only through `Arc<Job>`s held by this work or by the driver,
-        //   both gone by then; nothing of `'a` is lent out of the job to `'static` places (the
-        //   compiler checks every use of `W` and `It` outside this transmute: error values and
-        //   panic payloads are `'static`, and a call's canceller needs `W: 'static`).
+        // - The state is reached only through `Arc<CallState>`s held by this work or by the
+        //   driver, both gone by then; nothing of `'a` is lent out of the state to `'static`
+        //   places (the compiler checks every use of `W` and `It` outside this transmute: error
+        //   values and panic payloads are `'static`, and a call's canceller needs `W: 'static`).
         // - Only the lifetime changes: both types are the same boxed trait object.
         unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, pool::Work>(work) }
     }
 }
 
-/// Runs `body` with a [`Scoped`] spawner, and returns only once every worker `body` started
-/// has ended and been dropped — also when `body` panics, before the panic goes on.
+/// Runs `body` with a [`Scoped`] spawner, and returns only once every piece of pool work
+/// `body` made has ended and been dropped — also when `body` panics, before the panic goes on.
 pub(crate) fn scoped<R>(body: impl FnOnce(&Scoped) -> R) -> R {
     /// Waits for the latch when dropped: on return and on unwinding alike.
     struct WaitOnDrop(Arc<Latch>);
@@ -131,7 +133,7 @@ pub(crate) fn scoped<R>(body: impl FnOnce(&Scoped) -> R) -> R {
 
 /// Runs a scoped call to the end on this thread and gives its output in mode `M`, in input
 /// order (a sequence's shape: `Vec`, or [`Results`](crate::Results) indexed by position). If
-/// the driver unwinds, dropping its `Running` stops the call, so the wait is for the tasks
+/// the driving unwinds, dropping the [`Driver`] stops the call, so the wait is for the tasks
 /// running then.
 pub(crate) fn call_scoped<M, W, It>(work: W, tasks: It, plan: Plan) -> M::Map<Range<usize>, W::Out>
 where
@@ -140,7 +142,7 @@ where
     It: Tasks<Params = W::Params>,
 {
     let timeout = plan.timeout;
-    let collected = scoped(|spawn| Running::start(work, tasks, plan, spawn).collect());
+    let collected = scoped(|spawn| Driver::start(work, tasks, plan, spawn).collect());
     M::map::<Range<usize>, W::Out>(collected, (), timeout)
 }
 
@@ -193,7 +195,7 @@ mod tests {
         let unwound = catch_unwind(AssertUnwindSafe(|| {
             scoped(|spawn| {
                 let work = Mark { started: &started, ended: &ended };
-                let _running = Running::start(work, Sequential::new(0..8), plan(4), spawn);
+                let _driver = Driver::start(work, Sequential::new(0..8), plan(4), spawn);
                 // The driver fails while tasks run (bounded: a loaded box may be slow to start them).
                 let give_up = Instant::now() + Duration::from_secs(10);
                 while sum(&started) == 0 && Instant::now() < give_up {
@@ -212,9 +214,9 @@ mod tests {
     }
 
     #[test]
-    fn a_worker_dropped_without_running_leaves_the_latch() {
+    fn a_pool_work_dropped_without_running_leaves_the_latch() {
         let latch = Arc::new(Latch::default());
-        let held = Held { job: Some(()), _leave: latch.enter() };
+        let held = Held { state: Some(()), _leave: latch.enter() };
         drop(held);
         latch.wait(); // returns: the count is back to zero
         assert_eq!(*latch.live.lock().unwrap(), 0);

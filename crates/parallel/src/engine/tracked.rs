@@ -1,48 +1,49 @@
-//! Tracked batches: when a call has a timeout, every batch in flight is registered in a
-//! [`Cell`] the driver can close. At the deadline it takes what the batch finished and fails
-//! the rest, so the call returns at once and nothing a stuck worker still holds is lost or
-//! reported twice. Idle workers steal the pending tasks of a batch whose worker is busy, so a
-//! hung task holds no batch-mate hostage.
+//! Tracked batches: when a call has a timeout, every batch in flight is registered as a
+//! [`TrackedBatch`] the driver can close. At the deadline it takes what the batch finished and
+//! fails the rest, so the call returns at once and nothing a stuck pool thread still holds is
+//! lost or reported twice. Idle pool threads steal the pending tasks of a batch whose thread is
+//! busy, so a hung task holds no batch-mate hostage.
 //!
-//! A cell covers tasks `start ..`: first those finished, then the running one, then those
-//! pending. Its chunk is delivered exactly once, under its lock: by its worker when the batch
-//! is done, or by the driver when it closes the cell.
+//! A batch covers tasks `start ..`: first those finished, then the running one, then those
+//! pending. Its chunk is delivered exactly once, under its lock: by its pool thread when the
+//! batch is done, or by the driver when it closes the batch.
 
 use std::mem;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::engine::cell::Cell;
 use crate::engine::chunks::Chunk;
-use crate::engine::job::Job;
+use crate::engine::state::CallState;
 use crate::engine::sync::lock;
+use crate::engine::tracked_batch::TrackedBatch;
 use crate::engine::work::{describe, describe_params, panic_message, run_one, Work};
 use crate::failure::{Failure, FailureKind};
 use crate::inputs::Tasks;
 
-/// Why the driver closes a cell, and what its running and pending tasks fail with.
+/// Why the driver closes a batch, and what its running and pending tasks fail with.
 pub(crate) struct Closing<'a> {
     pub(crate) kind: FailureKind,
     pub(crate) running: &'a str,
     pub(crate) pending: &'a str,
 }
 
-impl<W, It> Job<W, It>
+impl<W, It> CallState<W, It>
 where
     W: Work,
     It: Tasks<Params = W::Params>,
 {
-    /// Runs a tracked batch; `false` if the driver closed it (this worker is abandoned).
-    pub(crate) fn run_tracked(&self, cell: &Arc<Cell<W>>) -> bool {
+    /// Runs a tracked batch; `false` if the driver closed it (this pool thread is abandoned).
+    pub(crate) fn run_tracked(&self, batch: &Arc<TrackedBatch<W>>) -> bool {
         loop {
-            // The task's killer — for a process, its worker, started now if need be — is made
-            // before the task's clock starts and outside the cell's lock: a worker's start
-            // does not count against the task's `task_timeout`, nor block the driver.
-            let next = { lock(&cell.state).pending.front().is_some() };
+            // The task's killer — for a process call, its worker process, started now if need
+            // be — is made before the task's clock starts and outside the batch's lock: a
+            // worker process's start does not count against the task's `task_timeout`, nor
+            // block the driver.
+            let next = { lock(&batch.state).pending.front().is_some() };
             let mut interrupt = next.then(|| self.work.interrupt());
             let params = {
-                let mut state = lock(&cell.state);
+                let mut state = lock(&batch.state);
                 if state.closed {
                     return false;
                 }
@@ -70,7 +71,7 @@ where
                 params
             };
             let outcome = run_one(&self.work, params);
-            let mut state = lock(&cell.state);
+            let mut state = lock(&batch.state);
             if state.closed {
                 return false;
             }
@@ -82,27 +83,27 @@ where
             });
             state.finished.push(outcome);
         }
-        let mut state = lock(&cell.state);
+        let mut state = lock(&batch.state);
         if state.closed {
             return false;
         }
         state.closed = true;
-        // Delivered under the cell's lock: once the driver sees the cell closed, the chunk is
+        // Delivered under the batch's lock: once the driver sees the batch closed, the chunk is
         // in the outbox.
         self.deliver(mem::replace(&mut state.finished, Chunk::new(0, 0)));
         drop(state);
-        lock(&self.in_flight).retain(|c| !Arc::ptr_eq(c, cell));
+        lock(&self.in_flight).retain(|c| !Arc::ptr_eq(c, batch));
         true
     }
 
     /// Takes the back half of the pending tasks of the batch in flight with the most of them
     /// behind a running task, as a batch of its own.
-    pub(crate) fn steal(&self) -> Option<Arc<Cell<W>>> {
+    pub(crate) fn steal(&self) -> Option<Arc<TrackedBatch<W>>> {
         if !self.tracked || self.is_stopped() {
             return None;
         }
-        let mut cells = lock(&self.in_flight);
-        let busy = |c: &&Arc<Cell<W>>| {
+        let mut batches = lock(&self.in_flight);
+        let busy = |c: &&Arc<TrackedBatch<W>>| {
             let state = lock(&c.state);
             if state.running.is_some() {
                 state.pending.len()
@@ -110,7 +111,7 @@ where
                 0
             }
         };
-        let victim = cells.iter().max_by_key(busy)?.clone();
+        let victim = batches.iter().max_by_key(busy)?.clone();
         let mut state = lock(&victim.state);
         let count = state.pending.len().div_ceil(2);
         if state.closed || state.running.is_none() || count == 0 {
@@ -118,18 +119,18 @@ where
         }
         let keep = state.pending.len() - count;
         let stolen = state.pending.split_off(keep);
-        let cell = Cell::new(state.next_index() + state.pending.len(), stolen);
+        let batch = TrackedBatch::new(state.next_index() + state.pending.len(), stolen);
         drop(state);
         // Registered under the in-flight lock, with the tasks' removal from their old batch:
         // the driver closing the batches in flight sees them exactly once.
-        cells.push(cell.clone());
-        Some(cell)
+        batches.push(batch.clone());
+        Some(batch)
     }
 
     /// Closes every batch in flight. Call after [`close_source`](Self::close_source).
     pub(crate) fn close_in_flight(&self, closing: &Closing<'_>) {
-        let cells = mem::take(&mut *lock(&self.in_flight));
-        cells.iter().for_each(|cell| self.close_cell(cell, closing));
+        let batches = mem::take(&mut *lock(&self.in_flight));
+        batches.iter().for_each(|batch| self.close_batch(batch, closing));
     }
 
     /// Closes the batches whose running task has run for `limit` or longer. Returns how many
@@ -138,9 +139,9 @@ where
         let now = Instant::now();
         let mut next = None::<Instant>;
         let mut overdue = Vec::new();
-        lock(&self.in_flight).retain(|cell| match lock(&cell.state).running.as_ref().map(|(_, at, _)| *at) {
+        lock(&self.in_flight).retain(|batch| match lock(&batch.state).running.as_ref().map(|(_, at, _)| *at) {
             Some(at) if now.duration_since(at) >= limit => {
-                overdue.push(cell.clone());
+                overdue.push(batch.clone());
                 false
             }
             Some(at) => {
@@ -149,7 +150,7 @@ where
             }
             None => true,
         });
-        overdue.iter().for_each(|cell| self.close_cell(cell, closing));
+        overdue.iter().for_each(|batch| self.close_batch(batch, closing));
         (overdue.len(), next)
     }
 
@@ -157,21 +158,21 @@ where
     pub(crate) fn finished_in_flight(&self) -> usize {
         lock(&self.in_flight)
             .iter()
-            .map(|cell| lock(&cell.state))
+            .map(|batch| lock(&batch.state))
             .filter(|state| !state.closed)
             .map(|state| state.finished.len)
             .sum()
     }
 
-    /// Closes one batch and delivers its chunk, unless its worker already did.
-    fn close_cell(&self, cell: &Cell<W>, closing: &Closing<'_>) {
-        let mut state = lock(&cell.state);
+    /// Closes one batch and delivers its chunk, unless its pool thread already did.
+    fn close_batch(&self, batch: &TrackedBatch<W>, closing: &Closing<'_>) {
+        let mut state = lock(&batch.state);
         if state.closed {
             return;
         }
         state.closed = true;
         let mut chunk = mem::replace(&mut state.finished, Chunk::new(0, 0));
-        debug_assert_eq!(chunk.start, cell.start);
+        debug_assert_eq!(chunk.start, batch.start);
         let fail = |message: &str, params| Failure::new(closing.kind.clone(), message.to_owned(), params);
         if let Some((kept, _, interrupt)) = state.running.take() {
             if let Some(interrupt) = interrupt {

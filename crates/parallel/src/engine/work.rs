@@ -140,19 +140,19 @@ macro_rules! reported_params {
 
 /// `map`: the function's value is the task's value. `M` is the function's [`TaskFn`] marker
 /// and its [`Report`] marker.
-pub struct MapFn<F, E, M, A> {
+pub struct MapWork<F, E, M, A> {
     f: F,
     extras: Arc<E>,
     marker: PhantomData<fn(A) -> M>,
 }
 
-impl<F, E, M, A> MapFn<F, E, M, A> {
+impl<F, E, M, A> MapWork<F, E, M, A> {
     pub(crate) fn new(f: F, extras: Arc<E>) -> Self {
-        MapFn { f, extras, marker: PhantomData }
+        MapWork { f, extras, marker: PhantomData }
     }
 }
 
-impl<F, E, K, R, A> Work for MapFn<F, E, (K, R), A>
+impl<F, E, K, R, A> Work for MapWork<F, E, (K, R), A>
 where
     F: TaskFn<A, E, K>,
     F::Output: Send,
@@ -168,15 +168,15 @@ where
 }
 
 /// `try_map`: `Ok(value)` is the task's value, `Err(e)` a failure with `e`'s message.
-pub struct TryMapFn<F, E, M, A, T, X>(MapFn<F, E, M, A>, PhantomData<fn() -> (T, X)>);
+pub struct TryMapWork<F, E, M, A, T, X>(MapWork<F, E, M, A>, PhantomData<fn() -> (T, X)>);
 
-impl<F, E, M, A, T, X> TryMapFn<F, E, M, A, T, X> {
+impl<F, E, M, A, T, X> TryMapWork<F, E, M, A, T, X> {
     pub(crate) fn new(f: F, extras: Arc<E>) -> Self {
-        TryMapFn(MapFn::new(f, extras), PhantomData)
+        TryMapWork(MapWork::new(f, extras), PhantomData)
     }
 }
 
-impl<F, E, K, R, A, T, X> Work for TryMapFn<F, E, (K, R), A, T, X>
+impl<F, E, K, R, A, T, X> Work for TryMapWork<F, E, (K, R), A, T, X>
 where
     F: TaskFn<A, E, K, Output = Result<T, X>>,
     T: Send,

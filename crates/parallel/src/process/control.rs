@@ -11,8 +11,9 @@
 //!   call, so the worker skips the rest of the batch after a task fails. Written before the
 //!   request is sent, read by the worker when the request arrives.
 //!
-//! A skipped task is answered with [`Reply::Skipped`](crate::process::supervisor::Reply::Skipped). A worker
-//! program that ignores the page (any program can be a worker) simply runs its whole batch.
+//! A skipped task is answered with [`Reply::Skipped`](crate::process::protocol::Reply::Skipped).
+//! A worker program that ignores the page (any program can be a worker) simply runs its whole
+//! batch.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -22,8 +23,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The environment variable that tells a worker which descriptor holds its control page.
 pub(crate) const CONTROL_ENV: &str = "PARALLEL_CONTROL_FD";
 
+// The layout, also written in python/parallel/_protocol.py for the Python worker (under the
+// same names; tests/test_cancel.py checks that the two agree).
+
 /// The size of the mapping: one page.
-const SIZE: usize = 4096;
+const CONTROL_SIZE: usize = 4096;
+
+/// The stop word: `batch << BATCH_SHIFT | offset`.
+const STOP_WORD: usize = 0;
+
+/// Where the batch's number starts in the stop word; the offset is in the bits below.
+const BATCH_SHIFT: u32 = 32;
+
+/// The flags word.
+const FLAGS_WORD: usize = 1;
 
 /// Bit 0 of the flags word: stop the batch after a failed task.
 const STOP_ON_FAILURE: u64 = 1;
@@ -55,7 +68,7 @@ impl Control {
             OwnedFd::from_raw_fd(fd)
         };
         // SAFETY: sizes the memfd we own.
-        if unsafe { libc::ftruncate(fd.as_raw_fd(), SIZE as libc::off_t) } != 0 {
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), CONTROL_SIZE as libc::off_t) } != 0 {
             return Err(io::Error::last_os_error());
         }
         Ok((Control::map(fd.as_raw_fd())?, fd))
@@ -73,10 +86,10 @@ impl Control {
     }
 
     fn map(fd: RawFd) -> io::Result<Control> {
-        // SAFETY: maps SIZE bytes of a memfd that is at least that long, shared, read-write;
-        // the result is checked before use.
+        // SAFETY: maps CONTROL_SIZE bytes of a memfd that is at least that long, shared,
+        // read-write; the result is checked before use.
         let ptr = unsafe {
-            libc::mmap(std::ptr::null_mut(), SIZE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0)
+            libc::mmap(std::ptr::null_mut(), CONTROL_SIZE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0)
         };
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
@@ -86,9 +99,9 @@ impl Control {
     }
 
     fn word(&self, i: usize) -> &AtomicU64 {
-        debug_assert!(i < 2);
-        // SAFETY: the mapping is SIZE bytes, page-aligned, and lives as long as `self`; words
-        // 0 and 1 are in it and only ever accessed atomically.
+        debug_assert!(i == STOP_WORD || i == FLAGS_WORD);
+        // SAFETY: the mapping is CONTROL_SIZE bytes, page-aligned, and lives as long as `self`;
+        // the stop and flags words are in it and only ever accessed atomically.
         unsafe { &*self.words.as_ptr().add(i) }
     }
 
@@ -98,10 +111,10 @@ impl Control {
         if !crate::engine::forked::is_this_process(self.owner) {
             return; // the page of the parent's worker, inherited by a fork
         }
-        let wanted = u64::from(batch) << 32 | offset.min(u32::MAX as usize) as u64;
-        let word = self.word(0);
+        let wanted = u64::from(batch) << BATCH_SHIFT | offset.min(u32::MAX as usize) as u64;
+        let word = self.word(STOP_WORD);
         let mut seen = word.load(Ordering::Acquire);
-        while seen >> 32 < u64::from(batch) || (seen >> 32 == u64::from(batch) && seen > wanted) {
+        while seen >> BATCH_SHIFT < u64::from(batch) || (seen >> BATCH_SHIFT == u64::from(batch) && seen > wanted) {
             match word.compare_exchange_weak(seen, wanted, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return,
                 Err(now) => seen = now,
@@ -112,34 +125,34 @@ impl Control {
     /// Parent: forgets a stop of `batch`, a batch that was never sent (its number is then the
     /// next one sent, which the stop must not hit).
     pub(crate) fn withdraw(&self, batch: u32) {
-        let word = self.word(0);
+        let word = self.word(STOP_WORD);
         let seen = word.load(Ordering::Acquire);
-        if seen >> 32 == u64::from(batch) {
+        if seen >> BATCH_SHIFT == u64::from(batch) {
             let _ = word.compare_exchange(seen, 0, Ordering::AcqRel, Ordering::Acquire);
         }
     }
 
     /// Parent: whether the batch about to be sent belongs to a strict call.
     pub(crate) fn set_stop_on_failure(&self, on: bool) {
-        self.word(1).store(if on { STOP_ON_FAILURE } else { 0 }, Ordering::Release);
+        self.word(FLAGS_WORD).store(if on { STOP_ON_FAILURE } else { 0 }, Ordering::Release);
     }
 
     /// Worker: `true` if task `offset` of `batch` must not start.
     pub(crate) fn stops(&self, batch: u32, offset: usize) -> bool {
-        let word = self.word(0).load(Ordering::Acquire);
-        word >> 32 == u64::from(batch) && offset as u64 >= word & 0xFFFF_FFFF
+        let word = self.word(STOP_WORD).load(Ordering::Acquire);
+        word >> BATCH_SHIFT == u64::from(batch) && offset as u64 >= word & ((1 << BATCH_SHIFT) - 1)
     }
 
     /// Worker: `true` if the current batch stops after a failed task.
     pub(crate) fn stop_on_failure(&self) -> bool {
-        self.word(1).load(Ordering::Acquire) & STOP_ON_FAILURE != 0
+        self.word(FLAGS_WORD).load(Ordering::Acquire) & STOP_ON_FAILURE != 0
     }
 }
 
 impl Drop for Control {
     fn drop(&mut self) {
         // SAFETY: unmaps the mapping made in `map`; no reference into it outlives `self`.
-        unsafe { libc::munmap(self.words.as_ptr().cast(), SIZE) };
+        unsafe { libc::munmap(self.words.as_ptr().cast(), CONTROL_SIZE) };
     }
 }
 

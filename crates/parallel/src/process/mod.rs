@@ -51,6 +51,7 @@
 pub(crate) mod control;
 pub(crate) mod entry;
 pub(crate) mod program;
+pub(crate) mod program_work;
 pub(crate) mod protocol;
 pub(crate) mod remote;
 pub(crate) mod serve;
@@ -66,12 +67,12 @@ use serde::Serialize;
 use crate::call::TaskFn;
 use crate::executor::{Backend, Carries, Executor, Maps, TryMaps};
 use crate::mode::{Mode, Strict};
-use crate::par::ParTasks;
+use crate::par::ParWork;
 use crate::process::entry::{entry, try_entry};
 pub use crate::process::entry::{Owned, RemoteFn};
-use crate::process::remote::{Channel, Remote, RemotePar};
+use crate::process::program::Program;
+use crate::process::remote::{RemoteCall, RemoteParWork, RemoteWork};
 use crate::process::serve::{entry_id, Entry};
-use crate::process::supervisor::Launcher;
 use crate::report::Cloned;
 
 /// The process executor with its options: an [`Executor`] on worker processes, made by
@@ -138,10 +139,10 @@ impl Processes {
     }
 
     /// The per-task work of a call whose worker side is `entry`.
-    fn remote<A, T, E: Serialize>(&self, entry: Entry, extras: &E, silent: bool) -> Remote<A, T> {
+    fn remote<A, T, E: Serialize>(&self, entry: Entry, extras: &E, silent: bool) -> RemoteWork<A, T> {
         let extras = wire::encode(extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
-        let channel = Channel::new(Launcher::this_executable(), entry_id(entry).to_vec(), extras, self.memory);
-        Remote::new(channel.stop_on_failure(!silent))
+        let call = RemoteCall::new(Program::this_executable(), entry_id(entry).to_vec(), extras, self.memory);
+        RemoteWork::new(call.stop_on_failure(!silent))
     }
 }
 
@@ -150,10 +151,10 @@ impl Backend for Processes {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     }
 
-    type ParWork<V: Send + 'static> = RemotePar<V>;
+    type ParWork<V: Send + 'static> = RemoteParWork<V>;
 
-    fn par_work<V: Send + 'static>(&self) -> RemotePar<V> {
-        RemotePar(ParTasks::new(), self.memory)
+    fn par_work<V: Send + 'static>(&self) -> RemoteParWork<V> {
+        RemoteParWork(ParWork::new(), self.memory)
     }
 }
 
@@ -171,7 +172,7 @@ where
     E: for<'de> Owned<'de> + Send + Sync + 'static,
     K: 'static,
 {
-    type Work = Remote<A, F::Output>;
+    type Work = RemoteWork<A, F::Output>;
 
     fn map_work(&self, f: F, extras: &Arc<E>, silent: bool) -> Self::Work {
         let () = F::CAPTURES_NOTHING; // fails the build for a closure that captures values
@@ -189,7 +190,7 @@ where
     E: for<'de> Owned<'de> + Send + Sync + 'static,
     K: 'static,
 {
-    type Work = Remote<A, T>;
+    type Work = RemoteWork<A, T>;
 
     fn try_map_work(&self, f: F, extras: &Arc<E>, silent: bool) -> Self::Work {
         let () = F::CAPTURES_NOTHING;

@@ -1,23 +1,14 @@
-//! Worker processes of *another* program: the same supervisor, batches, timeouts and crash
-//! handling as the process executor, for tasks whose function, parameters and values are bytes
-//! encoded by the caller. The Python package runs its tasks in Python interpreters this way:
-//! its functions and values are pickled, and Rust never looks inside them.
-//!
-//! The program reads requests from its stdin and writes one reply per task to its stdout, in
-//! the frames of [`wire`](crate::process::wire): a request is `(entry, params, extras)` (the function,
-//! each task's parameters, the call's extras, all bytes); a reply is `Value(bytes)`,
-//! `Failed(panicked, message)` or `Raised(message, error)`, whose encoded error becomes the
-//! failure's [`error`](crate::FailedTask::error) (a `Vec<u8>`).
+//! How a worker process starts: a [`Program`] — this executable again in worker mode, or any
+//! program that speaks the protocol — and the live worker processes of each program, so that
+//! [`Program::kill_workers`] reaches them. The supervisor (`supervisor.rs`) starts workers with
+//! it; a call on another program's workers is `program_work.rs`.
 
-use std::process::Command;
+use std::process::{Child, Command};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use crate::engine::work::{Interrupt, Work};
-use crate::failure::Fault;
-use crate::handle::Handle;
-use crate::mode::Mode;
-use crate::process::remote::{raw_reply, Channel};
-use crate::process::supervisor::{kill_workers, Launcher};
-use crate::process::Process;
+use crate::engine::forked::PerProcess;
+use crate::engine::sync::lock;
+use crate::process::protocol::WORKER_ENV;
 
 /// A program that serves as a worker: it reads requests `(entry, params, extras)` from its
 /// stdin and writes one reply per task to its stdout, in the frames of
@@ -36,14 +27,14 @@ use crate::process::Process;
 /// assert_eq!(upper.unwrap(), vec![b"AB".to_vec(), b"C".to_vec()]);
 /// ```
 #[derive(Clone)]
-pub struct Program(Launcher);
+pub struct Program(Arc<dyn Fn() -> Command + Send + Sync>);
 
 impl Program {
     /// The program `command` starts (called once per worker process). The worker's stdin and
     /// stdout are the protocol's pipes, its stderr is the caller's; it is killed when the
     /// thread that started it exits, and so at the latest with the calling process.
     pub fn new(command: impl Fn() -> Command + Send + Sync + 'static) -> Self {
-        Program(Launcher::program(command))
+        Program(Arc::new(command))
     }
 
     /// Kills every live worker process of this program — for Ctrl-C and interpreter exit; the
@@ -55,94 +46,66 @@ impl Program {
     /// assert_eq!(program.kill_workers(), 0);
     /// ```
     pub fn kill_workers(&self) -> usize {
-        kill_workers(&self.0)
+        let children: Vec<_> = lock(live_workers())
+            .iter()
+            .filter(|(program, _)| program.same(self))
+            .filter_map(|(_, child)| child.upgrade())
+            .collect();
+        // Reaped here too (the owner's later `wait` gets the same status): a worker killed while
+        // idle must not look alive to the next call that takes it.
+        children
+            .iter()
+            .filter(|child| {
+                let mut child = lock(child);
+                child.kill().is_ok() && child.wait().is_ok()
+            })
+            .count()
     }
+
+    /// This executable again — the running image, even if its file was replaced or deleted
+    /// since — in worker mode.
+    pub(crate) fn this_executable() -> Self {
+        static THIS: OnceLock<Program> = OnceLock::new();
+        THIS.get_or_init(|| {
+            Program(Arc::new(|| {
+                let mut command = Command::new("/proc/self/exe");
+                command.env(WORKER_ENV, "1");
+                command
+            }))
+        })
+        .clone()
+    }
+
+    /// `true` if both start the same program (they are clones of one).
+    pub(crate) fn same(&self, other: &Program) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The command that starts one worker process of this program.
+    pub(crate) fn command(&self) -> Command {
+        (self.0)()
+    }
+
+    /// Records a worker process of this program, just started, for
+    /// [`kill_workers`](Self::kill_workers) (forgotten once its owner dropped it).
+    pub(crate) fn started(&self, child: &Arc<Mutex<Child>>) {
+        let mut live = lock(live_workers());
+        live.retain(|(_, child)| child.strong_count() > 0);
+        live.push((self.clone(), Arc::downgrade(child)));
+    }
+}
+
+/// Every worker started and not yet dropped, with its program.
+type Live = Mutex<Vec<(Program, Weak<Mutex<Child>>)>>;
+
+/// This process's live workers: a forked child has none (its parent's are not its own).
+fn live_workers() -> &'static Live {
+    static LIVE: PerProcess<Live> = PerProcess::new();
+    LIVE.get(Mutex::default)
 }
 
 impl std::fmt::Debug for Program {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Program")
-    }
-}
-
-/// The tasks of a call on another program: parameters in, value out, both encoded.
-struct ProgramWork(Channel);
-
-impl Work for ProgramWork {
-    type Params = Vec<u8>;
-    type Out = Vec<u8>;
-    /// Only the size: the caller knows its tasks by index.
-    type Kept = usize;
-
-    fn keep(&self, params: &Vec<u8>) -> usize {
-        params.len()
-    }
-    fn describe(&self, len: &usize) -> String {
-        format!("<{len} bytes>")
-    }
-    fn run(&self, params: Vec<u8>) -> Result<Vec<u8>, Fault> {
-        // A lone task (the tracked path looks at stops itself): only a cancel stops it.
-        self.run_many(0, vec![params], &|| false).pop().expect("one outcome per task")
-    }
-    fn batched(&self) -> bool {
-        true
-    }
-    fn run_many(&self, first: usize, params: Vec<Vec<u8>>, stopped: &dyn Fn() -> bool) -> Vec<Result<Vec<u8>, Fault>> {
-        if stopped() {
-            return params.iter().map(|_| Err(Fault::cancelled())).collect();
-        }
-        let mut outcomes = Vec::with_capacity(params.len());
-        self.0.send_all(first, &params, &mut outcomes, raw_reply);
-        outcomes
-    }
-    fn stop_from(&self, index: usize) {
-        self.0.stop_from(index);
-    }
-    fn interrupt(&self) -> Option<Interrupt> {
-        self.0.interrupt()
-    }
-}
-
-impl<E, M: Mode> Process<E, M> {
-    /// Runs one task per element of `params` in worker processes of `program`, with this
-    /// executor's options (`max_workers`, timeouts, memory limit, silent): each task sends
-    /// `function`, its parameters and `extras` to a worker, and its value is the bytes the
-    /// worker replied. A worker that dies fails its task as crashed; the rest of its batch runs
-    /// on a new worker. (This executor's typed [`extras`](Self::extras) do not apply.)
-    pub fn run_program(
-        &self,
-        program: &Program,
-        function: &[u8],
-        extras: &[u8],
-        params: Vec<Vec<u8>>,
-    ) -> M::Map<Vec<Vec<u8>>, Vec<u8>> {
-        self.call(self.program_work(program, function, extras), params)
-    }
-
-    /// [`run_program`](Self::run_program) without blocking: returns a [`Handle`] at once.
-    ///
-    /// ```
-    /// let cat = parallel::plumbing::Program::new(|| std::process::Command::new("cat"));
-    /// // `cat` echoes the request frame instead of replying: its reply does not decode, and
-    /// // the task fails (it never hangs).
-    /// let handle = parallel::process().silent().async_run_program(&cat, b"f", b"", vec![vec![1]]);
-    /// assert!(handle.wait()[0].is_err());
-    /// ```
-    pub fn async_run_program(
-        &self,
-        program: &Program,
-        function: &[u8],
-        extras: &[u8],
-        params: Vec<Vec<u8>>,
-    ) -> Handle<M::Map<Vec<Vec<u8>>, Vec<u8>>>
-    where
-        M::Map<Vec<Vec<u8>>, Vec<u8>>: Send + 'static,
-    {
-        self.spawn(self.program_work(program, function, extras), params, |output| output)
-    }
-
-    fn program_work(&self, program: &Program, function: &[u8], extras: &[u8]) -> ProgramWork {
-        let channel = Channel::new(program.0.clone(), function.to_vec(), extras.to_vec(), self.backend().memory());
-        ProgramWork(channel.stop_on_failure(!M::SILENT))
     }
 }

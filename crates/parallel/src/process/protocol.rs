@@ -17,8 +17,8 @@ pub(crate) const MAX_FRAME: usize = 1 << 30;
 /// per task, in order, each as soon as its task is done.
 #[derive(Serialize)]
 pub(crate) struct Request<'a> {
-    /// Which function to call: for Rust workers, the trampoline's offset from [`anchor`]
-    /// (8 bytes, little-endian); opaque to the supervisor.
+    /// Which function to call: for Rust workers, the trampoline's offset from `serve.rs`'s
+    /// `anchor` (8 bytes, little-endian); opaque to the supervisor.
     pub(crate) entry: &'a [u8],
     /// Each task's encoded parameters.
     pub(crate) params: &'a [Vec<u8>],

@@ -1,7 +1,8 @@
-//! The parent's side of a task run in a worker process: a [`Channel`] — what a call sends its
-//! workers, and the batches it has sent, so that a stop reaches them — and the [`Work`]s of the
-//! process executor built on it. A pool thread holds a worker from the stash for the batch it
-//! runs (replaced if it died meanwhile) and gives it back after.
+//! The parent's side of a task run in a worker process: a [`RemoteCall`] — what every task of
+//! a call sends its worker besides its parameters, and the batches the call has sent, so that a
+//! stop reaches them — and the [`Work`]s of the process executor built on it. A pool thread
+//! holds a worker from the stash for the batch it runs (replaced if it died meanwhile) and gives
+//! it back after.
 
 use std::cell::{Cell, RefCell};
 use std::fmt::Debug;
@@ -16,11 +17,12 @@ use crate::call::TaskFn;
 use crate::engine::sync::lock;
 use crate::engine::work::{cloned_params, Interrupt, Work};
 use crate::failure::{FailureKind, Fault};
-use crate::par::{ParTasks, Task};
+use crate::par::{ParWork, Task};
 use crate::process::entry::entry_of;
+use crate::process::program::Program;
 use crate::process::protocol::{Reply, Request};
 use crate::process::stash;
-use crate::process::supervisor::{BatchStop, Death, Launcher, Worker};
+use crate::process::supervisor::{BatchStop, Death, Worker};
 use crate::process::wire;
 
 thread_local! {
@@ -36,8 +38,8 @@ thread_local! {
 /// What every task of a call sends its worker besides its parameters: which program, which
 /// function, the extras, the memory limit; and the batches of the call sent to workers, so
 /// that a stop reaches the tasks already sent.
-pub(crate) struct Channel {
-    launcher: Launcher,
+pub(crate) struct RemoteCall {
+    program: Program,
     entry: Vec<u8>,
     extras: Vec<u8>,
     memory: Option<u64>,
@@ -49,10 +51,10 @@ pub(crate) struct Channel {
     sent: Mutex<Vec<(usize, usize, BatchStop)>>,
 }
 
-impl Channel {
-    pub(crate) fn new(launcher: Launcher, entry: Vec<u8>, extras: Vec<u8>, memory: Option<u64>) -> Self {
-        Channel {
-            launcher,
+impl RemoteCall {
+    pub(crate) fn new(program: Program, entry: Vec<u8>, extras: Vec<u8>, memory: Option<u64>) -> Self {
+        RemoteCall {
+            program,
             entry,
             extras,
             memory,
@@ -92,9 +94,9 @@ impl Channel {
         })
     }
 
-    /// Makes `slot` hold a worker of this channel's program, taking one from the stash.
+    /// Makes `slot` hold a worker of this call's program, taking one from the stash.
     fn hold(&self, slot: &mut Option<Worker>) -> Result<(), String> {
-        if slot.as_ref().is_some_and(|w| w.launcher.same(&self.launcher) && w.memory == self.memory) {
+        if slot.as_ref().is_some_and(|w| w.program.same(&self.program) && w.memory == self.memory) {
             // Held since an earlier task: it may have died meanwhile (killed from outside
             // while idle), which is no fault of the next task — replaced, as in the stash.
             if slot.as_ref().is_some_and(Worker::is_alive) {
@@ -105,7 +107,7 @@ impl Channel {
         if let Some(other) = slot.take() {
             stash::give_back(other);
         }
-        let worker = stash::take(&self.launcher, self.memory);
+        let worker = stash::take(&self.program, self.memory);
         *slot = Some(worker.map_err(|e| format!("no worker process could be started: {e}"))?);
         Ok(())
     }
@@ -194,19 +196,19 @@ fn decode_reply<T: DeserializeOwned>(reply: Reply) -> Result<T, Fault> {
 }
 
 /// A call on the process executor: each task is a round trip to this thread's worker, which
-/// runs the channel's entry on parameters `A` and gives a `T`.
-pub struct Remote<A, T> {
-    channel: Channel,
+/// runs the call's entry on parameters `A` and gives a `T`.
+pub struct RemoteWork<A, T> {
+    call: RemoteCall,
     marker: PhantomData<fn(A) -> T>,
 }
 
-impl<A, T> Remote<A, T> {
-    pub(crate) fn new(channel: Channel) -> Self {
-        Remote { channel, marker: PhantomData }
+impl<A, T> RemoteWork<A, T> {
+    pub(crate) fn new(call: RemoteCall) -> Self {
+        RemoteWork { call, marker: PhantomData }
     }
 }
 
-impl<A, T> Work for Remote<A, T>
+impl<A, T> Work for RemoteWork<A, T>
 where
     A: Clone + Debug + Serialize + Send + 'static,
     T: DeserializeOwned + Send + 'static,
@@ -214,7 +216,7 @@ where
     cloned_params!(T);
 
     fn interrupt(&self) -> Option<Interrupt> {
-        self.channel.interrupt()
+        self.call.interrupt()
     }
 
     fn run(&self, params: A) -> Result<T, Fault> {
@@ -243,7 +245,7 @@ where
                 // Unencodable parameters are rare: run the tasks before them, fail this one,
                 // and go on with the rest.
                 Err(e) => {
-                    self.channel.send_all(from, &encoded, &mut outcomes, decode_reply);
+                    self.call.send_all(from, &encoded, &mut outcomes, decode_reply);
                     encoded.clear();
                     let message = format!("its parameters did not cross: {e}");
                     outcomes.push(Err(Fault::new(FailureKind::Error, message)));
@@ -251,12 +253,12 @@ where
                 }
             }
         }
-        self.channel.send_all(from, &encoded, &mut outcomes, decode_reply);
+        self.call.send_all(from, &encoded, &mut outcomes, decode_reply);
         outcomes
     }
 
     fn stop_from(&self, index: usize) {
-        self.channel.stop_from(index);
+        self.call.stop_from(index);
     }
 }
 
@@ -272,18 +274,18 @@ where
         let params = wire::encode(&args).map_err(|e| Fault::new(FailureKind::Error, format!("its parameters: {e}")))?;
         // `()` extras encode to nothing; the memory limit is the running call's.
         let memory = PAR_MEMORY.with(Cell::get);
-        let channel = Channel::new(Launcher::this_executable(), entry_of::<F, K, A>().to_vec(), Vec::new(), memory);
+        let call = RemoteCall::new(Program::this_executable(), entry_of::<F, K, A>().to_vec(), Vec::new(), memory);
         let mut outcomes = Vec::with_capacity(1);
-        channel.send_all(0, &[params], &mut outcomes, decode_reply::<F::Output>);
+        call.send_all(0, &[params], &mut outcomes, decode_reply::<F::Output>);
         outcomes.pop().unwrap_or_else(|| Err(Fault::new(FailureKind::Error, "no outcome")))
     })
 }
 
 /// `par` on the process executor: the tasks call their worker themselves, under the call's
 /// memory limit; a task past its timeout gets its worker killed.
-pub struct RemotePar<V>(pub(crate) ParTasks<V>, pub(crate) Option<u64>);
+pub struct RemoteParWork<V>(pub(crate) ParWork<V>, pub(crate) Option<u64>);
 
-impl<V: Send + 'static> Work for RemotePar<V> {
+impl<V: Send + 'static> Work for RemoteParWork<V> {
     type Params = Task<V>;
     type Out = V;
     type Kept = String;
@@ -305,6 +307,6 @@ impl<V: Send + 'static> Work for RemotePar<V> {
     }
     fn interrupt(&self) -> Option<Interrupt> {
         // The tasks of `par` run this executable's functions.
-        Channel::new(Launcher::this_executable(), Vec::new(), Vec::new(), self.1).interrupt()
+        RemoteCall::new(Program::this_executable(), Vec::new(), Vec::new(), self.1).interrupt()
     }
 }

@@ -1,7 +1,7 @@
 //! The worker side: what a worker process runs. A Rust worker is this executable started
 //! again with `PARALLEL_WORKER=1`; it serves from `.init_array`, before `main` (or from
-//! [`crate::init`]), reading [`Request`](crate::process::supervisor::Request) frames and answering one
-//! [`Reply`] per task.
+//! [`crate::init`]), reading [`Request`](crate::process::protocol::Request) frames and answering
+//! one [`Reply`] per task.
 //!
 //! Functions cross as an *entry*: the address of a monomorphised trampoline, counted from an
 //! anchor function of this crate. Both processes run the same executable, so the same offset
@@ -153,12 +153,13 @@ unsafe fn resolve_entry(entry: &[u8]) -> Option<Entry> {
     Some(unsafe { std::mem::transmute::<*const (), Entry>(address as *const ()) })
 }
 
-/// The worker's request loop, over any pipes: reads a [`Request`] frame, runs each of its
-/// tasks with the function `resolve` gives for its entry, and writes one [`Reply`] frame per
-/// task, flushed at once; until `requests` ends (`Err(WireError::Closed)`) or breaks the
-/// protocol (any other error: the worker then exits, and its parent fails the task that was
-/// due). `resolve` is the only trust decision: the real worker's maps an address from its
-/// parent, the fuzzing hook's ([`serve_in_memory`]) a fixed list of names.
+/// The worker's request loop, over any pipes: reads a
+/// [`Request`](crate::process::protocol::Request) frame, runs each of its tasks with the function
+/// `resolve` gives for its entry, and writes one [`Reply`] frame per task, flushed at once; until
+/// `requests` ends (`Err(WireError::Closed)`) or breaks the protocol (any other error: the worker
+/// then exits, and its parent fails the task that was due). `resolve` is the only trust decision:
+/// the real worker's maps an address from its parent, the fuzzing hook's ([`serve_in_memory`]) a
+/// fixed list of names.
 ///
 /// With a `control` page, each task first looks whether its parent stopped the batch, and a
 /// strict call's batch stops after a failed task: the tasks that do not start are answered

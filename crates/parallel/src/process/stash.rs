@@ -16,7 +16,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::engine::forked::PerProcess;
 use crate::engine::sync::lock;
-use crate::process::supervisor::{Launcher, Worker};
+use crate::process::program::Program;
+use crate::process::supervisor::Worker;
 
 /// How long an idle worker process is kept for later calls (as loky does, five minutes).
 pub(crate) const WORKER_KEEP_ALIVE: Duration = Duration::from_secs(300);
@@ -40,7 +41,7 @@ pub(crate) fn max_idle_workers() -> usize {
 
 /// A request to the starter thread: which program, with which memory limit, and where to
 /// send the worker.
-type Start = (Launcher, Option<u64>, Sender<io::Result<Worker>>);
+type Start = (Program, Option<u64>, Sender<io::Result<Worker>>);
 
 struct Stash {
     idle: Mutex<Vec<(Worker, Instant)>>,
@@ -67,8 +68,8 @@ fn starter_loop(requests: Receiver<Start>) {
     let mut check = IDLE_CHECK;
     loop {
         match requests.recv_timeout(check) {
-            Ok((launcher, memory, reply)) => {
-                let _ = reply.send(Worker::start(&launcher, memory));
+            Ok((program, memory, reply)) => {
+                let _ = reply.send(Worker::start(&program, memory));
             }
             Err(RecvTimeoutError::Timeout) => {
                 let (stale, left) = {
@@ -102,13 +103,13 @@ fn trim(idle: &mut Vec<(Worker, Instant)>, cap: usize) -> Vec<(Worker, Instant)>
     stale
 }
 
-/// An idle worker of `launcher`'s program with memory limit `memory`, or a new one.
-pub(crate) fn take(launcher: &Launcher, memory: Option<u64>) -> io::Result<Worker> {
+/// An idle worker of `program` with memory limit `memory`, or a new one.
+pub(crate) fn take(program: &Program, memory: Option<u64>) -> io::Result<Worker> {
     let stash = stash();
     loop {
         let mut idle = lock(&stash.idle);
         // The most recently used first: its memory is warm, and the oldest age out.
-        let Some(i) = idle.iter().rposition(|(w, _)| w.launcher.same(launcher) && w.memory == memory) else { break };
+        let Some(i) = idle.iter().rposition(|(w, _)| w.program.same(program) && w.memory == memory) else { break };
         let (worker, _) = idle.remove(i);
         drop(idle);
         if worker.is_alive() {
@@ -117,10 +118,7 @@ pub(crate) fn take(launcher: &Launcher, memory: Option<u64>) -> io::Result<Worke
         // Killed while idle (`Program::kill_workers`): reaped as it drops.
     }
     let (reply, started) = crossbeam_channel::bounded(1);
-    stash
-        .starter
-        .send((launcher.clone(), memory, reply))
-        .map_err(|_| io::Error::other("the starter thread is gone"))?;
+    stash.starter.send((program.clone(), memory, reply)).map_err(|_| io::Error::other("the starter thread is gone"))?;
     started.recv().map_err(|_| io::Error::other("the starter thread is gone"))?
 }
 

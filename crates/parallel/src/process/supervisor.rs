@@ -3,7 +3,7 @@
 //! from its stdout; a worker that dies shows as a closed pipe, and its exit status says how it
 //! died; one that breaks the protocol is killed and replaced.
 //!
-//! The supervisor ([`Worker`]) is generic: a [`Launcher`] says which program a worker is, and
+//! The supervisor ([`Worker`]) is generic: a [`Program`] says which program a worker is, and
 //! what crosses — the function's identity, each task's parameters, its value — is opaque
 //! bytes, so any program that speaks the frames of `wire.rs` can be a worker: the Rust worker
 //! (`serve.rs`) and the Python package's interpreters are two.
@@ -11,17 +11,17 @@
 use std::io::{self, BufReader, BufWriter, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::engine::forked::{is_this_process, PerProcess};
+use crate::engine::forked::is_this_process;
 use crate::engine::sync::lock;
 use crate::engine::work::Interrupt;
 use crate::process::control::{Control, CONTROL_ENV};
-
-use crate::process::protocol::{Reply, Request, MAX_FRAME, WORKER_ENV};
+use crate::process::program::Program;
+use crate::process::protocol::{Reply, Request, MAX_FRAME};
 use crate::process::wire::{self, WireError};
 
 /// Replies closer together than this come from tiny tasks ...
@@ -33,65 +33,6 @@ const COALESCE: Duration = Duration::from_micros(100);
 /// ... when at least this many are still to come.
 const COALESCE_MIN: usize = 64;
 
-/// How to start a worker process: this executable in worker mode, or any program that
-/// speaks the protocol.
-#[derive(Clone)]
-pub(crate) struct Launcher(Arc<dyn Fn() -> Command + Send + Sync>);
-
-impl Launcher {
-    /// This executable again — the running image, even if its file was replaced or deleted
-    /// since — in worker mode.
-    pub(crate) fn this_executable() -> Self {
-        static THIS: OnceLock<Launcher> = OnceLock::new();
-        THIS.get_or_init(|| {
-            Launcher(Arc::new(|| {
-                let mut command = Command::new("/proc/self/exe");
-                command.env(WORKER_ENV, "1");
-                command
-            }))
-        })
-        .clone()
-    }
-
-    /// `true` if both start the same program (they are clones of one launcher).
-    pub(crate) fn same(&self, other: &Launcher) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-
-    /// Any program: `command` makes the command that starts one worker.
-    pub(crate) fn program(command: impl Fn() -> Command + Send + Sync + 'static) -> Self {
-        Launcher(Arc::new(command))
-    }
-}
-
-/// Every worker started and not yet dropped, with its program.
-type Live = Mutex<Vec<(Launcher, Weak<Mutex<Child>>)>>;
-
-/// This process's live workers: a forked child has none (its parent's are not its own).
-fn live_workers() -> &'static Live {
-    static LIVE: PerProcess<Live> = PerProcess::new();
-    LIVE.get(Mutex::default)
-}
-
-/// Kills every live worker of `launcher`'s program; returns how many. Their tasks fail as
-/// crashed, and each is reaped by its owner.
-pub(crate) fn kill_workers(launcher: &Launcher) -> usize {
-    let children: Vec<_> = lock(live_workers())
-        .iter()
-        .filter(|(l, _)| l.same(launcher))
-        .filter_map(|(_, child)| child.upgrade())
-        .collect();
-    // Reaped here too (the owner's later `wait` gets the same status): a worker killed while
-    // idle must not look alive to the next call that takes it.
-    children
-        .iter()
-        .filter(|child| {
-            let mut child = lock(child);
-            child.kill().is_ok() && child.wait().is_ok()
-        })
-        .count()
-}
-
 /// How a worker died.
 pub(crate) struct Death {
     pub(crate) signal: Option<i32>,
@@ -102,7 +43,7 @@ pub(crate) struct Death {
 /// A worker process, from its parent's side. Dropping it kills and reaps the process.
 pub(crate) struct Worker {
     /// The program this worker runs.
-    pub(crate) launcher: Launcher,
+    pub(crate) program: Program,
     /// The worker's memory limit, if it has one.
     pub(crate) memory: Option<u64>,
     /// Shared with the [`killer`](Self::killer)s handed out; `Child::kill` on a reaped child
@@ -148,10 +89,10 @@ impl BatchStop {
 }
 
 impl Worker {
-    /// Starts a worker with `launcher`, with at most `memory` bytes of address space if given
+    /// Starts a worker of `program`, with at most `memory` bytes of address space if given
     /// (a task that allocates past it aborts its worker).
-    pub(crate) fn start(launcher: &Launcher, memory: Option<u64>) -> io::Result<Self> {
-        let mut command = (launcher.0)();
+    pub(crate) fn start(program: &Program, memory: Option<u64>) -> io::Result<Self> {
+        let mut command = program.command();
         let (control, control_fd) = Control::create()?;
         let control_fd_number = control_fd.as_raw_fd();
         command.env(CONTROL_ENV, control_fd_number.to_string());
@@ -187,13 +128,11 @@ impl Worker {
         let requests = BufWriter::new(child.stdin.take().expect("piped stdin"));
         let replies = BufReader::with_capacity(1 << 16, child.stdout.take().expect("piped stdout"));
         let child = Arc::new(Mutex::new(child));
-        let mut live = lock(live_workers());
-        live.retain(|(_, child)| child.strong_count() > 0);
-        live.push((launcher.clone(), Arc::downgrade(&child)));
+        program.started(&child);
         let owner = std::process::id();
         let control = Arc::new(control);
         Ok(Worker {
-            launcher: launcher.clone(),
+            program: program.clone(),
             memory,
             child,
             lease: Arc::default(),
@@ -391,17 +330,19 @@ impl Drop for Worker {
 
 #[cfg(test)]
 mod tests {
+    use std::process::Command;
+
     use super::*;
 
     #[test]
     fn any_program_speaking_the_frames_is_a_worker() {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/echo_worker.py");
-        let launcher = Launcher::program(move || {
+        let program = Program::new(move || {
             let mut command = Command::new("python3");
             command.arg(script);
             command
         });
-        let mut worker = Worker::start(&launcher, None).unwrap();
+        let mut worker = Worker::start(&program, None).unwrap();
         let params = vec![b"abc".to_vec(), b"de".to_vec()];
         let mut replies = Vec::new();
         let upper = Request { entry: b"upper", params: &params, extras: b"" };

@@ -124,7 +124,7 @@ fn crashed_workers_leave_no_zombie() {
     let _ = parallel::process().max_workers(2).silent().map(misbehave, vec![2, 3, 4, 2, 3, 4]);
     let zombies: Vec<_> = children().into_iter().filter(|(_, state)| *state == 'Z').collect();
     assert!(zombies.is_empty(), "zombie workers: {zombies:?}");
-    // Live workers wait for the next task: at most one per worker thread of the pool.
+    // Live workers wait for the next task: at most one per pool thread.
     assert!(children().len() <= 2 + std::thread::available_parallelism().map_or(1, |n| n.get()));
 }
 

@@ -1,7 +1,7 @@
-//! One call's shared state — the source workers take tasks from, the outbox they leave
-//! outcomes in — and the loop every worker thread runs.
+//! One call's shared state — the source its pool threads take tasks from, the outbox they
+//! leave outcomes in — and the loop every one of them runs.
 //!
-//! Workers take tasks in batches whose size adapts to how long a batch took (tiny tasks travel
+//! Pool threads take tasks in batches whose size adapts to how long a batch took (tiny tasks travel
 //! thousands at a time, slow ones one at a time) and deliver one [`Chunk`] of outcomes per
 //! batch. Tasks are numbered as they are read, and a chunk says which tasks it covers, so the
 //! driver can put every outcome in its place whoever delivered it. Calls with a timeout track
@@ -16,14 +16,14 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use crate::engine::buffer::Buffer;
-use crate::engine::cell::Cell;
 use crate::engine::chunks::Chunk;
 use crate::engine::sync::lock;
+use crate::engine::tracked_batch::TrackedBatch;
 use crate::engine::work::{describe, describe_params, panic_message, run_one, Work};
 use crate::failure::{Failure, FailureKind, Fault};
 use crate::inputs::Tasks;
 
-/// What wakes the driver. Chunks themselves wait in the job's outbox.
+/// What wakes the driver. Chunks themselves wait in the call state's outbox.
 pub(crate) enum Msg {
     /// New chunks are in the outbox.
     Wake,
@@ -40,14 +40,14 @@ pub(crate) struct Source<It> {
     pub(crate) done: bool,
 }
 
-/// What a worker took.
+/// What a pool thread took.
 enum Batch<W: Work, B> {
     Plain { start: usize, tasks: B },
-    Tracked(Arc<Cell<W>>),
+    Tracked(Arc<TrackedBatch<W>>),
 }
 
 /// One call's shared state.
-pub(crate) struct Job<W: Work, It> {
+pub(crate) struct CallState<W: Work, It> {
     pub(crate) work: W,
     pub(crate) source: Mutex<Source<It>>,
     sender: Sender<Msg>,
@@ -62,7 +62,7 @@ pub(crate) struct Job<W: Work, It> {
     cancellable: bool,
     max_batch: usize,
     /// The tracked batches in flight.
-    pub(crate) in_flight: Mutex<Vec<Arc<Cell<W>>>>,
+    pub(crate) in_flight: Mutex<Vec<Arc<TrackedBatch<W>>>>,
     buffer: Option<Arc<Buffer<W::Out>>>,
     /// Chunks waiting for the driver.
     outbox: Mutex<Vec<Chunk<W::Out>>>,
@@ -74,7 +74,7 @@ pub(crate) struct Job<W: Work, It> {
     failed: AtomicBool,
 }
 
-/// The largest batch a worker takes: a quarter of an even share, so the work still balances,
+/// The largest batch a pool thread takes: a quarter of an even share, so the work still balances,
 /// and at most [`MAX_BATCH`] tasks.
 pub(crate) fn max_batch(size_hint: usize, workers: usize, task_timeout: bool) -> usize {
     if task_timeout {
@@ -94,7 +94,7 @@ const MAX_BATCH: usize = 4096;
 /// How many tasks a call without a handle runs between looks at whether it stopped.
 const STOP_CHECK: usize = 16;
 
-impl<W, It> Job<W, It>
+impl<W, It> CallState<W, It>
 where
     W: Work,
     It: Tasks<Params = W::Params>,
@@ -107,7 +107,7 @@ where
         max_batch: usize,
         buffer: Option<Arc<Buffer<W::Out>>>,
     ) -> Self {
-        Job {
+        CallState {
             work,
             source: Mutex::new(Source { tasks, next_index: 0, done: false }),
             sender,
@@ -165,24 +165,24 @@ where
         let _ = self.sender.send(msg);
     }
 
-    /// A worker's loop: take a batch, run it, deliver its outcomes, until the source is empty
-    /// (then help with tracked batches still in flight), the call stops, or the driver
-    /// abandons this worker to a task past its timeout.
+    /// A pool thread's loop: take a batch, run it, deliver its outcomes, until the source is
+    /// empty (then help with tracked batches still in flight), the call stops, or the driver
+    /// abandons this thread to a task past its timeout.
     pub(crate) fn work_loop(self: Arc<Self>) {
         let mut size = 1;
         loop {
             let batch = match self.take(size) {
                 Some(batch) => batch,
                 None => match self.steal() {
-                    Some(cell) => Batch::Tracked(cell),
+                    Some(stolen) => Batch::Tracked(stolen),
                     None => return,
                 },
             };
             let began = Instant::now();
             match batch {
                 Batch::Plain { start, tasks } => self.run_plain(start, tasks),
-                Batch::Tracked(cell) => {
-                    if !self.run_tracked(&cell) {
+                Batch::Tracked(batch) => {
+                    if !self.run_tracked(&batch) {
                         return;
                     }
                 }
@@ -225,10 +225,10 @@ where
             return Some(Batch::Plain { start, tasks });
         }
         // Registered before the source is unlocked: the driver, which closes the source
-        // before the cells, sees every task either in the source or in flight.
-        let cell = Cell::new(start, tasks.collect());
-        lock(&self.in_flight).push(cell.clone());
-        Some(Batch::Tracked(cell))
+        // before the batches, sees every task either in the source or in flight.
+        let batch = TrackedBatch::new(start, tasks.collect());
+        lock(&self.in_flight).push(batch.clone());
+        Some(Batch::Tracked(batch))
     }
 
     /// Marks the input exhausted: the number of tasks is known.
@@ -248,7 +248,7 @@ where
         let mut values = Vec::new();
         let (failures, direct) = match self.buffer.as_deref().filter(|b| b.fits(start, len)) {
             Some(buffer) => {
-                // SAFETY: the batch fits the buffer, and this worker took its tasks from the
+                // SAFETY: the batch fits the buffer, and this thread took its tasks from the
                 // source: no one else touches these slots until its chunk is delivered.
                 let slots = unsafe { buffer.slots(start, len) };
                 (
@@ -291,7 +291,7 @@ where
     ///
     /// Whether the call stopped is checked before every task of a call that can be cancelled
     /// (it has a handle), so that no task starts once `cancel` returned; other calls stop only
-    /// after a strict failure, and check every [`STOP_CHECK`] tasks (the worker that failed
+    /// after a strict failure, and check every [`STOP_CHECK`] tasks (the pool thread that failed
     /// stops at once).
     #[inline(always)]
     fn run_batch(&self, start: usize, tasks: It::Batch, mut emit: impl FnMut(usize, W::Out)) -> Vec<(usize, Failure)> {

@@ -1,6 +1,6 @@
 //! A tracked batch in flight: the tasks `start ..` of a call with a deadline or a task
-//! timeout — first those finished, then the running one, then those pending — which its worker
-//! runs and the driver can close (`tracked.rs`).
+//! timeout — first those finished, then the running one, then those pending — which its pool
+//! thread runs and the driver can close (`tracked.rs`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -10,31 +10,34 @@ use crate::engine::chunks::Chunk;
 use crate::engine::work::{Interrupt, Work};
 
 /// A tracked batch in flight.
-pub(crate) struct Cell<W: Work> {
+pub(crate) struct TrackedBatch<W: Work> {
     pub(crate) start: usize,
-    pub(crate) state: Mutex<CellState<W>>,
+    pub(crate) state: Mutex<TrackedBatchState<W>>,
 }
 
-pub(crate) struct CellState<W: Work> {
+pub(crate) struct TrackedBatchState<W: Work> {
     pub(crate) finished: Chunk<W::Out>,
     /// The running task: what is kept of its parameters, when it started, and how to stop it
-    /// (process workers can be killed; threads cannot).
+    /// (worker processes can be killed; threads cannot).
     pub(crate) running: Option<(W::Kept, Instant, Option<Interrupt>)>,
     pub(crate) pending: VecDeque<W::Params>,
     /// Set once, by whoever delivers the chunk.
     pub(crate) closed: bool,
 }
 
-impl<W: Work> CellState<W> {
+impl<W: Work> TrackedBatchState<W> {
     /// The index of the next task to start.
     pub(crate) fn next_index(&self) -> usize {
         self.finished.start + self.finished.len + usize::from(self.running.is_some())
     }
 }
 
-impl<W: Work> Cell<W> {
+impl<W: Work> TrackedBatch<W> {
     pub(crate) fn new(start: usize, pending: VecDeque<W::Params>) -> Arc<Self> {
         let finished = Chunk::new(start, pending.len());
-        Arc::new(Cell { start, state: Mutex::new(CellState { finished, running: None, pending, closed: false }) })
+        Arc::new(TrackedBatch {
+            start,
+            state: Mutex::new(TrackedBatchState { finished, running: None, pending, closed: false }),
+        })
     }
 }
