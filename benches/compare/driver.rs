@@ -35,7 +35,7 @@ fn main() {
     let workload = std::env::args().nth(1).expect("usage: driver <workload>");
     let start = Instant::now();
     match workload.as_str() {
-        "thread-tiny" => assert_eq!(parallel::map(tiny, 0..1_000_000u64).unwrap().len(), 1_000_000),
+        "thread-tiny" => assert_eq!(parallel::map(tiny, 0..20_000_000u64).unwrap().len(), 20_000_000),
         "thread-cpu" => assert_eq!(parallel::map(spin, vec![1_000u64; 1_000]).unwrap().len(), 1_000),
         "thread-sleep" => {
             let out = parallel::thread().max_workers(100).map(nap, vec![10u64; 500]).unwrap();
@@ -44,11 +44,11 @@ fn main() {
         "thread-silent" => {
             let quiet = std::panic::take_hook();
             std::panic::set_hook(Box::new(|_| {}));
-            let out = parallel::thread().silent().map(fails, 0..100_000u64);
+            let out = parallel::thread().silent().map(fails, 0..1_000_000u64);
             std::panic::set_hook(quiet);
-            assert_eq!(out.succeeded().len(), 90_000);
+            assert_eq!(out.succeeded().len(), 900_000);
         }
-        "process-tiny" => assert_eq!(parallel::process().map(tiny, 0..200_000u64).unwrap().len(), 200_000),
+        "process-tiny" => assert_eq!(parallel::process().map(tiny, 0..1_000_000u64).unwrap().len(), 1_000_000),
         "process-cpu" => assert_eq!(parallel::process().map(spin, vec![10_000u64; 100]).unwrap().len(), 100),
         other => panic!("no workload {other:?}"),
     }

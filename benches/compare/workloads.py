@@ -29,13 +29,13 @@ def run(name):
     if name == "py-thread-noop":
         assert len(parallel.map(noop, range(100_000))) == 100_000
     elif name == "py-thread-silent":
-        out = parallel.map(fails, range(50_000), silent=True)
-        assert len(out) == 50_000
+        out = parallel.map(fails, range(200_000), silent=True)
+        assert len(out) == 200_000
     elif name == "py-thread-par":
-        tasks = {str(i): parallel.future(noop, i) for i in range(10_000)}
-        assert len(parallel.par(tasks)) == 10_000
+        tasks = {str(i): parallel.future(noop, i) for i in range(50_000)}
+        assert len(parallel.par(tasks)) == 50_000
     elif name == "py-process-noop":
-        assert len(parallel.process.map(noop, range(20_000))) == 20_000
+        assert len(parallel.process.map(noop, range(100_000))) == 100_000
     elif name == "py-process-cpu":
         assert len(parallel.process.map(spin, [0.01] * 100)) == 100
     else:
