@@ -111,14 +111,17 @@ def main():
     parser.add_argument("base", help="the commit to compare the working tree with")
     parser.add_argument("--pairs", type=int, default=9)
     parser.add_argument("--only", choices=["rust", "python"])
+    parser.add_argument("--workloads", nargs="+", metavar="NAME", help=f"some of {RUST + PYTHON}")
     args = parser.parse_args()
+    chosen = set(args.workloads or RUST + PYTHON)
+    rust, python = [w for w in RUST if w in chosen], [w for w in PYTHON if w in chosen]
     sha, tree = export(args.base)
     rows = []
-    if args.only != "python":
-        rows += compare(RUST, build_driver("before", tree), build_driver("after", ROOT), args.pairs)
-    if args.only != "rust":
+    if args.only != "python" and rust:
+        rows += compare(rust, build_driver("before", tree), build_driver("after", ROOT), args.pairs)
+    if args.only != "rust" and python:
         after = [ROOT / ".venv" / "bin" / "python", ROOT / "benches" / "compare" / "workloads.py"]
-        rows += compare(PYTHON, build_python("before", tree), after, args.pairs)
+        rows += compare(python, build_python("before", tree), after, args.pairs)
     print(f"\nbefore: {sha}, after: the working tree; {args.pairs} pairs, median of after/before\n")
     print("| workload | before (s) | after (s) | after / before | ≤ 1.05 |")
     print("|---|---:|---:|---:|:-:|")

@@ -1,12 +1,11 @@
 """How a call ended, from the binding's values to the caller's.
 
 The binding's `Call.wait()` gives `(status, values, failures)`: the status a string, each
-failure a tuple `(index, kind, message, signal, exitcode, error)`. They are named here, once
+failure a tuple `(task, kind, message, signal, exitcode, error)`. They are named here, once
 (`Status`, `Kind`, `Failure`, `Ended.of`), and `finish` is the one step that turns an ended call
 into its results, or raises — for blocking and async calls alike.
 """
 
-import dataclasses
 import enum
 import pickle
 import signal
@@ -38,27 +37,32 @@ class Kind(str, enum.Enum):
     CRASHED = "crashed"  # its worker died: `signal` or `exitcode` says how
 
 
-@dataclasses.dataclass(frozen=True)
-class Failure:
-    """A failed task, as the engine reports it. (A dataclass, not a NamedTuple: its `index`
-    would shadow the tuple's method.)"""
+class Failure(NamedTuple):
+    """A failed task, as the engine reports it: `task` is its index, `kind` a `Kind` (or the
+    binding's string for it, which compares equal), `error` the exception (threads), its
+    pickle (processes) or None.
 
-    index: int
+    The binding's failure tuples have exactly these fields in this order, and are read as they
+    come, without turning each into a `Failure` first (a silent call may have many failures,
+    and that step alone cost a few percent of such a call): code that takes a failure reads its
+    fields through `TASK`, `KIND`, … below, which holds for both."""
+
+    task: int
     kind: Kind
     message: str
     signal: object  # int | None
     exitcode: object  # int | None
     error: object  # BaseException | bytes | None
 
-    @classmethod
-    def of(cls, failure):
-        """From the binding's tuple."""
-        index, kind, message, sig, code, error = failure
-        return cls(index, Kind(kind), message, sig, code, error)
+
+# The fields of a failure, by position: a `Failure` or the binding's tuple.
+TASK, KIND, MESSAGE, SIGNAL, EXITCODE, ERROR = range(6)
+assert Failure._fields == ("task", "kind", "message", "signal", "exitcode", "error")
 
 
 class Ended(NamedTuple):
-    """An ended call: its `Status`, its values (see `Status`) and its `Failure`s."""
+    """An ended call: its `Status`, its values (see `Status`) and its failures (each a
+    `Failure`, or the binding's tuple of the same fields)."""
 
     status: Status
     values: object
@@ -68,17 +72,20 @@ class Ended(NamedTuple):
     def of(cls, ended):
         """From the binding's `(status, values, failures)`."""
         status, values, failures = ended
-        return cls(Status(status), values, [Failure.of(f) for f in failures])
+        return cls(Status(status), values, failures)
 
 
 _SIGNALS = {s.value: s.name for s in signal.Signals}
 
+# The kinds as plain strings, compared per failure: a str compares with these at C speed, with
+# an enum member through Python code.
+_ERROR, _TIMED_OUT, _CRASHED, _CANCELLED = Kind.ERROR.value, Kind.TIMED_OUT.value, Kind.CRASHED.value, Kind.CANCELLED.value
+
 
 def _exception(failure):
     """The exception a failed task reports."""
-    kind, message, sig = failure.kind, failure.message, failure.signal
-    if kind is Kind.ERROR:
-        error = failure.error
+    kind, message, sig, code, error = failure[KIND], failure[MESSAGE], failure[SIGNAL], failure[EXITCODE], failure[ERROR]
+    if kind == _ERROR:
         if isinstance(error, BaseException):
             return error
         if isinstance(error, bytes):
@@ -90,20 +97,21 @@ def _exception(failure):
                 exc.__cause__ = RemoteTraceback(tb)
             return exc
         return BaseParallelException(message)
-    if kind is Kind.TIMED_OUT:
+    if kind == _TIMED_OUT:
         return TimeoutException(f"the task timed out: {message}")
-    if kind is Kind.CRASHED:
+    if kind == _CRASHED:
         # The engine says how: killed by a signal, exited, or broke the protocol.
         name = f" ({_SIGNALS.get(sig, 'unknown signal')})" if sig is not None and message.endswith(f"signal {sig}") else ""
-        return WorkerCrashedError(f"the task crashed: {message}{name}", sig, failure.exitcode)
-    if kind is Kind.CANCELLED:
+        return WorkerCrashedError(f"the task crashed: {message}{name}", sig, code)
+    if kind == _CANCELLED:
         return CancelledError(message)
     return BaseParallelException(f"parallel: the engine failed the task: {message}")
 
 
 def _failed_task(failure, keys, tasks):
-    _, args, kwargs = tasks[failure.index]
-    key = keys[failure.index] if keys is not None else failure.index
+    task = failure[TASK]
+    _, args, kwargs = tasks[task]
+    key = keys[task] if keys is not None else task
     return FailedTask(params=args, kwargs=kwargs, ex=_exception(failure), key=key)
 
 
@@ -111,10 +119,10 @@ def _assemble(values, failures, keys, tasks, process, cancelled):
     if process:
         values = [pickle.loads(v) if v is not None else None for v in values]
     for failure in failures:
-        if cancelled and failure.kind is Kind.CRASHED:
+        if cancelled and failure[KIND] == _CRASHED:
             # Killed by `cancel()`, not by the task.
-            failure = Failure(failure.index, Kind.CANCELLED, "the call was cancelled while the task ran", None, None, None)
-        values[failure.index] = _failed_task(failure, keys, tasks)
+            failure = Failure(failure[TASK], Kind.CANCELLED, "the call was cancelled while the task ran", None, None, None)
+        values[failure[TASK]] = _failed_task(failure, keys, tasks)
     if keys is None:
         return ListResult(values)
     return DictResult(zip(keys, values))
