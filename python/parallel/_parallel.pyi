@@ -5,7 +5,17 @@ from typing import Any, final
 
 from typing_extensions import Self
 
-__all__ = ["run_threads", "run_program", "Call", "Program", "DEFAULT_THREAD_WORKERS"]
+__all__ = [
+    "run_threads",
+    "run_program",
+    "pickle_params",
+    "plain_dumps",
+    "plain_loads",
+    "Call",
+    "Program",
+    "Params",
+    "DEFAULT_THREAD_WORKERS",
+]
 
 DEFAULT_THREAD_WORKERS: int
 
@@ -21,21 +31,49 @@ class Program:
     def __new__(cls, argv: Sequence[str], env: Sequence[tuple[str, str]], cwd: str | None = ...) -> Self: ...
     def kill_workers(self) -> int: ...
 
+@final
+class Params:
+    # A call's pickled parameters (`pickle_params`), taken by `run_program` once.
+    def __len__(self) -> int: ...
+
+# `tasks`: `(callable, args, kwargs or None)` triples; with `function`, a sequence of
+# parameters, each task `function(param, **kwargs)` (`spread`: `function(*param, **kwargs)`).
 def run_threads(
-    tasks: Sequence[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any] | None]],
+    tasks: Sequence[Any],
     max_workers: int | None = ...,
     timeout: float | None = ...,
     task_timeout: float | None = ...,
     silent: bool = ...,
+    *,
+    function: Callable[..., Any] | None = ...,
+    spread: bool = ...,
+    kwargs: dict[str, Any] | None = ...,
+    into: type[list[Any]] | None = ...,
 ) -> Call: ...
 def run_program(
     program: Program,
     function: bytes,
     extras: bytes,
-    params: Sequence[bytes],
+    params: Sequence[bytes] | Params,
     max_workers: int | None = ...,
     timeout: float | None = ...,
     task_timeout: float | None = ...,
     silent: bool = ...,
     memory_limit: int | None = ...,
+    *,
+    loads: Callable[[bytes], Any] | None = ...,
+    into: type[list[Any]] | None = ...,
 ) -> Call: ...
+
+# `wrap`: 0 each item itself, 1 `((item,), None)`, 2 `(tuple(item), None)`; `dumps(obj,
+# protocol)` for what is not a plain value, `fallback(index, obj)` where that raises or names
+# `__main__`.
+def pickle_params(
+    items: Sequence[Any],
+    wrap: int,
+    dumps: Callable[[Any, int], bytes],
+    protocol: int,
+    fallback: Callable[[int, Any], bytes],
+) -> Params: ...
+def plain_dumps(obj: object) -> bytes | None: ...
+def plain_loads(data: bytes) -> tuple[bool, Any]: ...

@@ -8,7 +8,9 @@ use parallel::plumbing::{Backend, Program};
 use parallel::{Error, Executor, FailedTask, FailureKind, Handle, Results};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
+
+use crate::pickles::Unpickler;
 
 /// How often a waiting call looks for signals (Ctrl-C): well under the 0.5 s it promises.
 const POLL: Duration = Duration::from_millis(50);
@@ -70,21 +72,74 @@ fn deadline(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
     }
 }
 
+/// How a call's values become Python values, once it has ended.
+pub(crate) struct Values {
+    /// The type of the list of values: `list`, or a subclass of it the caller returns as is
+    /// (the values go straight into it: no second list of the same size).
+    pub(crate) into: Option<Py<PyType>>,
+    /// For pickled values (processes): `pickle.loads`, which reads what [`pickles::load`]
+    /// does not. `None`: the values stay bytes.
+    pub(crate) loads: Option<Py<PyAny>>,
+}
+
+impl Values {
+    /// An empty list to put the values in.
+    fn list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        match &self.into {
+            None => Ok(PyList::empty(py)),
+            Some(into) => Ok(into.bind(py).call0()?.cast_into::<PyList>()?),
+        }
+    }
+
+    /// How pickled values are read, if they are.
+    fn loads<'py>(&self, py: Python<'py>) -> Option<Loads<'py>> {
+        self.loads.as_ref().map(|loads| Loads { loads: loads.bind(py).clone(), plain: Unpickler::new(py) })
+    }
+
+    /// `values`, each as a Python value, in a new list.
+    fn all<'py, V: IntoValue>(&self, py: Python<'py>, values: Vec<V>) -> PyResult<Bound<'py, PyList>> {
+        let mut loads = self.loads(py);
+        if self.into.is_none() && loads.is_none() {
+            // Nothing can fail: the list is made at its size.
+            return PyList::new(py, values.into_iter().map(|v| v.into_value(py, None).expect("no loads, no error")));
+        }
+        let list = self.list(py)?;
+        for value in values {
+            // Each value's bytes are freed as soon as it is read.
+            list.append(value.into_value(py, loads.as_mut())?)?;
+        }
+        Ok(list)
+    }
+}
+
+/// Pickled values read back: plain ones here ([`Unpickler`]), any other by `loads`.
+pub(crate) struct Loads<'py> {
+    loads: Bound<'py, PyAny>,
+    plain: Unpickler<'py>,
+}
+
 /// A task's value as the engine hands it back: a Python object (threads) or pickled bytes
 /// (processes).
 pub(crate) trait IntoValue: Send + 'static {
-    fn into_value(self, py: Python<'_>) -> Py<PyAny>;
+    /// The value for Python; with `loads`, bytes are unpickled (an error is `loads`' own).
+    fn into_value<'py>(self, py: Python<'py>, loads: Option<&mut Loads<'py>>) -> PyResult<Bound<'py, PyAny>>;
 }
 
 impl IntoValue for Py<PyAny> {
-    fn into_value(self, _py: Python<'_>) -> Py<PyAny> {
-        self
+    fn into_value<'py>(self, py: Python<'py>, _loads: Option<&mut Loads<'py>>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(self.into_bound(py))
     }
 }
 
 impl IntoValue for Vec<u8> {
-    fn into_value(self, py: Python<'_>) -> Py<PyAny> {
-        PyBytes::new(py, &self).into_any().unbind()
+    fn into_value<'py>(self, py: Python<'py>, loads: Option<&mut Loads<'py>>) -> PyResult<Bound<'py, PyAny>> {
+        match loads {
+            None => Ok(PyBytes::new(py, &self).into_any()),
+            Some(loads) => match loads.plain.load(&self) {
+                Some(value) => Ok(value),
+                None => loads.loads.call1((PyBytes::new(py, &self),)),
+            },
+        }
     }
 }
 
@@ -101,7 +156,7 @@ trait Pending: Send {
 
 /// An ended call whose outcomes are not yet Python values (that needs the GIL).
 pub(crate) trait Ending: Send {
-    fn into_python(self: Box<Self>, py: Python<'_>) -> PyResult<Ended>;
+    fn into_python(self: Box<Self>, py: Python<'_>, values: &Values) -> PyResult<Ended>;
 }
 
 impl<T: Send + 'static> Pending for Handle<T>
@@ -124,12 +179,12 @@ where
 
 /// A strict call's output.
 impl<V: IntoValue> Ending for Result<Vec<V>, Error> {
-    fn into_python(self: Box<Self>, py: Python<'_>) -> PyResult<Ended> {
+    fn into_python(self: Box<Self>, py: Python<'_>, values: &Values) -> PyResult<Ended> {
         let none = py.None();
         match *self {
-            Ok(values) => {
-                let values = PyList::new(py, values.into_iter().map(|v| v.into_value(py)))?;
-                ended(py, "done", values.into_any().unbind(), PyList::empty(py))
+            Ok(all) => {
+                let list = values.all(py, all)?;
+                ended(py, "done", list.into_any().unbind(), PyList::empty(py))
             }
             Err(Error::Task(failed)) => ended(py, "failed", none, PyList::new(py, [failure(py, &failed)?])?),
             Err(Error::Timeout { finished, .. }) => {
@@ -143,30 +198,35 @@ impl<V: IntoValue> Ending for Result<Vec<V>, Error> {
 
 /// A silent call's output.
 impl<V: IntoValue> Ending for Results<std::ops::Range<usize>, V> {
-    fn into_python(self: Box<Self>, py: Python<'_>) -> PyResult<Ended> {
-        outcomes(py, (*self).into_iter())
+    fn into_python(self: Box<Self>, py: Python<'_>, values: &Values) -> PyResult<Ended> {
+        outcomes(py, values, (*self).into_iter())
     }
 }
 
 impl<V: IntoValue> Ending for Results<Vec<Vec<u8>>, V> {
-    fn into_python(self: Box<Self>, py: Python<'_>) -> PyResult<Ended> {
-        outcomes(py, (*self).into_iter())
+    fn into_python(self: Box<Self>, py: Python<'_>, values: &Values) -> PyResult<Ended> {
+        outcomes(py, values, (*self).into_iter())
     }
 }
 
-fn outcomes<V: IntoValue>(py: Python<'_>, all: impl Iterator<Item = Result<V, FailedTask>>) -> PyResult<Ended> {
-    let values = PyList::empty(py);
+fn outcomes<V: IntoValue>(
+    py: Python<'_>,
+    values: &Values,
+    all: impl Iterator<Item = Result<V, FailedTask>>,
+) -> PyResult<Ended> {
+    let list = values.list(py)?;
     let failures = PyList::empty(py);
+    let mut loads = values.loads(py);
     for outcome in all {
         match outcome {
-            Ok(value) => values.append(value.into_value(py))?,
+            Ok(value) => list.append(value.into_value(py, loads.as_mut())?)?,
             Err(failed) => {
-                values.append(py.None())?;
+                list.append(py.None())?;
                 failures.append(failure(py, &failed)?)?;
             }
         }
     }
-    ended(py, "done", values.into_any().unbind(), failures)
+    ended(py, "done", list.into_any().unbind(), failures)
 }
 
 fn ended(py: Python<'_>, status: &str, values: Py<PyAny>, failures: Bound<'_, PyList>) -> PyResult<Ended> {
@@ -202,21 +262,28 @@ fn failure<'py>(py: Python<'py>, failed: &FailedTask) -> PyResult<Bound<'py, PyT
 #[pyclass(module = "parallel._parallel", name = "Call")]
 pub(crate) struct Call {
     pending: Mutex<Option<Box<dyn Pending>>>,
-    ended: Mutex<Option<Ended>>,
+    /// How the call ended, once a `wait` saw it: its Python values, or the error of making
+    /// them (a value `loads` could not read), raised again by every later `wait`.
+    ended: Mutex<Option<PyResult<Ended>>>,
     program: Option<Program>,
+    values: Values,
 }
 
 impl Call {
-    pub(crate) fn strict<V: IntoValue>(handle: Handle<Result<Vec<V>, Error>>, program: Option<Program>) -> Self {
-        Self::new(Box::new(handle), program)
+    pub(crate) fn strict<V: IntoValue>(
+        handle: Handle<Result<Vec<V>, Error>>,
+        program: Option<Program>,
+        values: Values,
+    ) -> Self {
+        Self::new(Box::new(handle), program, values)
     }
 
-    pub(crate) fn silent<R: Ending + 'static>(handle: Handle<R>, program: Option<Program>) -> Self {
-        Self::new(Box::new(handle), program)
+    pub(crate) fn silent<R: Ending + 'static>(handle: Handle<R>, program: Option<Program>, values: Values) -> Self {
+        Self::new(Box::new(handle), program, values)
     }
 
-    fn new(pending: Box<dyn Pending>, program: Option<Program>) -> Self {
-        Call { pending: Mutex::new(Some(pending)), ended: Mutex::new(None), program }
+    fn new(pending: Box<dyn Pending>, program: Option<Program>, values: Values) -> Self {
+        Call { pending: Mutex::new(Some(pending)), ended: Mutex::new(None), program, values }
     }
 }
 
@@ -235,16 +302,23 @@ impl Call {
         let until = deadline("timeout", timeout)?.map(|t| Instant::now() + t);
         loop {
             if let Some(ended) = lock(&self.ended).as_ref() {
-                return Ok(Some(ended.clone_ref(py)));
+                return match ended {
+                    Ok(ended) => Ok(Some(ended.clone_ref(py))),
+                    Err(err) => Err(err.clone_ref(py)),
+                };
             }
             let slice = until.map_or(POLL, |u| u.saturating_duration_since(Instant::now()).min(POLL));
             let taken = lock(&self.pending).take();
             match taken {
                 Some(pending) => match py.detach(move || pending.wait_for(slice)) {
                     Ok(ending) => {
-                        let ended = ending.into_python(py)?;
-                        *lock(&self.ended) = Some(ended.clone_ref(py));
-                        return Ok(Some(ended));
+                        let ended = ending.into_python(py, &self.values);
+                        let kept = match &ended {
+                            Ok(ended) => Ok(ended.clone_ref(py)),
+                            Err(err) => Err(err.clone_ref(py)),
+                        };
+                        *lock(&self.ended) = Some(kept);
+                        return ended.map(Some);
                     }
                     Err(pending) => *lock(&self.pending) = Some(pending),
                 },

@@ -7,16 +7,23 @@
 //! is the thin Python layer in `python/parallel/`.
 
 mod call;
+mod items;
+mod pickles;
 mod program;
 mod threads;
 
 use pyo3::prelude::*;
 
-/// The extension module: `run_threads`, `run_program`, `Call`, `Program`.
+/// The extension module: `run_threads`, `run_program`, `pickle_params`, `Call`, `Program`,
+/// `Params`, and the plain pickles' `dumps` and `loads` (for tests).
 #[pymodule]
 fn _parallel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(threads::run_threads, m)?)?;
     m.add_function(wrap_pyfunction!(program::run_program, m)?)?;
+    m.add_function(wrap_pyfunction!(program::pickle_params, m)?)?;
+    m.add_function(wrap_pyfunction!(pickles::loads, m)?)?;
+    m.add_function(wrap_pyfunction!(pickles::dumps, m)?)?;
+    m.add_class::<program::Params>()?;
     m.add_class::<call::Call>()?;
     m.add_class::<program::PyProgram>()?;
     m.add("DEFAULT_THREAD_WORKERS", parallel::default_thread_workers())?;

@@ -1,12 +1,17 @@
-//! Python interpreters as worker processes: [`PyProgram`] says how to start one, and
-//! [`run_program`] runs pickled tasks in them on the engine's process executor.
+//! Python interpreters as worker processes: [`PyProgram`] says how to start one,
+//! [`pickle_params`] pickles a call's parameters, and [`run_program`] runs pickled tasks in
+//! them on the engine's process executor.
 
 use std::process::Command;
 
 use parallel::plumbing::Program;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PySequence, PyTuple, PyType};
 
-use crate::call::{Call, Options};
+use crate::call::{Call, Options, Values};
+use crate::items::Items;
+use crate::pickles::Pickler;
 
 /// A program that serves as a worker: `argv`, with `env` added to the environment and `cwd`
 /// as working directory. Its live workers can be killed at once (Ctrl-C, interpreter exit).
@@ -37,23 +42,141 @@ impl PyProgram {
     }
 }
 
-/// Starts a call on the process executor: one task per element of `params` (each task's
-/// pickled arguments), all calling the pickled `function` with the pickled `extras`, in
-/// workers of `program`.
+/// A call's pickled parameters, made by [`pickle_params`]: Rust's bytes, which
+/// [`run_program`] takes over without a copy (once).
+#[pyclass(module = "parallel._parallel", name = "Params")]
+pub(crate) struct Params(Option<Vec<Vec<u8>>>);
+
+#[pymethods]
+impl Params {
+    fn __len__(&self) -> usize {
+        self.0.as_ref().map_or(0, Vec::len)
+    }
+}
+
+/// What each parameter stands for, as `pickle_params` pickles it.
+#[derive(Clone, Copy)]
+enum Wrap {
+    /// The parameter itself.
+    Item,
+    /// `((param,), None)`: the one positional argument, no keyword arguments of its own.
+    One,
+    /// `(tuple(param), None)`: the parameter spread into positional arguments.
+    Spread,
+}
+
+/// The pickles of `items` (a list, a range or another sequence), one per task: each item as
+/// `wrap` says (0: itself, 1: its one argument `((item,), None)`, 2: spread into arguments
+/// `(tuple(item), None)`). Plain values are pickled here ([`crate::pickles`]); any other
+/// object is `dumps(obj, protocol)`, unless that raises or its pickle names `__main__`: then
+/// `fallback(index, obj)`, which returns the bytes to send (the caller's rules: cloudpickle,
+/// or a stand-in that fails the task).
 #[pyfunction]
-#[pyo3(signature = (program, function, extras, params, max_workers=None, timeout=None, task_timeout=None, silent=false, memory_limit=None))]
+pub(crate) fn pickle_params(
+    py: Python<'_>,
+    items: &Bound<'_, PyAny>,
+    wrap: u8,
+    dumps: &Bound<'_, PyAny>,
+    protocol: u8,
+    fallback: &Bound<'_, PyAny>,
+) -> PyResult<Params> {
+    let wrap = match wrap {
+        0 => Wrap::Item,
+        1 => Wrap::One,
+        2 => Wrap::Spread,
+        other => return Err(PyValueError::new_err(format!("wrap must be 0, 1 or 2, got {other}"))),
+    };
+    let items = Items::new(items)?;
+    let main = PyBytes::new(py, b"__main__");
+    let n = items.len(py)?;
+    let mut params = Vec::with_capacity(n);
+    let mut pickle = Pickler::new();
+    // The sequence is the caller's own list or a range: it does not change meanwhile.
+    for index in 0..n {
+        let item = items.get(py, index)?;
+        let args = match wrap {
+            Wrap::Spread => Some(spread(&item)?),
+            _ => None,
+        };
+        pickle.start();
+        let plain = match (&args, wrap) {
+            (None, Wrap::Item) => pickle.value(&item),
+            (None, _) => {
+                pickle.value(&item) && {
+                    pickle.tuple_of(1);
+                    true
+                }
+            }
+            (Some(args), _) => pickle.value(args.as_any()),
+        };
+        if plain {
+            if !matches!(wrap, Wrap::Item) {
+                pickle.none();
+                pickle.tuple_of(2);
+            }
+            params.push(pickle.finish());
+            continue;
+        }
+        let obj = match (args, wrap) {
+            (None, Wrap::Item) => item,
+            (None, _) => PyTuple::new(py, [PyTuple::new(py, [item])?.into_any(), py.None().into_bound(py)])?.into_any(),
+            (Some(args), _) => PyTuple::new(py, [args.into_any(), py.None().into_bound(py)])?.into_any(),
+        };
+        let pickled = match dumps.call1((&obj, protocol)) {
+            Ok(data) => {
+                let data = data.cast_into::<PyBytes>()?;
+                (!data.as_any().contains(&main)?).then_some(data)
+            }
+            Err(err) if err.is_instance_of::<pyo3::exceptions::PyException>(py) => None,
+            Err(err) => return Err(err),
+        };
+        let data = match pickled {
+            Some(data) => data,
+            None => fallback.call1((index, obj))?.cast_into::<PyBytes>()?,
+        };
+        params.push(data.as_bytes().to_vec());
+    }
+    Ok(Params(Some(params)))
+}
+
+/// `tuple(param)`: a tuple is itself, a list or a subclass is read into one.
+fn spread<'py>(param: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    match param.cast_exact::<PyTuple>() {
+        Ok(t) => Ok(t.clone()),
+        Err(_) => param.cast::<PySequence>()?.to_tuple(),
+    }
+}
+
+/// Starts a call on the process executor: one task per element of `params` (each task's
+/// pickled arguments: a list of bytes, or the `Params` of [`pickle_params`]), all calling the
+/// pickled `function` with the pickled `extras`, in workers of `program`. The values come
+/// back as bytes, or unpickled (plain values here, others by `loads`) if `loads` is given, in
+/// a list of type `into` (a subclass of `list`) if given.
+#[pyfunction]
+#[pyo3(signature = (program, function, extras, params, max_workers=None, timeout=None, task_timeout=None, silent=false, memory_limit=None, *, loads=None, into=None))]
 #[allow(clippy::too_many_arguments)] // the keyword arguments of one Python call
 pub(crate) fn run_program(
     program: &PyProgram,
     function: Vec<u8>,
     extras: Vec<u8>,
-    params: Vec<Vec<u8>>,
+    params: &Bound<'_, PyAny>,
     max_workers: Option<usize>,
     timeout: Option<f64>,
     task_timeout: Option<f64>,
     silent: bool,
     memory_limit: Option<u64>,
+    loads: Option<Py<PyAny>>,
+    into: Option<Py<PyType>>,
 ) -> PyResult<Call> {
+    let params = match params.cast::<Params>() {
+        Ok(pickled) => pickled
+            .borrow_mut()
+            .0
+            .take()
+            .ok_or_else(|| PyRuntimeError::new_err("these parameters were already given to a call"))?,
+        Err(_) => params.extract::<Vec<Vec<u8>>>()?,
+    };
+    let values = Values { into, loads };
     let options = Options::new(max_workers, timeout, task_timeout, silent)?;
     let mut executor = options.apply(parallel::process());
     if let Some(bytes) = memory_limit {
@@ -62,8 +185,8 @@ pub(crate) fn run_program(
     let program = program.0.clone();
     Ok(if silent {
         let handle = executor.silent().async_run_program(&program, &function, &extras, params);
-        Call::silent(handle, Some(program))
+        Call::silent(handle, Some(program), values)
     } else {
-        Call::strict(executor.async_run_program(&program, &function, &extras, params), Some(program))
+        Call::strict(executor.async_run_program(&program, &function, &extras, params), Some(program), values)
     })
 }

@@ -4,9 +4,10 @@
 use parallel::plumbing::{Fault, Work};
 use parallel::FailureKind;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PySequence, PyTuple, PyType};
 
-use crate::call::{Call, Options};
+use crate::call::{Call, Options, Values};
+use crate::items::Items;
 
 /// A task as Python hands it over: `(callable, args, kwargs or None)`.
 type TaskTuple = (Py<PyAny>, Py<PyTuple>, Option<Py<PyDict>>);
@@ -19,14 +20,39 @@ struct PyTask {
 }
 
 /// The tasks of one call, by index.
-struct PythonWork(Vec<PyTask>);
+enum PythonWork {
+    /// Each task its own callable and arguments.
+    Each(Vec<PyTask>),
+    /// One callable for every task, each parameter of `params` its one argument (or, `spread`,
+    /// its positional arguments), and the same keyword arguments for all: no per-task objects.
+    Map { function: Py<PyAny>, params: Items, spread: bool, kwargs: Option<Py<PyDict>> },
+}
 
 impl PythonWork {
     fn call(&self, py: Python<'_>, index: usize) -> Result<Py<PyAny>, Fault> {
-        let task = &self.0[index];
-        let kwargs = task.kwargs.as_ref().map(|k| k.bind(py));
         let hang = HangIfKilled;
-        let called = task.function.bind(py).call(task.args.bind(py), kwargs);
+        let called = match self {
+            PythonWork::Each(tasks) => {
+                let task = &tasks[index];
+                let kwargs = task.kwargs.as_ref().map(|k| k.bind(py));
+                task.function.bind(py).call(task.args.bind(py), kwargs)
+            }
+            PythonWork::Map { function, params, spread, kwargs } => {
+                let function = function.bind(py);
+                let kwargs = kwargs.as_ref().map(|k| k.bind(py));
+                params.get(py, index).and_then(|param| match (spread, kwargs) {
+                    (false, None) => function.call1((param,)),
+                    (false, Some(kwargs)) => function.call((param,), Some(kwargs)),
+                    (true, kwargs) => {
+                        let args = match param.cast_exact::<PyTuple>() {
+                            Ok(args) => args.clone(),
+                            Err(_) => param.cast::<PySequence>()?.to_tuple()?,
+                        };
+                        function.call(args, kwargs)
+                    }
+                })
+            }
+        };
         std::mem::forget(hang);
         match called {
             Ok(value) => Ok(value.unbind()),
@@ -92,25 +118,47 @@ impl Work for PythonWork {
     }
 }
 
-/// Starts a call of `tasks` — `(callable, args, kwargs or None)` triples — on the thread
-/// executor, and returns it running.
+/// Starts a call on the thread executor, and returns it running. Its tasks are `tasks`:
+/// `(callable, args, kwargs or None)` triples; or, given `function`, a sequence of parameters,
+/// each task `function(param, **kwargs)` (`spread`: `function(*param, **kwargs)`). The values
+/// come in a list of type `into` (a subclass of `list`) if given.
 #[pyfunction]
-#[pyo3(signature = (tasks, max_workers=None, timeout=None, task_timeout=None, silent=false))]
+#[pyo3(signature = (tasks, max_workers=None, timeout=None, task_timeout=None, silent=false, *, function=None, spread=false, kwargs=None, into=None))]
+#[allow(clippy::too_many_arguments)] // the keyword arguments of one Python call
 pub(crate) fn run_threads(
-    tasks: Vec<TaskTuple>,
+    py: Python<'_>,
+    tasks: &Bound<'_, PyAny>,
     max_workers: Option<usize>,
     timeout: Option<f64>,
     task_timeout: Option<f64>,
     silent: bool,
+    function: Option<Py<PyAny>>,
+    spread: bool,
+    kwargs: Option<Py<PyDict>>,
+    into: Option<Py<PyType>>,
 ) -> PyResult<Call> {
     let options = Options::new(max_workers, timeout, task_timeout, silent)?;
-    let work =
-        PythonWork(tasks.into_iter().map(|(function, args, kwargs)| PyTask { function, args, kwargs }).collect());
-    let n = work.0.len();
+    let (work, n) = match function {
+        Some(function) => {
+            let params = Items::new(tasks)?;
+            let n = params.len(py)?;
+            (PythonWork::Map { function, params, spread, kwargs }, n)
+        }
+        None => {
+            let each: Vec<PyTask> = tasks
+                .extract::<Vec<TaskTuple>>()?
+                .into_iter()
+                .map(|(function, args, kwargs)| PyTask { function, args, kwargs })
+                .collect();
+            let n = each.len();
+            (PythonWork::Each(each), n)
+        }
+    };
     let executor = options.apply(parallel::thread());
+    let values = Values { into, loads: None };
     Ok(if silent {
-        Call::silent(executor.silent().async_run(work, 0..n), None)
+        Call::silent(executor.silent().async_run(work, 0..n), None, values)
     } else {
-        Call::strict(executor.async_run(work, 0..n), None)
+        Call::strict(executor.async_run(work, 0..n), None, values)
     })
 }
