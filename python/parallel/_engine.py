@@ -6,6 +6,11 @@ them (`_pickling`: cloudpickle for what plain pickle cannot do — lambdas, clos
 whatever is defined in `__main__`, which travels by value) and the engine runs them in Python
 worker processes it supervises. Scheduling,
 timeouts, worker supervision and result assembly are the engine's; this module converts.
+
+A call of one function (`Tasks` of shape `SINGLE` or `SPREAD`) hands the binding its parameters
+as they are: the binding calls the function with each (threads), or pickles them all in one
+loop (processes: `_parallel.pickle_params`, with `_pickle_task` for what plain pickle must not
+do), and unpickles the values straight into the result list.
 """
 
 import atexit
@@ -17,8 +22,10 @@ import sys
 from . import _parallel
 from ._options import seconds
 from ._outcomes import Ended, Failure, Kind, Status, finish
-from ._pickling import cloud_dumps, describe, dumps
+from ._pickling import PROTOCOL, cloud_dumps, describe, dumps
 from ._protocol import ENTRY_ARGS, ENTRY_PAR, ENTRY_SINGLE
+from ._results import ListResult
+from ._tasks import EACH, SINGLE
 from ._worker import _Unpicklable
 from .exceptions import PicklingError, TimeoutException
 
@@ -106,6 +113,18 @@ def _own(kwargs, extras):
     return {k: v for k, v in kwargs.items() if not (k in extras and extras[k] is v)} or None
 
 
+# How `_parallel.pickle_params` wraps each parameter: itself, `((param,), None)`,
+# `(tuple(param), None)`.
+_ITEM, _ONE, _SPREAD = 0, 1, 2
+
+
+def _pickle_params(objs, wrap, keys):
+    """Each of `objs` pickled (in Rust for plain values, else by pickle in one loop there) as
+    `wrap` says; one that does not pickle plainly, or names `__main__`, by `_pickle_task`."""
+    where = (lambda i: repr(keys[i])) if keys is not None else str
+    return _parallel.pickle_params(objs, wrap, pickle.dumps, PROTOCOL, lambda i, obj: _pickle_task(obj, where(i)))
+
+
 def _start_processes(tasks, keys, options, silent):
     extras = options.extras
     if extras:
@@ -113,28 +132,62 @@ def _start_processes(tasks, keys, options, silent):
             extras_bytes = dumps(extras)
         except Exception as exc:
             raise PicklingError(f"the extras cannot be pickled to cross to a worker process: {describe(exc)}") from exc
-        tasks = [(fn, args, _own(kwargs, extras)) for fn, args, kwargs in tasks]
     else:
         extras_bytes = b""
+    if not len(tasks):
+        params, function = [], ENTRY_PAR  # nothing runs: the function need not pickle
+    elif tasks.shape is not EACH:
+        # One function: each task is its argument (`ENTRY_SINGLE`), or its arguments with no
+        # keyword arguments of its own (the worker adds the extras).
+        if tasks.shape is SINGLE and not extras:
+            function, wrap = ENTRY_SINGLE + _pickle_function(tasks.fn), _ITEM
+        else:
+            function, wrap = ENTRY_ARGS + _pickle_function(tasks.fn), _ONE if tasks.shape is SINGLE else _SPREAD
+        params = _pickle_params(tasks.items, wrap, keys)
+    else:
+        params, function = _pickle_each(tasks.items, keys, extras)
+    into = ListResult if keys is None else None
+    return _parallel.run_program(
+        _program(), function, extras_bytes, params, silent=silent, loads=pickle.loads, into=into, **options.for_processes()
+    )
+
+
+def _pickle_each(tasks, keys, extras):
+    """`(params, function)` for tasks given as triples."""
+    if extras:
+        tasks = [(fn, args, _own(kwargs, extras)) for fn, args, kwargs in tasks]
     functions = {id(fn) for fn, _, _ in tasks}
-    where = (lambda i: repr(keys[i])) if keys is not None else str
     if len(functions) == 1 and all(len(args) == 1 and not kwargs for _, args, kwargs in tasks) and not extras:
         # One function of one argument (the common `map`): each task is just its argument.
         function = ENTRY_SINGLE + _pickle_function(tasks[0][0])
-        params = [_pickle_task(args[0], where(i)) for i, (_, args, _) in enumerate(tasks)]
-    elif len(functions) == 1:
+        return _pickle_params([args[0] for _, args, _ in tasks], _ITEM, keys), function
+    if len(functions) == 1:
         function = ENTRY_ARGS + _pickle_function(tasks[0][0])
-        params = [_pickle_task((args, kwargs), where(i)) for i, (_, args, kwargs) in enumerate(tasks)]
-    else:
-        function = ENTRY_PAR  # `par`: each task carries its own function
-        params = []
-        for i, (fn, args, kwargs) in enumerate(tasks):
-            try:
-                params.append(cloud_dumps((fn, args, kwargs)))
-            except Exception:
-                _pickle_function(fn)  # names the function if it is the culprit
-                params.append(_pickle_task((fn, args, kwargs), where(i)))
-    return _parallel.run_program(_program(), function, extras_bytes, params, silent=silent, **options.for_processes())
+        return _pickle_params([(args, kwargs) for _, args, kwargs in tasks], _ITEM, keys), function
+    where = (lambda i: repr(keys[i])) if keys is not None else str
+    params = []
+    for i, (fn, args, kwargs) in enumerate(tasks):  # `par`: each task carries its own function
+        try:
+            params.append(cloud_dumps((fn, args, kwargs)))
+        except Exception:
+            _pickle_function(fn)  # names the function if it is the culprit
+            params.append(_pickle_task((fn, args, kwargs), where(i)))
+    return params, ENTRY_PAR
+
+
+def _start_threads(tasks, keys, options, silent):
+    into = ListResult if keys is None else None
+    if tasks.shape is EACH:
+        return _parallel.run_threads(tasks.items, silent=silent, into=into, **options.for_threads())
+    return _parallel.run_threads(
+        tasks.items,
+        silent=silent,
+        function=tasks.fn,
+        spread=tasks.shape is not SINGLE,
+        kwargs=tasks.extras or None,
+        into=into,
+        **options.for_threads(),
+    )
 
 
 # --- calls -----------------------------------------------------------------------------------
@@ -190,14 +243,14 @@ def _start(executor, tasks, keys, options, silent):
             if not silent:
                 raise
             return _FailedStart(exc, tasks)
-    return _Running(_parallel.run_threads(tasks, silent=silent, **options.for_threads()))
+    return _Running(_start_threads(tasks, keys, options, silent))
 
 
 def run(executor, keys, tasks, options, silent):
-    """Runs `tasks` (on `executor`, an `ExecutorStrategy`, with `options`, an `Options`) and
-    returns the results, or raises the first failure (not silent)."""
+    """Runs `tasks` (a `Tasks`, on `executor`, an `ExecutorStrategy`, with `options`, an
+    `Options`) and returns the results, or raises the first failure (not silent)."""
     ended = _start(executor, tasks, keys, options, silent).wait()
-    return finish(ended, keys, tasks, options.stated_timeout, executor is PROCESS_EXECUTOR)
+    return finish(ended, keys, tasks, options.stated_timeout)
 
 
 class AsyncCall:
@@ -213,7 +266,8 @@ class AsyncCall:
     def __init__(self, executor, keys, tasks, options, silent):
         self._executor = executor
         self._keys = keys
-        self._tasks = tasks
+        self._tasks = tasks  # until the results are made: failed tasks report their arguments
+        self._count = len(tasks)
         self._timeout = options.stated_timeout
         self.silent = bool(silent)
         # Always silent in the engine: `results(silent=...)` may still choose.
@@ -245,8 +299,8 @@ class AsyncCall:
                 if timeout == 0:
                     raise TimeoutException("the call has not ended yet (results(timeout=0) does not wait)")
                 raise TimeoutException(f"the results were not ready within {timeout} s")
-            process = self._executor is PROCESS_EXECUTOR
-            self._results = finish(ended, self._keys, self._tasks, self._timeout, process, self._cancelled)
+            self._results = finish(ended, self._keys, self._tasks, self._timeout, self._cancelled)
+            self._tasks = self._keys = None
         if not silent and self._results.failures:
             failed = self._results.failed
             first = next(iter(failed.values())) if isinstance(failed, dict) else failed[0]
@@ -282,4 +336,4 @@ class AsyncCall:
 
     def __repr__(self):
         state = "done" if self.done() else "running"
-        return f"<parallel.AsyncCall {self._executor.value}, {len(self._tasks)} tasks, {state}>"
+        return f"<parallel.AsyncCall {self._executor.value}, {self._count} tasks, {state}>"

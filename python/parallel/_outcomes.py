@@ -7,7 +7,6 @@ into its results, or raises — for blocking and async calls alike.
 """
 
 import enum
-import pickle
 import signal
 from typing import NamedTuple
 
@@ -115,28 +114,28 @@ def _failed_task(failure, keys, tasks):
     return FailedTask(params=args, kwargs=kwargs, ex=_exception(failure), key=key)
 
 
-def _assemble(values, failures, keys, tasks, process, cancelled):
-    if process:
-        values = [pickle.loads(v) if v is not None else None for v in values]
+def _assemble(values, failures, keys, tasks, cancelled):
+    # The binding made the values (unpickled, for processes) in a `ListResult` for a list.
     for failure in failures:
         if cancelled and failure[KIND] == _CRASHED:
             # Killed by `cancel()`, not by the task.
             failure = Failure(failure[TASK], Kind.CANCELLED, "the call was cancelled while the task ran", None, None, None)
         values[failure[TASK]] = _failed_task(failure, keys, tasks)
     if keys is None:
-        return ListResult(values)
+        return values if type(values) is ListResult else ListResult(values)
     return DictResult(zip(keys, values))
 
 
-def finish(ended, keys, tasks, stated_timeout, process, cancelled=False):
+def finish(ended, keys, tasks, stated_timeout, cancelled=False):
     """The results of the call that `ended` (an `Ended`) — a `ListResult`, or a `DictResult`
-    by `keys` — with a `FailedTask` in place of each failed task; or, if the call did not end
-    with every task's outcome, its first failure, its timeout (`stated_timeout`, as the caller
-    wrote it) or its cancellation, raised. `process`: the values are pickled; `cancelled`: the
-    call was cancelled, so a task whose worker was killed failed as cancelled."""
+    by `keys` — with a `FailedTask` in place of each failed task (`tasks`, a `Tasks`, says its
+    arguments); or, if the call did not end with every task's outcome, its first failure, its
+    timeout (`stated_timeout`, as the caller wrote it) or its cancellation, raised.
+    `cancelled`: the call was cancelled, so a task whose worker was killed failed as
+    cancelled."""
     status, values, failures = ended
     if status is Status.DONE:
-        return _assemble(values, failures, keys, tasks, process, cancelled)
+        return _assemble(values, failures, keys, tasks, cancelled)
     if status is Status.FAILED:
         raise _failed_task(failures[0], keys, tasks).ex
     if status is Status.TIMEOUT:

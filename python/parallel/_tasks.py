@@ -1,7 +1,10 @@
 """Parameters → tasks: the only place that knows the shapes a user may pass.
 
-Each task becomes `(function, args, kwargs)`. The rules are python-parallel's (0.0.2, the
-release the README documents, and the 0.9.1 additions that do not conflict):
+A call's tasks are a `Tasks`: each task is `(function, args, kwargs)`, but the common shapes —
+one function, each parameter its one argument, or each a tuple of positional arguments — keep
+only the parameters, and a task's triple is made only if someone asks for it (a failed task's
+report). The rules are python-parallel's (0.0.2, the release the README documents, and the
+0.9.1 additions that do not conflict):
 
 * a tuple or list spreads into positional arguments, and its dict elements into keyword
   arguments; a lone dict is keyword arguments; anything else is the one argument;
@@ -12,8 +15,10 @@ release the README documents, and the 0.9.1 additions that do not conflict):
 """
 
 import collections.abc
+import datetime
+import itertools
 
-__all__ = ["Job", "Arg", "future", "job", "arg", "map_tasks", "par_tasks", "keyed"]
+__all__ = ["Job", "Arg", "future", "job", "arg", "map_tasks", "par_tasks", "keyed", "Tasks", "SINGLE", "SPREAD", "EACH"]
 
 
 class Job:
@@ -67,6 +72,72 @@ def arg(*args, **kwargs):
     return Arg(args, kwargs)
 
 
+# The shapes of a call's tasks (`Tasks.shape`).
+SINGLE = "single"  # `fn(param, **extras)` for each parameter
+SPREAD = "spread"  # `fn(*param, **extras)`: each parameter a tuple or list without a dict in it
+EACH = "each"  # each task its `(fn, args, kwargs)` triple
+
+
+class Tasks:
+    """A call's tasks: `len(tasks)` of them, task `i` is `tasks[i]`, a `(fn, args, kwargs)`
+    triple (`kwargs` a dict or None).
+
+    `shape` says how they are held: `SINGLE` and `SPREAD` keep `fn`, `extras` (a dict, maybe
+    empty) and the parameters as `items` (a list, or the caller's `range`), and make a task's
+    triple when asked; `EACH` holds the triples themselves as `items`."""
+
+    __slots__ = ("shape", "items", "fn", "extras")
+
+    def __init__(self, shape, items, fn=None, extras=None):
+        self.shape = shape
+        self.items = items
+        self.fn = fn
+        self.extras = extras or {}
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        item = self.items[i]
+        if self.shape is EACH:
+            return item
+        args = (item,) if self.shape is SINGLE else tuple(item)
+        return self.fn, args, dict(self.extras) if self.extras else None
+
+
+# Classes whose instances report their own class to `isinstance`.
+_HONEST = frozenset(
+    {object, int, bool, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset, range, type(None)}
+    | {datetime.date, datetime.datetime, datetime.time, datetime.timedelta}
+)
+
+
+def _poses(cls):
+    """Whether an instance of `cls` may claim another class: `isinstance` also asks an object's
+    `__class__`, which a class (or a base) that defines `__class__` or `__getattribute__` may
+    fake (mocks, proxies). The builtins of `_HONEST` define a `__getattribute__` that does not."""
+    return any(c not in _HONEST and ("__class__" in vars(c) or "__getattribute__" in vars(c)) for c in cls.__mro__)
+
+
+def _any_is(types, classes):
+    """Whether an instance of one of `types` may be an instance of `classes`."""
+    return any(issubclass(t, classes) or _poses(t) for t in types)
+
+
+def _shape(items, unpack):
+    """`SINGLE` or `SPREAD` if every parameter has that shape (a look at their types, and for
+    `SPREAD` at their elements' types, with no Python loop over them), else None."""
+    types = set(map(type, items))
+    if _any_is(types, Job):
+        return None  # a Job brings its own function or arguments
+    if not unpack or not _any_is(types, (tuple, list, dict)):
+        return SINGLE
+    if all(issubclass(t, (tuple, list)) and not _poses(t) for t in types):
+        if not _any_is(set(map(type, itertools.chain.from_iterable(items))), dict):
+            return SPREAD
+    return None
+
+
 def _with_extras(extras, kwargs):
     return {**extras, **kwargs} if extras else kwargs
 
@@ -116,7 +187,13 @@ def map_tasks(fn, params, extras=None, unpack_arguments=True):
     if not callable(fn):
         raise TypeError(f"parallel.map() needs a callable to run, got {type(fn).__name__}: {fn!r:.80}")
     extras = _check_extras(extras)
+    if type(params) is range:
+        # Its ints are each the one argument, and it is a sequence already: no list of them.
+        return None, Tasks(SINGLE, params, fn, extras)
     keys, items = keyed(params, "parallel.map()")
+    shape = _shape(items, unpack_arguments)
+    if shape is not None:
+        return keys, Tasks(shape, items, fn, extras)
     if not extras and unpack_arguments:
         # The common case, quickly: plain values are the one argument.
         plain = (tuple, list, dict, Job)
@@ -129,13 +206,13 @@ def map_tasks(fn, params, extras=None, unpack_arguments=True):
                 append((task_fn, args, kwargs or None))
             else:
                 append((fn, (param,), None))
-        return keys, tasks
+        return keys, Tasks(EACH, tasks)
     tasks = []
     for param in items:
         args, kwargs = split_params(param, extras, unpack_arguments)
         task_fn = unwrap(param.fn) if isinstance(param, Job) and param.fn is not None else fn
         tasks.append((task_fn, args, kwargs))
-    return keys, tasks
+    return keys, Tasks(EACH, tasks)
 
 
 def par_tasks(params, extras=None, unpack_arguments=True):
@@ -160,7 +237,7 @@ def par_tasks(params, extras=None, unpack_arguments=True):
                 f"parallel.par() entry {where} must be a callable, a (callable, *args) tuple or "
                 f"parallel.future(callable, *args, **kwargs), got {type(entry).__name__}: {entry!r:.80}"
             )
-    return keys, tasks
+    return keys, Tasks(EACH, tasks)
 
 
 def unwrap(fn):
