@@ -352,3 +352,29 @@ def test_deep_values_are_left_to_pickle():
         deep = [deep]
     assert _parallel.plain_dumps(deep) is None
     assert parallel.process.map(identity, [deep], unpack_arguments=False) == [deep]
+
+
+def test_a_pickle_pickle_must_read_is_lent_to_it_and_outlives_the_call_if_kept():
+    from parallel._engine import _program
+    from parallel._protocol import ENTRY_SINGLE
+
+    call = _parallel.run_program(
+        _program(), ENTRY_SINGLE + pickle.dumps(bytearray), b"", [pickle.dumps(3), pickle.dumps(2)], loads=memoryview
+    )
+    views = call.wait(30)[1]
+    del call
+    assert [pickle.loads(v) for v in views] == [bytearray(3), bytearray(2)]
+    assert views[0].readonly and type(views[0].obj).__name__ == "Pickled"
+    with pytest.raises((BufferError, TypeError)):  # read-only: no writable view of it
+        _writable(views[1])
+
+
+def _writable(view):
+    import ctypes
+
+    return (ctypes.c_char * len(view)).from_buffer(view.obj)
+
+
+def test_large_values_that_pickle_reads_cross_whole(executor):
+    results = parallel.map(bytearray, [5_000_000, 3], executor=executor)
+    assert results == [bytearray(5_000_000), bytearray(3)]

@@ -1,12 +1,14 @@
 //! A call in flight, as Python sees it: [`Call`] waits with the GIL released, answers Ctrl-C
 //! within a slice of [`POLL`], and turns the engine's outcomes into Python values.
 
+use std::ffi::{c_int, c_void};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use parallel::plumbing::{Backend, Program};
 use parallel::{Error, Executor, FailedTask, FailureKind, Handle, Results};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 
@@ -137,9 +139,41 @@ impl IntoValue for Vec<u8> {
             None => Ok(PyBytes::new(py, &self).into_any()),
             Some(loads) => match loads.plain.load(&self) {
                 Some(value) => Ok(value),
-                None => loads.loads.call1((PyBytes::new(py, &self),)),
+                // Lent, not copied: a large value's pickle (an array) is not doubled.
+                None => loads.loads.call1((Bound::new(py, Pickled(self))?,)),
             },
         }
+    }
+}
+
+/// A value's pickle as the engine handed it over, lent to `loads` through the buffer protocol
+/// (read-only), without a copy; freed when the last view of it is released.
+#[pyclass(frozen, module = "parallel._parallel", name = "Pickled")]
+pub(crate) struct Pickled(Vec<u8>);
+
+#[pymethods]
+impl Pickled {
+    /// # Safety
+    /// Called by Python with a `view` to fill.
+    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
+        let data = &slf.get().0;
+        // SAFETY: `view` is the buffer Python asks to fill. The bytes live as long as `slf`,
+        // of which the view takes a reference (`view.obj`), and nothing writes them: the view
+        // is read-only (a request for a writable one fails here, with Python's BufferError).
+        let filled = unsafe {
+            ffi::PyBuffer_FillInfo(
+                view,
+                slf.as_ptr(),
+                data.as_ptr() as *mut c_void,
+                data.len() as ffi::Py_ssize_t,
+                1,
+                flags,
+            )
+        };
+        if filled == -1 {
+            return Err(PyErr::fetch(slf.py()));
+        }
+        Ok(())
     }
 }
 
