@@ -83,7 +83,7 @@ class PosesAsDict:
     ],
 )
 def test_the_shape_is_decided_from_the_parameters_types(params, unpack, shape):
-    assert (_shape(params, unpack) or EACH) == shape
+    assert (_shape(params, unpack)[0] or EACH) == shape
     if shape != EACH:
         assert map_tasks(identity, params, None, unpack)[1].shape == shape
     assert map_tasks(identity, range(3), None, unpack)[1].shape == SINGLE
@@ -91,7 +91,7 @@ def test_the_shape_is_decided_from_the_parameters_types(params, unpack, shape):
 
 def test_a_fast_task_is_made_only_when_asked_with_its_extras():
     _, tasks = map_tasks(add, [(1, 2), [3, 4]], {"c": 5})
-    assert tasks.shape == SPREAD and tasks.items == [(1, 2), [3, 4]]
+    assert tasks.shape == SPREAD and tasks.items == [(1, 2), (3, 4)]
     assert tasks[1] == (add, (3, 4), {"c": 5})
     _, tasks = map_tasks(identity, range(10, 0, -3))
     assert tasks.items == range(10, 0, -3) and tasks[2] == (identity, (4,), None)
@@ -118,6 +118,13 @@ def test_spread_parameters_are_tuples_lists_and_their_subclasses(executor):
     assert parallel.map(add, [(1, 2), [3, 4], Pair(5, 6), Args([7, 8])], executor=executor) == [3, 7, 11, 15]
     assert parallel.map(add, [(1, 2), [3, 4]], extras={"c": 10}, executor=executor) == [13, 17]
     assert parallel.map(inverse, [1, 4], extras={"scale": 2}, executor=executor) == [2.0, 0.5]
+
+
+def test_list_parameters_are_the_arguments_of_the_calls_start(executor):
+    params = [[1, 2], [3, 4]]
+    call = parallel.async_map(add, params, executor=executor)
+    params[0].append(100)  # the task may not have run yet: it still gets (1, 2)
+    assert call.results(timeout=30) == [3, 7]
 
 
 def test_the_general_path_is_unchanged_where_a_parameter_poses_as_a_dict():

@@ -125,17 +125,19 @@ def _any_is(types, classes):
 
 
 def _shape(items, unpack):
-    """`SINGLE` or `SPREAD` if every parameter has that shape (a look at their types, and for
-    `SPREAD` at their elements' types, with no Python loop over them), else None."""
+    """`(shape, items)`: `SINGLE` or `SPREAD` if every parameter has that shape (a look at
+    their types, and for `SPREAD` at their elements' types, with no Python loop over them),
+    else None; and the parameters, lists among them made tuples (their arguments are those of
+    the call's start, as when each task was made then)."""
     types = set(map(type, items))
     if _any_is(types, Job):
-        return None  # a Job brings its own function or arguments
+        return None, items  # a Job brings its own function or arguments
     if not unpack or not _any_is(types, (tuple, list, dict)):
-        return SINGLE
+        return SINGLE, items
     if all(issubclass(t, (tuple, list)) and not _poses(t) for t in types):
         if not _any_is(set(map(type, itertools.chain.from_iterable(items))), dict):
-            return SPREAD
-    return None
+            return SPREAD, (items if types == {tuple} else list(map(tuple, items)))
+    return None, items
 
 
 def _with_extras(extras, kwargs):
@@ -191,9 +193,9 @@ def map_tasks(fn, params, extras=None, unpack_arguments=True):
         # Its ints are each the one argument, and it is a sequence already: no list of them.
         return None, Tasks(SINGLE, params, fn, extras)
     keys, items = keyed(params, "parallel.map()")
-    shape = _shape(items, unpack_arguments)
+    shape, args = _shape(items, unpack_arguments)
     if shape is not None:
-        return keys, Tasks(shape, items, fn, extras)
+        return keys, Tasks(shape, args, fn, extras)
     if not extras and unpack_arguments:
         # The common case, quickly: plain values are the one argument.
         plain = (tuple, list, dict, Job)
