@@ -161,8 +161,8 @@ SKIPPED_REPLY = frame(bytes((SKIPPED,)))
 
 # --- the control page (control.rs) -----------------------------------------------------------
 
-# One page, native-endian u64 words.
-CONTROL_SIZE = 4096
+# A page of native-endian u64 words, then the reply log.
+CONTROL_SIZE = 266240
 # The environment variable holding the page's descriptor.
 CONTROL_ENV = "PARALLEL_CONTROL_FD"
 # Word `STOP_WORD` is `batch << BATCH_SHIFT | offset`: in the worker's `batch`-th request
@@ -174,3 +174,14 @@ BATCH_MASK = (1 << (64 - BATCH_SHIFT)) - 1
 # stops after a failed task).
 FLAGS_WORD = 1
 STOP_ON_FAILURE = 1
+# Word `LOGGED_WORD` is `batch << BATCH_SHIFT | n`: the worker has written the replies of
+# `batch`'s tasks up to `n` (excluded) into the log or the pipe; word `FLUSHED_WORD` the same
+# for those written to the pipe; the log holds the frames of the replies between the two, from
+# its start, `LOG_USED_WORD` bytes of it. (See control.rs: the parent reads a dead worker's log.)
+LOGGED_WORD = 2
+FLUSHED_WORD = 3
+LOG_USED_WORD = 4
+COUNT_MASK = 0xFFFF_FFFF
+# The log: `LOG_SIZE` bytes from byte `LOG_START` of the mapping.
+LOG_START = 4096
+LOG_SIZE = 262144

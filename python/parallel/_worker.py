@@ -3,8 +3,11 @@ starts and talks to through its stdin and stdout, in the frames of `parallel::pl
 codec and the messages' layout are `_protocol`'s).
 
 A request holds the pickled function (empty for `par`, whose tasks carry their own), each task's pickled
-`(args, kwargs)` and the pickled extras; the worker answers each task with one reply, flushed
-at once, so a worker that dies mid-batch loses nothing already done.
+`(args, kwargs)` and the pickled extras; the worker answers each task with one reply. The
+replies go into the control page's reply log (a memory copy) and the log to the pipe in one
+write — a millisecond after its oldest reply, when full, and at the end of each batch — so
+tiny tasks cost no system call each, and a worker that dies mid-batch loses nothing already
+done: the parent reads the replies still in the log once the worker is gone.
 
 Run with `python -c "from parallel._worker import main; main()"` and PARALLEL_PY_PATH set to
 the caller's `sys.path` (os.pathsep-separated).
@@ -20,6 +23,7 @@ import pickle
 import signal
 import sys
 import traceback
+from time import monotonic
 
 from ._pickling import describe
 from ._protocol import (
@@ -29,7 +33,12 @@ from ._protocol import (
     CONTROL_SIZE,
     ENTRY_SINGLE,
     FLAGS_WORD,
+    FLUSHED_WORD,
     HEAD,
+    LOG_SIZE,
+    LOG_START,
+    LOG_USED_WORD,
+    LOGGED_WORD,
     SKIPPED_REPLY,
     STOP_ON_FAILURE,
     STOP_WORD,
@@ -56,6 +65,84 @@ class _Control:
 
     def stop_on_failure(self):
         return self.words[FLAGS_WORD] & STOP_ON_FAILURE == STOP_ON_FAILURE
+
+
+# How long a reply may wait in the log before the log is written to the pipe (seconds).
+FLUSH_AFTER = 0.001
+
+
+class _Log:
+    """The replies to one batch, through the control page's reply log (see `_protocol`)."""
+
+    __slots__ = ("words", "view", "fd", "tag", "logged", "flushed", "used", "oldest")
+
+    def __init__(self, control, fd):
+        self.words = control.words
+        self.view = memoryview(control._page)[LOG_START : LOG_START + LOG_SIZE]
+        self.fd = fd
+
+    def begin(self, batch):
+        """The log is empty, for batch `batch` (written again here: the last word this worker
+        wrote for the batch before may have landed after the parent's, see control.rs)."""
+        self.tag = tag = batch << BATCH_SHIFT
+        self.logged = self.flushed = self.used = 0
+        self.oldest = None
+        words = self.words
+        words[LOG_USED_WORD] = 0
+        words[FLUSHED_WORD] = tag
+        words[LOGGED_WORD] = tag
+
+    def add(self, frame, count=1):
+        """Logs `frame`, the frames of the next `count` replies."""
+        n, used, words = len(frame), self.used, self.words
+        if used + n > LOG_SIZE:
+            self.flush()
+            used = 0
+            if n > LOG_SIZE:  # larger than the log: straight to the pipe
+                write_all(self.fd, frame)
+                self.logged += count
+                self.flushed = self.logged
+                words[LOGGED_WORD] = self.tag | self.logged
+                words[FLUSHED_WORD] = self.tag | self.flushed
+                return
+        self.view[used : used + n] = frame
+        self.used = used = used + n
+        self.logged += count
+        words[LOG_USED_WORD] = used
+        words[LOGGED_WORD] = self.tag | self.logged
+        if self.oldest is None:
+            self.oldest = monotonic()
+        elif monotonic() - self.oldest >= FLUSH_AFTER:
+            self.flush()
+
+    def flush(self):
+        """The log to the pipe."""
+        if self.used:
+            write_all(self.fd, self.view[: self.used])
+        self.flushed = self.logged
+        words = self.words
+        words[FLUSHED_WORD] = self.tag | self.flushed
+        words[LOG_USED_WORD] = 0
+        self.used = 0
+        self.oldest = None
+
+
+class _Pipe:
+    """The replies straight to the pipe, each written at once: without a control page."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def begin(self, batch):
+        pass
+
+    def add(self, frame, count=1):
+        write_all(self.fd, frame)
+
+    def flush(self):
+        pass
 
 
 def _control():
@@ -94,12 +181,13 @@ def _value_failed(function, exc):
 
 
 def _serve_batch(replies, function, params, extras, single=False, words=None, batch=0, strict=False):
-    """Runs one batch: one reply per task, each written at once (the hot loop). `single`: each
+    """Runs one batch: one reply per task, each added to `replies` (a `_Log` or a `_Pipe`;
+    the hot loop). `single`: each
     task is `function`'s one argument, else `(args, kwargs)` (or `(fn, args, kwargs)` when
     `function` is None). `words`: the control page, looked at before each task (this is
     request number `batch`); `strict`: the batch stops after a failed task."""
     fn = function
-    loads, dumps, protocol, write = pickle.loads, pickle.dumps, pickle.HIGHEST_PROTOCOL, os.write
+    loads, dumps, protocol, add = pickle.loads, pickle.dumps, pickle.HIGHEST_PROTOCOL, replies.add
     # `_protocol.value_reply`, written inline: the head, and the tag of `Reply::Value`.
     head, tag = HEAD, bytes((VALUE,))
     # A stop word for this batch is at least `key`; words of earlier batches are below it.
@@ -109,8 +197,8 @@ def _serve_batch(replies, function, params, extras, single=False, words=None, ba
         if words is not None:
             word = words[stop]
             if word >= key and word - key <= offset:
-                for _ in range(len(params) - offset):
-                    write_all(replies, SKIPPED_REPLY)
+                skipped = len(params) - offset
+                add(SKIPPED_REPLY * skipped, skipped)
                 return
         try:
             try:
@@ -148,11 +236,9 @@ def _serve_batch(replies, function, params, extras, single=False, words=None, ba
             frame = _failure(exc)
             if strict:
                 # The tasks after a strict call's failure never run.
-                write_all(replies, frame + SKIPPED_REPLY * (len(params) - offset - 1))
+                add(frame + SKIPPED_REPLY * (len(params) - offset - 1), len(params) - offset)
                 return
-        written = write(replies, frame)
-        if written != len(frame):
-            write_all(replies, memoryview(frame)[written:])
+        add(frame)
 
 
 class _Unpicklable:
@@ -178,6 +264,7 @@ def main():
     os.close(null)
     control = _control()
     words = control.words if control is not None else None
+    out = _Log(control, replies) if control is not None else _Pipe(replies)
     batch = 0
     functions = {}
     last_extras = (b"", None)  # sent with every batch of a call: unpickled once
@@ -189,6 +276,7 @@ def main():
         if payload is None:
             return
         batch = (batch + 1) & BATCH_MASK
+        out.begin(batch)
         entry, params, extras_bytes = read_request(payload)
         try:
             # The entry: `ENTRY_PAR` (each task carries its function), or `ENTRY_ARGS` /
@@ -209,7 +297,11 @@ def main():
             error = PicklingError(f"the function could not be unpickled in the worker process: {describe(exc)}")
             reply = _failure(error)
             for _ in params:
-                write_all(replies, reply)
+                out.add(reply)
+            out.flush()
             continue
         strict = control is not None and control.stop_on_failure()
-        _serve_batch(replies, function, params, extras, single, words, batch, strict)
+        try:
+            _serve_batch(out, function, params, extras, single, words, batch, strict)
+        finally:
+            out.flush()

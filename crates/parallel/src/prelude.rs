@@ -166,4 +166,3 @@ impl<F, Args, K> ParallelFn<Args, K> for F where F: TaskFn<Args, (), K> + 'stati
 /// assert_eq!(held.max_workers(2).silent().map(vec![5, 0]).replace_failed(-1), vec![20, -1]);
 /// ```
 pub type With<F, B = Threads, E = (), M = Strict> = Executor<B, E, M, Holds<F>>;
-
