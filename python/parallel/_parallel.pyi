@@ -5,7 +5,7 @@ from typing import Any, final
 
 from typing_extensions import Self
 
-__all__ = ["run_threads", "run_program", "Call", "Program", "DEFAULT_THREAD_WORKERS"]
+__all__ = ["run_threads", "run_program", "Call", "Program", "Worker", "DEFAULT_THREAD_WORKERS"]
 
 DEFAULT_THREAD_WORKERS: int
 
@@ -39,3 +39,18 @@ def run_program(
     silent: bool = ...,
     memory_limit: int | None = ...,
 ) -> Call: ...
+
+@final
+class Worker:
+    def __new__(cls, replies: int) -> Self: ...
+    def begin_batch(self) -> int: ...
+    def serve(
+        self,
+        function: Callable[..., Any] | None,
+        params: Sequence[bytes],
+        extras: dict[str, Any] | None,
+        single: bool,
+        unpicklable: type,
+        reply: Callable[[str, Any, Any], tuple[bytes, bool]],
+    ) -> None: ...
+    def answer(self, frames: bytes, count: int) -> None: ...

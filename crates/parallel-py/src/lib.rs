@@ -9,16 +9,19 @@
 mod call;
 mod program;
 mod threads;
+mod worker;
 
 use pyo3::prelude::*;
 
-/// The extension module: `run_threads`, `run_program`, `Call`, `Program`.
+/// The extension module: `run_threads`, `run_program`, `Call`, `Program`, and `Worker`
+/// (the worker process's side).
 #[pymodule]
 fn _parallel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(threads::run_threads, m)?)?;
     m.add_function(wrap_pyfunction!(program::run_program, m)?)?;
     m.add_class::<call::Call>()?;
     m.add_class::<program::PyProgram>()?;
+    m.add_class::<worker::PyWorker>()?;
     m.add("DEFAULT_THREAD_WORKERS", parallel::default_thread_workers())?;
     Ok(())
 }
