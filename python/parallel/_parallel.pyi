@@ -47,7 +47,7 @@ class Worker:
     def serve(
         self,
         function: Callable[..., Any] | None,
-        params: Sequence[bytes],
+        params: Sequence[bytes | memoryview],
         extras: dict[str, Any] | None,
         single: bool,
         unpicklable: type,

@@ -71,15 +71,16 @@ def frame(payload):
 
 
 def read_exact(fd, n):
-    """`n` bytes read from the descriptor `fd`, or None if it ends first."""
-    chunks = []
-    while n:
-        chunk = os.read(fd, n)
-        if not chunk:
+    """`n` bytes read from the descriptor `fd` (a bytearray, read into in place: a large
+    frame is copied once, from the pipe), or None if it ends first."""
+    data = bytearray(n)
+    view, got = memoryview(data), 0
+    while got < n:
+        k = os.readv(fd, [view[got:]])
+        if not k:
             return None
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+        got += k
+    return data
 
 
 def write_all(fd, data):
@@ -112,16 +113,18 @@ ENTRY_ARGS = b"A"  # + the pickled function; each task is its `(args, kwargs)`, 
 ENTRY_SINGLE = b"1"  # + the pickled function; each task is its one argument, pickled
 
 
-def read_request(payload):
-    """`(entry, params, extras)` of a request's payload (`params`: a list of bytes)."""
-    entry, i = read_bytes(payload, 0)
-    count, i = read_varint(payload, i)
+def read_request(payload, views=False):
+    """`(entry, params, extras)` of a request's payload: bytes, and `params` a list of bytes —
+    or, with `views`, of memoryviews into `payload` (no copy: `pickle.loads` takes them)."""
+    data = memoryview(payload) if views else bytes(payload)
+    entry, i = read_bytes(data, 0)
+    count, i = read_varint(data, i)
     params = []
     for _ in range(count):
-        p, i = read_bytes(payload, i)
+        p, i = read_bytes(data, i)
         params.append(p)
-    extras, i = read_bytes(payload, i)
-    return entry, params, extras
+    extras, i = read_bytes(data, i)
+    return bytes(entry), params, bytes(extras)
 
 
 # --- replies ---------------------------------------------------------------------------------

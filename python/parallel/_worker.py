@@ -121,7 +121,7 @@ def main():
         if payload is None:
             return
         worker.begin_batch()
-        entry, params, extras_bytes = read_request(payload)
+        entry, params, extras_bytes = read_request(payload, views=True)
         try:
             # The entry: `ENTRY_PAR` (each task carries its function), or `ENTRY_ARGS` /
             # `ENTRY_SINGLE` + the pickled function (tasks are `(args, kwargs)` / its one

@@ -60,7 +60,7 @@ impl PyWorker {
     /// Runs one batch. `function`: the call's function, or `None` for `par` (each task is a
     /// pickled `(fn, args, kwargs)`); `single`: each task is `function`'s one argument, else
     /// `(args, kwargs)`; `extras`: keyword arguments every task gets (or `None`);
-    /// `unpicklable`: the type of the placeholder for arguments that did not pickle; `reply`:
+    /// each task's pickled arguments are bytes or a memoryview; `unpicklable`: the type of the placeholder for arguments that did not pickle; `reply`:
     /// `reply(stage, obj, extra) -> (frame, failed)` makes the reply of a task that did not
     /// go the plain way (`stage`: "unpickle", "unpicklable", "raised" or "value").
     #[allow(clippy::too_many_arguments)] // the parts of one request, as Python holds them
@@ -68,7 +68,7 @@ impl PyWorker {
         &mut self,
         py: Python<'_>,
         function: Option<Bound<'_, PyAny>>,
-        params: Vec<Bound<'_, PyBytes>>,
+        params: Vec<Bound<'_, PyAny>>,
         extras: Option<Bound<'_, PyDict>>,
         single: bool,
         unpicklable: Bound<'_, PyAny>,
@@ -98,7 +98,7 @@ impl PyWorker {
         &mut self,
         py: Python<'py>,
         function: Option<&Bound<'py, PyAny>>,
-        params: &[Bound<'py, PyBytes>],
+        params: &[Bound<'py, PyAny>],
         extras: Option<&Bound<'py, PyDict>>,
         single: bool,
         unpicklable: &Bound<'py, PyAny>,
@@ -144,7 +144,7 @@ impl PyWorker {
         dumps: &Bound<'py, PyAny>,
         protocol: &Bound<'py, PyAny>,
         function: Option<&Bound<'py, PyAny>>,
-        p: &Bound<'py, PyBytes>,
+        p: &Bound<'py, PyAny>,
         extras: Option<&Bound<'py, PyDict>>,
         single: bool,
         unpicklable: &Bound<'py, PyAny>,

@@ -258,14 +258,7 @@ impl<C: Deref<Target = Control>, W: Write> Replies<C, W> {
             self.flush()?;
             let control = self.control.as_deref().expect("a control page");
             if !control.log_frame(0, frames) {
-                // Larger than the log: straight to the pipe.
-                self.pipe.write_all(frames)?;
-                self.pipe.flush()?;
-                self.logged += count;
-                self.flushed = self.logged;
-                control.logged(self.batch, self.logged, 0);
-                control.flushed(self.batch, self.flushed);
-                return Ok(());
+                return self.direct(&[frames], count); // larger than the log
             }
         }
         let control = self.control.as_deref().expect("a control page");
@@ -275,6 +268,23 @@ impl<C: Deref<Target = Control>, W: Write> Replies<C, W> {
         let oldest = *self.oldest.get_or_insert_with(Instant::now);
         if oldest.elapsed() >= FLUSH_AFTER {
             self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The next `count` replies, whose frames are `parts` end to end, straight to the pipe
+    /// after what the log holds: for frames larger than the log, without copying them into it.
+    pub(crate) fn direct(&mut self, parts: &[&[u8]], count: usize) -> Result<(), WireError> {
+        self.flush()?;
+        for part in parts {
+            self.pipe.write_all(part)?;
+        }
+        self.pipe.flush()?;
+        self.logged += count;
+        self.flushed = self.logged;
+        if let Some(control) = self.control.as_deref() {
+            control.logged(self.batch, self.logged, 0);
+            control.flushed(self.batch, self.flushed);
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ use crate::engine::sync::lock;
 use crate::engine::work::Interrupt;
 use crate::process::control::{Control, CONTROL_ENV};
 use crate::process::program::Program;
-use crate::process::protocol::{Reply, Request, MAX_FRAME};
+use crate::process::protocol::{recv_reply, Reply, Request};
 use crate::process::wire::{self, WireError};
 
 /// Replies closer together than this come from tiny tasks ...
@@ -229,7 +229,7 @@ impl Worker {
             if quick && left >= COALESCE_MIN && self.replies.buffer().is_empty() {
                 std::thread::sleep(COALESCE);
             }
-            match wire::recv(&mut self.replies, MAX_FRAME) {
+            match recv_reply(&mut self.replies) {
                 Ok(reply) => replies.push(reply),
                 Err(e) => {
                     let death = self.death(&e, Pipe::Replies);

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
 
-use crate::process::control::Control;
+use crate::process::control::{Control, LOG_SIZE};
 use crate::process::protocol::Reply;
 use crate::process::serve::Replies;
 use crate::process::wire::{self, WireError};
@@ -73,10 +73,18 @@ impl WorkerSide {
         self.replies.control().is_some_and(|c| c.stop_on_failure())
     }
 
-    /// The next task's reply: its encoded value.
+    /// The next task's reply: its encoded value. A large value goes to the pipe as it is,
+    /// after its frame's head, rather than through the log.
     pub fn value(&mut self, value: &[u8]) -> io::Result<()> {
         let mut frame = std::mem::take(&mut self.frame);
-        let written = value_frame(&mut frame, value).and_then(|()| self.replies.frames(&frame, 1));
+        let large = value.len() > LOG_SIZE / 2;
+        let written = value_frame(&mut frame, value, !large).and_then(|()| {
+            if large {
+                self.replies.direct(&[&frame, value], 1)
+            } else {
+                self.replies.frames(&frame, 1)
+            }
+        });
         self.frame = frame;
         written.map_err(io_error)
     }
@@ -102,8 +110,9 @@ impl WorkerSide {
 }
 
 /// The frame of `Reply::Value(value)` in `frame`, without copying `value` into a `Reply`
-/// first: the variant's tag, the length (a varint), the bytes.
-fn value_frame(frame: &mut Vec<u8>, value: &[u8]) -> Result<(), WireError> {
+/// first: the variant's tag, the length (a varint), then the bytes — or, without `whole`, all
+/// but the bytes (the caller writes them after).
+fn value_frame(frame: &mut Vec<u8>, value: &[u8], whole: bool) -> Result<(), WireError> {
     let mut length = [0u8; 10];
     let (mut n, mut used) = (value.len(), 0);
     while n >= 0x80 {
@@ -117,7 +126,9 @@ fn value_frame(frame: &mut Vec<u8>, value: &[u8]) -> Result<(), WireError> {
     frame.extend_from_slice(&wire::header(1 + used + value.len())?);
     frame.push(0);
     frame.extend_from_slice(&length[..used]);
-    frame.extend_from_slice(value);
+    if whole {
+        frame.extend_from_slice(value);
+    }
     Ok(())
 }
 
@@ -130,10 +141,13 @@ mod tests {
         for len in [0, 1, 127, 128, 300, 70_000] {
             let value = vec![7u8; len];
             let mut frame = Vec::new();
-            value_frame(&mut frame, &value).unwrap();
+            value_frame(&mut frame, &value, true).unwrap();
             let mut expected = Vec::new();
-            wire::send(&mut expected, &Reply::Value(value)).unwrap();
+            wire::send(&mut expected, &Reply::Value(value.clone())).unwrap();
             assert_eq!(frame, expected, "{len} bytes");
+            value_frame(&mut frame, &value, false).unwrap();
+            frame.extend_from_slice(&value);
+            assert_eq!(frame, expected, "{len} bytes, its head apart");
         }
     }
 }
