@@ -34,3 +34,19 @@ def test_memory_limit_fails_only_the_task_that_passes_it():
     )
     assert results[0] == 10 and results[2] == 20
     assert isinstance(results[1].ex, MemoryError)
+
+
+def test_a_worker_dying_mid_batch_loses_no_finished_task_and_runs_none_twice(tmp_path):
+    # Tiny tasks are answered through the reply log; when the worker dies, the replies still in
+    # the log are read from it: the tasks before the crash keep their values, the one running
+    # fails, and no task that finished runs again (each task records itself once per run).
+    path = str(tmp_path / "runs")
+    n, crash = 3000, 2500
+    results = parallel.process.map(
+        workload.record_then, [(path, i, i == crash) for i in range(n)], max_workers=1, silent=True
+    )
+    assert [r for i, r in enumerate(results) if i != crash] == [i for i in range(n) if i != crash]
+    assert isinstance(results[crash].ex, WorkerCrashedError) and results[crash].ex.exitcode == 3
+    with open(path) as f:
+        runs = [int(line) for line in f]
+    assert sorted(runs) == list(range(n)), "every task ran exactly once"

@@ -152,3 +152,13 @@ def stuck(n, label):
 
 decorated_hold = parallel.decorate(hold)
 process_decorated_hold = parallel.decorate(executor=parallel.PROCESS_EXECUTOR)(hold)
+
+
+def record_then(path, index, exit_here):
+    """Appends this task's index to `path` (one line, one write), then: the index back, or the
+    worker process exits if `exit_here`."""
+    with open(path, "a") as f:
+        f.write(f"{index}\n")
+    if exit_here:
+        os._exit(3)
+    return index

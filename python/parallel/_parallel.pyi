@@ -14,6 +14,7 @@ __all__ = [
     "Call",
     "Program",
     "Params",
+    "Worker",
     "DEFAULT_THREAD_WORKERS",
 ]
 
@@ -77,3 +78,17 @@ def pickle_params(
 ) -> Params: ...
 def plain_dumps(obj: object) -> bytes | None: ...
 def plain_loads(data: bytes) -> tuple[bool, Any]: ...
+@final
+class Worker:
+    def __new__(cls, replies: int) -> Self: ...
+    def begin_batch(self) -> int: ...
+    def serve(
+        self,
+        function: Callable[..., Any] | None,
+        params: Sequence[bytes | memoryview],
+        extras: dict[str, Any] | None,
+        single: bool,
+        unpicklable: type,
+        reply: Callable[[str, Any, Any], tuple[bytes, bool]],
+    ) -> None: ...
+    def answer(self, frames: bytes, count: int) -> None: ...

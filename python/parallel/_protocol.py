@@ -71,15 +71,16 @@ def frame(payload):
 
 
 def read_exact(fd, n):
-    """`n` bytes read from the descriptor `fd`, or None if it ends first."""
-    chunks = []
-    while n:
-        chunk = os.read(fd, n)
-        if not chunk:
+    """`n` bytes read from the descriptor `fd` (a bytearray, read into in place: a large
+    frame is copied once, from the pipe), or None if it ends first."""
+    data = bytearray(n)
+    view, got = memoryview(data), 0
+    while got < n:
+        k = os.readv(fd, [view[got:]])
+        if not k:
             return None
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+        got += k
+    return data
 
 
 def write_all(fd, data):
@@ -112,16 +113,18 @@ ENTRY_ARGS = b"A"  # + the pickled function; each task is its `(args, kwargs)`, 
 ENTRY_SINGLE = b"1"  # + the pickled function; each task is its one argument, pickled
 
 
-def read_request(payload):
-    """`(entry, params, extras)` of a request's payload (`params`: a list of bytes)."""
-    entry, i = read_bytes(payload, 0)
-    count, i = read_varint(payload, i)
+def read_request(payload, views=False):
+    """`(entry, params, extras)` of a request's payload: bytes, and `params` a list of bytes —
+    or, with `views`, of memoryviews into `payload` (no copy: `pickle.loads` takes them)."""
+    data = memoryview(payload) if views else bytes(payload)
+    entry, i = read_bytes(data, 0)
+    count, i = read_varint(data, i)
     params = []
     for _ in range(count):
-        p, i = read_bytes(payload, i)
+        p, i = read_bytes(data, i)
         params.append(p)
-    extras, i = read_bytes(payload, i)
-    return entry, params, extras
+    extras, i = read_bytes(data, i)
+    return bytes(entry), params, bytes(extras)
 
 
 # --- replies ---------------------------------------------------------------------------------
@@ -161,8 +164,8 @@ SKIPPED_REPLY = frame(bytes((SKIPPED,)))
 
 # --- the control page (control.rs) -----------------------------------------------------------
 
-# One page, native-endian u64 words.
-CONTROL_SIZE = 4096
+# A page of native-endian u64 words, then the reply log.
+CONTROL_SIZE = 266240
 # The environment variable holding the page's descriptor.
 CONTROL_ENV = "PARALLEL_CONTROL_FD"
 # Word `STOP_WORD` is `batch << BATCH_SHIFT | offset`: in the worker's `batch`-th request
@@ -174,3 +177,14 @@ BATCH_MASK = (1 << (64 - BATCH_SHIFT)) - 1
 # stops after a failed task).
 FLAGS_WORD = 1
 STOP_ON_FAILURE = 1
+# Word `LOGGED_WORD` is `batch << BATCH_SHIFT | n`: the worker has written the replies of
+# `batch`'s tasks up to `n` (excluded) into the log or the pipe; word `FLUSHED_WORD` the same
+# for those written to the pipe; the log holds the frames of the replies between the two, from
+# its start, `LOG_USED_WORD` bytes of it. (See control.rs: the parent reads a dead worker's log.)
+LOGGED_WORD = 2
+FLUSHED_WORD = 3
+LOG_USED_WORD = 4
+COUNT_MASK = 0xFFFF_FFFF
+# The log: `LOG_SIZE` bytes from byte `LOG_START` of the mapping.
+LOG_START = 4096
+LOG_SIZE = 262144

@@ -3,8 +3,13 @@ starts and talks to through its stdin and stdout, in the frames of `parallel::pl
 codec and the messages' layout are `_protocol`'s).
 
 A request holds the pickled function (empty for `par`, whose tasks carry their own), each task's pickled
-`(args, kwargs)` and the pickled extras; the worker answers each task with one reply, flushed
-at once, so a worker that dies mid-batch loses nothing already done.
+`(args, kwargs)` and the pickled extras; the worker answers each task with one reply. The loop
+over a batch's tasks — unpickle, call, pickle, reply — runs in Rust (`_parallel.Worker`, on the
+engine's worker side): the replies go into the control page's reply log (a memory copy) and the
+log to the pipe in one write — a millisecond after its oldest reply, when full, and at the end of
+each batch — so tiny tasks cost no system call each, and a worker that dies mid-batch loses
+nothing already done: the parent reads the replies still in the log once the worker is gone.
+This module reads the requests and makes the replies of tasks that fail (`_reply`).
 
 Run with `python -c "from parallel._worker import main; main()"` and PARALLEL_PY_PATH set to
 the caller's `sys.path` (os.pathsep-separated).
@@ -23,56 +28,19 @@ import traceback
 
 from ._pickling import describe
 from ._protocol import (
-    BATCH_MASK,
-    BATCH_SHIFT,
-    CONTROL_ENV,
-    CONTROL_SIZE,
     ENTRY_SINGLE,
-    FLAGS_WORD,
-    HEAD,
-    SKIPPED_REPLY,
-    STOP_ON_FAILURE,
-    STOP_WORD,
-    VALUE,
     NotAFrame,
-    encode_varint,
     raised_reply,
     read_frame,
     read_request,
-    write_all,
+    value_reply,
 )
-
-
-class _Control:
-    """The control page (`_protocol`'s layout): its stop word says which tasks of which
-    request must not start, its flags whether the request belongs to a strict call."""
-
-    def __init__(self, fd):
-        import mmap
-
-        self._page = mmap.mmap(fd, CONTROL_SIZE)
-        os.close(fd)
-        self.words = memoryview(self._page).cast("Q")
-
-    def stop_on_failure(self):
-        return self.words[FLAGS_WORD] & STOP_ON_FAILURE == STOP_ON_FAILURE
-
-
-def _control():
-    fd = os.environ.pop(CONTROL_ENV, None)
-    try:
-        return _Control(int(fd)) if fd is not None else None
-    except (OSError, ValueError):
-        return None
 
 
 def _failure(exc):
     """The reply for a task that raised `exc`: the exception and its traceback, pickled, with
     what the parent needs to rebuild an exception that does not cross (`_pickling`)."""
-    tb = exc.__traceback__
-    if tb is not None and tb.tb_frame.f_code is _serve_batch.__code__ and tb.tb_next is not None:
-        tb = tb.tb_next  # the worker's own loop is not part of the task's story
-    tb = "".join(traceback.format_exception(type(exc), exc, tb))
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     from parallel._pickling import exception_payload
 
     return raised_reply(describe(exc).encode("utf-8", "replace"), exception_payload(exc, tb))
@@ -81,78 +49,42 @@ def _failure(exc):
 def _unpickle_failed(exc):
     from parallel.exceptions import PicklingError
 
-    return PicklingError(f"the task's arguments could not be unpickled in the worker: {describe(exc)}")
+    error = PicklingError(f"the task's arguments could not be unpickled in the worker: {describe(exc)}")
+    error.__cause__ = exc
+    return error
 
 
 def _value_failed(function, exc):
     from parallel.exceptions import PicklingError
 
     name = getattr(function, "__qualname__", function)
-    return PicklingError(
+    error = PicklingError(
         f"the value returned by {name!r} cannot be pickled to cross back from the worker process: {describe(exc)}"
     )
+    error.__cause__ = exc
+    return error
 
 
-def _serve_batch(replies, function, params, extras, single=False, words=None, batch=0, strict=False):
-    """Runs one batch: one reply per task, each written at once (the hot loop). `single`: each
-    task is `function`'s one argument, else `(args, kwargs)` (or `(fn, args, kwargs)` when
-    `function` is None). `words`: the control page, looked at before each task (this is
-    request number `batch`); `strict`: the batch stops after a failed task."""
-    fn = function
-    loads, dumps, protocol, write = pickle.loads, pickle.dumps, pickle.HIGHEST_PROTOCOL, os.write
-    # `_protocol.value_reply`, written inline: the head, and the tag of `Reply::Value`.
-    head, tag = HEAD, bytes((VALUE,))
-    # A stop word for this batch is at least `key`; words of earlier batches are below it.
-    key = batch << BATCH_SHIFT
-    stop = STOP_WORD
-    for offset, p in enumerate(params):
-        if words is not None:
-            word = words[stop]
-            if word >= key and word - key <= offset:
-                for _ in range(len(params) - offset):
-                    write_all(replies, SKIPPED_REPLY)
-                return
-        try:
-            try:
-                task = loads(p)
-            except Exception as exc:
-                raise _unpickle_failed(exc) from exc
-            if type(task) is _Unpicklable:
-                from parallel.exceptions import PicklingError
+def _reply(stage, obj, function):
+    """`(frame, failed)`: the reply of a task that did not go the plain way, as
+    `_parallel.Worker.serve` asks for it. `stage` says where it left it: its arguments did not
+    unpickle ("unpickle", `obj` the exception), were the placeholder of arguments that did not
+    pickle ("unpicklable", `obj` the `_Unpicklable`), it raised ("raised", `obj` the exception),
+    or its value `obj` did not pickle ("value", `function` the task's function)."""
+    if stage == "raised":
+        return _failure(obj), True
+    if stage == "unpickle":
+        return _failure(_unpickle_failed(obj)), True
+    if stage == "unpicklable":
+        from parallel.exceptions import PicklingError
 
-                raise PicklingError(task.message)
-            if single:
-                value = function(task)
-            else:
-                if function is None:
-                    fn, args, kwargs = task
-                else:
-                    fn = function
-                    args, kwargs = task
-                if extras:
-                    kwargs = {**extras, **kwargs} if kwargs else extras
-                value = fn(*args, **kwargs) if kwargs else fn(*args)
-            try:
-                data = dumps(value, protocol)
-            except Exception:
-                try:
-                    from parallel._pickling import cloud_dumps
+        return _failure(PicklingError(obj.message)), True
+    try:
+        from parallel._pickling import cloud_dumps
 
-                    data = cloud_dumps(value)
-                except Exception as exc:
-                    raise _value_failed(fn if fn is not None else function, exc) from exc
-            n = len(data)
-            body = (tag + bytes((n,)) if n < 128 else tag + encode_varint(n)) + data
-            frame = head + len(body).to_bytes(4, "little") + body
-        except BaseException as exc:  # SystemExit too: it fails the task, not the worker
-            frame = _failure(exc)
-            if strict:
-                # The tasks after a strict call's failure never run.
-                write_all(replies, frame + SKIPPED_REPLY * (len(params) - offset - 1))
-                return
-        written = write(replies, frame)
-        if written != len(frame):
-            write_all(replies, memoryview(frame)[written:])
+        return value_reply(cloud_dumps(obj)), False
+    except Exception as exc:
+        return _failure(_value_failed(function, exc)), True
 
 
 class _Unpicklable:
@@ -164,6 +96,8 @@ class _Unpicklable:
 
 
 def main():
+    from parallel._parallel import Worker
+
     # Ctrl-C reaches the whole process group: the parent cancels the call and kills workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     path = os.environ.pop("PARALLEL_PY_PATH", None)
@@ -176,9 +110,7 @@ def main():
     os.dup2(null, 0)
     os.dup2(2, 1)
     os.close(null)
-    control = _control()
-    words = control.words if control is not None else None
-    batch = 0
+    worker = Worker(replies)  # takes the replies' descriptor and the control page
     functions = {}
     last_extras = (b"", None)  # sent with every batch of a call: unpickled once
     while True:
@@ -188,8 +120,8 @@ def main():
             sys.exit("parallel worker: not a frame from the parent")
         if payload is None:
             return
-        batch = (batch + 1) & BATCH_MASK
-        entry, params, extras_bytes = read_request(payload)
+        worker.begin_batch()
+        entry, params, extras_bytes = read_request(payload, views=True)
         try:
             # The entry: `ENTRY_PAR` (each task carries its function), or `ENTRY_ARGS` /
             # `ENTRY_SINGLE` + the pickled function (tasks are `(args, kwargs)` / its one
@@ -207,9 +139,6 @@ def main():
             from parallel.exceptions import PicklingError
 
             error = PicklingError(f"the function could not be unpickled in the worker process: {describe(exc)}")
-            reply = _failure(error)
-            for _ in params:
-                write_all(replies, reply)
+            worker.answer(_failure(error) * len(params), len(params))
             continue
-        strict = control is not None and control.stop_on_failure()
-        _serve_batch(replies, function, params, extras, single, words, batch, strict)
+        worker.serve(function, params, extras or None, single, _Unpicklable, _reply)

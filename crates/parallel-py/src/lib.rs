@@ -11,11 +11,13 @@ mod items;
 mod pickles;
 mod program;
 mod threads;
+mod worker;
 
 use pyo3::prelude::*;
 
 /// The extension module: `run_threads`, `run_program`, `pickle_params`, `Call`, `Program`,
-/// `Params`, and the plain pickles' `dumps` and `loads` (for tests).
+/// `Params`, `Worker` (the worker process's side), and the plain pickles' `dumps` and `loads`
+/// (for tests).
 #[pymodule]
 fn _parallel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(threads::run_threads, m)?)?;
@@ -26,6 +28,7 @@ fn _parallel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<program::Params>()?;
     m.add_class::<call::Call>()?;
     m.add_class::<program::PyProgram>()?;
+    m.add_class::<worker::PyWorker>()?;
     m.add("DEFAULT_THREAD_WORKERS", parallel::default_thread_workers())?;
     Ok(())
 }

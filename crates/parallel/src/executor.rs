@@ -115,6 +115,10 @@ pub trait TryMaps<F: TaskFn<A, E, K, Output = Result<T, X>>, A, E, K, R, T, X>: 
 )]
 pub trait Carries<X>: Backend {}
 
+/// The function an executor holds: see [`With`](crate::prelude::With).
+#[derive(Debug, Clone, Copy)]
+pub struct Holds<F>(pub(crate) F);
+
 /// What `F` returns when called with `A` and extras `E`.
 type Out<F, A, E, K> = <F as TaskFn<A, E, K>>::Output;
 
@@ -381,13 +385,13 @@ impl<B: Backend, E, M: Mode> Executor<B, E, M> {
 
     /// This executor holding `f`: then `map` takes only the inputs (see
     /// [`With`](crate::prelude::With)).
-    pub(crate) fn holding<G>(self, f: G) -> Executor<B, E, M, crate::prelude::Holds<G>> {
+    pub(crate) fn holding<G>(self, f: G) -> Executor<B, E, M, Holds<G>> {
         let Executor { backend, max_workers, timeout, task_timeout, extras, mode, .. } = self;
-        Executor { backend, max_workers, timeout, task_timeout, extras, mode, function: crate::prelude::Holds(f) }
+        Executor { backend, max_workers, timeout, task_timeout, extras, mode, function: Holds(f) }
     }
 }
 
-impl<B: Backend, E, M: Mode, G> Executor<B, E, M, crate::prelude::Holds<G>> {
+impl<B: Backend, E, M: Mode, G> Executor<B, E, M, Holds<G>> {
     /// The executor without its function, and the function.
     fn release(self) -> (Executor<B, E, M>, G) {
         let Executor { backend, max_workers, timeout, task_timeout, extras, mode, function } = self;

@@ -17,6 +17,7 @@ use std::fmt::Debug;
 
 pub use crate::call::TaskFn;
 use crate::error::Error;
+pub use crate::executor::Holds;
 use crate::executor::{Executor, Maps, TryMaps};
 use crate::handle::Handle;
 use crate::inputs::Inputs;
@@ -165,7 +166,3 @@ impl<F, Args, K> ParallelFn<Args, K> for F where F: TaskFn<Args, (), K> + 'stati
 /// assert_eq!(held.max_workers(2).silent().map(vec![5, 0]).replace_failed(-1), vec![20, -1]);
 /// ```
 pub type With<F, B = Threads, E = (), M = Strict> = Executor<B, E, M, Holds<F>>;
-
-/// The function a [`With`] holds.
-#[derive(Debug, Clone, Copy)]
-pub struct Holds<F>(pub(crate) F);

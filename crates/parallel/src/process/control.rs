@@ -1,7 +1,7 @@
-//! The control page a worker process shares with its parent: one page of memory (a memfd,
-//! mapped by both), through which the parent stops a batch it has already sent — so that, as on
-//! threads, no task starts once `cancel` returned, and the tasks after a strict call's failure
-//! never run.
+//! The control page a worker process shares with its parent: memory (a memfd, mapped by both)
+//! through which the parent stops a batch it has already sent — so that, as on threads, no
+//! task starts once `cancel` returned, and the tasks after a strict call's failure never run —
+//! and the *reply log*, through which a worker answers tiny tasks without a system call each.
 //!
 //! Layout (native-endian words; parent and worker run on the same machine):
 //! - word 0, **stop**: `batch << 32 | offset` — in the worker's `batch`-th request (counted from
@@ -10,6 +10,23 @@
 //! - word 1, **flags**: bit 0, *stop on failure*: the request being sent belongs to a strict
 //!   call, so the worker skips the rest of the batch after a task fails. Written before the
 //!   request is sent, read by the worker when the request arrives.
+//!
+//! - word 2, **logged**: `batch << 32 | n` — the worker has written the replies of `batch`'s
+//!   tasks up to `n` (excluded) into the log or the pipe;
+//! - word 3, **flushed**: `batch << 32 | n` — ... and those up to `n` to the pipe; the log holds
+//!   the frames of the replies between the two, from its start;
+//! - word 4, **log used**: how many bytes of the log those frames take;
+//! - from byte [`LOG_START`] on, [`LOG_SIZE`] bytes: the log.
+//!
+//! **The reply log.** A worker copies each reply's frame into the log (a memory copy) and writes
+//! the log to its pipe in one go — when a millisecond has passed since its oldest reply not yet
+//! written, when the log is full, and at the end of each batch. If it dies in between, its
+//! replies are not lost: the parent reads them from the log once the worker is gone
+//! ([`Control::unread`]), so the task that was running is the one that fails, and no task that
+//! finished runs again. A call with a deadline or a task timeout sends its tasks one per batch,
+//! so their replies are written at once. The parent empties the log (words 2 and 3 for the new
+//! batch) before it sends each request, and the worker again when it receives it; a worker program that ignores the log writes every
+//! reply to its pipe, and the log stays empty.
 //!
 //! A skipped task is answered with [`Reply::Skipped`](crate::process::protocol::Reply::Skipped).
 //! A worker program that ignores the page (any program can be a worker) simply runs its whole
@@ -20,14 +37,17 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::process::protocol::{Reply, MAX_FRAME};
+use crate::process::wire;
+
 /// The environment variable that tells a worker which descriptor holds its control page.
 pub(crate) const CONTROL_ENV: &str = "PARALLEL_CONTROL_FD";
 
 // The layout, also written in python/parallel/_protocol.py for the Python worker (under the
 // same names; tests/test_cancel.py checks that the two agree).
 
-/// The size of the mapping: one page.
-const CONTROL_SIZE: usize = 4096;
+/// The size of the mapping: a page of words, then the reply log.
+const CONTROL_SIZE: usize = 266240;
 
 /// The stop word: `batch << BATCH_SHIFT | offset`.
 const STOP_WORD: usize = 0;
@@ -40,6 +60,24 @@ const FLAGS_WORD: usize = 1;
 
 /// Bit 0 of the flags word: stop the batch after a failed task.
 const STOP_ON_FAILURE: u64 = 1;
+
+/// The logged word: `batch << BATCH_SHIFT | n`, the replies of the batch up to `n` are written.
+const LOGGED_WORD: usize = 2;
+
+/// The flushed word: `batch << BATCH_SHIFT | n`, the replies of the batch up to `n` are in the pipe.
+const FLUSHED_WORD: usize = 3;
+
+/// The log-used word: the bytes of the log the frames of the unflushed replies take.
+const LOG_USED_WORD: usize = 4;
+
+/// Where the log starts in the mapping: after the page of words.
+pub(crate) const LOG_START: usize = 4096;
+
+/// The log's size (`CONTROL_SIZE - LOG_START`).
+pub(crate) const LOG_SIZE: usize = 262144;
+
+/// The low bits of a logged or flushed word: a count within the batch.
+const COUNT_MASK: u64 = 0xFFFF_FFFF;
 
 /// One worker's control page, mapped in this process.
 pub(crate) struct Control {
@@ -99,10 +137,56 @@ impl Control {
     }
 
     fn word(&self, i: usize) -> &AtomicU64 {
-        debug_assert!(i == STOP_WORD || i == FLAGS_WORD);
+        debug_assert!(i <= LOG_USED_WORD);
         // SAFETY: the mapping is CONTROL_SIZE bytes, page-aligned, and lives as long as `self`;
-        // the stop and flags words are in it and only ever accessed atomically.
+        // the words are in its first page and only ever accessed atomically.
         unsafe { &*self.words.as_ptr().add(i) }
+    }
+
+    /// The log's bytes `..len`.
+    ///
+    /// # Safety
+    /// No other process writes them meanwhile: the worker reads what it wrote itself, the
+    /// parent reads only once the worker is dead.
+    unsafe fn log(&self, len: usize) -> &[u8] {
+        // SAFETY: the log is LOG_SIZE bytes inside the mapping, which lives as long as `self`;
+        // the caller promises that nobody writes them while the slice lives.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>().add(LOG_START), len.min(LOG_SIZE)) }
+    }
+
+    /// Both sides: the log is empty, for the batch numbered `batch`. The parent says so
+    /// before it sends the batch (for a worker program that keeps no log), the worker when it
+    /// receives it — after the last word it wrote for the batch before, which may land after
+    /// the parent's, since the parent reads that batch's last reply before the worker wrote it.
+    pub(crate) fn begin_log(&self, batch: u32) {
+        let tag = u64::from(batch) << BATCH_SHIFT;
+        self.word(LOG_USED_WORD).store(0, Ordering::Relaxed);
+        self.word(FLUSHED_WORD).store(tag, Ordering::Relaxed);
+        self.word(LOGGED_WORD).store(tag, Ordering::Release);
+    }
+
+    /// Parent, once the worker is dead: the replies of `batch` it logged but had not written to
+    /// its pipe, from reply `received` on (the parent read the ones before). A log that does
+    /// not decode ends the list: the worker may have died in the middle of a copy.
+    pub(crate) fn unread(&self, batch: u32, received: usize) -> Vec<Reply> {
+        let tag = u64::from(batch) << BATCH_SHIFT;
+        let (logged, flushed) =
+            (self.word(LOGGED_WORD).load(Ordering::Acquire), self.word(FLUSHED_WORD).load(Ordering::Acquire));
+        if logged & !COUNT_MASK != tag || flushed & !COUNT_MASK != tag {
+            return Vec::new(); // a worker program that keeps no log
+        }
+        let (logged, flushed) = ((logged & COUNT_MASK) as usize, (flushed & COUNT_MASK) as usize);
+        let used = self.word(LOG_USED_WORD).load(Ordering::Acquire) as usize;
+        // SAFETY: the worker is dead, nobody writes the log any more.
+        let mut log = unsafe { self.log(used) };
+        let mut unread = Vec::new();
+        for n in flushed..logged {
+            let Ok(reply) = wire::recv::<Reply>(&mut log, MAX_FRAME) else { break };
+            if n >= received {
+                unread.push(reply);
+            }
+        }
+        unread
     }
 
     /// Parent: the tasks of `batch` from `offset` on must not start. Never raises an offset
@@ -147,6 +231,40 @@ impl Control {
     pub(crate) fn stop_on_failure(&self) -> bool {
         self.word(FLAGS_WORD).load(Ordering::Acquire) & STOP_ON_FAILURE != 0
     }
+
+    /// Worker: copies `frame` into the log at `used`, if it fits; then the caller counts it
+    /// ([`logged`](Self::logged)).
+    pub(crate) fn log_frame(&self, used: usize, frame: &[u8]) -> bool {
+        if used + frame.len() > LOG_SIZE {
+            return false;
+        }
+        // SAFETY: `used + frame.len()` is within the log, inside the mapping; only this worker
+        // writes the log, and the parent reads it only once the worker is dead.
+        unsafe {
+            let at = self.words.as_ptr().cast::<u8>().add(LOG_START + used);
+            std::ptr::copy_nonoverlapping(frame.as_ptr(), at, frame.len());
+        }
+        true
+    }
+
+    /// Worker: the replies of `batch` up to `n` are written (into the log, whose frames take
+    /// `used` bytes, or the pipe).
+    pub(crate) fn logged(&self, batch: u32, n: usize, used: usize) {
+        self.word(LOG_USED_WORD).store(used as u64, Ordering::Relaxed);
+        self.word(LOGGED_WORD).store(u64::from(batch) << BATCH_SHIFT | n as u64, Ordering::Release);
+    }
+
+    /// Worker: the log's frames, `used` bytes, to write to the pipe.
+    pub(crate) fn log_frames(&self, used: usize) -> &[u8] {
+        // SAFETY: only this worker writes the log.
+        unsafe { self.log(used) }
+    }
+
+    /// Worker: the replies of `batch` up to `n` are in the pipe; the log is empty.
+    pub(crate) fn flushed(&self, batch: u32, n: usize) {
+        self.word(FLUSHED_WORD).store(u64::from(batch) << BATCH_SHIFT | n as u64, Ordering::Release);
+        self.word(LOG_USED_WORD).store(0, Ordering::Relaxed);
+    }
 }
 
 impl Drop for Control {
@@ -159,6 +277,34 @@ impl Drop for Control {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_fills_the_mapping_after_the_words() {
+        const { assert!(LOG_START + LOG_SIZE == CONTROL_SIZE) };
+        const { assert!(COUNT_MASK == (1 << BATCH_SHIFT) - 1) };
+        const { assert!(LOG_USED_WORD * 8 < LOG_START) };
+    }
+
+    #[test]
+    fn a_dead_workers_unflushed_replies_are_read_from_the_log() {
+        let (control, _fd) = Control::create().unwrap();
+        control.begin_log(7);
+        assert!(control.unread(7, 0).is_empty());
+        let mut used = 0;
+        for (n, value) in [b"a".to_vec(), b"bb".to_vec(), b"ccc".to_vec()].into_iter().enumerate() {
+            let mut frame = Vec::new();
+            wire::send(&mut frame, &Reply::Value(value)).unwrap();
+            assert!(control.log_frame(used, &frame));
+            used += frame.len();
+            control.logged(7, n + 1, used);
+        }
+        // Reply 0 was flushed to the pipe and read; 1 and 2 are only in the log.
+        assert_eq!(control.unread(7, 1), vec![Reply::Value(b"bb".to_vec()), Reply::Value(b"ccc".to_vec())]);
+        assert!(control.unread(8, 0).is_empty(), "another batch's log is not this one's");
+        control.flushed(7, 3);
+        assert!(control.unread(7, 1).is_empty(), "flushed: nothing left in the log");
+        assert!(!control.log_frame(LOG_SIZE - 1, b"xy"), "a frame that does not fit is refused");
+    }
 
     #[test]
     fn a_stop_lowers_the_offset_of_its_batch_and_never_goes_back() {

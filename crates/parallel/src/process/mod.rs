@@ -58,6 +58,7 @@ pub(crate) mod serve;
 pub(crate) mod stash;
 pub(crate) mod supervisor;
 pub mod wire;
+pub(crate) mod worker_side;
 
 use std::fmt::{Debug, Display};
 use std::sync::Arc;

@@ -158,6 +158,7 @@ impl RemoteCall {
             outcomes.extend(replies.drain(..).map(&decode));
             match died {
                 Ok(None) => {}
+                Ok(Some(_)) if next == params.len() => {} // it died after its batch's last task
                 Ok(Some(death)) => {
                     let kind = FailureKind::Crashed { signal: death.signal, code: death.code };
                     outcomes.push(Err(Fault::new(kind, death.message)));

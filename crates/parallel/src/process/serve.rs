@@ -8,8 +8,10 @@
 //! names the same code in each (the load address differs, offsets within the image do not).
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::ops::Deref;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
 
 use crate::engine::work::panic_message;
 use crate::process::control::Control;
@@ -155,7 +157,8 @@ unsafe fn resolve_entry(entry: &[u8]) -> Option<Entry> {
 
 /// The worker's request loop, over any pipes: reads a
 /// [`Request`](crate::process::protocol::Request) frame, runs each of its tasks with the function
-/// `resolve` gives for its entry, and writes one [`Reply`] frame per task, flushed at once; until
+/// `resolve` gives for its entry, and writes one [`Reply`] frame per task — through the control page's reply log, or flushed at
+/// once without one; until
 /// `requests` ends (`Err(WireError::Closed)`) or breaks the protocol (any other error: the worker
 /// then exits, and its parent fails the task that was due). `resolve` is the only trust decision:
 /// the real worker's maps an address from its parent, the fuzzing hook's ([`serve_in_memory`]) a
@@ -166,14 +169,16 @@ unsafe fn resolve_entry(entry: &[u8]) -> Option<Entry> {
 /// [`Reply::Skipped`].
 pub(crate) fn serve_on(
     mut requests: impl Read,
-    mut replies: impl Write,
+    replies: impl Write,
     control: Option<&Control>,
     resolve: impl Fn(&[u8]) -> Option<Entry>,
 ) -> Result<(), WireError> {
     let mut batch: u32 = 0;
+    let mut out = Replies::new(replies, control);
     loop {
         let request: Received = wire::recv(&mut requests, MAX_FRAME)?;
         batch = batch.wrapping_add(1);
+        out.begin_batch(batch);
         let entry = resolve(&request.entry).ok_or_else(|| {
             WireError::Decode(format!("an entry of {} bytes that names no function", request.entry.len()))
         })?;
@@ -191,18 +196,117 @@ pub(crate) fn serve_on(
                 }
             };
             failed |= matches!(reply, Reply::Failed(..));
-            // Flushed per task: if the worker dies later in the batch, these results are in.
-            wire::send(&mut replies, &reply)?;
-            replies.flush()?;
+            out.reply(&reply)?;
         }
+        out.end_batch()?;
     }
 }
 
-/// For fuzzing (`parallel::__fuzz`): runs [`serve_on`] with `bytes` as the parent's
-/// pipe and a writer that only counts, until the bytes end or break the protocol; returns how
-/// many reply bytes were written. The entries are names, never addresses: `b"echo"` answers
-/// each task's parameters, `b"extras"` the extras, `b"fail"` fails the task; any other entry
-/// ends the loop as the real worker's unknown entries do.
+/// How long a reply may wait in the log before the log is written to the pipe.
+const FLUSH_AFTER: Duration = Duration::from_millis(1);
+
+/// A worker's replies to the batch it runs: into the control page's reply log, which goes to
+/// the pipe in one write now and then (see [`control`](crate::process::control)); straight to
+/// the pipe, one flush per reply, without a control page. `C` holds the page: a borrow
+/// (`serve_on`) or a box ([`WorkerSide`](crate::plumbing::WorkerSide)).
+pub(crate) struct Replies<C, W> {
+    pipe: W,
+    control: Option<C>,
+    batch: u32,
+    /// Replies of this batch written so far (log or pipe), and those in the pipe.
+    logged: usize,
+    flushed: usize,
+    /// Bytes of the log in use.
+    used: usize,
+    /// When the oldest reply still in the log was logged.
+    oldest: Option<Instant>,
+    frame: Vec<u8>,
+}
+
+impl<C: Deref<Target = Control>, W: Write> Replies<C, W> {
+    pub(crate) fn new(pipe: W, control: Option<C>) -> Self {
+        Replies { pipe, control, batch: 0, logged: 0, flushed: 0, used: 0, oldest: None, frame: Vec::new() }
+    }
+
+    pub(crate) fn control(&self) -> Option<&Control> {
+        self.control.as_deref()
+    }
+
+    pub(crate) fn begin_batch(&mut self, batch: u32) {
+        (self.batch, self.logged, self.flushed, self.used, self.oldest) = (batch, 0, 0, 0, None);
+        if let Some(control) = &self.control {
+            control.begin_log(batch);
+        }
+    }
+
+    pub(crate) fn reply(&mut self, reply: &Reply) -> Result<(), WireError> {
+        let mut frame = std::mem::take(&mut self.frame);
+        frame.clear();
+        let written = wire::send(&mut frame, reply).and_then(|()| self.frames(&frame, 1));
+        self.frame = frame;
+        written
+    }
+
+    /// The frames of the next `count` replies.
+    pub(crate) fn frames(&mut self, frames: &[u8], count: usize) -> Result<(), WireError> {
+        let Some(control) = self.control.as_deref() else {
+            // Flushed per task: if the worker dies later in the batch, these results are in.
+            self.pipe.write_all(frames)?;
+            return Ok(self.pipe.flush()?);
+        };
+        if !control.log_frame(self.used, frames) {
+            self.flush()?;
+            let control = self.control.as_deref().expect("a control page");
+            if !control.log_frame(0, frames) {
+                return self.direct(&[frames], count); // larger than the log
+            }
+        }
+        let control = self.control.as_deref().expect("a control page");
+        self.used += frames.len();
+        self.logged += count;
+        control.logged(self.batch, self.logged, self.used);
+        let oldest = *self.oldest.get_or_insert_with(Instant::now);
+        if oldest.elapsed() >= FLUSH_AFTER {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The next `count` replies, whose frames are `parts` end to end, straight to the pipe
+    /// after what the log holds: for frames larger than the log, without copying them into it.
+    pub(crate) fn direct(&mut self, parts: &[&[u8]], count: usize) -> Result<(), WireError> {
+        self.flush()?;
+        for part in parts {
+            self.pipe.write_all(part)?;
+        }
+        self.pipe.flush()?;
+        self.logged += count;
+        self.flushed = self.logged;
+        if let Some(control) = self.control.as_deref() {
+            control.logged(self.batch, self.logged, 0);
+            control.flushed(self.batch, self.flushed);
+        }
+        Ok(())
+    }
+
+    /// The log to the pipe.
+    fn flush(&mut self) -> Result<(), WireError> {
+        let Some(control) = self.control.as_deref() else { return Ok(self.pipe.flush()?) };
+        if self.used > 0 {
+            self.pipe.write_all(control.log_frames(self.used))?;
+        }
+        self.pipe.flush()?;
+        self.flushed = self.logged;
+        control.flushed(self.batch, self.flushed);
+        (self.used, self.oldest) = (0, None);
+        Ok(())
+    }
+
+    pub(crate) fn end_batch(&mut self) -> Result<(), WireError> {
+        self.flush()
+    }
+}
+
 pub(crate) fn serve_in_memory(bytes: &[u8]) -> usize {
     fn echo(params: &[u8], _: &[u8]) -> Result<Vec<u8>, (bool, String)> {
         Ok(params.to_vec())

@@ -21,7 +21,7 @@ use crate::engine::sync::lock;
 use crate::engine::work::Interrupt;
 use crate::process::control::{Control, CONTROL_ENV};
 use crate::process::program::Program;
-use crate::process::protocol::{Reply, Request, MAX_FRAME};
+use crate::process::protocol::{recv_reply, Reply, Request};
 use crate::process::wire::{self, WireError};
 
 /// Replies closer together than this come from tiny tasks ...
@@ -194,7 +194,9 @@ impl Worker {
 
     /// Runs a batch of tasks, pushing one reply per task to `replies`; `Err` if the worker
     /// died or broke the protocol (then `replies` holds those of the tasks before the one
-    /// whose reply was due, and the worker is reaped and must be dropped).
+    /// whose reply was due — read from the pipe, or from the control page's reply log — and
+    /// the worker is reaped and must be dropped; if it holds a reply for every task, the worker
+    /// died after its last task, and no task failed).
     ///
     /// A worker that stopped answering — its pipe ended, or a reply is not a frame that
     /// decodes as a [`Reply`] — never makes the caller hang or panic: see [`Self::death`].
@@ -214,6 +216,7 @@ impl Worker {
     ) -> Result<(), Death> {
         self.batches = self.batches.wrapping_add(1);
         self.control.set_stop_on_failure(stop_on_failure);
+        self.control.begin_log(self.batches);
         if let Err(e) = wire::send(&mut self.requests, request).and_then(|()| Ok(self.requests.flush()?)) {
             return Err(self.death(&e, Pipe::Requests));
         }
@@ -226,9 +229,15 @@ impl Worker {
             if quick && left >= COALESCE_MIN && self.replies.buffer().is_empty() {
                 std::thread::sleep(COALESCE);
             }
-            match wire::recv(&mut self.replies, MAX_FRAME) {
+            match recv_reply(&mut self.replies) {
                 Ok(reply) => replies.push(reply),
-                Err(e) => return Err(self.death(&e, Pipe::Replies)),
+                Err(e) => {
+                    let death = self.death(&e, Pipe::Replies);
+                    // Dead now: the replies it had logged but not yet written are in.
+                    replies.extend(self.control.unread(self.batches, replies.len()));
+                    replies.truncate(request.params.len());
+                    return Err(death);
+                }
             }
             last = Some(Instant::now());
         }

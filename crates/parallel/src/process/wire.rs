@@ -162,6 +162,29 @@ pub fn write_frame(writer: &mut impl Write, payload: &[u8]) -> Result<(), WireEr
 /// assert_eq!(payload, b"hi");
 /// ```
 pub fn read_frame(reader: &mut impl Read, max: usize) -> Result<Vec<u8>, WireError> {
+    let len = read_header(reader, max)?;
+    read_payload(reader, len, Vec::new(), HEADER_LEN)
+}
+
+/// Reads the `len` bytes of a payload after `into`'s bytes (`before` bytes of the frame came
+/// before them); `Truncated` if the stream ends first. The buffer grows with the bytes that
+/// arrive: a frame that lies about its length costs nothing (and a large buffer grows by
+/// remapping its pages, not by copying them).
+pub(crate) fn read_payload(
+    reader: &mut impl Read,
+    len: usize,
+    mut into: Vec<u8>,
+    before: usize,
+) -> Result<Vec<u8>, WireError> {
+    let got = reader.take(len as u64).read_to_end(&mut into)?;
+    if got < len {
+        return Err(WireError::Truncated { expected: before.saturating_add(len), got: before + got });
+    }
+    Ok(into)
+}
+
+/// Reads a frame's header: its payload's length; `Closed` if the stream ends before it.
+pub(crate) fn read_header(reader: &mut impl Read, max: usize) -> Result<usize, WireError> {
     let mut head = [0; HEADER_LEN];
     let got = read_full(reader, &mut head)?;
     if got == 0 {
@@ -170,14 +193,7 @@ pub fn read_frame(reader: &mut impl Read, max: usize) -> Result<Vec<u8>, WireErr
     if got < HEADER_LEN {
         return Err(WireError::Truncated { expected: HEADER_LEN, got });
     }
-    let len = parse_header(&head, max)?;
-    // Grows with the bytes that arrive: a frame that lies about its length costs nothing.
-    let mut payload = Vec::new();
-    let got = reader.take(len as u64).read_to_end(&mut payload)?;
-    if got < len {
-        return Err(WireError::Truncated { expected: HEADER_LEN.saturating_add(len), got: HEADER_LEN + got });
-    }
-    Ok(payload)
+    parse_header(&head, max)
 }
 
 /// Reads until `buf` is full or the stream ends; returns how many bytes came.
