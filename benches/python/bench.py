@@ -804,6 +804,16 @@ def main(argv=None):
             "the per-pair ratios ours/peer (IQR in brackets).",
             "",
         ]
+        load = data["loadavg_1min"]
+        if load:
+            report += [
+                f"The machine's 1-minute load average before each pair: {load['min']:.1f} to "
+                f"{load['max']:.1f} (median {load['median']:.1f}) on {cores} cores, the bench's "
+                "own workers counting for about 2: above that, other work competes for the cores; "
+                "the paired ratios absorb the drift that causes, but a speed-up over sequential "
+                "((h)) cannot exceed the cores the workers actually get.",
+                "",
+            ]
         report += datapath.tables(data)
         report += datapath.notes(data)
         rel = [os.path.relpath(p, REPO) for p in chart_paths]

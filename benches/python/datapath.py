@@ -318,6 +318,7 @@ class Series:
         self.ours = []  # (seconds, vmhwm) per pair
         self.theirs = []
         self.ours_first = []
+        self.loadavg = []  # the 1-minute load average before each pair: the machine is shared
         self.status = None
 
     def ratios(self, i):
@@ -422,6 +423,7 @@ def run(args, iters, log):
             peer_spec = dict(base, contender=peer.key, chunk=peer.chunk)
             try:
                 for i in range(args.pairs_data):
+                    s.loadavg.append(os.getloadavg()[0])
                     if i % 2 == 0:
                         o = run_one(ours_spec, args.measure_timeout)
                         p = run_one(peer_spec, args.measure_timeout)
@@ -445,16 +447,21 @@ def run(args, iters, log):
 
 
 def versions():
+    """The installed distributions (mpire has no `__version__`)."""
+    from importlib import metadata
+
     out = {"python": platform.python_version()}
-    for name in ("parallel", "numpy", "joblib", "mpire", "matplotlib"):
+    for name, dist in (("parallel", "parallel-rs"), ("numpy",) * 2, ("joblib",) * 2, ("mpire",) * 2,
+                       ("matplotlib",) * 2):
         try:
-            out[name] = __import__(name).__version__
-        except Exception:
+            out[name] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
             out[name] = None
     return out
 
 
 def results_json(args, iters, plan, series):
+    loads = [x for s in series for x in s.loadavg]
     return {
         "quick": bool(args.quick),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
@@ -464,6 +471,9 @@ def results_json(args, iters, plan, series):
             "system": f"{platform.system()} {platform.release()}",
         },
         "versions": versions(),
+        "loadavg_1min": {"min": min(loads), "median": statistics.median(loads), "max": max(loads)}
+        if loads
+        else None,
         "workers": WORKERS,
         "pairs": args.pairs_data,
         "cpu_task_iterations": iters,
@@ -480,6 +490,7 @@ def results_json(args, iters, plan, series):
                         "setup": s.peer.setup,
                         "status": s.status,
                         "ours_first": s.ours_first,
+                        "loadavg_1min": s.loadavg,
                         **(s.summary() or {}),
                     }
                     for s in series
