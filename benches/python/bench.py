@@ -63,8 +63,8 @@ PEER_MISSING = "not installed (make bench-python creates it)"
 DOCS_RESULTS = os.path.join(REPO, "docs", "benchmarks")
 # The data-path workloads' sizes (datapath.py): letter, what, full, --quick.
 DATA_SIZES = [
-    ("d", "blobs of 1 MiB to hash", 200, 20),
-    ("e", "numpy arrays of 10**6 float64", 100, 10),
+    ("d", "blobs of 1 MiB to hash", 200, 10),
+    ("e", "numpy arrays of 10**6 float64", 100, 4),
     ("f", "no-op tasks", 200_000, 20_000),
     ("g", "tiny tasks", 1_000_000, 100_000),
     ("h", "CPU tasks of ~10 ms", 100, 20),

@@ -421,6 +421,7 @@ def run(args, iters, log):
             base = {"workload": key, "size": size, "iters": iters}
             ours_spec = dict(base, contender="ours")
             peer_spec = dict(base, contender=peer.key, chunk=peer.chunk)
+            began = time.monotonic()
             try:
                 for i in range(args.pairs_data):
                     s.loadavg.append(os.getloadavg()[0])
@@ -438,7 +439,8 @@ def run(args, iters, log):
                     f"  ({letter}) vs {peer.label}: time {sm['seconds']['ratio_median']:.2f}"
                     f" ({fmt_time(sm['seconds']['ours_median'])} / {fmt_time(sm['seconds']['peer_median'])}),"
                     f" VmHWM {sm['vmhwm']['ratio_median']:.2f}"
-                    f" ({fmt_bytes(sm['vmhwm']['ours_median'])} / {fmt_bytes(sm['vmhwm']['peer_median'])})"
+                    f" ({fmt_bytes(sm['vmhwm']['ours_median'])} / {fmt_bytes(sm['vmhwm']['peer_median'])});"
+                    f" {time.monotonic() - began:.0f} s"
                 )
             except Exception as exc:  # a failing peer (or ours) makes its row an error
                 s.status = f"error: {' '.join(str(exc).split())[:160]}"
