@@ -75,9 +75,11 @@ bench:
 	$(CARGO) bench --locked --bench process
 
 ## The Python face against ThreadPoolExecutor, ProcessPoolExecutor, multiprocessing.Pool,
-## joblib (loky) and python-parallel 0.9.1: one markdown table of paired ratios (several minutes
-## on 2 cores; BENCH_ARGS=--quick for a < 60 s smoke run). python-parallel also imports as
-## `parallel`, so it lives in its own venv and answers the bench from a subprocess.
+## joblib (loky), mpire and python-parallel 0.9.1: markdown tables of paired ratios, and the
+## data-path workloads' results (docs/benchmarks/datapath.json) with one chart per workload
+## (docs/benchmarks/*.png); about 20 minutes on 2 cores; BENCH_ARGS=--quick for a < 90 s smoke
+## run, which writes its JSON and charts to target/bench-python-quick/ instead. python-parallel
+## also imports as `parallel`, so it lives in its own venv and answers the bench from a subprocess.
 bench-python: python $(PEER_VENV)/.installed
 	$(VPY) benches/python/bench.py --peer-python $(abspath $(PEER_VENV))/bin/python $(BENCH_ARGS)
 

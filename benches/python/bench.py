@@ -17,13 +17,21 @@ Workloads:
 - (b) 1,000 sleeps of 10 ms on 100 workers, ideal 100 ms (thread executors only: one process per
   worker would measure process start-up, not the executor);
 - (c) 200 CPU tasks of ~10 ms each (a pure-Python loop calibrated at start-up), also against
-  ours with one worker.
+  ours with one worker;
+- (d)-(h), the data path (datapath.py; 2 workers everywhere, against `multiprocessing.Pool.map`,
+  `ProcessPoolExecutor.map`, joblib and mpire): (d) sha256 of 200 blobs of 1 MiB, (e) 100 numpy
+  arrays of 10**6 float64 in and `a * 2` out, (f) 200,000 no-ops, (g) 1,000,000 tiny tasks
+  against peers chunked by 10,000, (h) 100 CPU tasks of ~10 ms against a plain loop. Each
+  measurement is a fresh interpreter that makes and warms its pool, then times one call and
+  reports its own peak RSS (VmHWM); results go to docs/benchmarks/datapath.json with one chart
+  per workload beside it (`--quick`: target/bench-python-quick/).
 
 Method: the machine's speed drifts (up to 2x from one moment to the next), so medians taken at
 different moments cannot be compared. For each (ours, peer) pair, after one untimed warm-up run
 of each side, the two alternate — ours first in even pairs, the peer first in odd ones — and each
 pair gives one ratio ours/peer measured under the same conditions (< 1: ours is faster). The
 table reports the median of those ratios and its interquartile range, plus the median times.
+(d)-(h) pair fresh interpreters the same way, for time and for memory.
 
 Usage:
     python benches/python/bench.py [--quick] [--markdown PATH] [--peer-python PATH]
@@ -52,6 +60,15 @@ DEFAULT_PEER_PYTHON = os.path.join(REPO, ".venv-peer", "bin", "python")
 PEER_SCRIPT = os.path.join(HERE, "peer_python_parallel.py")
 PEER_ENV_VAR = "PARALLEL_BENCH_PEER_PYTHON"
 PEER_MISSING = "not installed (make bench-python creates it)"
+DOCS_RESULTS = os.path.join(REPO, "docs", "benchmarks")
+# The data-path workloads' sizes (datapath.py): letter, what, full, --quick.
+DATA_SIZES = [
+    ("d", "blobs of 1 MiB to hash", 200, 10),
+    ("e", "numpy arrays of 10**6 float64", 100, 4),
+    ("f", "no-op tasks", 200_000, 20_000),
+    ("g", "tiny tasks", 1_000_000, 100_000),
+    ("h", "CPU tasks of ~10 ms", 100, 20),
+]
 JOBLIB_MISSING = "not installed (pip install joblib)"
 
 
@@ -350,7 +367,7 @@ def order_check(rows):
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer pairs, smaller sizes (< 60 s)")
+    ap.add_argument("--quick", action="store_true", help="fewer pairs, smaller sizes (< 90 s)")
     ap.add_argument("--markdown", metavar="PATH", help="also write the report to PATH")
     ap.add_argument(
         "--peer-python",
@@ -368,17 +385,31 @@ def parse_args(argv):
     ap.add_argument("--task-ms", type=float, default=10.0, help="one CPU task, ms (default 10)")
     ap.add_argument("--settle", type=float, default=0.05, help="pause before each run, s")
     ap.add_argument("--peer-timeout", type=float, default=900, help="max s for one peer run")
-    ap.add_argument("--only", default="abc", help="workloads to run, e.g. 'ac' (default abc)")
+    ap.add_argument("--pairs-data", type=int, help="pairs for each peer of (d)-(h) (default 5, quick 1)")
+    for letter, what, full, small in DATA_SIZES:
+        ap.add_argument(f"--size-{letter}", type=int, help=f"{what} (default {full}, quick {small})")
+    ap.add_argument("--measure-timeout", type=float, default=600,
+                    help="max s for one measuring interpreter of (d)-(h) (default 600)")
+    ap.add_argument(
+        "--results-dir",
+        help="where (d)-(h) write datapath.json and the charts (default docs/benchmarks, "
+        "quick: target/bench-python-quick)",
+    )
+    ap.add_argument("--only", default="abcdefgh", help="workloads to run, e.g. 'ac' (default abcdefgh)")
     args = ap.parse_args(argv)
     quick = args.quick
     defaults = {
         "pairs_a": 3 if quick else 7,
         "pairs_b": 3 if quick else 9,
         "pairs_c": 3 if quick else 5,
+        "pairs_data": 1 if quick else 5,
         "size_a": 10_000 if quick else 100_000,
         "size_b": 1_000,
         "size_c": 40 if quick else 200,
+        "results_dir": os.path.join(REPO, "target", "bench-python-quick") if quick else DOCS_RESULTS,
     }
+    for letter, _, full, small in DATA_SIZES:
+        defaults[f"size_{letter}"] = small if quick else full
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -689,6 +720,21 @@ def main(argv=None):
     pool.terminate()
     pool.join()
 
+    # --- (d)-(h): the data path, each measurement in a fresh interpreter (datapath.py), after
+    # this process's pools are gone.
+    data = None
+    if any(letter in args.only for letter in "defgh"):
+        import datapath
+
+        data, _ = datapath.run(args, iters, log)
+        os.makedirs(args.results_dir, exist_ok=True)
+        data_json = os.path.join(args.results_dir, "datapath.json")
+        with open(data_json, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1)
+            f.write("\n")
+        log(f"wrote {data_json}")
+        chart_paths = datapath.charts(data, args.results_dir, log)
+
     elapsed = time.monotonic() - started
     report = [
         f"## Python benchmarks: `parallel` against its peers{' (--quick)' if args.quick else ''}",
@@ -697,10 +743,19 @@ def main(argv=None):
         f" ({platform.python_implementation()}), {platform.system()} {platform.release()}",
         f"- ours: `parallel` {ours_version} ({ours.__file__})",
         f"- peers: joblib {joblib_version or JOBLIB_MISSING}; python-parallel "
-        f"{peer.version if peer else PEER_MISSING}",
+        f"{peer.version if peer else PEER_MISSING}"
+        + (
+            "; data path: "
+            + ", ".join(f"{k} {data['versions'][k] or 'not installed'}" for k in ("numpy", "mpire"))
+            if data
+            else ""
+        ),
         f"- sizes: (a) {args.size_a:,} no-op tasks; (b) {args.size_b:,} sleeps of 10 ms on "
         f"{args.workers_b} workers; (c) {args.size_c:,} CPU tasks of {iters:,} loop iterations "
         f"≈ {fmt_time(cal)} at start, {fmt_time(cal_end)} at the end (the drift)",
+        f"- data path: (d) {args.size_d:,} blobs of 1 MiB, (e) {args.size_e:,} arrays of 10⁶ float64, "
+        f"(f) {args.size_f:,} no-ops, (g) {args.size_g:,} tiny tasks, (h) {args.size_h:,} CPU tasks; "
+        f"{args.pairs_data} pairs per peer",
         f"- pairs: (a) {args.pairs_a}, (b) {args.pairs_b}, (c) {args.pairs_c}; one untimed "
         f"warm-up of each side first; ours first in even pairs, the peer first in odd ones; "
         f"{args.settle * 1000:.0f} ms pause and `gc.collect()` before every run; run took {elapsed:.0f} s",
@@ -715,29 +770,54 @@ def main(argv=None):
             "set for; read the verdicts in the full run.",
             "",
         ]
-    report += table(rows)
-    report += ["", "### Targets", ""]
-    for r in rows:
-        if r.target:
-            met = r.met()
-            verdict = "not measured" if met is None else ("met" if met else "not met")
-            value = "" if met is None else f" (ratio {fmt_ratio(statistics.median(r.ratios))})"
-            report.append(f"- {r.target[2]}: **{verdict}**{value}")
-    report += ["", "### How each peer runs", ""]
-    seen = set()
-    for r in rows:
-        if (r.workload, r.peer) not in seen:
-            seen.add((r.workload, r.peer))
-            report.append(f"- {r.workload} {r.peer}: {r.setup}")
-    report += [
-        "- (b) has no process peers: 100 worker processes would time process start-up, not the "
-        "executor; (c) has no thread rows: the GIL serializes CPU-bound Python on threads.",
-        "- python-parallel 0.9.1 also imports as `parallel`, so it runs in its own venv, in one "
-        "long-lived subprocess that times each run itself and answers over a pipe.",
-    ]
-    checks = order_check(rows)
-    if checks:
-        report += ["", "### Order check (median ratio by which side ran first)", ""] + checks
+    if rows:
+        report += table(rows)
+        report += ["", "### Targets", ""]
+        for r in rows:
+            if r.target:
+                met = r.met()
+                verdict = "not measured" if met is None else ("met" if met else "not met")
+                value = "" if met is None else f" (ratio {fmt_ratio(statistics.median(r.ratios))})"
+                report.append(f"- {r.target[2]}: **{verdict}**{value}")
+        report += ["", "### How each peer runs", ""]
+        seen = set()
+        for r in rows:
+            if (r.workload, r.peer) not in seen:
+                seen.add((r.workload, r.peer))
+                report.append(f"- {r.workload} {r.peer}: {r.setup}")
+        report += [
+            "- (b) has no process peers: 100 worker processes would time process start-up, not the "
+            "executor; (c) has no thread rows: the GIL serializes CPU-bound Python on threads.",
+            "- python-parallel 0.9.1 also imports as `parallel`, so it runs in its own venv, in one "
+            "long-lived subprocess that times each run itself and answers over a pipe.",
+        ]
+        checks = order_check(rows)
+        if checks:
+            report += ["", "### Order check (median ratio by which side ran first)", ""] + checks
+    if data is not None:
+        report += ["", "### The data path: (d)-(h), each measurement in a fresh interpreter", ""]
+        report += [
+            f"Process executors, {datapath.WORKERS} workers each; pairs per peer: {args.pairs_data}, "
+            "ours first in even pairs and the peer first in odd ones; each run is one fresh "
+            "interpreter that makes its pool, warms it with one small call, builds the inputs and "
+            "times one call; memory is that interpreter's own peak RSS (VmHWM). Ratio = median of "
+            "the per-pair ratios ours/peer (IQR in brackets).",
+            "",
+        ]
+        load = data["loadavg_1min"]
+        if load:
+            report += [
+                f"The machine's 1-minute load average before each pair: {load['min']:.1f} to "
+                f"{load['max']:.1f} (median {load['median']:.1f}) on {cores} cores, the bench's "
+                "own workers counting for about 2: above that, other work competes for the cores; "
+                "the paired ratios absorb the drift that causes, but a speed-up over sequential "
+                "((h)) cannot exceed the cores the workers actually get.",
+                "",
+            ]
+        report += datapath.tables(data)
+        report += datapath.notes(data)
+        rel = [os.path.relpath(p, REPO) for p in chart_paths]
+        report.append(f"Results: {os.path.relpath(data_json, REPO)}; charts: {', '.join(rel) or 'none'}.")
     text = "\n".join(report) + "\n"
     print(text)
     if args.markdown:
