@@ -54,6 +54,8 @@ import sys
 import threading
 import time
 
+from spin import cpu_task, spin  # noqa: F401 (cpu_task: the workers find it as `bench.cpu_task` too)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_PEER_PYTHON = os.path.join(REPO, ".venv-peer", "bin", "python")
@@ -100,20 +102,6 @@ def plain_threads(xs, workers):
     for t in threads:
         t.join()
     return out
-
-
-def spin(n):
-    """A pure-Python loop of `n` iterations; returns a checksum so that it can't be skipped."""
-    acc = 0
-    for i in range(n):
-        acc = (acc * 1103515245 + i) & 0xFFFFFFFF
-    return acc
-
-
-def cpu_task(n):
-    """One CPU task: `n` is the calibrated iteration count (passed, since workers don't share
-    this process's globals)."""
-    return spin(n)
 
 
 def calibrate(target_s=0.010, reps=7):

@@ -63,8 +63,8 @@ def noop(x):
     return x
 
 
-# (h)'s task is bench.py's calibrated loop; it pickles by reference to `bench.cpu_task`.
-from bench import cpu_task  # noqa: E402
+# (h)'s task is the benchmarks' calibrated loop; it pickles by reference to `spin.cpu_task`.
+from spin import cpu_task  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
