@@ -16,17 +16,27 @@ use crate::process::wire::{self, WireError};
 /// and the replies to them — through the reply log of the control page its parent gave it, or
 /// straight to its pipe without one.
 ///
-/// ```no_run
+/// ```
 /// use std::os::fd::OwnedFd;
-/// use parallel::plumbing::WorkerSide;
+/// use parallel::plumbing::{wire, WorkerSide};
 ///
-/// # fn replies_fd() -> OwnedFd { unimplemented!() }
-/// let mut side = WorkerSide::from_env(replies_fd());
-/// side.begin_batch();
+/// // Replies into a file here; a worker's are its stdout, the pipe its parent reads.
+/// let path = std::env::temp_dir().join(format!("worker-side-{}", std::process::id()));
+/// let mut side = WorkerSide::from_env(OwnedFd::from(std::fs::File::create(&path).unwrap()));
+/// assert_eq!(side.begin_batch(), 1);
 /// if !side.stops(0) {
 ///     side.value(b"the task's encoded value").unwrap();
 /// }
+/// side.skipped(1).unwrap();
 /// side.end_batch().unwrap();
+///
+/// // Two reply frames: `Reply::Value` (variant 0, the length, the bytes), `Reply::Skipped` (3).
+/// let written = std::fs::read(&path).unwrap();
+/// let mut frames = &written[..];
+/// let value = wire::read_frame(&mut frames, 1 << 20).unwrap();
+/// assert_eq!(&value[2..], b"the task's encoded value");
+/// assert_eq!(wire::read_frame(&mut frames, 1 << 20).unwrap(), [3]);
+/// std::fs::remove_file(&path).unwrap();
 /// ```
 pub struct WorkerSide {
     replies: Replies<Box<Control>, File>,
