@@ -54,6 +54,7 @@ import sys
 import threading
 import time
 
+from stats import fmt_ratio, fmt_time, quartiles
 from spin import cpu_task, spin  # noqa: F401 (cpu_task: the workers find it as `bench.cpu_task` too)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -261,13 +262,6 @@ class Row:
         return self.target[1](statistics.median(self.ratios))
 
 
-def quartiles(values):
-    if len(values) == 1:
-        return values[0], values[0], values[0]
-    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, q2, q3
-
-
 def run_pairs(row, ours, peer, pairs, settle, log):
     """Warm the peer up once (ours was warmed for its workload), then alternate."""
     try:
@@ -300,18 +294,6 @@ def one_line(exc):
 
 # ---------------------------------------------------------------------------------------------
 # Formatting.
-
-
-def fmt_time(s):
-    if s < 1e-3:
-        return f"{s * 1e6:.0f} µs"
-    if s < 1:
-        return f"{s * 1e3:.3g} ms"
-    return f"{s:.3g} s"
-
-
-def fmt_ratio(r):
-    return f"{r:.2f}" if r >= 0.1 else f"{r:.3f}"
 
 
 def table(rows):

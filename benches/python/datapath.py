@@ -65,6 +65,7 @@ def noop(x):
 
 # (h)'s task is the benchmarks' calibrated loop; it pickles by reference to `spin.cpu_task`.
 from spin import cpu_task  # noqa: E402
+from stats import fmt_ratio, fmt_time, quartiles  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,13 +348,6 @@ class Series:
         return out
 
 
-def quartiles(values):
-    if len(values) == 1:
-        return values[0], values[0], values[0]
-    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, q2, q3
-
-
 class MeasureError(Exception):
     pass
 
@@ -508,22 +502,10 @@ def results_json(args, iters, plan, series):
 # Report.
 
 
-def fmt_time(s):
-    if s < 1e-3:
-        return f"{s * 1e6:.0f} µs"
-    if s < 1:
-        return f"{s * 1e3:.3g} ms"
-    return f"{s:.3g} s"
-
-
 def fmt_bytes(b):
     if b >= 1e9:
         return f"{b / 1e9:.2f} GB"
     return f"{b / 1e6:.0f} MB"
-
-
-def fmt_ratio(r):
-    return f"{r:.2f}" if r >= 0.1 else f"{r:.3f}"
 
 
 def tables(results):
