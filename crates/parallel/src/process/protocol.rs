@@ -29,12 +29,14 @@ pub(crate) struct Request<'a> {
     pub(crate) extras: &'a [u8],
 }
 
-/// A [`Request`] as the worker reads it.
+/// A [`Request`] as the worker reads it, borrowed from the frame's payload: the tasks'
+/// parameters are not copied out of it.
 #[derive(Deserialize)]
-pub(crate) struct Received {
-    pub(crate) entry: Vec<u8>,
-    pub(crate) params: Vec<Vec<u8>>,
-    pub(crate) extras: Vec<u8>,
+pub(crate) struct Received<'a> {
+    pub(crate) entry: &'a [u8],
+    #[serde(borrow)]
+    pub(crate) params: Vec<&'a [u8]>,
+    pub(crate) extras: &'a [u8],
 }
 
 /// A worker's answer to one task.

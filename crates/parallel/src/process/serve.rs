@@ -175,11 +175,15 @@ pub(crate) fn serve_on(
 ) -> Result<(), WireError> {
     let mut batch: u32 = 0;
     let mut out = Replies::new(replies, control);
+    let mut payload = Vec::new();
     loop {
-        let request: Received = wire::recv(&mut requests, MAX_FRAME)?;
+        payload.clear();
+        let len = wire::read_header(&mut requests, MAX_FRAME)?;
+        payload = wire::read_payload(&mut requests, len, payload, wire::HEADER_LEN)?;
+        let request: Received<'_> = wire::decode(&payload)?;
         batch = batch.wrapping_add(1);
         out.begin_batch(batch);
-        let entry = resolve(&request.entry).ok_or_else(|| {
+        let entry = resolve(request.entry).ok_or_else(|| {
             WireError::Decode(format!("an entry of {} bytes that names no function", request.entry.len()))
         })?;
         let stop_on_failure = control.is_some_and(Control::stop_on_failure);
@@ -189,7 +193,7 @@ pub(crate) fn serve_on(
             let reply = if skip {
                 Reply::Skipped
             } else {
-                match catch_unwind(AssertUnwindSafe(|| entry(params, &request.extras))) {
+                match catch_unwind(AssertUnwindSafe(|| entry(params, request.extras))) {
                     Ok(Ok(value)) => Reply::Value(value),
                     Ok(Err((panicked, message))) => Reply::Failed(panicked, message),
                     Err(payload) => Reply::Failed(true, panic_message(payload)),

@@ -21,7 +21,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The first two bytes of every frame.
 pub const MAGIC: [u8; 2] = *b"PW";
@@ -244,12 +244,13 @@ pub fn encode<T: Serialize + ?Sized>(msg: &T) -> Result<Vec<u8>, WireError> {
     postcard::to_allocvec(msg).map_err(|e| WireError::Encode(e.to_string()))
 }
 
-/// Decodes a message with the wire's codec; trailing bytes are an error.
+/// Decodes a message with the wire's codec; trailing bytes are an error. A message may borrow
+/// from `bytes` (`&[u8]`, `&str` fields): nothing is copied for them.
 ///
 /// ```
 /// assert!(parallel::plumbing::wire::decode::<u8>(&[1, 2]).is_err());
 /// ```
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, WireError> {
     match postcard::take_from_bytes(bytes) {
         Ok((msg, [])) => Ok(msg),
         Ok((_, rest)) => Err(WireError::Decode(format!("{} bytes after the message", rest.len()))),
