@@ -113,10 +113,11 @@ ENTRY_ARGS = b"A"  # + the pickled function; each task is its `(args, kwargs)`, 
 ENTRY_SINGLE = b"1"  # + the pickled function; each task is its one argument, pickled
 
 
-def read_request(payload, views=False):
-    """`(entry, params, extras)` of a request's payload: bytes, and `params` a list of bytes —
-    or, with `views`, of memoryviews into `payload` (no copy: `pickle.loads` takes them)."""
-    data = memoryview(payload) if views else bytes(payload)
+def read_request(payload):
+    """`(entry, params, extras)` of a request's payload: bytes, and `params` a list of bytes.
+    (The Python worker reads its requests in Rust, `parallel::plumbing::Request`; the crate's
+    test workers in Python read them here.)"""
+    data = bytes(payload)
     entry, i = read_bytes(data, 0)
     count, i = read_varint(data, i)
     params = []

@@ -9,7 +9,8 @@ engine's worker side): the replies go into the control page's reply log (a memor
 log to the pipe in one write — a millisecond after its oldest reply, when full, and at the end of
 each batch — so tiny tasks cost no system call each, and a worker that dies mid-batch loses
 nothing already done: the parent reads the replies still in the log once the worker is gone.
-This module reads the requests and makes the replies of tasks that fail (`_reply`).
+The requests are read in Rust too; this module resolves each request's function and extras,
+and makes the replies of tasks that fail (`_reply`).
 
 Run with `python -c "from parallel._worker import main; main()"` and PARALLEL_PY_PATH set to
 the caller's `sys.path` (os.pathsep-separated).
@@ -27,14 +28,7 @@ import sys
 import traceback
 
 from ._pickling import describe
-from ._protocol import (
-    ENTRY_SINGLE,
-    NotAFrame,
-    raised_reply,
-    read_frame,
-    read_request,
-    value_reply,
-)
+from ._protocol import ENTRY_SINGLE, raised_reply, value_reply
 
 
 def _failure(exc):
@@ -110,18 +104,17 @@ def main():
     os.dup2(null, 0)
     os.dup2(2, 1)
     os.close(null)
-    worker = Worker(replies)  # takes the replies' descriptor and the control page
+    worker = Worker(requests, replies)  # takes both descriptors, and the control page
     functions = {}
     last_extras = (b"", None)  # sent with every batch of a call: unpickled once
     while True:
         try:
-            payload = read_frame(requests)
-        except NotAFrame:
-            sys.exit("parallel worker: not a frame from the parent")
-        if payload is None:
+            request = worker.next_request()
+        except OSError as exc:
+            sys.exit(f"parallel worker: not a request from the parent: {exc}")
+        if request is None:
             return
-        worker.begin_batch()
-        entry, params, extras_bytes = read_request(payload, views=True)
+        entry, extras_bytes, count = request
         try:
             # The entry: `ENTRY_PAR` (each task carries its function), or `ENTRY_ARGS` /
             # `ENTRY_SINGLE` + the pickled function (tasks are `(args, kwargs)` / its one
@@ -139,6 +132,6 @@ def main():
             from parallel.exceptions import PicklingError
 
             error = PicklingError(f"the function could not be unpickled in the worker process: {describe(exc)}")
-            worker.answer(_failure(error) * len(params), len(params))
+            worker.answer(_failure(error) * count, count)
             continue
-        worker.serve(function, params, extras or None, single, _Unpicklable, _reply)
+        worker.serve(function, extras or None, single, _Unpicklable, _reply)

@@ -82,8 +82,13 @@ impl Pickler {
 
     /// The pickle, once its value's opcodes are written.
     pub(crate) fn finish(&mut self) -> Vec<u8> {
+        self.finished().to_vec()
+    }
+
+    /// The pickle, once its value's opcodes are written, in the pickler's buffer.
+    pub(crate) fn finished(&mut self) -> &[u8] {
         self.out.push(STOP);
-        self.out.as_slice().to_vec()
+        &self.out
     }
 
     /// A tuple of the values just written (the last `n`, at most 3): how `pickle` closes one.

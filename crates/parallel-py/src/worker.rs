@@ -1,19 +1,32 @@
-//! The Python worker's hot loop, in Rust: [`PyWorker::serve`] runs a batch of pickled tasks —
-//! unpickle, call, pickle, reply — with the stop checks and the reply log of the engine's
-//! worker side ([`WorkerSide`]). Python still reads the requests and builds the replies of
-//! failures (`parallel/_worker.py`); what every task pays is here.
+//! The Python worker's hot loop, in Rust: [`PyWorker`] reads each batch's request and runs its
+//! pickled tasks — unpickle, call, pickle, reply — with the stop checks and the reply log of
+//! the engine's worker side ([`WorkerSide`]). Plain arguments and values (`None`, numbers,
+//! strings, bytes, and tuples, lists and dicts of them) are read and written by the
+//! hand-written pickles of [`pickles`](crate::pickles), anything else by `pickle`. Python
+//! resolves each request's function and extras and builds the replies of failures
+//! (`parallel/_worker.py`); what every task pays is here.
 
 use std::os::fd::{FromRawFd, OwnedFd};
 
-use parallel::plumbing::WorkerSide;
+use parallel::plumbing::{Request, WorkerSide};
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
+
+use crate::pickles::{Pickler, Unpickler};
+
+/// Arguments this large are unpickled by `pickle` from a view of the request rather than from
+/// a copy of their bytes.
+const VIEW_FROM: usize = 4096;
 
 /// This worker process's side of the protocol, made once by `_worker.main`.
 #[pyclass(module = "parallel._parallel", name = "Worker", unsendable)]
 pub(crate) struct PyWorker {
     side: WorkerSide,
+    /// The current batch's request (`None` while none has arrived).
+    request: Option<Request>,
+    /// Writes the pickles of plain values.
+    pickler: Pickler,
     /// `pickle.loads`, `pickle.dumps`, the protocol.
     loads: Py<PyAny>,
     dumps: Py<PyAny>,
@@ -36,45 +49,116 @@ enum Stage<'py> {
     Value(Bound<'py, PyAny>, Bound<'py, PyAny>),
 }
 
+/// What a plain task gave: its value, pickled here or by `pickle`.
+enum Pickled<'py> {
+    Plain,
+    Pickle(Bound<'py, PyBytes>),
+}
+
+/// `pickle` and the hand-written pickles, for one batch.
+struct Codec<'a, 'py> {
+    loads: &'a Bound<'py, PyAny>,
+    dumps: &'a Bound<'py, PyAny>,
+    protocol: &'a Bound<'py, PyAny>,
+    plain: Unpickler<'py>,
+    pickler: &'a mut Pickler,
+}
+
+impl<'py> Codec<'_, 'py> {
+    /// The value the pickle `data` holds. A large pickle that is not plain is read by `pickle`
+    /// from a view of `data`; `released` becomes `false` if that view could not be released
+    /// (something kept it), so `data`'s buffer must then never be reused.
+    fn load(&mut self, data: &[u8], released: &mut bool) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(value) = self.plain.load(data) {
+            return Ok(value);
+        }
+        let py = self.loads.py();
+        if data.len() < VIEW_FROM {
+            return self.loads.call1((PyBytes::new(py, data),));
+        }
+        // SAFETY: the view reads `data`, which lives in the request until the next request
+        // replaces it; the view is released right after `pickle.loads` (which keeps no view
+        // of its input), and if it cannot be, the caller never frees or reuses the buffer.
+        let view = unsafe {
+            let ptr = pyo3::ffi::PyMemoryView_FromMemory(data.as_ptr() as *mut _, data.len() as _, pyo3::ffi::PyBUF_READ);
+            Bound::from_owned_ptr_or_err(py, ptr)?
+        };
+        let value = self.loads.call1((&view,));
+        if view.call_method0("release").is_err() {
+            *released = false;
+        }
+        value
+    }
+
+    /// The value's pickle: into the pickler's buffer if it is plain, else by `pickle`.
+    fn dump(&mut self, value: &Bound<'py, PyAny>) -> PyResult<Pickled<'py>> {
+        self.pickler.start();
+        if self.pickler.value(value) {
+            return Ok(Pickled::Plain);
+        }
+        Ok(Pickled::Pickle(self.dumps.call1((value, self.protocol))?.cast_into::<PyBytes>()?))
+    }
+}
+
 #[pymethods]
 impl PyWorker {
-    /// The worker answering on descriptor `replies`, which it takes over, through the control
-    /// page in `PARALLEL_CONTROL_FD` if its parent gave it one.
+    /// The worker reading requests on descriptor `requests` and answering on `replies`, which
+    /// it takes over, through the control page in `PARALLEL_CONTROL_FD` if its parent gave it
+    /// one.
     #[new]
-    fn new(py: Python<'_>, replies: i32) -> PyResult<Self> {
-        if replies < 0 {
-            return Err(PyOSError::new_err(format!("not a descriptor: {replies}")));
+    fn new(py: Python<'_>, requests: i32, replies: i32) -> PyResult<Self> {
+        if requests < 0 || replies < 0 {
+            return Err(PyOSError::new_err(format!("not descriptors: {requests}, {replies}")));
         }
-        // SAFETY: the caller hands over a descriptor it owns and no longer uses (a dup of the
-        // worker's stdout, made for the protocol alone).
-        let fd = unsafe { OwnedFd::from_raw_fd(replies) };
+        // SAFETY: the caller hands over descriptors it owns and no longer uses (dups of the
+        // worker's stdin and stdout, made for the protocol alone).
+        let (requests, replies) = unsafe { (OwnedFd::from_raw_fd(requests), OwnedFd::from_raw_fd(replies)) };
         let pickle = py.import("pickle")?;
         Ok(PyWorker {
-            side: WorkerSide::from_env(fd),
+            side: WorkerSide::from_env(requests, replies),
+            request: None,
+            pickler: Pickler::new(),
             loads: pickle.getattr("loads")?.unbind(),
             dumps: pickle.getattr("dumps")?.unbind(),
             protocol: pickle.getattr("HIGHEST_PROTOCOL")?.unbind(),
         })
     }
 
-    /// Runs one batch. `function`: the call's function, or `None` for `par` (each task is a
-    /// pickled `(fn, args, kwargs)`); `single`: each task is `function`'s one argument, else
-    /// `(args, kwargs)`; `extras`: keyword arguments every task gets (or `None`);
-    /// each task's pickled arguments are bytes or a memoryview; `unpicklable`: the type of the placeholder for arguments that did not pickle; `reply`:
+    /// Waits for the next request and begins its batch: `(entry, extras, count)` — the
+    /// request's entry and pickled extras, and how many tasks it holds — or `None` once the
+    /// parent closed the requests. `OSError` if the bytes are not a request.
+    fn next_request<'py>(&mut self, py: Python<'py>) -> PyResult<Option<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, usize)>> {
+        let buffers = self.request.take().unwrap_or_default();
+        let side = &mut self.side;
+        let Some(request) = py.detach(|| side.next_request(buffers)).map_err(os_error)? else { return Ok(None) };
+        let got = (PyBytes::new(py, request.entry()), PyBytes::new(py, request.extras()), request.len());
+        self.request = Some(request);
+        Ok(Some(got))
+    }
+
+    /// Runs the current batch. `function`: the call's function, or `None` for `par` (each task
+    /// is a pickled `(fn, args, kwargs)`); `single`: each task is `function`'s one argument,
+    /// else `(args, kwargs)`; `extras`: keyword arguments every task gets (or `None`);
+    /// `unpicklable`: the type of the placeholder for arguments that did not pickle; `reply`:
     /// `reply(stage, obj, extra) -> (frame, failed)` makes the reply of a task that did not
     /// go the plain way (`stage`: "unpickle", "unpicklable", "raised" or "value").
-    #[allow(clippy::too_many_arguments)] // the parts of one request, as Python holds them
     fn serve(
         &mut self,
         py: Python<'_>,
         function: Option<Bound<'_, PyAny>>,
-        params: Vec<Bound<'_, PyAny>>,
         extras: Option<Bound<'_, PyDict>>,
         single: bool,
         unpicklable: Bound<'_, PyAny>,
         reply: Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let outcome = self.run(py, function.as_ref(), &params, extras.as_ref(), single, &unpicklable, &reply);
+        let request = self.request.take().ok_or_else(|| PyOSError::new_err("no request to serve"))?;
+        let mut released = true;
+        let outcome = self.run(py, &request, function.as_ref(), extras.as_ref(), single, &unpicklable, &reply, &mut released);
+        if released {
+            self.request = Some(request);
+        } else {
+            std::mem::forget(request); // a view of its bytes is still alive somewhere
+        }
         let ended = self.side.end_batch().map_err(os_error);
         outcome.and(ended)
     }
@@ -85,34 +169,43 @@ impl PyWorker {
         self.side.frames(frames, count).map_err(os_error)?;
         self.side.end_batch().map_err(os_error)
     }
-
-    /// A request has arrived: the next batch begins.
-    fn begin_batch(&mut self) -> u32 {
-        self.side.begin_batch()
-    }
 }
 
 impl PyWorker {
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)] // the parts of one request, as Python holds them
     fn run<'py>(
         &mut self,
         py: Python<'py>,
+        request: &Request,
         function: Option<&Bound<'py, PyAny>>,
-        params: &[Bound<'py, PyAny>],
         extras: Option<&Bound<'py, PyDict>>,
         single: bool,
         unpicklable: &Bound<'py, PyAny>,
         reply: &Bound<'py, PyAny>,
+        released: &mut bool,
     ) -> PyResult<()> {
-        let (loads, dumps, protocol) = (self.loads.bind(py), self.dumps.bind(py), self.protocol.bind(py));
-        let strict = self.side.stop_on_failure();
-        for (offset, p) in params.iter().enumerate() {
-            if self.side.stops(offset) {
-                return self.side.skipped(params.len() - offset).map_err(os_error);
+        let mut codec = Codec {
+            loads: self.loads.bind(py),
+            dumps: self.dumps.bind(py),
+            protocol: self.protocol.bind(py),
+            plain: Unpickler::new(py),
+            pickler: &mut self.pickler,
+        };
+        let side = &mut self.side;
+        let strict = side.stop_on_failure();
+        let count = request.len();
+        for offset in 0..count {
+            if side.stops(offset) {
+                return side.skipped(count - offset).map_err(os_error);
             }
-            let done = match Self::task(loads, dumps, protocol, function, p, extras, single, unpicklable) {
-                Ok(data) => {
-                    self.side.value(data.as_bytes()).map_err(os_error)?;
+            let params = request.params(offset);
+            let done = match task(&mut codec, function, params, extras, single, unpicklable, released) {
+                Ok(Pickled::Plain) => {
+                    side.value(codec.pickler.finished()).map_err(os_error)?;
+                    continue;
+                }
+                Ok(Pickled::Pickle(data)) => {
+                    side.value(data.as_bytes()).map_err(os_error)?;
                     continue;
                 }
                 Err(stage) => stage,
@@ -128,58 +221,57 @@ impl PyWorker {
                 Stage::Value(value, f) => ("value", value, f),
             };
             let (frame, failed): (Bound<'py, PyBytes>, bool) = reply.call1((kind, obj, extra))?.extract()?;
-            self.side.frames(frame.as_bytes(), 1).map_err(os_error)?;
+            side.frames(frame.as_bytes(), 1).map_err(os_error)?;
             if failed && strict {
                 // The tasks after a strict call's failure never run.
-                return self.side.skipped(params.len() - offset - 1).map_err(os_error);
+                return side.skipped(count - offset - 1).map_err(os_error);
             }
         }
         Ok(())
     }
+}
 
-    /// One task the plain way: its pickled value, or where it went another way.
-    #[allow(clippy::too_many_arguments)]
-    fn task<'py>(
-        loads: &Bound<'py, PyAny>,
-        dumps: &Bound<'py, PyAny>,
-        protocol: &Bound<'py, PyAny>,
-        function: Option<&Bound<'py, PyAny>>,
-        p: &Bound<'py, PyAny>,
-        extras: Option<&Bound<'py, PyDict>>,
-        single: bool,
-        unpicklable: &Bound<'py, PyAny>,
-    ) -> Result<Bound<'py, PyBytes>, Stage<'py>> {
-        let task = loads.call1((p,)).map_err(Stage::Unpickle)?;
-        if task.get_type().is(unpicklable) {
-            return Err(Stage::Unpicklable(task));
+/// One task the plain way: its pickled value, or where it went another way.
+#[allow(clippy::too_many_arguments)]
+fn task<'py>(
+    codec: &mut Codec<'_, 'py>,
+    function: Option<&Bound<'py, PyAny>>,
+    params: &[u8],
+    extras: Option<&Bound<'py, PyDict>>,
+    single: bool,
+    unpicklable: &Bound<'py, PyAny>,
+    released: &mut bool,
+) -> Result<Pickled<'py>, Stage<'py>> {
+    let task = codec.load(params, released).map_err(Stage::Unpickle)?;
+    if task.get_type().is(unpicklable) {
+        return Err(Stage::Unpicklable(task));
+    }
+    let (value, f) = match function {
+        Some(f) if single => (f.call1((&task,)), f.clone()),
+        _ => {
+            let (f, args, kwargs) = match function {
+                Some(f) => {
+                    let (args, kwargs): (Bound<'py, PyTuple>, Option<Bound<'py, PyDict>>) =
+                        task.extract().map_err(Stage::Raised)?;
+                    (f.clone(), args, kwargs)
+                }
+                None => task.extract().map_err(Stage::Raised)?,
+            };
+            let kwargs = match (extras, kwargs) {
+                (Some(extras), Some(own)) if !own.is_empty() => {
+                    let merged = extras.copy().map_err(Stage::Raised)?;
+                    merged.update(own.as_mapping()).map_err(Stage::Raised)?;
+                    Some(merged)
+                }
+                (Some(extras), _) if !extras.is_empty() => Some(extras.clone()),
+                (_, own) => own.filter(|own| !own.is_empty()),
+            };
+            (f.call(args, kwargs.as_ref()), f)
         }
-        let (value, f) = match function {
-            Some(f) if single => (f.call1((&task,)), f.clone()),
-            _ => {
-                let (f, args, kwargs) = match function {
-                    Some(f) => {
-                        let (args, kwargs): (Bound<'py, PyTuple>, Option<Bound<'py, PyDict>>) =
-                            task.extract().map_err(Stage::Raised)?;
-                        (f.clone(), args, kwargs)
-                    }
-                    None => task.extract().map_err(Stage::Raised)?,
-                };
-                let kwargs = match (extras, kwargs) {
-                    (Some(extras), Some(own)) if !own.is_empty() => {
-                        let merged = extras.copy().map_err(Stage::Raised)?;
-                        merged.update(own.as_mapping()).map_err(Stage::Raised)?;
-                        Some(merged)
-                    }
-                    (Some(extras), _) if !extras.is_empty() => Some(extras.clone()),
-                    (_, own) => own.filter(|own| !own.is_empty()),
-                };
-                (f.call(args, kwargs.as_ref()), f)
-            }
-        };
-        let value = value.map_err(Stage::Raised)?;
-        match dumps.call1((&value, protocol)) {
-            Ok(data) => data.cast_into::<PyBytes>().map_err(|_| Stage::Value(value.clone(), f.clone())),
-            Err(_) => Err(Stage::Value(value, f)),
-        }
+    };
+    let value = value.map_err(Stage::Raised)?;
+    match codec.dump(&value) {
+        Ok(pickled) => Ok(pickled),
+        Err(_) => Err(Stage::Value(value, f)),
     }
 }

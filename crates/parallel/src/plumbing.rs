@@ -13,7 +13,8 @@
 //!   [`Threads`], [`Processes`] — so that one [`Executor`](crate::Executor) and its options
 //!   serve every executor.
 //! - [`wire`]: the frames between a parent and its worker processes, and their codec;
-//!   [`WorkerSide`]: a worker program's side of the protocol (the Python worker's hot loop).
+//!   [`WorkerSide`] and the [`Request`] it reads: a worker program's side of the protocol (the
+//!   Python worker's hot loop).
 //! - [`Program`]: worker processes of another program, with tasks as bytes
 //!   ([`Process::run_program`](crate::Process::run_program)).
 //!
@@ -43,6 +44,6 @@ pub use crate::failure::{ErrorValue, Fault};
 pub use crate::inputs::{Sequential, Span, SpanBatch, Tasks};
 pub use crate::process::program::Program;
 pub use crate::process::wire;
-pub use crate::process::worker_side::WorkerSide;
+pub use crate::process::worker_side::{Request, WorkerSide};
 pub use crate::process::Processes;
 pub use crate::thread::Threads;

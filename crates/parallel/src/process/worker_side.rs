@@ -4,44 +4,114 @@
 //! `serve.rs` does for Rust workers (see [`control`](crate::process::control)).
 
 use std::fs::File;
-use std::io;
+use std::io::{self, BufReader};
+use std::ops::Range;
 use std::os::fd::OwnedFd;
 
 use crate::process::control::{Control, LOG_SIZE};
-use crate::process::protocol::Reply;
+use crate::process::protocol::{Received, Reply, MAX_FRAME};
 use crate::process::serve::Replies;
 use crate::process::wire::{self, WireError};
 
-/// A worker process's side of the protocol: which tasks of the current batch must not start,
-/// and the replies to them — through the reply log of the control page its parent gave it, or
+/// A worker process's side of the protocol: its batches' requests, which of their tasks must
+/// not start, and the replies to them — through the reply log of the control page its parent gave it, or
 /// straight to its pipe without one.
 ///
 /// ```
+/// use std::fs::File;
 /// use std::os::fd::OwnedFd;
-/// use parallel::plumbing::{wire, WorkerSide};
+/// use parallel::plumbing::{wire, Request, WorkerSide};
 ///
-/// // Replies into a file here; a worker's are its stdout, the pipe its parent reads.
-/// let path = std::env::temp_dir().join(format!("worker-side-{}", std::process::id()));
-/// let mut side = WorkerSide::from_env(OwnedFd::from(std::fs::File::create(&path).unwrap()));
-/// assert_eq!(side.begin_batch(), 1);
+/// // A request of two tasks in a file, the replies into another; a worker's are its stdin and
+/// // stdout, the pipes its parent writes and reads.
+/// let dir = std::env::temp_dir();
+/// let (requests, replies) = (dir.join(format!("requests-{}", std::process::id())), dir.join(format!("replies-{}", std::process::id())));
+/// let params: Vec<&[u8]> = vec![b"first", b"second"];
+/// wire::send(&mut File::create(&requests).unwrap(), &(&b"entry"[..], params, &b"extras"[..])).unwrap();
+/// let mut side = WorkerSide::from_env(
+///     OwnedFd::from(File::open(&requests).unwrap()),
+///     OwnedFd::from(File::create(&replies).unwrap()),
+/// );
+/// let request = side.next_request(Request::default()).unwrap().expect("a request");
+/// assert_eq!((request.entry(), request.len(), request.params(1)), (&b"entry"[..], 2, &b"second"[..]));
 /// if !side.stops(0) {
 ///     side.value(b"the task's encoded value").unwrap();
 /// }
 /// side.skipped(1).unwrap();
 /// side.end_batch().unwrap();
+/// assert!(side.next_request(request).unwrap().is_none(), "no second request");
 ///
 /// // Two reply frames: `Reply::Value` (variant 0, the length, the bytes), `Reply::Skipped` (3).
-/// let written = std::fs::read(&path).unwrap();
+/// let written = std::fs::read(&replies).unwrap();
 /// let mut frames = &written[..];
 /// let value = wire::read_frame(&mut frames, 1 << 20).unwrap();
 /// assert_eq!(&value[2..], b"the task's encoded value");
 /// assert_eq!(wire::read_frame(&mut frames, 1 << 20).unwrap(), [3]);
-/// std::fs::remove_file(&path).unwrap();
+/// std::fs::remove_file(&requests).unwrap();
+/// std::fs::remove_file(&replies).unwrap();
 /// ```
 pub struct WorkerSide {
+    requests: BufReader<File>,
     replies: Replies<Box<Control>, File>,
     batch: u32,
     frame: Vec<u8>,
+}
+
+/// A batch's request as a worker reads it ([`WorkerSide::next_request`]): the frame's payload,
+/// and where in it lie the entry, each task's parameters and the extras — read in place, never
+/// copied out.
+#[derive(Debug, Default)]
+pub struct Request {
+    payload: Vec<u8>,
+    entry: Range<usize>,
+    params: Vec<Range<usize>>,
+    extras: Range<usize>,
+}
+
+impl Request {
+    /// Which function the tasks call (opaque here: the worker program's own encoding).
+    pub fn entry(&self) -> &[u8] {
+        &self.payload[self.entry.clone()]
+    }
+
+    /// The encoded extras every task of the batch gets.
+    pub fn extras(&self) -> &[u8] {
+        &self.payload[self.extras.clone()]
+    }
+
+    /// How many tasks the batch holds.
+    pub fn len(&self) -> usize {
+        self.params.len()
+    }
+
+    /// `true` for a batch of no task.
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
+    /// Task `task`'s encoded parameters.
+    ///
+    /// # Panics
+    /// If the batch has no task `task`.
+    pub fn params(&self, task: usize) -> &[u8] {
+        &self.payload[self.params[task].clone()]
+    }
+
+    /// Reads `payload`'s parts. Each part borrowed from `payload` lies inside it: its place is
+    /// its distance from the start.
+    fn parse(&mut self) -> Result<(), WireError> {
+        let received: Received<'_> = wire::decode(&self.payload)?;
+        let start = self.payload.as_ptr() as usize;
+        let span = |part: &[u8]| {
+            let at = part.as_ptr() as usize - start;
+            at..at + part.len()
+        };
+        self.entry = span(received.entry);
+        self.extras = span(received.extras);
+        self.params.clear();
+        self.params.extend(received.params.iter().map(|p| span(p)));
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for WorkerSide {
@@ -58,12 +128,34 @@ fn io_error(e: WireError) -> io::Error {
 }
 
 impl WorkerSide {
-    /// This process as a worker answering on `replies`, through the control page its parent
-    /// passed in `PARALLEL_CONTROL_FD`, if any (the variable is then removed and the page's
-    /// descriptor closed; the mapping stays).
-    pub fn from_env(replies: OwnedFd) -> Self {
+    /// This process as a worker reading its parent's requests on `requests` and answering on
+    /// `replies`, through the control page its parent passed in `PARALLEL_CONTROL_FD`, if any
+    /// (the variable is then removed and the page's descriptor closed; the mapping stays).
+    pub fn from_env(requests: OwnedFd, replies: OwnedFd) -> Self {
         let control = Control::from_env().map(Box::new);
-        WorkerSide { replies: Replies::new(File::from(replies), control), batch: 0, frame: Vec::new() }
+        WorkerSide {
+            requests: BufReader::new(File::from(requests)),
+            replies: Replies::new(File::from(replies), control),
+            batch: 0,
+            frame: Vec::new(),
+        }
+    }
+
+    /// The next batch's request, read into `into` (whose buffers are reused), and the batch
+    /// begun ([`begin_batch`](Self::begin_batch)); `None` once the parent closed the requests.
+    /// An error if the bytes are not a request frame of this version: the worker then exits,
+    /// and its parent fails the task that was due.
+    pub fn next_request(&mut self, mut into: Request) -> io::Result<Option<Request>> {
+        let len = match wire::read_header(&mut self.requests, MAX_FRAME) {
+            Err(WireError::Closed) => return Ok(None),
+            read => read.map_err(io_error)?,
+        };
+        let mut payload = std::mem::take(&mut into.payload);
+        payload.clear();
+        into.payload = wire::read_payload(&mut self.requests, len, payload, wire::HEADER_LEN).map_err(io_error)?;
+        into.parse().map_err(io_error)?;
+        self.begin_batch();
+        Ok(Some(into))
     }
 
     /// A request has arrived: the next batch begins. Returns its number (from 1, wrapping).
