@@ -55,6 +55,9 @@ enum Pickled<'py> {
     Pickle(Bound<'py, PyBytes>),
 }
 
+/// A request as Python sees it: its entry, its pickled extras, how many tasks it holds.
+type Arrived<'py> = (Bound<'py, PyBytes>, Bound<'py, PyBytes>, usize);
+
 /// `pickle` and the hand-written pickles, for one batch.
 struct Codec<'a, 'py> {
     loads: &'a Bound<'py, PyAny>,
@@ -80,7 +83,8 @@ impl<'py> Codec<'_, 'py> {
         // replaces it; the view is released right after `pickle.loads` (which keeps no view
         // of its input), and if it cannot be, the caller never frees or reuses the buffer.
         let view = unsafe {
-            let ptr = pyo3::ffi::PyMemoryView_FromMemory(data.as_ptr() as *mut _, data.len() as _, pyo3::ffi::PyBUF_READ);
+            let ptr =
+                pyo3::ffi::PyMemoryView_FromMemory(data.as_ptr() as *mut _, data.len() as _, pyo3::ffi::PyBUF_READ);
             Bound::from_owned_ptr_or_err(py, ptr)?
         };
         let value = self.loads.call1((&view,));
@@ -127,7 +131,7 @@ impl PyWorker {
     /// Waits for the next request and begins its batch: `(entry, extras, count)` — the
     /// request's entry and pickled extras, and how many tasks it holds — or `None` once the
     /// parent closed the requests. `OSError` if the bytes are not a request.
-    fn next_request<'py>(&mut self, py: Python<'py>) -> PyResult<Option<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, usize)>> {
+    fn next_request<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Arrived<'py>>> {
         let buffers = self.request.take().unwrap_or_default();
         let side = &mut self.side;
         let Some(request) = py.detach(|| side.next_request(buffers)).map_err(os_error)? else { return Ok(None) };
@@ -153,7 +157,8 @@ impl PyWorker {
     ) -> PyResult<()> {
         let request = self.request.take().ok_or_else(|| PyOSError::new_err("no request to serve"))?;
         let mut released = true;
-        let outcome = self.run(py, &request, function.as_ref(), extras.as_ref(), single, &unpicklable, &reply, &mut released);
+        let outcome =
+            self.run(py, &request, function.as_ref(), extras.as_ref(), single, &unpicklable, &reply, &mut released);
         if released {
             self.request = Some(request);
         } else {
