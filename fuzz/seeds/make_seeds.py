@@ -27,7 +27,8 @@ varint, blob, frame = protocol.encode_varint, protocol.encode_bytes, protocol.fr
 
 def request(entry, params, extras=b""):
     """The frame of a `Request`, as the parent sends it (the layout `read_request` reads)."""
-    return frame(blob(entry) + varint(len(params)) + b"".join(blob(p) for p in params) + blob(extras))
+    # No large buffers beside the parameters: an empty list.
+    return frame(blob(entry) + varint(len(params)) + b"".join(blob(p) for p in params) + blob(extras) + varint(0))
 
 
 def failed(panicked, message):

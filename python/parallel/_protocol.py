@@ -6,11 +6,13 @@ u32, then the payload, in postcard's encoding: an unsigned integer is a varint (
 low bits first, the high bit set on every byte but the last), a byte string is its length as a
 varint then its bytes, an enum is its variant's number as a varint then its fields.
 
-* A request (`protocol.rs`'s `Request`): `(entry, params, extras)` — the entry (for the Python
-  worker: `ENTRY_PAR`, or `ENTRY_SINGLE`/`ENTRY_ARGS` + the pickled function), the list of each
-  task's parameters, the extras.
+* A request (`protocol.rs`'s `Request`): `(entry, params, extras, buffers)` — the entry (for the
+  Python worker: `ENTRY_PAR`, or `ENTRY_SINGLE`/`ENTRY_ARGS` + the pickled function), the list of
+  each task's parameters, the extras, and the large buffers of the parameters (`Carried`:
+  variant 0 `Shared(task, fd, len)` in a memfd of the parent's, variant 1 `Inline(task, bytes)`).
 * A reply, one per task (`protocol.rs`'s `Reply`): `Value(bytes)`, `Failed(bool, str)`,
-  `Raised(str, bytes)` or `Skipped`, variants `VALUE`, `FAILED`, `RAISED`, `SKIPPED`.
+  `Raised(str, bytes)`, `Skipped` or `Shared(bytes, [(fd, len)])`, variants `VALUE`, `FAILED`,
+  `RAISED`, `SKIPPED`, `SHARED` (the Python worker writes `SHARED` replies in Rust).
 
 The control page the parent shares with a Python worker (`control.rs`) is laid out here too,
 under the names control.rs gives its constants (tests/test_cancel.py checks that they agree).
@@ -114,9 +116,9 @@ ENTRY_SINGLE = b"1"  # + the pickled function; each task is its one argument, pi
 
 
 def read_request(payload):
-    """`(entry, params, extras)` of a request's payload: bytes, and `params` a list of bytes.
-    (The Python worker reads its requests in Rust, `parallel::plumbing::Request`; the crate's
-    test workers in Python read them here.)"""
+    """`(entry, params, extras)` of a request's payload: bytes, and `params` a list of bytes;
+    the large buffers after them are skipped. (The Python worker reads its requests in Rust,
+    `parallel::plumbing::Request`; the crate's test workers in Python read them here.)"""
     data = bytes(payload)
     entry, i = read_bytes(data, 0)
     count, i = read_varint(data, i)
@@ -135,6 +137,7 @@ VALUE = 0
 FAILED = 1
 RAISED = 2
 SKIPPED = 3
+SHARED = 4
 
 
 def encode_value(data):
@@ -186,6 +189,11 @@ LOGGED_WORD = 2
 FLUSHED_WORD = 3
 LOG_USED_WORD = 4
 COUNT_MASK = 0xFFFF_FFFF
+# Word `SHARED_WORD` is 1 once the worker can open its parent's descriptors; word `TAKEN_WORD`
+# is `batch << BATCH_SHIFT | n`: the parent took the shared buffers of the batch's replies up
+# to `n` (see shared.rs; the Python worker does both in Rust).
+SHARED_WORD = 5
+TAKEN_WORD = 6
 # The log: `LOG_SIZE` bytes from byte `LOG_START` of the mapping.
 LOG_START = 4096
 LOG_SIZE = 262144

@@ -5,13 +5,14 @@ use std::ffi::{c_int, c_void};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use parallel::plumbing::{Backend, Program};
+use parallel::plumbing::{Backend, Payload, Program};
 use parallel::{Error, Executor, FailedTask, FailureKind, Handle, Results};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 
+use crate::buffers;
 use crate::pickles::Unpickler;
 
 /// How often a waiting call looks for signals (Ctrl-C): well under the 0.5 s it promises.
@@ -146,6 +147,22 @@ impl IntoValue for Vec<u8> {
     }
 }
 
+impl IntoValue for Payload {
+    fn into_value<'py>(self, py: Python<'py>, loads: Option<&mut Loads<'py>>) -> PyResult<Bound<'py, PyAny>> {
+        if self.buffers.is_empty() {
+            return self.bytes.into_value(py, loads);
+        }
+        let Some(loads) = loads else {
+            return Err(PyRuntimeError::new_err("a value with out-of-band buffers read without pickle"));
+        };
+        let views: Vec<&[u8]> = self.buffers.iter().map(|b| &**b).collect();
+        if let Some(value) = loads.plain.load_with(&self.bytes, &views) {
+            return Ok(value);
+        }
+        buffers::loads(&loads.loads, Bound::new(py, Pickled(self.bytes))?.as_any(), self.buffers)
+    }
+}
+
 /// A value's pickle as the engine handed it over, lent to `loads` through the buffer protocol
 /// (read-only), without a copy; freed when the last view of it is released.
 #[pyclass(frozen, module = "parallel._parallel", name = "Pickled")]
@@ -237,7 +254,7 @@ impl<V: IntoValue> Ending for Results<std::ops::Range<usize>, V> {
     }
 }
 
-impl<V: IntoValue> Ending for Results<Vec<Vec<u8>>, V> {
+impl<V: IntoValue> Ending for Results<Vec<Payload>, V> {
     fn into_python(self: Box<Self>, py: Python<'_>, values: &Values) -> PyResult<Ended> {
         outcomes(py, values, (*self).into_iter())
     }

@@ -6,6 +6,7 @@
 //! outcome per task. The seed API itself — parameter shapes, result classes, `decorate` —
 //! is the thin Python layer in `python/parallel/`.
 
+mod buffers;
 mod call;
 mod items;
 mod pickles;
@@ -26,6 +27,8 @@ fn _parallel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pickles::loads, m)?)?;
     m.add_function(wrap_pyfunction!(pickles::dumps, m)?)?;
     m.add_class::<program::Params>()?;
+    m.add_class::<buffers::OutOfBand>()?;
+    m.add_class::<buffers::SharedBuffer>()?;
     m.add_class::<call::Call>()?;
     m.add_class::<program::PyProgram>()?;
     m.add_class::<worker::PyWorker>()?;

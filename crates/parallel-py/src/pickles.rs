@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 
+use parallel::plumbing::SHARED_FROM;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
@@ -54,6 +55,13 @@ const MEMOIZE: u8 = 0x94;
 const BINGET: u8 = b'h';
 const LONG_BINGET: u8 = b'j';
 
+/// A large `bytes` whose bytes travel out of band (through shared memory, see
+/// `parallel::plumbing::Payload`): `bytes(next buffer)` — `builtins.bytes` by `STACK_GLOBAL`,
+/// `NEXT_BUFFER`, a one-tuple, `REDUCE`. `pickle.loads` reads it too (given the buffers), and
+/// makes a `bytes` as the original was; a bare `NEXT_BUFFER` stays pickle's own (the buffer
+/// object itself).
+const LENT_BYTES: &[u8] = b"\x8c\x08builtins\x8c\x05bytes\x93\x97\x85R";
+
 /// The protocol the pickles written here declare.
 const PROTOCOL: u8 = 5;
 
@@ -66,11 +74,21 @@ const MAX_DEPTH: usize = 64;
 pub(crate) struct Pickler {
     out: Vec<u8>,
     memo: Memo,
+    /// Whether `bytes` of [`SHARED_FROM`] bytes or more are written out of band.
+    lends: bool,
+    /// The `bytes` written out of band in the current pickle, in order.
+    lent: Vec<Py<PyBytes>>,
 }
 
 impl Pickler {
     pub(crate) fn new() -> Self {
-        Pickler { out: Vec::new(), memo: Memo::default() }
+        Pickler { out: Vec::new(), memo: Memo::default(), lends: false, lent: Vec::new() }
+    }
+
+    /// A pickler that writes large `bytes` out of band ([`LENT_BYTES`]): their objects are
+    /// [`lent`](Self::lent) instead of copied into the pickle.
+    pub(crate) fn lending() -> Self {
+        Pickler { lends: true, ..Pickler::new() }
     }
 
     /// Starts a new pickle.
@@ -78,6 +96,12 @@ impl Pickler {
         self.out.clear();
         self.out.extend_from_slice(&[PROTO, PROTOCOL]);
         self.memo.clear();
+        self.lent.clear();
+    }
+
+    /// The `bytes` objects the pickle refers to out of band, in order (taken).
+    pub(crate) fn lent(&mut self) -> Vec<Py<PyBytes>> {
+        std::mem::take(&mut self.lent)
     }
 
     /// The pickle, once its value's opcodes are written.
@@ -126,7 +150,12 @@ impl Pickler {
         } else if let Ok(b) = obj.cast_exact::<PyBool>() {
             self.out.push(if b.is_true() { NEWTRUE } else { NEWFALSE });
         } else if let Ok(b) = obj.cast_exact::<PyBytes>() {
-            self.sized(b.as_bytes(), SHORT_BINBYTES, BINBYTES, BINBYTES8);
+            if self.lends && b.as_bytes().len() >= SHARED_FROM {
+                self.out.extend_from_slice(LENT_BYTES);
+                self.lent.push(b.clone().unbind());
+            } else {
+                self.sized(b.as_bytes(), SHORT_BINBYTES, BINBYTES, BINBYTES8);
+            }
         } else if depth >= MAX_DEPTH {
             return false;
         } else if let Ok(t) = obj.cast_exact::<PyTuple>() {
@@ -361,18 +390,30 @@ impl<'py> Unpickler<'py> {
     /// The value `data` pickles, if it is made only of the opcodes of plain values; `None` for
     /// anything else (read it with `pickle.loads`, which also gives the error of a bad pickle).
     pub(crate) fn load(&mut self, data: &[u8]) -> Option<Bound<'py, PyAny>> {
-        let loaded = self.read(data);
+        self.load_with(data, &[])
+    }
+
+    /// The same for a pickle with out-of-band buffers: its lent `bytes` ([`LENT_BYTES`]) are
+    /// made from `buffers`, in order.
+    pub(crate) fn load_with(&mut self, data: &[u8], buffers: &[&[u8]]) -> Option<Bound<'py, PyAny>> {
+        let loaded = self.read(data, buffers);
         self.stack.clear();
         self.memo.clear();
         loaded
     }
 
-    fn read(&mut self, data: &[u8]) -> Option<Bound<'py, PyAny>> {
+    fn read(&mut self, data: &[u8], buffers: &[&[u8]]) -> Option<Bound<'py, PyAny>> {
         let py = self.py;
         let stack = &mut self.stack;
         let memo = &mut self.memo;
         let mut reader = Reader { data, at: 0 };
+        let mut buffers = buffers.iter();
         loop {
+            if data[reader.at..].starts_with(LENT_BYTES) {
+                reader.at += LENT_BYTES.len();
+                stack.push(Item::Value(PyBytes::new(py, buffers.next()?).into_any()));
+                continue;
+            }
             let op = reader.byte()?;
             let value: Bound<'py, PyAny> = match op {
                 PROTO => {

@@ -4,11 +4,12 @@
 
 use std::process::Command;
 
-use parallel::plumbing::Program;
+use parallel::plumbing::{Payload, Program};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PySequence, PyTuple, PyType};
 
+use crate::buffers::{lend, OutOfBand};
 use crate::call::{Call, Options, Values};
 use crate::items::Items;
 use crate::pickles::Pickler;
@@ -45,7 +46,7 @@ impl PyProgram {
 /// A call's pickled parameters, made by [`pickle_params`]: Rust's bytes, which
 /// [`run_program`] takes over without a copy (once).
 #[pyclass(module = "parallel._parallel", name = "Params")]
-pub(crate) struct Params(Option<Vec<Vec<u8>>>);
+pub(crate) struct Params(Option<Vec<Payload>>);
 
 #[pymethods]
 impl Params {
@@ -90,7 +91,10 @@ pub(crate) fn pickle_params(
     let main = PyBytes::new(py, b"__main__");
     let n = items.len(py)?;
     let mut params = Vec::with_capacity(n);
-    let mut pickle = Pickler::new();
+    // Large `bytes`, arrays and other pickle-5 buffers go out of band: lent, not copied.
+    let mut pickle = Pickler::lending();
+    let out_of_band = Bound::new(py, OutOfBand::new())?;
+    let protocol = protocol.into_pyobject(py)?;
     // The sequence is the caller's own list or a range: it does not change meanwhile.
     for index in 0..n {
         let item = items.get(py, index)?;
@@ -114,7 +118,8 @@ pub(crate) fn pickle_params(
                 pickle.none();
                 pickle.tuple_of(2);
             }
-            params.push(pickle.finish());
+            let bytes = pickle.finish();
+            params.push(Payload { bytes, buffers: lend(py, Vec::new(), pickle.lent())? });
             continue;
         }
         let obj = match (args, wrap) {
@@ -122,19 +127,16 @@ pub(crate) fn pickle_params(
             (None, _) => PyTuple::new(py, [PyTuple::new(py, [item])?.into_any(), py.None().into_bound(py)])?.into_any(),
             (Some(args), _) => PyTuple::new(py, [args.into_any(), py.None().into_bound(py)])?.into_any(),
         };
-        let pickled = match dumps.call1((&obj, protocol)) {
-            Ok(data) => {
-                let data = data.cast_into::<PyBytes>()?;
-                (!data.as_any().contains(&main)?).then_some(data)
-            }
+        let pickled = match out_of_band.get().dumps(dumps, &obj, &protocol, &out_of_band) {
+            Ok((data, views)) => (!data.as_any().contains(&main)?).then_some((data, views)),
             Err(err) if err.is_instance_of::<pyo3::exceptions::PyException>(py) => None,
             Err(err) => return Err(err),
         };
-        let data = match pickled {
-            Some(data) => data,
-            None => fallback.call1((index, obj))?.cast_into::<PyBytes>()?,
+        let payload = match pickled {
+            Some((data, views)) => Payload { bytes: data.as_bytes().to_vec(), buffers: lend(py, views, Vec::new())? },
+            None => Payload::new(fallback.call1((index, obj))?.cast_into::<PyBytes>()?.as_bytes().to_vec()),
         };
-        params.push(data.as_bytes().to_vec());
+        params.push(payload);
     }
     Ok(Params(Some(params)))
 }
@@ -174,7 +176,7 @@ pub(crate) fn run_program(
             .0
             .take()
             .ok_or_else(|| PyRuntimeError::new_err("these parameters were already given to a call"))?,
-        Err(_) => params.extract::<Vec<Vec<u8>>>()?,
+        Err(_) => params.extract::<Vec<Vec<u8>>>()?.into_iter().map(Payload::new).collect(),
     };
     let values = Values { into, loads };
     let options = Options::new(max_workers, timeout, task_timeout, silent)?;

@@ -3,16 +3,19 @@
 //! the engine's worker side ([`WorkerSide`]). Plain arguments and values (`None`, numbers,
 //! strings, bytes, and tuples, lists and dicts of them) are read and written by the
 //! hand-written pickles of [`pickles`](crate::pickles), anything else by `pickle`. Python
+//! Large buffers — pickle 5's out-of-band buffers, large `bytes` — cross through shared memory
+//! both ways (`parallel::plumbing::Payload`). Python
 //! resolves each request's function and extras and builds the replies of failures
 //! (`parallel/_worker.py`); what every task pays is here.
 
 use std::os::fd::{FromRawFd, OwnedFd};
 
-use parallel::plumbing::{Request, WorkerSide};
+use parallel::plumbing::{Buffer, Request, WorkerSide};
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 
+use crate::buffers::{self, OutOfBand};
 use crate::pickles::{Pickler, Unpickler};
 
 /// Arguments this large are unpickled by `pickle` from a view of the request rather than from
@@ -27,6 +30,8 @@ pub(crate) struct PyWorker {
     request: Option<Request>,
     /// Writes the pickles of plain values.
     pickler: Pickler,
+    /// Picks large buffers out of values' pickles (only if they can go through shared memory).
+    out_of_band: Option<Py<OutOfBand>>,
     /// `pickle.loads`, `pickle.dumps`, the protocol.
     loads: Py<PyAny>,
     dumps: Py<PyAny>,
@@ -49,10 +54,11 @@ enum Stage<'py> {
     Value(Bound<'py, PyAny>, Bound<'py, PyAny>),
 }
 
-/// What a plain task gave: its value, pickled here or by `pickle`.
+/// What a plain task gave: its value, pickled here (in the pickler's buffer) or by `pickle`,
+/// and the large buffers that go beside it through shared memory.
 enum Pickled<'py> {
-    Plain,
-    Pickle(Bound<'py, PyBytes>),
+    Plain(Vec<Buffer>),
+    Pickle(Bound<'py, PyBytes>, Vec<Buffer>),
 }
 
 /// A request as Python sees it: its entry, its pickled extras, how many tasks it holds.
@@ -65,17 +71,26 @@ struct Codec<'a, 'py> {
     protocol: &'a Bound<'py, PyAny>,
     plain: Unpickler<'py>,
     pickler: &'a mut Pickler,
+    /// Picks the large buffers out of values, if they can go through shared memory.
+    out_of_band: Option<&'a Bound<'py, OutOfBand>>,
 }
 
 impl<'py> Codec<'_, 'py> {
     /// The value the pickle `data` holds. A large pickle that is not plain is read by `pickle`
     /// from a view of `data`; `released` becomes `false` if that view could not be released
     /// (something kept it), so `data`'s buffer must then never be reused.
-    fn load(&mut self, data: &[u8], released: &mut bool) -> PyResult<Bound<'py, PyAny>> {
+    fn load(&mut self, data: &[u8], buffers: Vec<Buffer>, released: &mut bool) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.loads.py();
+        if !buffers.is_empty() {
+            let views: Vec<&[u8]> = buffers.iter().map(|b| &**b).collect();
+            if let Some(value) = self.plain.load_with(data, &views) {
+                return Ok(value);
+            }
+            return buffers::loads(self.loads, PyBytes::new(py, data).as_any(), buffers);
+        }
         if let Some(value) = self.plain.load(data) {
             return Ok(value);
         }
-        let py = self.loads.py();
         if data.len() < VIEW_FROM {
             return self.loads.call1((PyBytes::new(py, data),));
         }
@@ -94,13 +109,21 @@ impl<'py> Codec<'_, 'py> {
         value
     }
 
-    /// The value's pickle: into the pickler's buffer if it is plain, else by `pickle`.
+    /// The value's pickle: into the pickler's buffer if it is plain, else by `pickle`; with
+    /// its large buffers out of band if they can go through shared memory.
     fn dump(&mut self, value: &Bound<'py, PyAny>) -> PyResult<Pickled<'py>> {
+        let py = value.py();
         self.pickler.start();
         if self.pickler.value(value) {
-            return Ok(Pickled::Plain);
+            return Ok(Pickled::Plain(buffers::lend(py, Vec::new(), self.pickler.lent())?));
         }
-        Ok(Pickled::Pickle(self.dumps.call1((value, self.protocol))?.cast_into::<PyBytes>()?))
+        match self.out_of_band {
+            Some(oob) => {
+                let (data, views) = oob.get().dumps(self.dumps, value, self.protocol, oob)?;
+                Ok(Pickled::Pickle(data, buffers::lend(py, views, Vec::new())?))
+            }
+            None => Ok(Pickled::Pickle(self.dumps.call1((value, self.protocol))?.cast_into::<PyBytes>()?, Vec::new())),
+        }
     }
 }
 
@@ -118,10 +141,14 @@ impl PyWorker {
         // worker's stdin and stdout, made for the protocol alone).
         let (requests, replies) = unsafe { (OwnedFd::from_raw_fd(requests), OwnedFd::from_raw_fd(replies)) };
         let pickle = py.import("pickle")?;
+        let side = WorkerSide::from_env(requests, replies);
+        // Large values go through shared memory if the parent can take them from there.
+        let out_of_band = if side.shares() { Some(Bound::new(py, OutOfBand::new())?.unbind()) } else { None };
         Ok(PyWorker {
-            side: WorkerSide::from_env(requests, replies),
+            pickler: if side.shares() { Pickler::lending() } else { Pickler::new() },
+            side,
+            out_of_band,
             request: None,
-            pickler: Pickler::new(),
             loads: pickle.getattr("loads")?.unbind(),
             dumps: pickle.getattr("dumps")?.unbind(),
             protocol: pickle.getattr("HIGHEST_PROTOCOL")?.unbind(),
@@ -195,6 +222,7 @@ impl PyWorker {
             protocol: self.protocol.bind(py),
             plain: Unpickler::new(py),
             pickler: &mut self.pickler,
+            out_of_band: self.out_of_band.as_ref().map(|o| o.bind(py)),
         };
         let side = &mut self.side;
         let strict = side.stop_on_failure();
@@ -204,13 +232,24 @@ impl PyWorker {
                 return side.skipped(count - offset).map_err(os_error);
             }
             let params = request.params(offset);
-            let done = match task(&mut codec, function, params, extras, single, unpicklable, released) {
-                Ok(Pickled::Plain) => {
+            let buffers = if request.has_buffers(offset) { request.buffers(offset) } else { Ok(Vec::new()) };
+            let done = match task(&mut codec, function, params, buffers, extras, single, unpicklable, released) {
+                Ok(Pickled::Plain(buffers)) if buffers.is_empty() => {
                     side.value(codec.pickler.finished()).map_err(os_error)?;
                     continue;
                 }
-                Ok(Pickled::Pickle(data)) => {
+                Ok(Pickled::Plain(buffers)) => {
+                    let views: Vec<&[u8]> = buffers.iter().map(|b| &**b).collect();
+                    side.shared_value(codec.pickler.finished(), &views).map_err(os_error)?;
+                    continue;
+                }
+                Ok(Pickled::Pickle(data, buffers)) if buffers.is_empty() => {
                     side.value(data.as_bytes()).map_err(os_error)?;
+                    continue;
+                }
+                Ok(Pickled::Pickle(data, buffers)) => {
+                    let views: Vec<&[u8]> = buffers.iter().map(|b| &**b).collect();
+                    side.shared_value(data.as_bytes(), &views).map_err(os_error)?;
                     continue;
                 }
                 Err(stage) => stage,
@@ -242,12 +281,14 @@ fn task<'py>(
     codec: &mut Codec<'_, 'py>,
     function: Option<&Bound<'py, PyAny>>,
     params: &[u8],
+    buffers: std::io::Result<Vec<Buffer>>,
     extras: Option<&Bound<'py, PyDict>>,
     single: bool,
     unpicklable: &Bound<'py, PyAny>,
     released: &mut bool,
 ) -> Result<Pickled<'py>, Stage<'py>> {
-    let task = codec.load(params, released).map_err(Stage::Unpickle)?;
+    let buffers = buffers.map_err(|e| Stage::Unpickle(os_error(e)))?;
+    let task = codec.load(params, buffers, released).map_err(Stage::Unpickle)?;
     if task.get_type().is(unpicklable) {
         return Err(Stage::Unpicklable(task));
     }

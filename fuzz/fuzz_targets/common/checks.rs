@@ -12,8 +12,9 @@ use super::counting::{allowed, peak_of};
 /// The frame limit the checks read with: small, so that "too large" is reachable.
 pub const MAX: usize = 1 << 16;
 
-/// A request as it crosses: `(entry, params, extras)`.
-pub type RequestShape = (Vec<u8>, Vec<Vec<u8>>, Vec<u8>);
+/// A request as it crosses: `(entry, params, extras, buffers)`, for requests whose tasks have
+/// no large buffers (`buffers` is then an empty list, whose encoding an empty `Vec<u8>` shares).
+pub type RequestShape = (Vec<u8>, Vec<Vec<u8>>, Vec<u8>, Vec<u8>);
 
 /// A reader that hands out one byte per read: the stream reader must gather its frames.
 struct Trickle<'a>(&'a [u8]);

@@ -16,6 +16,10 @@
 //! - word 3, **flushed**: `batch << 32 | n` — ... and those up to `n` to the pipe; the log holds
 //!   the frames of the replies between the two, from its start;
 //! - word 4, **log used**: how many bytes of the log those frames take;
+//! - word 5, **shared**: 1 once the worker has found that it can open its parent's descriptors,
+//!   so large buffers can cross through shared memory (`shared.rs`);
+//! - word 6, **taken**: `batch << 32 | n` — the parent has taken the shared buffers of the
+//!   replies of `batch` up to `n`: the worker waits for it after each such reply;
 //! - from byte [`LOG_START`] on, [`LOG_SIZE`] bytes: the log.
 //!
 //! **The reply log.** A worker copies each reply's frame into the log (a memory copy) and writes
@@ -70,6 +74,13 @@ const FLUSHED_WORD: usize = 3;
 /// The log-used word: the bytes of the log the frames of the unflushed replies take.
 const LOG_USED_WORD: usize = 4;
 
+/// The shared word: 1 if the worker can open its parent's descriptors.
+const SHARED_WORD: usize = 5;
+
+/// The taken word: `batch << BATCH_SHIFT | n`, the shared buffers of the batch's replies up to
+/// `n` are the parent's.
+const TAKEN_WORD: usize = 6;
+
 /// Where the log starts in the mapping: after the page of words.
 pub(crate) const LOG_START: usize = 4096;
 
@@ -113,11 +124,21 @@ impl Control {
     }
 
     /// The page of this worker process, if its parent gave it one (then the descriptor is
-    /// closed: the mapping stays, and programs a task starts do not inherit it).
+    /// closed: the mapping stays, and programs a task starts do not inherit it); marked
+    /// *shared* if this process can open its parent's descriptors.
     pub(crate) fn from_env() -> Option<Control> {
         let fd: RawFd = std::env::var(CONTROL_ENV).ok()?.parse().ok()?;
         std::env::remove_var(CONTROL_ENV);
         let control = Control::map(fd).ok();
+        // The parent keeps its own descriptor of the page open under the same number: if this
+        // process can open it, large buffers can cross through shared memory.
+        // SAFETY: a plain system call.
+        let parent = unsafe { libc::getppid() } as u32;
+        if let Some(control) = &control {
+            if crate::process::shared::enabled() && crate::process::shared::can_open(parent, fd) {
+                control.set_shared();
+            }
+        }
         // SAFETY: the descriptor was handed to this process for this page alone.
         unsafe { libc::close(fd) };
         control
@@ -137,7 +158,7 @@ impl Control {
     }
 
     fn word(&self, i: usize) -> &AtomicU64 {
-        debug_assert!(i <= LOG_USED_WORD);
+        debug_assert!(i <= TAKEN_WORD);
         // SAFETY: the mapping is CONTROL_SIZE bytes, page-aligned, and lives as long as `self`;
         // the words are in its first page and only ever accessed atomically.
         unsafe { &*self.words.as_ptr().add(i) }
@@ -254,6 +275,37 @@ impl Control {
         self.word(LOGGED_WORD).store(u64::from(batch) << BATCH_SHIFT | n as u64, Ordering::Release);
     }
 
+    /// Worker: it can open its parent's descriptors ([`shared`](crate::process::shared)).
+    pub(crate) fn set_shared(&self) {
+        self.word(SHARED_WORD).store(1, Ordering::Release);
+    }
+
+    /// Parent: `true` if the worker can open this process's descriptors.
+    pub(crate) fn shared(&self) -> bool {
+        self.word(SHARED_WORD).load(Ordering::Acquire) == 1
+    }
+
+    /// Parent: the shared buffers of `batch`'s replies up to `n` are taken.
+    pub(crate) fn taken(&self, batch: u32, n: usize) {
+        self.word(TAKEN_WORD).store(u64::from(batch) << BATCH_SHIFT | n as u64, Ordering::Release);
+    }
+
+    /// Worker: waits until the parent has taken the shared buffers of `batch`'s replies up to
+    /// `n`. (Its parent reads the reply that names them right away; if the parent dies, so
+    /// does the worker.)
+    pub(crate) fn wait_taken(&self, batch: u32, n: usize) {
+        let taken = |seen: u64| seen >> BATCH_SHIFT == u64::from(batch) && (seen & COUNT_MASK) as usize >= n;
+        let mut spins = 0u32;
+        while !taken(self.word(TAKEN_WORD).load(Ordering::Acquire)) {
+            spins += 1;
+            if spins < 100 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(20));
+            }
+        }
+    }
+
     /// Worker: the log's frames, `used` bytes, to write to the pipe.
     pub(crate) fn log_frames(&self, used: usize) -> &[u8] {
         // SAFETY: only this worker writes the log.
@@ -282,7 +334,7 @@ mod tests {
     fn the_log_fills_the_mapping_after_the_words() {
         const { assert!(LOG_START + LOG_SIZE == CONTROL_SIZE) };
         const { assert!(COUNT_MASK == (1 << BATCH_SHIFT) - 1) };
-        const { assert!(LOG_USED_WORD * 8 < LOG_START) };
+        const { assert!(TAKEN_WORD * 8 < LOG_START) };
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub(crate) mod program_work;
 pub(crate) mod protocol;
 pub(crate) mod remote;
 pub(crate) mod serve;
+pub(crate) mod shared;
 pub(crate) mod stash;
 pub(crate) mod supervisor;
 pub mod wire;

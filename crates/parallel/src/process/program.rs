@@ -23,8 +23,9 @@ use crate::process::protocol::WORKER_ENV;
 ///     command.arg(script);
 ///     command
 /// });
-/// let upper = parallel::process().run_program(&echo, b"upper", b"", vec![b"ab".to_vec(), b"c".to_vec()]);
-/// assert_eq!(upper.unwrap(), vec![b"AB".to_vec(), b"C".to_vec()]);
+/// let params = vec![b"ab".to_vec().into(), b"c".to_vec().into()];
+/// let upper = parallel::process().run_program(&echo, b"upper", b"", params).unwrap();
+/// assert_eq!(upper.into_iter().map(|value| value.bytes).collect::<Vec<_>>(), [b"AB".to_vec(), b"C".to_vec()]);
 /// ```
 #[derive(Clone)]
 pub struct Program(Arc<dyn Fn() -> Command + Send + Sync>);

@@ -8,7 +8,8 @@
 //! the frames of [`wire`](crate::plumbing::wire): a request is `(entry, params, extras)` (the
 //! function, each task's parameters, the call's extras, all bytes); a reply is `Value(bytes)`,
 //! `Failed(panicked, message)` or `Raised(message, error)`, whose encoded error becomes the
-//! failure's [`error`](crate::FailedTask::error) (a `Vec<u8>`).
+//! failure's [`error`](crate::FailedTask::error) (a `Vec<u8>`). Parameters and values are
+//! [`Payload`]s: their large buffers cross through shared memory (`shared.rs`).
 
 use crate::engine::work::{Interrupt, Work};
 use crate::failure::Fault;
@@ -16,31 +17,32 @@ use crate::handle::Handle;
 use crate::mode::Mode;
 use crate::process::program::Program;
 use crate::process::remote::{raw_reply, RemoteCall};
+use crate::process::shared::Payload;
 use crate::process::Process;
 
 /// The tasks of a call on another program: parameters in, value out, both encoded.
 struct ProgramWork(RemoteCall);
 
 impl Work for ProgramWork {
-    type Params = Vec<u8>;
-    type Out = Vec<u8>;
+    type Params = Payload;
+    type Out = Payload;
     /// Only the size: the caller knows its tasks by index.
     type Kept = usize;
 
-    fn keep(&self, params: &Vec<u8>) -> usize {
+    fn keep(&self, params: &Payload) -> usize {
         params.len()
     }
     fn describe(&self, len: &usize) -> String {
         format!("<{len} bytes>")
     }
-    fn run(&self, params: Vec<u8>) -> Result<Vec<u8>, Fault> {
+    fn run(&self, params: Payload) -> Result<Payload, Fault> {
         // A lone task (the tracked path looks at stops itself): only a cancel stops it.
         self.run_many(0, vec![params], &|| false).pop().expect("one outcome per task")
     }
     fn batched(&self) -> bool {
         true
     }
-    fn run_many(&self, first: usize, params: Vec<Vec<u8>>, stopped: &dyn Fn() -> bool) -> Vec<Result<Vec<u8>, Fault>> {
+    fn run_many(&self, first: usize, params: Vec<Payload>, stopped: &dyn Fn() -> bool) -> Vec<Result<Payload, Fault>> {
         if stopped() {
             return params.iter().map(|_| Err(Fault::cancelled())).collect();
         }
@@ -67,8 +69,8 @@ impl<E, M: Mode> Process<E, M> {
         program: &Program,
         function: &[u8],
         extras: &[u8],
-        params: Vec<Vec<u8>>,
-    ) -> M::Map<Vec<Vec<u8>>, Vec<u8>> {
+        params: Vec<Payload>,
+    ) -> M::Map<Vec<Payload>, Payload> {
         self.call(self.program_work(program, function, extras), params)
     }
 
@@ -78,7 +80,7 @@ impl<E, M: Mode> Process<E, M> {
     /// let cat = parallel::plumbing::Program::new(|| std::process::Command::new("cat"));
     /// // `cat` echoes the request frame instead of replying: its reply does not decode, and
     /// // the task fails (it never hangs).
-    /// let handle = parallel::process().silent().async_run_program(&cat, b"f", b"", vec![vec![1]]);
+    /// let handle = parallel::process().silent().async_run_program(&cat, b"f", b"", vec![vec![1].into()]);
     /// assert!(handle.wait()[0].is_err());
     /// ```
     pub fn async_run_program(
@@ -86,10 +88,10 @@ impl<E, M: Mode> Process<E, M> {
         program: &Program,
         function: &[u8],
         extras: &[u8],
-        params: Vec<Vec<u8>>,
-    ) -> Handle<M::Map<Vec<Vec<u8>>, Vec<u8>>>
+        params: Vec<Payload>,
+    ) -> Handle<M::Map<Vec<Payload>, Payload>>
     where
-        M::Map<Vec<Vec<u8>>, Vec<u8>>: Send + 'static,
+        M::Map<Vec<Payload>, Payload>: Send + 'static,
     {
         self.spawn(self.program_work(program, function, extras), params, |output| output)
     }

@@ -9,6 +9,7 @@ use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 
+use crate::process::shared::Buffer;
 use crate::process::wire::{self, WireError};
 
 /// The environment variable that starts a process in worker mode.
@@ -25,8 +26,29 @@ pub(crate) struct Request<'a> {
     /// `anchor` (8 bytes, little-endian); opaque to the supervisor.
     pub(crate) entry: &'a [u8],
     /// Each task's encoded parameters.
-    pub(crate) params: &'a [Vec<u8>],
+    pub(crate) params: &'a [&'a [u8]],
     pub(crate) extras: &'a [u8],
+    /// The large buffers of the tasks' parameters, task by task, each task's in order
+    /// ([`shared`](crate::process::shared)).
+    pub(crate) buffers: &'a [Carried<'a>],
+}
+
+/// One large buffer of a task's parameters, as a request carries it.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub(crate) enum Carried<'a> {
+    /// In a memfd of the parent's, descriptor `fd` there, `len` bytes.
+    Shared { task: u32, fd: u32, len: u64 },
+    /// In the request itself (a worker that cannot open its parent's descriptors).
+    Inline { task: u32, bytes: &'a [u8] },
+}
+
+impl Carried<'_> {
+    /// The task of the batch it belongs to.
+    pub(crate) fn task(&self) -> usize {
+        match self {
+            Carried::Shared { task, .. } | Carried::Inline { task, .. } => *task as usize,
+        }
+    }
 }
 
 /// A [`Request`] as the worker reads it, borrowed from the frame's payload: the tasks'
@@ -37,6 +59,8 @@ pub(crate) struct Received<'a> {
     #[serde(borrow)]
     pub(crate) params: Vec<&'a [u8]>,
     pub(crate) extras: &'a [u8],
+    #[serde(borrow)]
+    pub(crate) buffers: Vec<Carried<'a>>,
 }
 
 /// A worker's answer to one task.
@@ -52,6 +76,13 @@ pub(crate) enum Reply {
     /// The task never started: its parent stopped the batch through the control page
     /// (`control.rs`), or a strict call's task before it in the batch failed.
     Skipped,
+    /// The encoded value, and the large buffers beside it, each in a memfd of the worker's
+    /// (its descriptor there, its length): the parent opens them before anything else, and
+    /// makes the reply [`Reply::Mapped`].
+    Shared(Vec<u8>, Vec<(u32, u64)>),
+    /// A [`Reply::Shared`] once its buffers are the parent's. Never on the wire.
+    #[serde(skip)]
+    Mapped(Vec<u8>, Vec<Buffer>),
 }
 
 /// Reads one [`Reply`] frame. A value's bytes are read into the `Vec` the reply holds, with no

@@ -20,7 +20,8 @@ use crate::failure::{FailureKind, Fault};
 use crate::par::{ParWork, Task};
 use crate::process::entry::entry_of;
 use crate::process::program::Program;
-use crate::process::protocol::{Reply, Request};
+use crate::process::protocol::{Carried, Reply, Request};
+use crate::process::shared::{Buffer, Payload, Shared};
 use crate::process::stash;
 use crate::process::supervisor::{BatchStop, Death, Worker};
 use crate::process::wire;
@@ -115,11 +116,14 @@ impl RemoteCall {
     /// Runs every task of `params` — the call's tasks from index `first` on — on this
     /// thread's worker, starting a new worker after each one that dies, and pushes one outcome
     /// per task, made from its reply by `decode`. Tasks stopped before they start (see
-    /// [`stop_from`](Self::stop_from)) are [`Fault::cancelled`].
-    pub(crate) fn send_all<T>(
+    /// [`stop_from`](Self::stop_from)) are [`Fault::cancelled`]. The large buffers of the
+    /// parameters cross through shared memory if the worker can open this process's
+    /// descriptors, and in the request otherwise; a request carries at most
+    /// [`REQUEST_BUFFERS`] bytes of them (and at least one task).
+    pub(crate) fn send_all<T, P: Sendable>(
         &self,
         first: usize,
-        params: &[Vec<u8>],
+        params: &[P],
         outcomes: &mut Vec<Result<T, Fault>>,
         decode: impl Fn(Reply) -> Result<T, Fault>,
     ) {
@@ -130,16 +134,24 @@ impl RemoteCall {
                 outcomes.extend((next..params.len()).map(|_| Err(Fault::cancelled())));
                 break;
             }
-            let request = Request { entry: &self.entry, params: &params[next..], extras: &self.extras };
             replies.clear();
-            let died: Result<Option<Death>, String> = WORKER.with(|slot| {
+            let died: Result<Option<(Death, usize)>, String> = WORKER.with(|slot| {
                 let mut slot = slot.borrow_mut();
                 self.hold(&mut slot)?;
                 let worker = slot.as_mut().expect("started above");
+                let batch = Batch::of(&params[next..], worker.shares())
+                    .map_err(|e| format!("the shared memory of its parameters could not be made: {e}"))?;
+                let request = Request {
+                    entry: &self.entry,
+                    params: &batch.params,
+                    extras: &self.extras,
+                    buffers: &batch.carried(),
+                };
+                let end = next + batch.params.len();
                 // Registered before it is sent, and looked at again after: a stop either sees
                 // this batch, or comes before the look and the batch is not sent.
                 let stop = worker.next_stop();
-                lock(&self.sent).push((first.saturating_add(next), params.len() - next, stop.clone()));
+                lock(&self.sent).push((first.saturating_add(next), end - next, stop.clone()));
                 let sent = !self.stops(first.saturating_add(next));
                 let ran = if sent { worker.call(&request, self.stop_on_failure, &mut replies) } else { Ok(()) };
                 lock(&self.sent).retain(|(_, _, s)| !s.same(&stop));
@@ -150,7 +162,7 @@ impl RemoteCall {
                     Ok(()) => Ok(None),
                     Err(death) => {
                         *slot = None; // reaped: the next task starts a new worker
-                        Ok(Some(death))
+                        Ok(Some((death, end)))
                     }
                 }
             });
@@ -158,8 +170,8 @@ impl RemoteCall {
             outcomes.extend(replies.drain(..).map(&decode));
             match died {
                 Ok(None) => {}
-                Ok(Some(_)) if next == params.len() => {} // it died after its batch's last task
-                Ok(Some(death)) => {
+                Ok(Some((_, end))) if next == end => {} // it died after its request's last task
+                Ok(Some((death, _))) => {
                     let kind = FailureKind::Crashed { signal: death.signal, code: death.code };
                     outcomes.push(Err(Fault::new(kind, death.message)));
                     next += 1;
@@ -179,10 +191,87 @@ impl RemoteCall {
     }
 }
 
+/// The most bytes of large buffers one request carries: a batch of large parameters is sent
+/// in several requests, so that no more than this is in shared memory at once per worker.
+pub(crate) const REQUEST_BUFFERS: usize = 64 << 20;
+
+/// A task's parameters as [`RemoteCall::send_all`] sends them: encoded bytes, and large
+/// buffers beside them.
+pub(crate) trait Sendable {
+    fn bytes(&self) -> &[u8];
+    fn buffers(&self) -> &[Buffer] {
+        &[]
+    }
+}
+
+impl Sendable for Vec<u8> {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+impl Sendable for Payload {
+    fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    fn buffers(&self) -> &[Buffer] {
+        &self.buffers
+    }
+}
+
+/// The tasks of one request: their bytes, and their buffers — in memfds made for the request
+/// (kept open until its replies are in), or in the request itself.
+struct Batch<'a> {
+    params: Vec<&'a [u8]>,
+    buffers: Vec<(u32, Carrying<'a>)>,
+}
+
+enum Carrying<'a> {
+    Shared(Shared),
+    Inline(&'a [u8]),
+}
+
+impl<'a> Batch<'a> {
+    /// The first tasks of `params` whose buffers take at most [`REQUEST_BUFFERS`] bytes (at
+    /// least one task), in shared memory if `shared`.
+    fn of<P: Sendable>(params: &'a [P], shared: bool) -> std::io::Result<Self> {
+        let mut batch = Batch { params: Vec::with_capacity(params.len()), buffers: Vec::new() };
+        let mut carried = 0;
+        for (task, p) in params.iter().enumerate() {
+            let size: usize = p.buffers().iter().map(|b| b.len()).sum();
+            if task > 0 && carried + size > REQUEST_BUFFERS {
+                break;
+            }
+            carried += size;
+            batch.params.push(p.bytes());
+            for buffer in p.buffers() {
+                let carrying = if shared { Carrying::Shared(Shared::write(buffer)?) } else { Carrying::Inline(buffer) };
+                batch.buffers.push((task as u32, carrying));
+            }
+        }
+        Ok(batch)
+    }
+
+    fn carried(&self) -> Vec<Carried<'_>> {
+        (self.buffers.iter())
+            .map(|(task, carrying)| match carrying {
+                Carrying::Shared(shared) => {
+                    Carried::Shared { task: *task, fd: shared.fd() as u32, len: shared.len() as u64 }
+                }
+                Carrying::Inline(bytes) => Carried::Inline { task: *task, bytes },
+            })
+            .collect()
+    }
+}
+
 /// The outcome of a reply whose value is the task's value, still encoded.
-pub(crate) fn raw_reply(reply: Reply) -> Result<Vec<u8>, Fault> {
+pub(crate) fn raw_reply(reply: Reply) -> Result<Payload, Fault> {
     match reply {
-        Reply::Value(bytes) => Ok(bytes),
+        Reply::Value(bytes) => Ok(Payload::new(bytes)),
+        Reply::Mapped(bytes, buffers) => Ok(Payload { bytes, buffers }),
+        Reply::Shared(..) => {
+            Err(Fault::new(FailureKind::Error, "its value's shared buffers were not taken".to_owned()))
+        }
         Reply::Failed(true, message) => Err(Fault::new(FailureKind::Panicked, message)),
         Reply::Failed(false, message) => Err(Fault::new(FailureKind::Error, message)),
         Reply::Raised(message, error) => Err(Fault::new(FailureKind::Error, message).with_error(error)),
@@ -192,7 +281,7 @@ pub(crate) fn raw_reply(reply: Reply) -> Result<Vec<u8>, Fault> {
 
 /// The outcome of a reply whose value is a `T` in the [`wire`] codec.
 fn decode_reply<T: DeserializeOwned>(reply: Reply) -> Result<T, Fault> {
-    let bytes = raw_reply(reply)?;
+    let bytes = raw_reply(reply)?.bytes;
     wire::decode(&bytes).map_err(|e| Fault::new(FailureKind::Error, format!("its value did not cross: {e}")))
 }
 

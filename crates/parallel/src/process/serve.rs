@@ -293,6 +293,18 @@ impl<C: Deref<Target = Control>, W: Write> Replies<C, W> {
         Ok(())
     }
 
+    /// The next reply, a [`Reply::Shared`] whose frame is `frame`: to the pipe at once, and
+    /// then the wait until the parent has taken its buffers (see
+    /// [`shared`](crate::process::shared)) — only after that may the worker close them, or
+    /// run a task that could kill it.
+    pub(crate) fn shared(&mut self, frame: &[u8]) -> Result<(), WireError> {
+        self.direct(&[frame], 1)?;
+        if let Some(control) = self.control.as_deref() {
+            control.wait_taken(self.batch, self.logged);
+        }
+        Ok(())
+    }
+
     /// The log to the pipe.
     fn flush(&mut self) -> Result<(), WireError> {
         let Some(control) = self.control.as_deref() else { return Ok(self.pipe.flush()?) };

@@ -9,7 +9,7 @@
 //! (`serve.rs`) and the Python package's interpreters are two.
 
 use std::io::{self, BufReader, BufWriter, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
@@ -22,6 +22,7 @@ use crate::engine::work::Interrupt;
 use crate::process::control::{Control, CONTROL_ENV};
 use crate::process::program::Program;
 use crate::process::protocol::{recv_reply, Reply, Request};
+use crate::process::shared::{Buffer, Shared};
 use crate::process::wire::{self, WireError};
 
 /// Replies closer together than this come from tiny tasks ...
@@ -61,6 +62,11 @@ pub(crate) struct Worker {
     control: Arc<Control>,
     /// How many requests were sent to this worker (the worker counts them too).
     batches: u32,
+    /// The control page's memfd, which the worker opens to see whether it can open this
+    /// process's descriptors.
+    _control_fd: OwnedFd,
+    /// The worker's process id, whose descriptors hold its values' shared buffers.
+    pid: u32,
 }
 
 /// Stops one batch sent to a worker, from any thread: see [`Worker::next_stop`].
@@ -124,14 +130,18 @@ impl Worker {
             });
         }
         let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
-        drop(control_fd); // the child has its own; the mapping stays
+        // Kept open as long as the worker lives: the worker checks that it can open its
+        // parent's descriptors by opening this one (see `shared.rs`).
         let requests = BufWriter::new(child.stdin.take().expect("piped stdin"));
         let replies = BufReader::with_capacity(1 << 16, child.stdout.take().expect("piped stdout"));
+        let pid = child.id();
         let child = Arc::new(Mutex::new(child));
         program.started(&child);
         let owner = std::process::id();
         let control = Arc::new(control);
         Ok(Worker {
+            _control_fd: control_fd,
+            pid,
             program: program.clone(),
             memory,
             child,
@@ -230,6 +240,11 @@ impl Worker {
                 std::thread::sleep(COALESCE);
             }
             match recv_reply(&mut self.replies) {
+                Ok(Reply::Shared(value, buffers)) => {
+                    let reply = self.take_shared(value, &buffers);
+                    replies.push(reply);
+                    self.control.taken(self.batches, replies.len());
+                }
                 Ok(reply) => replies.push(reply),
                 Err(e) => {
                     let death = self.death(&e, Pipe::Replies);
@@ -242,6 +257,25 @@ impl Worker {
             last = Some(Instant::now());
         }
         Ok(())
+    }
+
+    /// A value whose large buffers are in the worker's memfds: each opened and mapped here
+    /// before the worker may close them ([`shared`](crate::process::shared)).
+    fn take_shared(&self, value: Vec<u8>, buffers: &[(u32, u64)]) -> Reply {
+        let mapped = buffers
+            .iter()
+            .map(|&(fd, len)| Shared::open(self.pid, fd, len as usize).and_then(Shared::map).map(Buffer::from))
+            .collect::<std::io::Result<Vec<Buffer>>>();
+        match mapped {
+            Ok(buffers) => Reply::Mapped(value, buffers),
+            Err(e) => Reply::Failed(false, format!("its value's shared memory could not be read from its worker: {e}")),
+        }
+    }
+
+    /// `true` if the worker can open this process's descriptors: large buffers of the
+    /// parameters can cross through shared memory.
+    pub(crate) fn shares(&self) -> bool {
+        self.control.shared()
     }
 
     /// Reaps a worker that failed a batch — whose pipe ended, or which broke the protocol —
@@ -352,13 +386,13 @@ mod tests {
             command
         });
         let mut worker = Worker::start(&program, None).unwrap();
-        let params = vec![b"abc".to_vec(), b"de".to_vec()];
+        let params: Vec<&[u8]> = vec![b"abc", b"de"];
         let mut replies = Vec::new();
-        let upper = Request { entry: b"upper", params: &params, extras: b"" };
+        let upper = Request { entry: b"upper", params: &params, extras: b"", buffers: &[] };
         assert!(worker.call(&upper, false, &mut replies).is_ok());
         assert!(matches!(&replies[..], [Reply::Value(a), Reply::Value(b)] if a == b"ABC" && b == b"DE"));
         replies.clear();
-        let exit = Request { entry: b"exit", params: &params, extras: b"" };
+        let exit = Request { entry: b"exit", params: &params, extras: b"", buffers: &[] };
         let death = worker.call(&exit, false, &mut replies).unwrap_err();
         assert_eq!((death.signal, death.code), (None, Some(7)));
         assert!(replies.is_empty());

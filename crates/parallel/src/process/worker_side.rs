@@ -9,8 +9,9 @@ use std::ops::Range;
 use std::os::fd::OwnedFd;
 
 use crate::process::control::{Control, LOG_SIZE};
-use crate::process::protocol::{Received, Reply, MAX_FRAME};
+use crate::process::protocol::{Carried, Received, Reply, MAX_FRAME};
 use crate::process::serve::Replies;
+use crate::process::shared::{Buffer, Shared};
 use crate::process::wire::{self, WireError};
 
 /// A worker process's side of the protocol: its batches' requests, which of their tasks must
@@ -27,7 +28,8 @@ use crate::process::wire::{self, WireError};
 /// let dir = std::env::temp_dir();
 /// let (requests, replies) = (dir.join(format!("requests-{}", std::process::id())), dir.join(format!("replies-{}", std::process::id())));
 /// let params: Vec<&[u8]> = vec![b"first", b"second"];
-/// wire::send(&mut File::create(&requests).unwrap(), &(&b"entry"[..], params, &b"extras"[..])).unwrap();
+/// let buffers: Vec<u8> = Vec::new(); // no large buffers: an empty list
+/// wire::send(&mut File::create(&requests).unwrap(), &(&b"entry"[..], params, &b"extras"[..], buffers)).unwrap();
 /// let mut side = WorkerSide::from_env(
 ///     OwnedFd::from(File::open(&requests).unwrap()),
 ///     OwnedFd::from(File::create(&replies).unwrap()),
@@ -66,6 +68,17 @@ pub struct Request {
     entry: Range<usize>,
     params: Vec<Range<usize>>,
     extras: Range<usize>,
+    /// The large buffers of the tasks' parameters, task by task.
+    buffers: Vec<(usize, Place)>,
+}
+
+/// Where a large buffer of a request is.
+#[derive(Debug)]
+enum Place {
+    /// Descriptor `fd` of the parent's, `len` bytes.
+    Shared { fd: u32, len: usize },
+    /// In the payload.
+    Inline(Range<usize>),
 }
 
 impl Request {
@@ -97,6 +110,25 @@ impl Request {
         &self.payload[self.params[task].clone()]
     }
 
+    /// Task `task`'s large buffers, in order: each mapped from its parent's shared memory (or
+    /// copied out of the request). An error if one of them cannot be opened.
+    pub fn buffers(&self, task: usize) -> io::Result<Vec<Buffer>> {
+        let first = self.buffers.partition_point(|(t, _)| *t < task);
+        let parent = std::os::unix::process::parent_id();
+        (self.buffers[first..].iter().take_while(|(t, _)| *t == task))
+            .map(|(_, place)| match place {
+                Place::Shared { fd, len } => Ok(Buffer::from(Shared::open(parent, *fd, *len)?.map()?)),
+                Place::Inline(range) => Ok(Buffer::from(self.payload[range.clone()].to_vec())),
+            })
+            .collect()
+    }
+
+    /// `true` if task `task` has large buffers beside its parameters.
+    pub fn has_buffers(&self, task: usize) -> bool {
+        let first = self.buffers.partition_point(|(t, _)| *t < task);
+        self.buffers.get(first).is_some_and(|(t, _)| *t == task)
+    }
+
     /// Reads `payload`'s parts. Each part borrowed from `payload` lies inside it: its place is
     /// its distance from the start.
     fn parse(&mut self) -> Result<(), WireError> {
@@ -110,6 +142,17 @@ impl Request {
         self.extras = span(received.extras);
         self.params.clear();
         self.params.extend(received.params.iter().map(|p| span(p)));
+        self.buffers.clear();
+        for carried in &received.buffers {
+            let place = match carried {
+                Carried::Shared { fd, len, .. } => Place::Shared { fd: *fd, len: *len as usize },
+                Carried::Inline { bytes, .. } => Place::Inline(span(bytes)),
+            };
+            self.buffers.push((carried.task(), place));
+        }
+        if !self.buffers.is_sorted_by_key(|(task, _)| *task) {
+            return Err(WireError::Decode("a request's buffers out of task order".to_owned()));
+        }
         Ok(())
     }
 }
@@ -189,6 +232,27 @@ impl WorkerSide {
         });
         self.frame = frame;
         written.map_err(io_error)
+    }
+
+    /// `true` if large buffers can cross through shared memory: a value's buffers may go to
+    /// [`shared_value`](Self::shared_value).
+    pub fn shares(&self) -> bool {
+        self.replies.control().is_some_and(Control::shared)
+    }
+
+    /// The next task's reply: its encoded value and the large buffers beside it, each through
+    /// a memfd of its own, which the parent maps (see [`shares`](Self::shares); without shared
+    /// memory, encode the value with its buffers inside and reply [`value`](Self::value)).
+    /// Returns once the parent has taken them.
+    pub fn shared_value(&mut self, value: &[u8], buffers: &[&[u8]]) -> io::Result<()> {
+        let shared = buffers.iter().map(|b| Shared::write(b)).collect::<io::Result<Vec<Shared>>>()?;
+        let refs = shared.iter().map(|s| (s.fd() as u32, s.len() as u64)).collect();
+        let mut frame = std::mem::take(&mut self.frame);
+        frame.clear();
+        let written =
+            wire::send(&mut frame, &Reply::Shared(value.to_vec(), refs)).and_then(|()| self.replies.shared(&frame));
+        self.frame = frame;
+        written.map_err(io_error) // `shared` closes here: the parent has its own
     }
 
     /// The next `count` tasks' replies, as frames encoded by the caller (a Python worker's

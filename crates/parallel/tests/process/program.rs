@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::process::Command;
 
-use parallel::plumbing::Program;
+use parallel::plumbing::{Payload, Program};
 use parallel::FailureKind;
 
 fn echo() -> Program {
@@ -21,15 +21,19 @@ fn bytes(items: &[&str]) -> Vec<Vec<u8>> {
     items.iter().map(|s| s.as_bytes().to_vec()).collect()
 }
 
+fn payloads(items: &[&str]) -> Vec<Payload> {
+    bytes(items).into_iter().map(Payload::from).collect()
+}
+
 #[test]
 fn values_come_back_in_input_order() {
-    let out = parallel::process().max_workers(2).run_program(&echo(), b"upper", b"", bytes(&["a", "bc", "d"]));
-    assert_eq!(out.unwrap(), bytes(&["A", "BC", "D"]));
+    let out = parallel::process().max_workers(2).run_program(&echo(), b"upper", b"", payloads(&["a", "bc", "d"]));
+    assert_eq!(out.unwrap().into_iter().map(|p| p.bytes).collect::<Vec<_>>(), bytes(&["A", "BC", "D"]));
 }
 
 #[test]
 fn an_encoded_error_is_the_failures_error_value() {
-    let results = parallel::process().silent().run_program(&echo(), b"raise", b"", bytes(&["abc"]));
+    let results = parallel::process().silent().run_program(&echo(), b"raise", b"", payloads(&["abc"]));
     let failed = results[0].as_ref().unwrap_err();
     assert_eq!(*failed.kind(), FailureKind::Error);
     assert_eq!(failed.message(), "raised on purpose");
@@ -38,7 +42,7 @@ fn an_encoded_error_is_the_failures_error_value() {
 
 #[test]
 fn a_worker_that_exits_fails_its_tasks_as_crashed() {
-    let results = parallel::process().max_workers(1).silent().run_program(&echo(), b"exit", b"", bytes(&["x", "y"]));
+    let results = parallel::process().max_workers(1).silent().run_program(&echo(), b"exit", b"", payloads(&["x", "y"]));
     for outcome in &results {
         assert_eq!(*outcome.as_ref().unwrap_err().kind(), FailureKind::Crashed { signal: None, code: Some(7) });
     }
@@ -48,8 +52,9 @@ fn a_worker_that_exits_fails_its_tasks_as_crashed() {
 fn later_calls_reuse_the_workers_and_kill_workers_ends_them() {
     let program = echo();
     let pids = |n: usize| -> HashSet<Vec<u8>> {
-        let params = vec![Vec::new(); n];
-        parallel::process().max_workers(2).run_program(&program, b"pid", b"", params).unwrap().into_iter().collect()
+        let params = (0..n).map(|_| Payload::default()).collect();
+        let out = parallel::process().max_workers(2).run_program(&program, b"pid", b"", params).unwrap();
+        out.into_iter().map(|p| p.bytes).collect()
     };
     let first = pids(50);
     let second = pids(50);

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use parallel::plumbing::Program;
+use parallel::plumbing::{Payload, Program};
 use parallel::{FailedTask, FailureKind};
 
 /// Every call must return well within this, whatever the worker does.
@@ -40,9 +40,9 @@ fn promptly<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 }
 
 /// The outcomes of one silent call of `program` on one worker at a time.
-fn run(program: &Program, params: &[&str]) -> Vec<Result<Vec<u8>, FailedTask>> {
+fn run(program: &Program, params: &[&str]) -> Vec<Result<Payload, FailedTask>> {
     let program = program.clone();
-    let params: Vec<Vec<u8>> = params.iter().map(|p| p.as_bytes().to_vec()).collect();
+    let params: Vec<Payload> = params.iter().map(|p| p.as_bytes().to_vec().into()).collect();
     promptly(move || {
         let results = parallel::process().max_workers(1).silent().run_program(&program, b"f", b"", params);
         results.into_iter().collect()
@@ -50,9 +50,9 @@ fn run(program: &Program, params: &[&str]) -> Vec<Result<Vec<u8>, FailedTask>> {
 }
 
 /// The process id and the parameters of a good reply `<pid>:<parameters>`.
-fn answer(outcome: &Result<Vec<u8>, FailedTask>) -> (u32, String) {
-    let bytes = outcome.as_ref().unwrap_or_else(|failed| panic!("a good task failed: {failed}"));
-    let text = String::from_utf8(bytes.clone()).unwrap();
+fn answer(outcome: &Result<Payload, FailedTask>) -> (u32, String) {
+    let payload = outcome.as_ref().unwrap_or_else(|failed| panic!("a good task failed: {failed}"));
+    let text = String::from_utf8(payload.bytes.clone()).unwrap();
     let (pid, params) = text.split_once(':').unwrap();
     (pid.parse().unwrap(), params.to_owned())
 }
@@ -137,7 +137,7 @@ fn a_plain_death_still_reports_its_exit_code() {
 fn a_strict_call_returns_the_protocol_error() {
     let program = hostile();
     let err = promptly(move || {
-        let params = vec![b"ok".to_vec(), b"garbage".to_vec(), b"ok".to_vec()];
+        let params = vec![b"ok".to_vec().into(), b"garbage".to_vec().into(), b"ok".to_vec().into()];
         parallel::process().max_workers(1).run_program(&program, b"f", b"", params).unwrap_err()
     });
     let text = err.to_string();
@@ -169,7 +169,7 @@ fn a_stalled_frame_is_ended_by_the_task_timeout() {
     // a Python worker's start-up, which a loaded box can stretch past half a second, room.)
     let program = hostile();
     let outcomes = promptly(move || {
-        let params = vec![b"ok-0".to_vec(), b"stall".to_vec(), b"ok-2".to_vec()];
+        let params = vec![b"ok-0".to_vec().into(), b"stall".to_vec().into(), b"ok-2".to_vec().into()];
         let process = parallel::process().max_workers(1).task_timeout(Duration::from_secs(3)).silent();
         process.run_program(&program, b"f", b"", params).into_iter().collect::<Vec<_>>()
     });

@@ -83,7 +83,8 @@ fn echoed(params: &[&[u8]]) -> usize {
 
 /// A request frame of the fuzzing worker: `(entry, params, extras)`.
 fn request(entry: &[u8], params: &[&[u8]], extras: &[u8]) -> Vec<u8> {
-    let shape: RequestShape = (entry.to_vec(), params.iter().map(|p| p.to_vec()).collect(), extras.to_vec());
+    let shape: RequestShape =
+        (entry.to_vec(), params.iter().map(|p| p.to_vec()).collect(), extras.to_vec(), Vec::new());
     frame(&wire::encode(&shape).unwrap())
 }
 
