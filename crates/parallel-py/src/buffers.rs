@@ -79,6 +79,9 @@ impl AsRef<[u8]> for Lent {
 /// The buffers of a payload, lent without a copy: the views [`OutOfBand`] kept, or the
 /// `bytes` objects a lending [`Pickler`](crate::pickles::Pickler) wrote out of band.
 pub(crate) fn lend(py: Python<'_>, views: Vec<PyBuffer<u8>>, bytes: Vec<Py<PyBytes>>) -> PyResult<Vec<Buffer>> {
+    if views.is_empty() && bytes.is_empty() {
+        return Ok(Vec::new()); // most values: nothing out of band
+    }
     let mut buffers: Vec<Buffer> = views.into_iter().map(|v| Buffer::lent(Lent(v))).collect();
     for b in bytes {
         buffers.push(Buffer::lent(Lent(PyBuffer::get(b.bind(py).as_any())?)));

@@ -254,12 +254,6 @@ impl<V: IntoValue> Ending for Results<std::ops::Range<usize>, V> {
     }
 }
 
-impl<V: IntoValue> Ending for Results<Vec<Payload>, V> {
-    fn into_python(self: Box<Self>, py: Python<'_>, values: &Values) -> PyResult<Ended> {
-        outcomes(py, values, (*self).into_iter())
-    }
-}
-
 fn outcomes<V: IntoValue>(
     py: Python<'_>,
     values: &Values,

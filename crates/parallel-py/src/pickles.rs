@@ -101,6 +101,9 @@ impl Pickler {
 
     /// The `bytes` objects the pickle refers to out of band, in order (taken).
     pub(crate) fn lent(&mut self) -> Vec<Py<PyBytes>> {
+        if self.lent.is_empty() {
+            return Vec::new(); // keeps the buffer it has
+        }
         std::mem::take(&mut self.lent)
     }
 

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use parallel::plumbing::{Payload, Program};
+use parallel::plumbing::{Encoded, Program};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PySequence, PyTuple, PyType};
@@ -46,12 +46,12 @@ impl PyProgram {
 /// A call's pickled parameters, made by [`pickle_params`]: Rust's bytes, which
 /// [`run_program`] takes over without a copy (once).
 #[pyclass(module = "parallel._parallel", name = "Params")]
-pub(crate) struct Params(Option<Vec<Payload>>);
+pub(crate) struct Params(Option<Encoded>);
 
 #[pymethods]
 impl Params {
     fn __len__(&self) -> usize {
-        self.0.as_ref().map_or(0, Vec::len)
+        self.0.as_ref().map_or(0, Encoded::len)
     }
 }
 
@@ -90,7 +90,7 @@ pub(crate) fn pickle_params(
     let items = Items::new(items)?;
     let main = PyBytes::new(py, b"__main__");
     let n = items.len(py)?;
-    let mut params = Vec::with_capacity(n);
+    let mut params = Encoded::with_capacity(n, n * 8);
     // Large `bytes`, arrays and other pickle-5 buffers go out of band: lent, not copied.
     let mut pickle = Pickler::lending();
     let out_of_band = Bound::new(py, OutOfBand::new())?;
@@ -118,8 +118,8 @@ pub(crate) fn pickle_params(
                 pickle.none();
                 pickle.tuple_of(2);
             }
-            let bytes = pickle.finish();
-            params.push(Payload { bytes, buffers: lend(py, Vec::new(), pickle.lent())? });
+            let lent = lend(py, Vec::new(), pickle.lent())?;
+            params.push(pickle.finished(), lent);
             continue;
         }
         let obj = match (args, wrap) {
@@ -132,11 +132,10 @@ pub(crate) fn pickle_params(
             Err(err) if err.is_instance_of::<pyo3::exceptions::PyException>(py) => None,
             Err(err) => return Err(err),
         };
-        let payload = match pickled {
-            Some((data, views)) => Payload { bytes: data.as_bytes().to_vec(), buffers: lend(py, views, Vec::new())? },
-            None => Payload::new(fallback.call1((index, obj))?.cast_into::<PyBytes>()?.as_bytes().to_vec()),
+        match pickled {
+            Some((data, views)) => params.push(data.as_bytes(), lend(py, views, Vec::new())?),
+            None => params.push(fallback.call1((index, obj))?.cast_into::<PyBytes>()?.as_bytes(), Vec::new()),
         };
-        params.push(payload);
     }
     Ok(Params(Some(params)))
 }
@@ -176,7 +175,7 @@ pub(crate) fn run_program(
             .0
             .take()
             .ok_or_else(|| PyRuntimeError::new_err("these parameters were already given to a call"))?,
-        Err(_) => params.extract::<Vec<Vec<u8>>>()?.into_iter().map(Payload::new).collect(),
+        Err(_) => Encoded::from(params.extract::<Vec<Vec<u8>>>()?),
     };
     let values = Values { into, loads };
     let options = Options::new(max_workers, timeout, task_timeout, silent)?;

@@ -16,7 +16,8 @@
 //!   [`WorkerSide`] and the [`Request`] it reads: a worker program's side of the protocol (the
 //!   Python worker's hot loop).
 //! - [`Program`]: worker processes of another program, with tasks as bytes
-//!   ([`Process::run_program`](crate::Process::run_program)), as [`Payload`]s whose large
+//!   ([`Process::run_program`](crate::Process::run_program)): parameters [`Encoded`], values
+//!   [`Payload`]s, whose large
 //!   [`Buffer`]s cross through shared memory ([`Shared`], [`Mapped`]).
 //!
 //! ```
@@ -43,6 +44,7 @@ pub use crate::engine::work::{Interrupt, Work};
 pub use crate::executor::{Backend, Carries, Maps, TryMaps};
 pub use crate::failure::{ErrorValue, Fault};
 pub use crate::inputs::{Sequential, Span, SpanBatch, Tasks};
+pub use crate::process::encoded::Encoded;
 pub use crate::process::program::Program;
 pub use crate::process::shared::{Buffer, Mapped, Payload, Shared, SHARED_FROM, SHARED_MEMORY_ENV};
 pub use crate::process::wire;

@@ -49,6 +49,7 @@
 // stash, other programs as workers. The child's side: `serve`. Between them: the protocol
 // (`supervisor`'s Request/Reply), the frames (`wire`) and the control page (`control`).
 pub(crate) mod control;
+pub(crate) mod encoded;
 pub(crate) mod entry;
 pub(crate) mod program;
 pub(crate) mod program_work;

@@ -23,7 +23,7 @@ use crate::process::protocol::WORKER_ENV;
 ///     command.arg(script);
 ///     command
 /// });
-/// let params = vec![b"ab".to_vec().into(), b"c".to_vec().into()];
+/// let params = vec![b"ab".to_vec(), b"c".to_vec()];
 /// let upper = parallel::process().run_program(&echo, b"upper", b"", params).unwrap();
 /// assert_eq!(upper.into_iter().map(|value| value.bytes).collect::<Vec<_>>(), [b"AB".to_vec(), b"C".to_vec()]);
 /// ```

@@ -8,53 +8,79 @@
 //! the frames of [`wire`](crate::plumbing::wire): a request is `(entry, params, extras)` (the
 //! function, each task's parameters, the call's extras, all bytes); a reply is `Value(bytes)`,
 //! `Failed(panicked, message)` or `Raised(message, error)`, whose encoded error becomes the
-//! failure's [`error`](crate::FailedTask::error) (a `Vec<u8>`). Parameters and values are
-//! [`Payload`]s: their large buffers cross through shared memory (`shared.rs`).
+//! failure's [`error`](crate::FailedTask::error) (a `Vec<u8>`). The parameters are
+//! [`Encoded`] (every task's bytes in one buffer), the values [`Payload`]s; large buffers cross
+//! through shared memory both ways (`shared.rs`).
+
+use std::ops::Range;
+use std::sync::Arc;
 
 use crate::engine::work::{Interrupt, Work};
 use crate::failure::Fault;
 use crate::handle::Handle;
 use crate::mode::Mode;
+use crate::process::encoded::Encoded;
 use crate::process::program::Program;
-use crate::process::remote::{raw_reply, RemoteCall};
-use crate::process::shared::Payload;
+use crate::process::remote::{raw_reply, RemoteCall, Sendable};
+use crate::process::shared::{Buffer, Payload};
 use crate::process::Process;
 
-/// The tasks of a call on another program: parameters in, value out, both encoded.
-struct ProgramWork(RemoteCall);
+/// The tasks of a call on another program: parameters in, value out, both encoded. A task is
+/// its index in the call's [`Encoded`] parameters.
+struct ProgramWork {
+    call: RemoteCall,
+    params: Arc<Encoded>,
+}
 
 impl Work for ProgramWork {
-    type Params = Payload;
+    type Params = usize;
     type Out = Payload;
-    /// Only the size: the caller knows its tasks by index.
+    /// The index: the caller knows its tasks by it.
     type Kept = usize;
 
-    fn keep(&self, params: &Payload) -> usize {
-        params.len()
+    fn keep(&self, task: &usize) -> usize {
+        *task
     }
-    fn describe(&self, len: &usize) -> String {
-        format!("<{len} bytes>")
+    fn describe(&self, task: &usize) -> String {
+        format!("<{} bytes>", self.params.size(*task))
     }
-    fn run(&self, params: Payload) -> Result<Payload, Fault> {
+    fn run(&self, task: usize) -> Result<Payload, Fault> {
         // A lone task (the tracked path looks at stops itself): only a cancel stops it.
-        self.run_many(0, vec![params], &|| false).pop().expect("one outcome per task")
+        self.run_many(0, vec![task], &|| false).pop().expect("one outcome per task")
     }
     fn batched(&self) -> bool {
         true
     }
-    fn run_many(&self, first: usize, params: Vec<Payload>, stopped: &dyn Fn() -> bool) -> Vec<Result<Payload, Fault>> {
+    fn run_many(&self, first: usize, tasks: Vec<usize>, stopped: &dyn Fn() -> bool) -> Vec<Result<Payload, Fault>> {
         if stopped() {
-            return params.iter().map(|_| Err(Fault::cancelled())).collect();
+            return tasks.iter().map(|_| Err(Fault::cancelled())).collect();
         }
-        let mut outcomes = Vec::with_capacity(params.len());
-        self.0.send_all(first, &params, &mut outcomes, raw_reply);
+        let views: Vec<Params<'_>> =
+            tasks.iter().map(|&t| Params { bytes: self.params.bytes(t), buffers: self.params.buffers(t) }).collect();
+        let mut outcomes = Vec::with_capacity(tasks.len());
+        self.call.send_all(first, &views, &mut outcomes, raw_reply);
         outcomes
     }
     fn stop_from(&self, index: usize) {
-        self.0.stop_from(index);
+        self.call.stop_from(index);
     }
     fn interrupt(&self) -> Option<Interrupt> {
-        self.0.interrupt()
+        self.call.interrupt()
+    }
+}
+
+/// One task's parameters, in the call's [`Encoded`] parameters.
+struct Params<'a> {
+    bytes: &'a [u8],
+    buffers: &'a [Buffer],
+}
+
+impl Sendable for Params<'_> {
+    fn bytes(&self) -> &[u8] {
+        self.bytes
+    }
+    fn buffers(&self) -> &[Buffer] {
+        self.buffers
     }
 }
 
@@ -69,9 +95,10 @@ impl<E, M: Mode> Process<E, M> {
         program: &Program,
         function: &[u8],
         extras: &[u8],
-        params: Vec<Payload>,
-    ) -> M::Map<Vec<Payload>, Payload> {
-        self.call(self.program_work(program, function, extras), params)
+        params: impl Into<Encoded>,
+    ) -> M::Map<Range<usize>, Payload> {
+        let (work, tasks) = self.program_work(program, function, extras, params.into());
+        self.call(work, tasks)
     }
 
     /// [`run_program`](Self::run_program) without blocking: returns a [`Handle`] at once.
@@ -80,7 +107,7 @@ impl<E, M: Mode> Process<E, M> {
     /// let cat = parallel::plumbing::Program::new(|| std::process::Command::new("cat"));
     /// // `cat` echoes the request frame instead of replying: its reply does not decode, and
     /// // the task fails (it never hangs).
-    /// let handle = parallel::process().silent().async_run_program(&cat, b"f", b"", vec![vec![1].into()]);
+    /// let handle = parallel::process().silent().async_run_program(&cat, b"f", b"", vec![vec![1]]);
     /// assert!(handle.wait()[0].is_err());
     /// ```
     pub fn async_run_program(
@@ -88,16 +115,24 @@ impl<E, M: Mode> Process<E, M> {
         program: &Program,
         function: &[u8],
         extras: &[u8],
-        params: Vec<Payload>,
-    ) -> Handle<M::Map<Vec<Payload>, Payload>>
+        params: impl Into<Encoded>,
+    ) -> Handle<M::Map<Range<usize>, Payload>>
     where
-        M::Map<Vec<Payload>, Payload>: Send + 'static,
+        M::Map<Range<usize>, Payload>: Send + 'static,
     {
-        self.spawn(self.program_work(program, function, extras), params, |output| output)
+        let (work, tasks) = self.program_work(program, function, extras, params.into());
+        self.spawn(work, tasks, |output| output)
     }
 
-    fn program_work(&self, program: &Program, function: &[u8], extras: &[u8]) -> ProgramWork {
+    fn program_work(
+        &self,
+        program: &Program,
+        function: &[u8],
+        extras: &[u8],
+        params: Encoded,
+    ) -> (ProgramWork, Range<usize>) {
         let call = RemoteCall::new(program.clone(), function.to_vec(), extras.to_vec(), self.backend().memory());
-        ProgramWork(call.stop_on_failure(!M::SILENT))
+        let tasks = 0..params.len();
+        (ProgramWork { call: call.stop_on_failure(!M::SILENT), params: Arc::new(params) }, tasks)
     }
 }

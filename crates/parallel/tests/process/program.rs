@@ -52,7 +52,7 @@ fn a_worker_that_exits_fails_its_tasks_as_crashed() {
 fn later_calls_reuse_the_workers_and_kill_workers_ends_them() {
     let program = echo();
     let pids = |n: usize| -> HashSet<Vec<u8>> {
-        let params = (0..n).map(|_| Payload::default()).collect();
+        let params = vec![Vec::new(); n];
         let out = parallel::process().max_workers(2).run_program(&program, b"pid", b"", params).unwrap();
         out.into_iter().map(|p| p.bytes).collect()
     };

@@ -42,7 +42,7 @@ fn promptly<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 /// The outcomes of one silent call of `program` on one worker at a time.
 fn run(program: &Program, params: &[&str]) -> Vec<Result<Payload, FailedTask>> {
     let program = program.clone();
-    let params: Vec<Payload> = params.iter().map(|p| p.as_bytes().to_vec().into()).collect();
+    let params: Vec<Vec<u8>> = params.iter().map(|p| p.as_bytes().to_vec()).collect();
     promptly(move || {
         let results = parallel::process().max_workers(1).silent().run_program(&program, b"f", b"", params);
         results.into_iter().collect()
@@ -137,7 +137,7 @@ fn a_plain_death_still_reports_its_exit_code() {
 fn a_strict_call_returns_the_protocol_error() {
     let program = hostile();
     let err = promptly(move || {
-        let params = vec![b"ok".to_vec().into(), b"garbage".to_vec().into(), b"ok".to_vec().into()];
+        let params = vec![b"ok".to_vec(), b"garbage".to_vec(), b"ok".to_vec()];
         parallel::process().max_workers(1).run_program(&program, b"f", b"", params).unwrap_err()
     });
     let text = err.to_string();
@@ -169,7 +169,7 @@ fn a_stalled_frame_is_ended_by_the_task_timeout() {
     // a Python worker's start-up, which a loaded box can stretch past half a second, room.)
     let program = hostile();
     let outcomes = promptly(move || {
-        let params = vec![b"ok-0".to_vec().into(), b"stall".to_vec().into(), b"ok-2".to_vec().into()];
+        let params = vec![b"ok-0".to_vec(), b"stall".to_vec(), b"ok-2".to_vec()];
         let process = parallel::process().max_workers(1).task_timeout(Duration::from_secs(3)).silent();
         process.run_program(&program, b"f", b"", params).into_iter().collect::<Vec<_>>()
     });
