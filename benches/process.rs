@@ -21,6 +21,8 @@
 //!
 //! Run with `cargo bench --bench process` (`make bench`); about 2 minutes. Under `cargo test`
 //! every contender runs once on small sizes, as a check, and the paired runs are skipped.
+//! `BENCH_WORKLOAD=a cargo bench --bench process` runs workload (a) alone (its check and its
+//! paired runs, about 30 s); `b` and `c` likewise run one workload.
 
 mod common;
 
@@ -223,9 +225,30 @@ fn rate(tasks: u64, took: Duration) -> String {
 // ---------------------------------------------------------------------------------------------
 // The measurements.
 
+/// The environment variable that picks one workload (`a`, `b` or `c`); all run without it.
+const WORKLOAD_ENV: &str = "BENCH_WORKLOAD";
+
+/// `true` if workload `name` runs: no workload was picked, or this one was.
+fn runs(name: &str) -> bool {
+    std::env::var(WORKLOAD_ENV).map_or(true, |picked| picked == name)
+}
+
 /// (a) and (b), paired.
 fn paired_benches(cores: usize, iters: u64, pool: &procspawn::Pool) -> Vec<Row> {
     let mut rows = Vec::new();
+    if runs("a") {
+        rows.extend(paired_tiny(pool));
+    }
+    if runs("b") {
+        rows.extend(paired_cpu(cores, iters, pool));
+    }
+    rows
+}
+
+/// (a), paired.
+fn paired_tiny(pool: &procspawn::Pool) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let scale = (TINY_TASKS / PROCSPAWN_TINY_TASKS) as u32;
     let procspawn_tiny = format!(
         "procspawn `Pool` ({cores} processes): {PROCSPAWN_TINY_TASKS} tasks, time ×{scale} (one round trip per task)"
@@ -265,7 +288,12 @@ fn paired_benches(cores: usize, iters: u64, pool: &procspawn::Pool) -> Vec<Row> 
     println!("(a) after the runs: {}", census());
     rows.extend(tiny_rows);
     rows.push(target_row);
+    rows
+}
 
+/// (b), paired.
+fn paired_cpu(cores: usize, iters: u64, pool: &procspawn::Pool) -> Vec<Row> {
+    let mut rows = Vec::new();
     // A run takes 0.5–1 s (one worker: twice that).
     let cpu = run_paired(
         CPU,
@@ -401,7 +429,9 @@ fn main() {
     let started = Instant::now();
     let mut rows = paired_benches(cores, iters, &pool);
     drop(pool);
-    rows.extend(cold_starts(cores, COLD_SAMPLES, IDLE));
+    if runs("c") {
+        rows.extend(cold_starts(cores, COLD_SAMPLES, IDLE));
+    }
     let now = median_spin(iters);
     println!();
     println!(
