@@ -50,6 +50,7 @@
 // (`supervisor`'s Request/Reply), the frames (`wire`) and the control page (`control`).
 pub(crate) mod control;
 pub(crate) mod entry;
+pub(crate) mod inbox;
 pub(crate) mod program;
 pub(crate) mod program_work;
 pub(crate) mod protocol;

@@ -15,6 +15,7 @@ use crate::failure::Fault;
 use crate::handle::Handle;
 use crate::mode::Mode;
 use crate::process::program::Program;
+use crate::process::protocol::Params;
 use crate::process::remote::{raw_reply, RemoteCall};
 use crate::process::Process;
 
@@ -45,7 +46,10 @@ impl Work for ProgramWork {
             return params.iter().map(|_| Err(Fault::cancelled())).collect();
         }
         let mut outcomes = Vec::with_capacity(params.len());
-        self.0.send_all(first, &params, &mut outcomes, raw_reply);
+        let mut encoded = Params::with_capacity(params.len());
+        params.iter().for_each(|p| encoded.push(p));
+        drop(params);
+        self.0.send_all(first, &encoded, &mut outcomes, raw_reply);
         outcomes
     }
     fn stop_from(&self, index: usize) {

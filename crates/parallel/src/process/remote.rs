@@ -19,8 +19,9 @@ use crate::engine::work::{cloned_params, Interrupt, Work};
 use crate::failure::{FailureKind, Fault};
 use crate::par::{ParWork, Task};
 use crate::process::entry::entry_of;
+use crate::process::inbox::Incoming;
 use crate::process::program::Program;
-use crate::process::protocol::{Reply, Request};
+use crate::process::protocol::{Params, Reply, Request};
 use crate::process::stash;
 use crate::process::supervisor::{BatchStop, Death, Worker};
 use crate::process::wire;
@@ -119,19 +120,18 @@ impl RemoteCall {
     pub(crate) fn send_all<T>(
         &self,
         first: usize,
-        params: &[Vec<u8>],
+        params: &Params,
         outcomes: &mut Vec<Result<T, Fault>>,
-        decode: impl Fn(Reply) -> Result<T, Fault>,
+        decode: impl Fn(Incoming<'_>) -> Result<T, Fault>,
     ) {
         let mut next = 0;
-        let mut replies = Vec::new();
         while next < params.len() {
             if self.stops(first.saturating_add(next)) {
                 outcomes.extend((next..params.len()).map(|_| Err(Fault::cancelled())));
                 break;
             }
-            let request = Request { entry: &self.entry, params: &params[next..], extras: &self.extras };
-            replies.clear();
+            let request = Request { entry: &self.entry, params, from: next, extras: &self.extras };
+            let before = outcomes.len();
             let died: Result<Option<Death>, String> = WORKER.with(|slot| {
                 let mut slot = slot.borrow_mut();
                 self.hold(&mut slot)?;
@@ -141,7 +141,11 @@ impl RemoteCall {
                 let stop = worker.next_stop();
                 lock(&self.sent).push((first.saturating_add(next), params.len() - next, stop.clone()));
                 let sent = !self.stops(first.saturating_add(next));
-                let ran = if sent { worker.call(&request, self.stop_on_failure, &mut replies) } else { Ok(()) };
+                let ran = if sent {
+                    worker.call(&request, self.stop_on_failure, |reply| outcomes.push(decode(reply)))
+                } else {
+                    Ok(())
+                };
                 lock(&self.sent).retain(|(_, _, s)| !s.same(&stop));
                 if !sent {
                     stop.withdraw(); // not sent (cancelled below): its number goes to the next batch
@@ -154,8 +158,7 @@ impl RemoteCall {
                     }
                 }
             });
-            next += replies.len();
-            outcomes.extend(replies.drain(..).map(&decode));
+            next += outcomes.len() - before;
             match died {
                 Ok(None) => {}
                 Ok(Some(_)) if next == params.len() => {} // it died after its batch's last task
@@ -180,7 +183,15 @@ impl RemoteCall {
 }
 
 /// The outcome of a reply whose value is the task's value, still encoded.
-pub(crate) fn raw_reply(reply: Reply) -> Result<Vec<u8>, Fault> {
+pub(crate) fn raw_reply(reply: Incoming<'_>) -> Result<Vec<u8>, Fault> {
+    match reply {
+        Incoming::Value(bytes) => Ok(bytes.to_vec()),
+        Incoming::Reply(reply) => owned_reply(reply),
+    }
+}
+
+/// The outcome of a reply read whole.
+fn owned_reply(reply: Reply) -> Result<Vec<u8>, Fault> {
     match reply {
         Reply::Value(bytes) => Ok(bytes),
         Reply::Failed(true, message) => Err(Fault::new(FailureKind::Panicked, message)),
@@ -190,10 +201,14 @@ pub(crate) fn raw_reply(reply: Reply) -> Result<Vec<u8>, Fault> {
     }
 }
 
-/// The outcome of a reply whose value is a `T` in the [`wire`] codec.
-fn decode_reply<T: DeserializeOwned>(reply: Reply) -> Result<T, Fault> {
-    let bytes = raw_reply(reply)?;
-    wire::decode(&bytes).map_err(|e| Fault::new(FailureKind::Error, format!("its value did not cross: {e}")))
+/// The outcome of a reply whose value is a `T` in the [`wire`] codec, decoded from where it
+/// was read.
+fn decode_reply<T: DeserializeOwned>(reply: Incoming<'_>) -> Result<T, Fault> {
+    let decoded = match reply {
+        Incoming::Value(bytes) => wire::decode(bytes),
+        Incoming::Reply(reply) => wire::decode(&owned_reply(reply)?),
+    };
+    decoded.map_err(|e| Fault::new(FailureKind::Error, format!("its value did not cross: {e}")))
 }
 
 /// A call on the process executor: each task is a round trip to this thread's worker, which
@@ -238,20 +253,18 @@ where
             return params.iter().map(|_| Err(Fault::cancelled())).collect();
         }
         let mut outcomes = Vec::with_capacity(params.len());
-        let mut encoded = Vec::with_capacity(params.len());
+        let mut encoded = Params::with_capacity(params.len());
         let mut from = first;
         for p in &params {
-            match wire::encode(p) {
-                Ok(bytes) => encoded.push(bytes),
+            // Into one buffer: no `Vec` per task.
+            if let Err(e) = encoded.push_encoded(p) {
                 // Unencodable parameters are rare: run the tasks before them, fail this one,
                 // and go on with the rest.
-                Err(e) => {
-                    self.call.send_all(from, &encoded, &mut outcomes, decode_reply);
-                    encoded.clear();
-                    let message = format!("its parameters did not cross: {e}");
-                    outcomes.push(Err(Fault::new(FailureKind::Error, message)));
-                    from = first.saturating_add(outcomes.len());
-                }
+                self.call.send_all(from, &encoded, &mut outcomes, decode_reply);
+                encoded = Params::with_capacity(params.len() - outcomes.len());
+                let message = format!("its parameters did not cross: {e}");
+                outcomes.push(Err(Fault::new(FailureKind::Error, message)));
+                from = first.saturating_add(outcomes.len());
             }
         }
         self.call.send_all(from, &encoded, &mut outcomes, decode_reply);
@@ -272,12 +285,13 @@ where
     K: 'static,
 {
     Task::fallible(args, move |args| {
-        let params = wire::encode(&args).map_err(|e| Fault::new(FailureKind::Error, format!("its parameters: {e}")))?;
+        let mut params = Params::with_capacity(1);
+        params.push_encoded(&args).map_err(|e| Fault::new(FailureKind::Error, format!("its parameters: {e}")))?;
         // `()` extras encode to nothing; the memory limit is the running call's.
         let memory = PAR_MEMORY.with(Cell::get);
         let call = RemoteCall::new(Program::this_executable(), entry_of::<F, K, A>().to_vec(), Vec::new(), memory);
         let mut outcomes = Vec::with_capacity(1);
-        call.send_all(0, &[params], &mut outcomes, decode_reply::<F::Output>);
+        call.send_all(0, &params, &mut outcomes, decode_reply::<F::Output>);
         outcomes.pop().unwrap_or_else(|| Err(Fault::new(FailureKind::Error, "no outcome")))
     })
 }
