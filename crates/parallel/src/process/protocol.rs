@@ -120,6 +120,31 @@ impl Params {
     }
 }
 
+/// Starts the frame of a `Reply::Value` in `frame`: its value's encoded bytes are to be
+/// appended, then [`end_value_frame`] fills in the head. The same bytes as the frame of the
+/// reply holding a `Vec` of them, without that `Vec`.
+pub(crate) fn begin_value_frame(frame: &mut Vec<u8>) {
+    frame.clear();
+    // The header, the variant (0), and the value's length if it takes one byte.
+    frame.extend_from_slice(&[0; wire::HEADER_LEN + 2]);
+}
+
+/// Ends the frame [`begin_value_frame`] started, once the value's bytes follow it.
+pub(crate) fn end_value_frame(frame: &mut Vec<u8>) -> Result<(), WireError> {
+    const VALUE_AT: usize = wire::HEADER_LEN + 2;
+    let len = frame.len() - VALUE_AT;
+    if len < 0x80 {
+        frame[VALUE_AT - 1] = len as u8;
+    } else {
+        let mut length = Vec::with_capacity(10);
+        push_varint(&mut length, len);
+        frame.splice(VALUE_AT - 1..VALUE_AT, length);
+    }
+    let header = wire::header(frame.len() - wire::HEADER_LEN)?;
+    frame[..wire::HEADER_LEN].copy_from_slice(&header);
+    Ok(())
+}
+
 /// The bytes of `n` as a varint (postcard's encoding of lengths).
 fn varint_len(n: usize) -> usize {
     (usize::BITS - (n | 1).leading_zeros()).div_ceil(7) as usize
@@ -230,6 +255,20 @@ mod tests {
         assert_eq!(params.bytes_from(0), [1, 5, 1, 6]);
         assert_eq!(params.bytes_from(1), [1, 6]);
         assert_eq!(params.bytes_from(2), [0u8; 0]);
+    }
+
+    #[test]
+    fn a_value_frame_is_the_frame_of_its_reply() {
+        let mut frame = Vec::new();
+        for len in [0, 1, 127, 128, 300, 16_384, 70_000] {
+            let value = vec![7u8; len];
+            begin_value_frame(&mut frame);
+            frame.extend_from_slice(&value);
+            end_value_frame(&mut frame).unwrap();
+            let mut expected = Vec::new();
+            wire::send(&mut expected, &Reply::Value(value)).unwrap();
+            assert_eq!(frame, expected, "{len} bytes");
+        }
     }
 
     #[test]
