@@ -7,7 +7,7 @@
 //! driver can put every outcome in its place whoever delivered it. Calls with a timeout track
 //! their batches in flight (see `tracked.rs`).
 
-use std::mem;
+use std::mem::{self, MaybeUninit};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -251,12 +251,7 @@ where
                 // SAFETY: the batch fits the buffer, and this thread took its tasks from the
                 // source: no one else touches these slots until its chunk is delivered.
                 let slots = unsafe { buffer.slots(start, len) };
-                (
-                    self.run_batch(start, tasks, move |offset, value| {
-                        _ = slots.get_mut(offset).map(|slot| slot.write(value))
-                    }),
-                    true,
-                )
+                (self.run_into(start, tasks, slots), true)
             }
             None => {
                 values.reserve_exact(len);
@@ -314,6 +309,47 @@ where
                         break; // the tasks after a strict failure need not run: stop checks next
                     }
                 }
+            }
+        }
+        failures
+    }
+
+    /// [`run_batch`](Self::run_batch) writing each value into its slot of `slots`, one per
+    /// task: the same looks at the stop, in a loop over the slots a block of tasks at a time,
+    /// with no bounds check per task.
+    #[inline(always)]
+    fn run_into(&self, start: usize, mut tasks: It::Batch, slots: &mut [MaybeUninit<W::Out>]) -> Vec<(usize, Failure)> {
+        let mut failures = Vec::new();
+        let every = if self.cancellable { 1 } else { STOP_CHECK };
+        let mut done = 0;
+        for block in slots.chunks_mut(every) {
+            if self.stops(start + done) {
+                // Stopped mid-batch: the tasks not started never run.
+                failures.extend(tasks.enumerate().map(|(i, params)| (start + done + i, self.cancelled(&params))));
+                break;
+            }
+            let mut ran = 0;
+            for (slot, params) in block.iter_mut().zip(tasks.by_ref()) {
+                let kept = self.work.keep(&params);
+                ran += 1;
+                match run_one(&self.work, params) {
+                    Ok(value) => _ = slot.write(value),
+                    Err(fault) => {
+                        let index = start + done + ran - 1;
+                        self.failed_at(index);
+                        failures.push((index, self.failure(fault, describe(&self.work, &kept))));
+                        if self.strict {
+                            // The tasks after a strict failure need not run.
+                            let rest = tasks.enumerate().map(|(i, params)| (index + 1 + i, self.cancelled(&params)));
+                            failures.extend(rest);
+                            return failures;
+                        }
+                    }
+                }
+            }
+            done += ran;
+            if ran < block.len() {
+                break; // the batch had fewer tasks than it said
             }
         }
         failures

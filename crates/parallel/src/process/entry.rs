@@ -106,8 +106,8 @@ where
     entry_id(entry::<F, (), K, A>)
 }
 
-/// The worker side of a task of `F`: decode, call, encode.
-pub(crate) fn entry<F, E, K, A>(params: &[u8], extras: &[u8]) -> Result<Vec<u8>, (bool, String)>
+/// The worker side of a task of `F`: decode, call, encode (at the end of `out`).
+pub(crate) fn entry<F, E, K, A>(params: &[u8], extras: &[u8], out: &mut Vec<u8>) -> Result<(), (bool, String)>
 where
     F: TaskFn<A, E, K> + RemoteFn,
     F::Output: Serialize,
@@ -117,11 +117,11 @@ where
     let f = conjure::<F>();
     let params: A = wire::decode(params).map_err(|e| (false, format!("its parameters did not cross: {e}")))?;
     let extras: E = wire::decode(extras).map_err(|e| (false, format!("the extras did not cross: {e}")))?;
-    wire::encode(&f.call(params, &extras)).map_err(|e| (false, format!("its value did not cross: {e}")))
+    wire::encode_into(&f.call(params, &extras), out).map_err(|e| (false, format!("its value did not cross: {e}")))
 }
 
 /// The worker side of a task of `F` that returns `Result`: an `Err` fails the task.
-pub(crate) fn try_entry<F, E, K, A, T, X>(params: &[u8], extras: &[u8]) -> Result<Vec<u8>, (bool, String)>
+pub(crate) fn try_entry<F, E, K, A, T, X>(params: &[u8], extras: &[u8], out: &mut Vec<u8>) -> Result<(), (bool, String)>
 where
     F: TaskFn<A, E, K, Output = Result<T, X>> + RemoteFn,
     T: Serialize,
@@ -133,5 +133,5 @@ where
     let params: A = wire::decode(params).map_err(|e| (false, format!("its parameters did not cross: {e}")))?;
     let extras: E = wire::decode(extras).map_err(|e| (false, format!("the extras did not cross: {e}")))?;
     let value = f.call(params, &extras).map_err(|e| (false, e.to_string()))?;
-    wire::encode(&value).map_err(|e| (false, format!("its value did not cross: {e}")))
+    wire::encode_into(&value, out).map_err(|e| (false, format!("its value did not cross: {e}")))
 }

@@ -51,6 +51,7 @@
 pub(crate) mod control;
 pub(crate) mod encoded;
 pub(crate) mod entry;
+pub(crate) mod inbox;
 pub(crate) mod program;
 pub(crate) mod program_work;
 pub(crate) mod protocol;
@@ -151,7 +152,7 @@ impl Processes {
 
 impl Backend for Processes {
     fn default_workers(&self) -> usize {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        crate::engine::pool::cores()
     }
 
     type ParWork<V: Send + 'static> = RemoteParWork<V>;

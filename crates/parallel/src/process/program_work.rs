@@ -21,8 +21,8 @@ use crate::handle::Handle;
 use crate::mode::Mode;
 use crate::process::encoded::Encoded;
 use crate::process::program::Program;
-use crate::process::remote::{raw_reply, RemoteCall, Sendable};
-use crate::process::shared::{Buffer, Payload};
+use crate::process::remote::{raw_reply, RemoteCall};
+use crate::process::shared::Payload;
 use crate::process::Process;
 
 /// The tasks of a call on another program: parameters in, value out, both encoded. A task is
@@ -55,10 +55,12 @@ impl Work for ProgramWork {
         if stopped() {
             return tasks.iter().map(|_| Err(Fault::cancelled())).collect();
         }
-        let views: Vec<Params<'_>> =
-            tasks.iter().map(|&t| Params { bytes: self.params.bytes(t), buffers: self.params.buffers(t) }).collect();
         let mut outcomes = Vec::with_capacity(tasks.len());
-        self.call.send_all(first, &views, &mut outcomes, raw_reply);
+        // A batch's tasks are a run of the call's: sent from where their bytes lie.
+        for run in runs(&tasks) {
+            let at = first.saturating_add(outcomes.len());
+            self.call.send_all(at, &self.params, run, &mut outcomes, raw_reply);
+        }
         outcomes
     }
     fn stop_from(&self, index: usize) {
@@ -69,19 +71,16 @@ impl Work for ProgramWork {
     }
 }
 
-/// One task's parameters, in the call's [`Encoded`] parameters.
-struct Params<'a> {
-    bytes: &'a [u8],
-    buffers: &'a [Buffer],
-}
-
-impl Sendable for Params<'_> {
-    fn bytes(&self) -> &[u8] {
-        self.bytes
+/// `tasks` as runs of consecutive tasks (a batch is one run; a lone task too).
+fn runs(tasks: &[usize]) -> Vec<Range<usize>> {
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for &task in tasks {
+        match runs.last_mut() {
+            Some(run) if run.end == task => run.end += 1,
+            _ => runs.push(task..task + 1),
+        }
     }
-    fn buffers(&self) -> &[Buffer] {
-        self.buffers
-    }
+    runs
 }
 
 impl<E, M: Mode> Process<E, M> {

@@ -5,10 +5,11 @@
 //! (`control.rs`). Both sides — the supervisor (`supervisor.rs`) and the worker (`serve.rs`,
 //! and the Python package's `_worker.py`) — speak it.
 
-use std::io::Read;
+use std::io::{self, IoSlice, Write};
 
 use serde::{Deserialize, Serialize};
 
+use crate::process::encoded::{push_varint, varint_len, Encoded};
 use crate::process::shared::Buffer;
 use crate::process::wire::{self, WireError};
 
@@ -19,17 +20,19 @@ pub(crate) const WORKER_ENV: &str = "PARALLEL_WORKER";
 pub(crate) const MAX_FRAME: usize = 1 << 30;
 
 /// A batch of tasks for a worker, as it sends them: the worker answers with one [`Reply`]
-/// per task, in order, each as soon as its task is done.
-#[derive(Serialize)]
+/// per task, in order, each as soon as its task is done. Its frame is that of the tuple
+/// `(entry, params, extras, buffers)` in the wire's codec (what [`Received`] reads).
 pub(crate) struct Request<'a> {
     /// Which function to call: for Rust workers, the trampoline's offset from `serve.rs`'s
     /// `anchor` (8 bytes, little-endian); opaque to the supervisor.
     pub(crate) entry: &'a [u8],
-    /// Each task's encoded parameters.
-    pub(crate) params: &'a [&'a [u8]],
+    /// Each task's encoded parameters: those of `params`' tasks `from..to`.
+    pub(crate) params: &'a Encoded,
+    pub(crate) from: usize,
+    pub(crate) to: usize,
     pub(crate) extras: &'a [u8],
-    /// The large buffers of the tasks' parameters, task by task, each task's in order
-    /// ([`shared`](crate::process::shared)).
+    /// The large buffers of the tasks' parameters, task by task (counted from `from`), each
+    /// task's in order ([`shared`](crate::process::shared)).
     pub(crate) buffers: &'a [Carried<'a>],
 }
 
@@ -43,12 +46,75 @@ pub(crate) enum Carried<'a> {
 }
 
 impl Carried<'_> {
-    /// The task of the batch it belongs to.
+    /// The task of the request it belongs to.
     pub(crate) fn task(&self) -> usize {
         match self {
             Carried::Shared { task, .. } | Carried::Inline { task, .. } => *task as usize,
         }
     }
+}
+
+impl Request<'_> {
+    /// How many tasks the request holds.
+    pub(crate) fn len(&self) -> usize {
+        self.to.saturating_sub(self.from)
+    }
+
+    /// Writes the request's frame: its head and tail built in `scratch`, the parameters
+    /// written from where they are, in one vectored write when the pipe takes it.
+    pub(crate) fn write(&self, out: &mut impl Write, scratch: &mut Vec<u8>) -> Result<(), WireError> {
+        let params = self.params.framed(self.from, self.to);
+        scratch.clear();
+        let (entry, count, extras) = (self.entry.len(), self.len(), self.extras.len());
+        let buffers = wire::encode(self.buffers)?;
+        let payload =
+            varint_len(entry) + entry + varint_len(count) + params.len() + varint_len(extras) + extras + buffers.len();
+        scratch.extend_from_slice(&wire::header(payload)?);
+        push_varint(scratch, entry);
+        scratch.extend_from_slice(self.entry);
+        push_varint(scratch, count);
+        let head = scratch.len();
+        push_varint(scratch, extras);
+        scratch.extend_from_slice(self.extras);
+        scratch.extend_from_slice(&buffers);
+        let (head, tail) = scratch.split_at(head);
+        let mut parts = [IoSlice::new(head), IoSlice::new(params), IoSlice::new(tail)];
+        let mut parts = &mut parts[..];
+        while !parts.is_empty() {
+            match out.write_vectored(parts) {
+                Ok(0) => return Err(WireError::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => IoSlice::advance_slices(&mut parts, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(out.flush()?)
+    }
+}
+
+/// Starts the frame of a `Reply::Value` in `frame`: its value's encoded bytes are to be
+/// appended, then [`end_value_frame`] fills in the head. The same bytes as the frame of the
+/// reply holding a `Vec` of them, without that `Vec`.
+pub(crate) fn begin_value_frame(frame: &mut Vec<u8>) {
+    frame.clear();
+    // The header, the variant (0), and the value's length if it takes one byte.
+    frame.extend_from_slice(&[0; wire::HEADER_LEN + 2]);
+}
+
+/// Ends the frame [`begin_value_frame`] started, once the value's bytes follow it.
+pub(crate) fn end_value_frame(frame: &mut Vec<u8>) -> Result<(), WireError> {
+    const VALUE_AT: usize = wire::HEADER_LEN + 2;
+    let len = frame.len() - VALUE_AT;
+    if len < 0x80 {
+        frame[VALUE_AT - 1] = len as u8;
+    } else {
+        let mut length = Vec::with_capacity(10);
+        push_varint(&mut length, len);
+        frame.splice(VALUE_AT - 1..VALUE_AT, length);
+    }
+    let header = wire::header(frame.len() - wire::HEADER_LEN)?;
+    frame[..wire::HEADER_LEN].copy_from_slice(&header);
+    Ok(())
 }
 
 /// A [`Request`] as the worker reads it, borrowed from the frame's payload: the tasks'
@@ -85,73 +151,80 @@ pub(crate) enum Reply {
     Mapped(Vec<u8>, Vec<Buffer>),
 }
 
-/// Reads one [`Reply`] frame. A value's bytes are read into the `Vec` the reply holds, with no
-/// second copy: the frame's head, the variant and the length first, then the bytes in place.
-pub(crate) fn recv_reply(reader: &mut impl Read) -> Result<Reply, WireError> {
-    let len = wire::read_header(reader, MAX_FRAME)?;
-    let truncated = |got: usize| WireError::Truncated { expected: wire::HEADER_LEN + len, got: wire::HEADER_LEN + got };
-    // The variant, and for a value its length: a varint of at most 10 bytes.
-    let mut prefix = Vec::with_capacity(11);
-    let mut byte = [0u8];
-    while prefix.len() < len.min(11) {
-        if reader.read(&mut byte)? == 0 {
-            return Err(truncated(prefix.len()));
-        }
-        prefix.push(byte[0]);
-        if prefix[0] != 0 || (prefix.len() > 1 && byte[0] < 0x80) {
-            break; // another variant, or the value's length is complete
-        }
-    }
-    if prefix[0] == 0 && prefix.len() > 1 {
-        let mut n: usize = 0;
-        for (i, b) in prefix[1..].iter().enumerate() {
-            n |= usize::from(b & 0x7f).checked_shl(7 * i as u32).unwrap_or(0);
-        }
-        if prefix.len() + n == len {
-            let value = wire::read_payload(reader, n, Vec::new(), wire::HEADER_LEN + prefix.len())?;
-            return Ok(Reply::Value(value));
-        }
-    }
-    let (read, rest) = (prefix.len(), len - prefix.len());
-    let payload = wire::read_payload(reader, rest, prefix, wire::HEADER_LEN + read)?;
-    wire::decode(&payload)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_reply_reads_back_as_it_was_sent() {
-        let replies = [
-            Reply::Value(Vec::new()),
-            Reply::Value(b"abc".to_vec()),
-            Reply::Value(vec![9; 200]),
-            Reply::Value(vec![1; 70_000]),
-            Reply::Failed(true, "boom".to_owned()),
-            Reply::Raised("ValueError: x".to_owned(), vec![1, 2, 3]),
-            Reply::Skipped,
-        ];
-        let mut bytes = Vec::new();
-        for reply in &replies {
-            wire::send(&mut bytes, reply).unwrap();
-        }
-        let mut reader = &bytes[..];
-        for reply in replies {
-            assert_eq!(recv_reply(&mut reader).unwrap(), reply);
-        }
-        assert!(matches!(recv_reply(&mut reader), Err(WireError::Closed)));
+    /// The request as the wire's codec writes it: what the worker decodes.
+    #[derive(Serialize)]
+    struct Shape<'a> {
+        entry: &'a [u8],
+        params: &'a [Vec<u8>],
+        extras: &'a [u8],
+        buffers: &'a [Carried<'a>],
     }
 
     #[test]
-    fn a_cut_reply_is_truncated_and_garbage_does_not_decode() {
-        let mut bytes = Vec::new();
-        wire::send(&mut bytes, &Reply::Value(vec![5; 1000])).unwrap();
-        for cut in [3, 8, 9, 500, bytes.len() - 1] {
-            assert!(matches!(recv_reply(&mut &bytes[..cut]), Err(WireError::Truncated { .. })), "cut at {cut}");
+    fn a_request_is_written_as_the_codec_writes_its_shape() {
+        let sizes = [0, 1, 127, 128, 300, 20_000];
+        let each: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![n as u8; n]).collect();
+        let mut params = Encoded::default();
+        each.iter().for_each(|p| params.push(p, Vec::new()));
+        let mut encoded = Encoded::default();
+        each.iter().for_each(|p| encoded.push_encoded(&serde_bytes_of(p)).unwrap());
+        let carried = [Carried::Shared { task: 0, fd: 7, len: 1 << 20 }, Carried::Inline { task: 1, bytes: b"abc" }];
+        for from in 0..=each.len() {
+            for to in from..=each.len() {
+                for (entry, extras, buffers) in
+                    [(&b""[..], &b""[..], &carried[..0]), (&[7; 8][..], &[1; 200][..], &carried[..])]
+                {
+                    let shape = Shape { entry, params: &each[from..to], extras, buffers };
+                    let mut expected = Vec::new();
+                    wire::send(&mut expected, &shape).unwrap();
+                    for params in [&params, &encoded] {
+                        let mut written = Vec::new();
+                        let request = Request { entry, params, from, to, extras, buffers };
+                        request.write(&mut written, &mut Vec::new()).unwrap();
+                        assert_eq!(written, expected, "tasks {from}..{to}, entry of {} bytes", entry.len());
+                        let payload = &written[wire::HEADER_LEN..];
+                        let received: Received<'_> = wire::decode(payload).unwrap();
+                        assert_eq!(received.params.len(), to - from);
+                        assert_eq!(received.buffers, buffers);
+                    }
+                }
+            }
         }
-        let mut bad = Vec::new();
-        wire::write_frame(&mut bad, &[9, 9, 9]).unwrap();
-        assert!(recv_reply(&mut &bad[..]).is_err());
+    }
+
+    /// A value whose encoding is `bytes` itself (postcard writes a `u8` as one byte).
+    fn serde_bytes_of(bytes: &[u8]) -> Raw<'_> {
+        Raw(bytes)
+    }
+
+    struct Raw<'a>(&'a [u8]);
+
+    impl Serialize for Raw<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeTuple;
+            let mut t = s.serialize_tuple(self.0.len())?;
+            for b in self.0 {
+                t.serialize_element(b)?;
+            }
+            t.end()
+        }
+    }
+
+    #[test]
+    fn a_value_frame_is_the_frame_of_its_reply() {
+        let mut frame = Vec::new();
+        for len in [0, 1, 127, 128, 300, 16_384, 70_000] {
+            let value = vec![7u8; len];
+            begin_value_frame(&mut frame);
+            frame.extend_from_slice(&value);
+            end_value_frame(&mut frame).unwrap();
+            let mut expected = Vec::new();
+            wire::send(&mut expected, &Reply::Value(value)).unwrap();
+            assert_eq!(frame, expected, "{len} bytes");
+        }
     }
 }

@@ -7,6 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt::Debug;
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -18,10 +19,12 @@ use crate::engine::sync::lock;
 use crate::engine::work::{cloned_params, Interrupt, Work};
 use crate::failure::{FailureKind, Fault};
 use crate::par::{ParWork, Task};
+use crate::process::encoded::Encoded;
 use crate::process::entry::entry_of;
+use crate::process::inbox::Incoming;
 use crate::process::program::Program;
 use crate::process::protocol::{Carried, Reply, Request};
-use crate::process::shared::{Buffer, Payload, Shared};
+use crate::process::shared::{Payload, Shared};
 use crate::process::stash;
 use crate::process::supervisor::{BatchStop, Death, Worker};
 use crate::process::wire;
@@ -113,47 +116,56 @@ impl RemoteCall {
         Ok(())
     }
 
-    /// Runs every task of `params` — the call's tasks from index `first` on — on this
+    /// Runs tasks `tasks` of `params` — the call's tasks from index `first` on — on this
     /// thread's worker, starting a new worker after each one that dies, and pushes one outcome
     /// per task, made from its reply by `decode`. Tasks stopped before they start (see
     /// [`stop_from`](Self::stop_from)) are [`Fault::cancelled`]. The large buffers of the
     /// parameters cross through shared memory if the worker can open this process's
     /// descriptors, and in the request otherwise; a request carries at most
     /// [`REQUEST_BUFFERS`] bytes of them (and at least one task).
-    pub(crate) fn send_all<T, P: Sendable>(
+    pub(crate) fn send_all<T>(
         &self,
         first: usize,
-        params: &[P],
+        params: &Encoded,
+        tasks: Range<usize>,
         outcomes: &mut Vec<Result<T, Fault>>,
-        decode: impl Fn(Reply) -> Result<T, Fault>,
+        decode: impl Fn(Incoming<'_>) -> Result<T, Fault>,
     ) {
-        let mut next = 0;
-        let mut replies = Vec::new();
-        while next < params.len() {
-            if self.stops(first.saturating_add(next)) {
-                outcomes.extend((next..params.len()).map(|_| Err(Fault::cancelled())));
+        let index = |task: usize| first.saturating_add(task - tasks.start);
+        let mut next = tasks.start;
+        while next < tasks.end {
+            if self.stops(index(next)) {
+                outcomes.extend((next..tasks.end).map(|_| Err(Fault::cancelled())));
                 break;
             }
-            replies.clear();
-            let died: Result<Option<(Death, usize)>, String> = WORKER.with(|slot| {
+            let end = request_end(params, next, tasks.end);
+            let before = outcomes.len();
+            let died: Result<Option<Death>, String> = WORKER.with(|slot| {
                 let mut slot = slot.borrow_mut();
                 self.hold(&mut slot)?;
                 let worker = slot.as_mut().expect("started above");
-                let batch = Batch::of(&params[next..], worker.shares())
+                // The buffers' memfds live until the request's replies are in.
+                let carrying = carry(params, next..end, worker.shares())
                     .map_err(|e| format!("the shared memory of its parameters could not be made: {e}"))?;
+                let buffers = carried(&carrying);
                 let request = Request {
                     entry: &self.entry,
-                    params: &batch.params,
+                    params,
+                    from: next,
+                    to: end,
                     extras: &self.extras,
-                    buffers: &batch.carried(),
+                    buffers: &buffers,
                 };
-                let end = next + batch.params.len();
                 // Registered before it is sent, and looked at again after: a stop either sees
                 // this batch, or comes before the look and the batch is not sent.
                 let stop = worker.next_stop();
-                lock(&self.sent).push((first.saturating_add(next), end - next, stop.clone()));
-                let sent = !self.stops(first.saturating_add(next));
-                let ran = if sent { worker.call(&request, self.stop_on_failure, &mut replies) } else { Ok(()) };
+                lock(&self.sent).push((index(next), end - next, stop.clone()));
+                let sent = !self.stops(index(next));
+                let ran = if sent {
+                    worker.call(&request, self.stop_on_failure, |reply| outcomes.push(decode(reply)))
+                } else {
+                    Ok(())
+                };
                 lock(&self.sent).retain(|(_, _, s)| !s.same(&stop));
                 if !sent {
                     stop.withdraw(); // not sent (cancelled below): its number goes to the next batch
@@ -162,28 +174,27 @@ impl RemoteCall {
                     Ok(()) => Ok(None),
                     Err(death) => {
                         *slot = None; // reaped: the next task starts a new worker
-                        Ok(Some((death, end)))
+                        Ok(Some(death))
                     }
                 }
             });
-            next += replies.len();
-            outcomes.extend(replies.drain(..).map(&decode));
+            next += outcomes.len() - before;
             match died {
                 Ok(None) => {}
-                Ok(Some((_, end))) if next == end => {} // it died after its request's last task
-                Ok(Some((death, _))) => {
+                Ok(Some(_)) if next == end => {} // it died after its request's last task
+                Ok(Some(death)) => {
                     let kind = FailureKind::Crashed { signal: death.signal, code: death.code };
                     outcomes.push(Err(Fault::new(kind, death.message)));
                     next += 1;
                     if self.stop_on_failure {
                         // A strict call's tasks after a crash never run.
-                        self.stop_at.fetch_min(first.saturating_add(next), Ordering::AcqRel);
+                        self.stop_at.fetch_min(index(next), Ordering::AcqRel);
                     }
                 }
                 Err(message) => {
-                    let failed = params.len() - next;
+                    let failed = tasks.end - next;
                     outcomes.extend((0..failed).map(|_| Err(Fault::new(FailureKind::Error, message.clone()))));
-                    next = params.len();
+                    next = tasks.end;
                 }
             }
         }
@@ -195,80 +206,72 @@ impl RemoteCall {
 /// in several requests, so that no more than this is in shared memory at once per worker.
 pub(crate) const REQUEST_BUFFERS: usize = 64 << 20;
 
-/// A task's parameters as [`RemoteCall::send_all`] sends them: encoded bytes, and large
-/// buffers beside them.
-pub(crate) trait Sendable {
-    fn bytes(&self) -> &[u8];
-    fn buffers(&self) -> &[Buffer] {
-        &[]
+/// Where the request that starts at task `from` ends: at `to`, or before the task whose
+/// buffers would take it past [`REQUEST_BUFFERS`] bytes (it holds one task at least).
+fn request_end(params: &Encoded, from: usize, to: usize) -> usize {
+    if !params.has_buffers() {
+        return to;
     }
-}
-
-impl Sendable for Vec<u8> {
-    fn bytes(&self) -> &[u8] {
-        self
-    }
-}
-
-impl Sendable for Payload {
-    fn bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-    fn buffers(&self) -> &[Buffer] {
-        &self.buffers
-    }
-}
-
-/// The tasks of one request: their bytes, and their buffers — in memfds made for the request
-/// (kept open until its replies are in), or in the request itself.
-struct Batch<'a> {
-    params: Vec<&'a [u8]>,
-    buffers: Vec<(u32, Carrying<'a>)>,
-}
-
-enum Carrying<'a> {
-    Shared(Shared),
-    Inline(&'a [u8]),
-}
-
-impl<'a> Batch<'a> {
-    /// The first tasks of `params` whose buffers take at most [`REQUEST_BUFFERS`] bytes (at
-    /// least one task), in shared memory if `shared`.
-    fn of<P: Sendable>(params: &'a [P], shared: bool) -> std::io::Result<Self> {
-        let mut batch = Batch { params: Vec::with_capacity(params.len()), buffers: Vec::new() };
-        let mut carried = 0;
-        for (task, p) in params.iter().enumerate() {
-            let size: usize = p.buffers().iter().map(|b| b.len()).sum();
-            if task > 0 && carried + size > REQUEST_BUFFERS {
-                break;
-            }
-            carried += size;
-            batch.params.push(p.bytes());
-            for buffer in p.buffers() {
-                let carrying = if shared { Carrying::Shared(Shared::write(buffer)?) } else { Carrying::Inline(buffer) };
-                batch.buffers.push((task as u32, carrying));
-            }
+    let mut carried = 0;
+    for task in from..to {
+        carried += params.buffers(task).iter().map(|b| b.len()).sum::<usize>();
+        if task > from && carried > REQUEST_BUFFERS {
+            return task;
         }
-        Ok(batch)
     }
+    to
+}
 
-    fn carried(&self) -> Vec<Carried<'_>> {
-        (self.buffers.iter())
-            .map(|(task, carrying)| match carrying {
-                Carrying::Shared(shared) => {
-                    Carried::Shared { task: *task, fd: shared.fd() as u32, len: shared.len() as u64 }
-                }
-                Carrying::Inline(bytes) => Carried::Inline { task: *task, bytes },
-            })
-            .collect()
+/// A large buffer of a request: in a memfd made for it, or in the request itself.
+enum Carrying<'a> {
+    Shared(u32, Shared),
+    Inline(u32, &'a [u8]),
+}
+
+/// The large buffers of tasks `tasks`, each in a memfd of its own if `shared`.
+fn carry(params: &Encoded, tasks: Range<usize>, shared: bool) -> std::io::Result<Vec<Carrying<'_>>> {
+    let mut carrying = Vec::new();
+    for task in tasks.clone() {
+        for buffer in params.buffers(task) {
+            let at = (task - tasks.start) as u32;
+            carrying.push(if shared {
+                Carrying::Shared(at, Shared::write(buffer)?)
+            } else {
+                Carrying::Inline(at, buffer)
+            });
+        }
+    }
+    Ok(carrying)
+}
+
+/// How a request names the buffers of [`carry`].
+fn carried<'a>(carrying: &'a [Carrying<'a>]) -> Vec<Carried<'a>> {
+    (carrying.iter())
+        .map(|c| match c {
+            Carrying::Shared(task, shared) => {
+                Carried::Shared { task: *task, fd: shared.fd() as u32, len: shared.len() as u64 }
+            }
+            Carrying::Inline(task, bytes) => Carried::Inline { task: *task, bytes },
+        })
+        .collect()
+}
+
+/// The outcome of a reply whose value is the task's value, still encoded, with its large
+/// buffers.
+pub(crate) fn raw_reply(reply: Incoming<'_>) -> Result<Payload, Fault> {
+    match reply {
+        Incoming::Value(bytes) => Ok(Payload::new(bytes.to_vec())),
+        Incoming::Reply(Reply::Mapped(bytes, buffers)) => Ok(Payload { bytes, buffers }),
+        Incoming::Reply(reply) => owned_reply(reply).map(Payload::new),
     }
 }
 
-/// The outcome of a reply whose value is the task's value, still encoded.
-pub(crate) fn raw_reply(reply: Reply) -> Result<Payload, Fault> {
+/// The outcome of a reply read whole.
+fn owned_reply(reply: Reply) -> Result<Vec<u8>, Fault> {
     match reply {
-        Reply::Value(bytes) => Ok(Payload::new(bytes)),
-        Reply::Mapped(bytes, buffers) => Ok(Payload { bytes, buffers }),
+        Reply::Value(bytes) => Ok(bytes),
+        // (Only a worker of another program sends buffers beside a value.)
+        Reply::Mapped(bytes, _) => Ok(bytes),
         Reply::Shared(..) => {
             Err(Fault::new(FailureKind::Error, "its value's shared buffers were not taken".to_owned()))
         }
@@ -279,10 +282,14 @@ pub(crate) fn raw_reply(reply: Reply) -> Result<Payload, Fault> {
     }
 }
 
-/// The outcome of a reply whose value is a `T` in the [`wire`] codec.
-fn decode_reply<T: DeserializeOwned>(reply: Reply) -> Result<T, Fault> {
-    let bytes = raw_reply(reply)?.bytes;
-    wire::decode(&bytes).map_err(|e| Fault::new(FailureKind::Error, format!("its value did not cross: {e}")))
+/// The outcome of a reply whose value is a `T` in the [`wire`] codec, decoded from where it
+/// was read.
+fn decode_reply<T: DeserializeOwned>(reply: Incoming<'_>) -> Result<T, Fault> {
+    let decoded = match reply {
+        Incoming::Value(bytes) => wire::decode(bytes),
+        Incoming::Reply(reply) => wire::decode(&owned_reply(reply)?),
+    };
+    decoded.map_err(|e| Fault::new(FailureKind::Error, format!("its value did not cross: {e}")))
 }
 
 /// A call on the process executor: each task is a round trip to this thread's worker, which
@@ -327,23 +334,21 @@ where
             return params.iter().map(|_| Err(Fault::cancelled())).collect();
         }
         let mut outcomes = Vec::with_capacity(params.len());
-        let mut encoded = Vec::with_capacity(params.len());
+        let mut encoded = Encoded::with_capacity(params.len(), params.len() * 4);
         let mut from = first;
         for p in &params {
-            match wire::encode(p) {
-                Ok(bytes) => encoded.push(bytes),
+            // Into one buffer: no `Vec` per task.
+            if let Err(e) = encoded.push_encoded(p) {
                 // Unencodable parameters are rare: run the tasks before them, fail this one,
                 // and go on with the rest.
-                Err(e) => {
-                    self.call.send_all(from, &encoded, &mut outcomes, decode_reply);
-                    encoded.clear();
-                    let message = format!("its parameters did not cross: {e}");
-                    outcomes.push(Err(Fault::new(FailureKind::Error, message)));
-                    from = first.saturating_add(outcomes.len());
-                }
+                self.call.send_all(from, &encoded, 0..encoded.len(), &mut outcomes, decode_reply);
+                encoded = Encoded::with_capacity(params.len() - outcomes.len(), 0);
+                let message = format!("its parameters did not cross: {e}");
+                outcomes.push(Err(Fault::new(FailureKind::Error, message)));
+                from = first.saturating_add(outcomes.len());
             }
         }
-        self.call.send_all(from, &encoded, &mut outcomes, decode_reply);
+        self.call.send_all(from, &encoded, 0..encoded.len(), &mut outcomes, decode_reply);
         outcomes
     }
 
@@ -361,12 +366,13 @@ where
     K: 'static,
 {
     Task::fallible(args, move |args| {
-        let params = wire::encode(&args).map_err(|e| Fault::new(FailureKind::Error, format!("its parameters: {e}")))?;
+        let mut params = Encoded::with_capacity(1, 16);
+        params.push_encoded(&args).map_err(|e| Fault::new(FailureKind::Error, format!("its parameters: {e}")))?;
         // `()` extras encode to nothing; the memory limit is the running call's.
         let memory = PAR_MEMORY.with(Cell::get);
         let call = RemoteCall::new(Program::this_executable(), entry_of::<F, K, A>().to_vec(), Vec::new(), memory);
         let mut outcomes = Vec::with_capacity(1);
-        call.send_all(0, &[params], &mut outcomes, decode_reply::<F::Output>);
+        call.send_all(0, &params, 0..1, &mut outcomes, decode_reply::<F::Output>);
         outcomes.pop().unwrap_or_else(|| Err(Fault::new(FailureKind::Error, "no outcome")))
     })
 }

@@ -14,13 +14,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::engine::work::panic_message;
-use crate::process::control::Control;
-use crate::process::protocol::{Received, Reply, MAX_FRAME, WORKER_ENV};
+use crate::process::control::{Control, LOG_SIZE};
+use crate::process::protocol::{self, Received, Reply, MAX_FRAME, WORKER_ENV};
 use crate::process::wire::{self, WireError};
 
 /// What a worker runs: decodes the parameters and extras, calls the function, encodes its
-/// value. `Err((panicked, message))`.
-pub(crate) type Entry = fn(&[u8], &[u8]) -> Result<Vec<u8>, (bool, String)>;
+/// value at the end of the `Vec` it is given (a reply's frame, reused from task to task).
+/// `Err((panicked, message))`.
+pub(crate) type Entry = fn(&[u8], &[u8], &mut Vec<u8>) -> Result<(), (bool, String)>;
 
 /// The function entries are counted from; never inlined, so it has an address of its own.
 #[inline(never)]
@@ -176,6 +177,7 @@ pub(crate) fn serve_on(
     let mut batch: u32 = 0;
     let mut out = Replies::new(replies, control);
     let mut payload = Vec::new();
+    let mut frame = Vec::new();
     loop {
         payload.clear();
         let len = wire::read_header(&mut requests, MAX_FRAME)?;
@@ -189,17 +191,25 @@ pub(crate) fn serve_on(
         let stop_on_failure = control.is_some_and(Control::stop_on_failure);
         let mut failed = false;
         for (offset, params) in request.params.iter().enumerate() {
-            let skip = (failed && stop_on_failure) || control.is_some_and(|c| c.stops(batch, offset));
-            let reply = if skip {
-                Reply::Skipped
-            } else {
-                match catch_unwind(AssertUnwindSafe(|| entry(params, request.extras))) {
-                    Ok(Ok(value)) => Reply::Value(value),
-                    Ok(Err((panicked, message))) => Reply::Failed(panicked, message),
-                    Err(payload) => Reply::Failed(true, panic_message(payload)),
+            if (failed && stop_on_failure) || control.is_some_and(|c| c.stops(batch, offset)) {
+                out.reply(&Reply::Skipped)?;
+                continue;
+            }
+            // The value is encoded straight into its reply's frame: no `Vec` per task.
+            protocol::begin_value_frame(&mut frame);
+            let reply = match catch_unwind(AssertUnwindSafe(|| entry(params, request.extras, &mut frame))) {
+                Ok(Ok(())) => {
+                    protocol::end_value_frame(&mut frame)?;
+                    out.frames(&frame, 1)?;
+                    if frame.capacity() > LOG_SIZE {
+                        frame = Vec::new(); // a large value's room is not kept
+                    }
+                    continue;
                 }
+                Ok(Err((panicked, message))) => Reply::Failed(panicked, message),
+                Err(payload) => Reply::Failed(true, panic_message(payload)),
             };
-            failed |= matches!(reply, Reply::Failed(..));
+            failed = true;
             out.reply(&reply)?;
         }
         out.end_batch()?;
@@ -209,10 +219,30 @@ pub(crate) fn serve_on(
 /// How long a reply may wait in the log before the log is written to the pipe.
 const FLUSH_AFTER: Duration = Duration::from_millis(1);
 
+/// About how long apart the log's age is looked at: the clock is read every so many replies,
+/// as many as came in this time at the last look's pace (reading it costs more than a tiny
+/// task), ...
+const LOOK_EVERY: Duration = Duration::from_micros(50);
+
+/// ... and at most every this many replies.
+const MAX_STRIDE: u32 = 32;
+
+/// How many replies to log before the next look at the clock, when the last `replies` took
+/// `took`: as many as come in [`LOOK_EVERY`] at that pace, from 1 to [`MAX_STRIDE`].
+fn stride(took: Duration, replies: u32) -> u32 {
+    let each = took.as_nanos() / u128::from(replies.max(1));
+    (LOOK_EVERY.as_nanos() / each.max(1)).clamp(1, u128::from(MAX_STRIDE)) as u32
+}
+
 /// A worker's replies to the batch it runs: into the control page's reply log, which goes to
 /// the pipe in one write now and then (see [`control`](crate::process::control)); straight to
 /// the pipe, one flush per reply, without a control page. `C` holds the page: a borrow
 /// (`serve_on`) or a box ([`WorkerSide`](crate::plumbing::WorkerSide)).
+///
+/// The log goes to the pipe once its oldest reply waited [`FLUSH_AFTER`], looked at when a
+/// reply is logged; replies microseconds apart look at the clock every few replies only, about
+/// every [`LOOK_EVERY`] at their pace — so after a run of tiny tasks, up to [`MAX_STRIDE`]
+/// replies of slower ones may be logged before the log's age is seen.
 pub(crate) struct Replies<C, W> {
     pipe: W,
     control: Option<C>,
@@ -224,12 +254,29 @@ pub(crate) struct Replies<C, W> {
     used: usize,
     /// When the oldest reply still in the log was logged.
     oldest: Option<Instant>,
+    /// When the clock was last read, the replies logged since, and how many to log before
+    /// it is read again (see [`stride`]).
+    looked: Option<Instant>,
+    since_look: u32,
+    stride: u32,
     frame: Vec<u8>,
 }
 
 impl<C: Deref<Target = Control>, W: Write> Replies<C, W> {
     pub(crate) fn new(pipe: W, control: Option<C>) -> Self {
-        Replies { pipe, control, batch: 0, logged: 0, flushed: 0, used: 0, oldest: None, frame: Vec::new() }
+        Replies {
+            pipe,
+            control,
+            batch: 0,
+            logged: 0,
+            flushed: 0,
+            used: 0,
+            oldest: None,
+            looked: None,
+            since_look: 0,
+            stride: 1,
+            frame: Vec::new(),
+        }
     }
 
     pub(crate) fn control(&self) -> Option<&Control> {
@@ -238,6 +285,8 @@ impl<C: Deref<Target = Control>, W: Write> Replies<C, W> {
 
     pub(crate) fn begin_batch(&mut self, batch: u32) {
         (self.batch, self.logged, self.flushed, self.used, self.oldest) = (batch, 0, 0, 0, None);
+        // A new batch may run tasks of another pace: the clock is read after its first reply.
+        (self.looked, self.since_look, self.stride) = (None, 0, 1);
         if let Some(control) = &self.control {
             control.begin_log(batch);
         }
@@ -269,8 +318,17 @@ impl<C: Deref<Target = Control>, W: Write> Replies<C, W> {
         self.used += frames.len();
         self.logged += count;
         control.logged(self.batch, self.logged, self.used);
-        let oldest = *self.oldest.get_or_insert_with(Instant::now);
-        if oldest.elapsed() >= FLUSH_AFTER {
+        self.since_look += 1;
+        if self.oldest.is_some() && self.since_look < self.stride {
+            return Ok(()); // tiny tasks: the clock is read every few replies
+        }
+        let now = Instant::now();
+        if let Some(looked) = self.looked {
+            self.stride = stride(now.saturating_duration_since(looked), self.since_look);
+        }
+        (self.looked, self.since_look) = (Some(now), 0);
+        let oldest = *self.oldest.get_or_insert(now);
+        if now.saturating_duration_since(oldest) >= FLUSH_AFTER {
             self.flush()?;
         }
         Ok(())
@@ -324,13 +382,15 @@ impl<C: Deref<Target = Control>, W: Write> Replies<C, W> {
 }
 
 pub(crate) fn serve_in_memory(bytes: &[u8]) -> usize {
-    fn echo(params: &[u8], _: &[u8]) -> Result<Vec<u8>, (bool, String)> {
-        Ok(params.to_vec())
+    fn echo(params: &[u8], _: &[u8], out: &mut Vec<u8>) -> Result<(), (bool, String)> {
+        out.extend_from_slice(params);
+        Ok(())
     }
-    fn extras(_: &[u8], extras: &[u8]) -> Result<Vec<u8>, (bool, String)> {
-        Ok(extras.to_vec())
+    fn extras(_: &[u8], extras: &[u8], out: &mut Vec<u8>) -> Result<(), (bool, String)> {
+        out.extend_from_slice(extras);
+        Ok(())
     }
-    fn fail(params: &[u8], _: &[u8]) -> Result<Vec<u8>, (bool, String)> {
+    fn fail(params: &[u8], _: &[u8], _: &mut Vec<u8>) -> Result<(), (bool, String)> {
         Err((false, format!("failed on {} bytes", params.len())))
     }
     /// Counts what is written, keeps nothing.
@@ -384,5 +444,93 @@ pub mod __fuzz {
     /// If a reply that decodes does not encode back to itself.
     pub fn decode_reply(bytes: &[u8]) -> bool {
         super::reply_round_trips(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_is_read_every_few_replies_only_when_they_are_quick() {
+        let us = Duration::from_micros;
+        assert_eq!(stride(us(1000), 1), 1, "slow tasks: every reply");
+        assert_eq!(stride(us(50), 1), 1);
+        assert_eq!(stride(us(50), 10), 10, "5 µs each: every 10");
+        assert_eq!(stride(us(10), 1000), MAX_STRIDE, "tiny tasks: at most every MAX_STRIDE");
+        assert_eq!(stride(Duration::ZERO, 0), MAX_STRIDE);
+    }
+
+    fn frame(byte: u8) -> Vec<u8> {
+        let mut frame = Vec::new();
+        wire::send(&mut frame, &Reply::Value(vec![byte])).unwrap();
+        frame
+    }
+
+    #[test]
+    fn a_reply_waits_in_the_log_a_millisecond_and_at_most_a_stride_more() {
+        let (control, _fd) = Control::create().unwrap();
+        let mut replies = Replies::new(Vec::new(), Some(&control));
+        replies.begin_batch(1);
+        let one = frame(1);
+        replies.frames(&one, 1).unwrap();
+        assert!(replies.pipe.is_empty(), "just logged");
+        std::thread::sleep(FLUSH_AFTER * 2);
+        replies.frames(&one, 1).unwrap();
+        assert_eq!(replies.pipe.len(), 2 * one.len(), "a slow reply sees the log's age at once");
+        // Tiny tasks: the clock is read every MAX_STRIDE replies ...
+        for _ in 0..1000 {
+            replies.frames(&one, 1).unwrap();
+        }
+        let before = replies.pipe.len();
+        std::thread::sleep(FLUSH_AFTER * 2);
+        // ... so the log's age shows within MAX_STRIDE replies.
+        let mut logged = 0;
+        while replies.pipe.len() == before {
+            replies.frames(&one, 1).unwrap();
+            logged += 1;
+            assert!(logged <= MAX_STRIDE, "the log waited {logged} replies after its age was due");
+        }
+        assert_eq!(replies.stride, 1, "slow again: the clock is read at every reply");
+        // Everything logged is in the pipe or in the log, in order.
+        replies.end_batch().unwrap();
+        assert_eq!(replies.pipe.len(), replies.logged * one.len());
+        assert!(replies.pipe.chunks(one.len()).all(|f| f == one));
+    }
+
+    #[test]
+    fn a_value_goes_out_in_its_reply_frame() {
+        fn double(params: &[u8], _: &[u8], out: &mut Vec<u8>) -> Result<(), (bool, String)> {
+            let x: u64 = wire::decode(params).map_err(|e| (false, e.to_string()))?;
+            wire::encode_into(&(x * 2), out).map_err(|e| (false, e.to_string()))
+        }
+        fn panics(_: &[u8], _: &[u8], _: &mut Vec<u8>) -> Result<(), (bool, String)> {
+            panic!("boom")
+        }
+        let mut requests = Vec::new();
+        let mut params = crate::process::encoded::Encoded::default();
+        for x in [1u64, 300, 70_000] {
+            params.push_encoded(&x).unwrap();
+        }
+        let request = |entry| protocol::Request { entry, params: &params, from: 0, to: 3, extras: b"", buffers: &[] };
+        request(b"double").write(&mut requests, &mut Vec::new()).unwrap();
+        request(b"panics").write(&mut requests, &mut Vec::new()).unwrap();
+        let mut written = Vec::new();
+        let resolve = |entry: &[u8]| match entry {
+            b"double" => Some(double as Entry),
+            b"panics" => Some(panics as Entry),
+            _ => None,
+        };
+        assert!(matches!(serve_on(&requests[..], &mut written, None, resolve), Err(WireError::Closed)));
+        let mut replies = &written[..];
+        for x in [1u64, 300, 70_000] {
+            let reply: Reply = wire::recv(&mut replies, MAX_FRAME).unwrap();
+            assert_eq!(reply, Reply::Value(wire::encode(&(x * 2)).unwrap()));
+        }
+        for _ in 0..3 {
+            let reply: Reply = wire::recv(&mut replies, MAX_FRAME).unwrap();
+            assert!(matches!(reply, Reply::Failed(true, m) if m == "boom"));
+        }
+        assert!(replies.is_empty());
     }
 }

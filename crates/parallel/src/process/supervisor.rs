@@ -1,5 +1,5 @@
 //! Worker processes, from the parent's side (the protocol they speak is `protocol.rs`). The
-//! parent sends a [`Request`] frame per batch on the worker's stdin and reads one [`Reply`] frame per task
+//! parent sends a [`Request`] frame per batch on the worker's stdin and reads one [`Reply`](crate::process::protocol::Reply) frame per task
 //! from its stdout; a worker that dies shows as a closed pipe, and its exit status says how it
 //! died; one that breaks the protocol is killed and replaced.
 //!
@@ -8,7 +8,7 @@
 //! bytes, so any program that speaks the frames of `wire.rs` can be a worker: the Rust worker
 //! (`serve.rs`) and the Python package's interpreters are two.
 
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
@@ -20,19 +20,11 @@ use crate::engine::forked::is_this_process;
 use crate::engine::sync::lock;
 use crate::engine::work::Interrupt;
 use crate::process::control::{Control, CONTROL_ENV};
+use crate::process::inbox::{Inbox, Incoming};
 use crate::process::program::Program;
-use crate::process::protocol::{recv_reply, Reply, Request};
+use crate::process::protocol::{Reply, Request};
 use crate::process::shared::{Buffer, Shared};
-use crate::process::wire::{self, WireError};
-
-/// Replies closer together than this come from tiny tasks ...
-const QUICK_REPLY: Duration = Duration::from_micros(20);
-
-/// ... and the reader lets this much time pass before reading more of them, ...
-const COALESCE: Duration = Duration::from_micros(100);
-
-/// ... when at least this many are still to come.
-const COALESCE_MIN: usize = 64;
+use crate::process::wire::WireError;
 
 /// How a worker died.
 pub(crate) struct Death {
@@ -53,8 +45,10 @@ pub(crate) struct Worker {
     /// Bumped each time the worker is given back: a killer handed out before only kills while
     /// the lease it was made for lasts.
     lease: Arc<Mutex<(u64, bool)>>,
-    requests: BufWriter<ChildStdin>,
-    replies: BufReader<ChildStdout>,
+    requests: ChildStdin,
+    /// Where a request's frame is put together.
+    scratch: Vec<u8>,
+    replies: Inbox<ChildStdout>,
     /// The process that started this worker: in a child forked since, this is a copy of the
     /// parent's handle, and the child leaves the parent's worker alone.
     owner: u32,
@@ -132,25 +126,26 @@ impl Worker {
         let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
         // Kept open as long as the worker lives: the worker checks that it can open its
         // parent's descriptors by opening this one (see `shared.rs`).
-        let requests = BufWriter::new(child.stdin.take().expect("piped stdin"));
-        let replies = BufReader::with_capacity(1 << 16, child.stdout.take().expect("piped stdout"));
+        let requests = child.stdin.take().expect("piped stdin");
+        let replies = Inbox::new(child.stdout.take().expect("piped stdout"));
         let pid = child.id();
         let child = Arc::new(Mutex::new(child));
         program.started(&child);
         let owner = std::process::id();
         let control = Arc::new(control);
         Ok(Worker {
-            _control_fd: control_fd,
-            pid,
             program: program.clone(),
             memory,
             child,
             lease: Arc::default(),
             requests,
+            scratch: Vec::new(),
             replies,
             owner,
             control,
             batches: 0,
+            _control_fd: control_fd,
+            pid,
         })
     }
 
@@ -164,7 +159,7 @@ impl Worker {
 
     /// `true` if nothing is waiting to be read from the worker, not even the end of its pipe.
     fn quiet(&self) -> bool {
-        if !self.replies.buffer().is_empty() {
+        if !self.replies.is_empty() {
             return false;
         }
         let mut fd = libc::pollfd { fd: self.replies.get_ref().as_raw_fd(), events: libc::POLLIN, revents: 0 };
@@ -202,14 +197,14 @@ impl Worker {
         !lease.1
     }
 
-    /// Runs a batch of tasks, pushing one reply per task to `replies`; `Err` if the worker
-    /// died or broke the protocol (then `replies` holds those of the tasks before the one
+    /// Runs a batch of tasks, handing one reply per task to `reply`, in order; `Err` if the
+    /// worker died or broke the protocol (then `reply` got those of the tasks before the one
     /// whose reply was due — read from the pipe, or from the control page's reply log — and
-    /// the worker is reaped and must be dropped; if it holds a reply for every task, the worker
+    /// the worker is reaped and must be dropped; if it got a reply for every task, the worker
     /// died after its last task, and no task failed).
     ///
     /// A worker that stopped answering — its pipe ended, or a reply is not a frame that
-    /// decodes as a [`Reply`] — never makes the caller hang or panic: see [`Self::death`].
+    /// decodes as a [`Reply`](crate::process::protocol::Reply) — never makes the caller hang or panic: see [`Self::death`].
     ///
     /// The caller has just checked [`is_alive`](Self::is_alive) (the stash when it hands a
     /// worker out, a thread when it reuses the one it holds): a worker that wrote bytes nobody
@@ -218,43 +213,38 @@ impl Worker {
     /// `stop_on_failure`: the batch belongs to a strict call, and the worker skips its tasks
     /// after one that failed. The batch can be stopped from another thread with the
     /// [`next_stop`](Self::next_stop) taken before this call.
+    ///
+    /// Replies are read as they come: a worker writes those of tiny tasks a log at a time
+    /// (see [`control`](crate::process::control)), and they are taken from the read buffer in
+    /// place ([`Inbox`]).
     pub(crate) fn call(
         &mut self,
         request: &Request<'_>,
         stop_on_failure: bool,
-        replies: &mut Vec<Reply>,
+        mut reply: impl FnMut(Incoming<'_>),
     ) -> Result<(), Death> {
         self.batches = self.batches.wrapping_add(1);
         self.control.set_stop_on_failure(stop_on_failure);
         self.control.begin_log(self.batches);
-        if let Err(e) = wire::send(&mut self.requests, request).and_then(|()| Ok(self.requests.flush()?)) {
+        if let Err(e) = request.write(&mut self.requests, &mut self.scratch) {
             return Err(self.death(&e, Pipe::Requests));
         }
-        let mut last: Option<Instant> = None;
-        for left in (1..=request.params.len()).rev() {
-            // Replies of tiny tasks arrive microseconds apart: rather than wake for each
-            // (which also makes each of the worker's writes wake us), let many pile up
-            // in the pipe and read them at once. Slower tasks are read as they come.
-            let quick = last.is_some_and(|at| at.elapsed() < QUICK_REPLY);
-            if quick && left >= COALESCE_MIN && self.replies.buffer().is_empty() {
-                std::thread::sleep(COALESCE);
-            }
-            match recv_reply(&mut self.replies) {
-                Ok(Reply::Shared(value, buffers)) => {
-                    let reply = self.take_shared(value, &buffers);
-                    replies.push(reply);
-                    self.control.taken(self.batches, replies.len());
+        let tasks = request.len();
+        for received in 0..tasks {
+            match self.replies.next() {
+                Ok(Incoming::Reply(Reply::Shared(value, buffers))) => {
+                    reply(Incoming::Reply(self.take_shared(value, &buffers)));
+                    self.control.taken(self.batches, received + 1);
                 }
-                Ok(reply) => replies.push(reply),
+                Ok(incoming) => reply(incoming),
                 Err(e) => {
                     let death = self.death(&e, Pipe::Replies);
                     // Dead now: the replies it had logged but not yet written are in.
-                    replies.extend(self.control.unread(self.batches, replies.len()));
-                    replies.truncate(request.params.len());
+                    let unread = self.control.unread(self.batches, received);
+                    unread.into_iter().take(tasks - received).for_each(|r| reply(Incoming::Reply(r)));
                     return Err(death);
                 }
             }
-            last = Some(Instant::now());
         }
         Ok(())
     }
@@ -282,7 +272,7 @@ impl Worker {
     /// and says what happened, for the task whose reply was due.
     ///
     /// A worker that broke the protocol (garbage, a frame of another version, an oversized or
-    /// truncated frame, a payload that is not a [`Reply`]) is killed if it still runs; its
+    /// truncated frame, a payload that is not a [`Reply`](crate::process::protocol::Reply)) is killed if it still runs; its
     /// task fails as [`Crashed`](crate::FailureKind::Crashed) with the status the worker was
     /// reaped with, and a message naming the wire error. `Crashed`, not `Error`: the task
     /// itself did not fail — its worker did, and the task is lost exactly as when a worker
@@ -376,6 +366,7 @@ mod tests {
     use std::process::Command;
 
     use super::*;
+    use crate::process::encoded::Encoded;
 
     #[test]
     fn any_program_speaking_the_frames_is_a_worker() {
@@ -386,15 +377,22 @@ mod tests {
             command
         });
         let mut worker = Worker::start(&program, None).unwrap();
-        let params: Vec<&[u8]> = vec![b"abc", b"de"];
+        let mut params = Encoded::default();
+        params.push(b"abc", Vec::new());
+        params.push(b"de", Vec::new());
         let mut replies = Vec::new();
-        let upper = Request { entry: b"upper", params: &params, extras: b"", buffers: &[] };
-        assert!(worker.call(&upper, false, &mut replies).is_ok());
+        let mut keep = |incoming: Incoming<'_>| {
+            replies.push(match incoming {
+                Incoming::Value(bytes) => Reply::Value(bytes.to_vec()),
+                Incoming::Reply(reply) => reply,
+            })
+        };
+        let upper = Request { entry: b"upper", params: &params, from: 0, to: 2, extras: b"", buffers: &[] };
+        assert!(worker.call(&upper, false, &mut keep).is_ok());
+        let exit = Request { entry: b"exit", params: &params, from: 1, to: 2, extras: b"", buffers: &[] };
+        let death = worker.call(&exit, false, &mut keep).unwrap_err();
         assert!(matches!(&replies[..], [Reply::Value(a), Reply::Value(b)] if a == b"ABC" && b == b"DE"));
-        replies.clear();
-        let exit = Request { entry: b"exit", params: &params, extras: b"", buffers: &[] };
-        let death = worker.call(&exit, false, &mut replies).unwrap_err();
         assert_eq!((death.signal, death.code), (None, Some(7)));
-        assert!(replies.is_empty());
+        assert_eq!(replies.len(), 2, "the worker that exited answered nothing");
     }
 }

@@ -244,6 +244,36 @@ pub fn encode<T: Serialize + ?Sized>(msg: &T) -> Result<Vec<u8>, WireError> {
     postcard::to_allocvec(msg).map_err(|e| WireError::Encode(e.to_string()))
 }
 
+/// Encodes a message with the wire's codec at the end of `out`, which keeps what it held:
+/// many messages into one buffer, without a `Vec` each. On an error, `out` may hold part of
+/// the message after its old bytes.
+pub(crate) fn encode_into<T: Serialize + ?Sized>(msg: &T, out: &mut Vec<u8>) -> Result<(), WireError> {
+    postcard::serialize_with_flavor(msg, Append(out)).map_err(|e| WireError::Encode(e.to_string()))
+}
+
+/// The codec's output at the end of a `Vec` that is borrowed, not consumed.
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Append<'_> {
+    type Output = ();
+
+    #[inline]
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
 /// Decodes a message with the wire's codec; trailing bytes are an error. A message may borrow
 /// from `bytes` (`&[u8]`, `&str` fields): nothing is copied for them.
 ///
