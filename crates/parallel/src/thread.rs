@@ -58,7 +58,7 @@ pub fn thread() -> Thread {
 /// assert!((5..=32).contains(&parallel::default_thread_workers()));
 /// ```
 pub fn default_thread_workers() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::engine::pool::cores();
     (cores + 4).min(32)
 }
 

@@ -131,7 +131,7 @@ where
         // One pool thread per core starts at once; the rest of `max_workers` join as soon as the
         // tasks turn out to be slow or blocking (see `ramp_up`). Tiny CPU-bound tasks thus
         // never run on more threads than cores, where they would only preempt each other.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = pool::cores();
         let initial = if empty { 0 } else { workers.min(cores) };
         pool::spawn((0..initial).map(|_| spawn.thread_work(&state)));
         let reserve = if empty { 0 } else { workers - initial };

@@ -6,7 +6,7 @@
 //! bounded per call (by the number of threads it asks for), not by the pool, so calls that
 //! wait on each other — a task that itself calls `map` — never deadlock.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -16,6 +16,14 @@ use crate::engine::forked::PerProcess;
 
 /// How long an idle pool thread waits for new work before it exits.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(5);
+
+/// How many cores this process may run on, read once: the system's answer reads files of the
+/// cgroup hierarchy each time (tens of microseconds, as much as a call of a million tiny
+/// tasks spends in its tasks' share of it).
+pub(crate) fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| thread::available_parallelism().map_or(1, |n| n.get()))
+}
 
 /// A piece of work for one pool thread: its loop over one call's tasks, or the driver
 /// of a non-blocking call.
@@ -48,9 +56,26 @@ pub(crate) fn spawn(works: impl IntoIterator<Item = Work>) {
         reused
     };
     let mut works = works.into_iter();
-    for work in works.by_ref().take(reused) {
+    let woken: Vec<Work> = works.by_ref().take(reused).collect();
+    let mut woken = woken.into_iter();
+    if let Some(first) = woken.next() {
+        let rest: Vec<Work> = woken.collect();
+        // The first idle thread woken wakes the others once it runs. Woken all at once by the
+        // caller, which is still running, two threads could land on the one other core, and
+        // the second would wait there a millisecond or more for the scheduler to move it;
+        // woken from a running pool thread after the caller went to wait, it finds a free core.
+        let first: Work = if rest.is_empty() {
+            first
+        } else {
+            Box::new(move || {
+                for work in rest {
+                    let _ = pool.sender.send(work);
+                }
+                first()
+            })
+        };
         // The pool owns both ends of the channel, so a send cannot fail.
-        let _ = pool.sender.send(work);
+        let _ = pool.sender.send(first);
     }
     for work in works {
         let started = thread::Builder::new().name("parallel-worker".into()).spawn(move || pool_thread(work));

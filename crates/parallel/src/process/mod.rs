@@ -150,7 +150,7 @@ impl Processes {
 
 impl Backend for Processes {
     fn default_workers(&self) -> usize {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        crate::engine::pool::cores()
     }
 
     type ParWork<V: Send + 'static> = RemoteParWork<V>;

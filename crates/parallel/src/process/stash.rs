@@ -36,7 +36,7 @@ pub(crate) const SURPLUS_GRACE: Duration = Duration::from_secs(1);
 /// How many idle workers the stash keeps for later calls, whatever their program: one per
 /// core. More may be alive while calls run; those beyond this exit after [`SURPLUS_GRACE`] idle.
 pub(crate) fn max_idle_workers() -> usize {
-    thread::available_parallelism().map_or(1, |n| n.get())
+    crate::engine::pool::cores()
 }
 
 /// A request to the starter thread: which program, with which memory limit, and where to
