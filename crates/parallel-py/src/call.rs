@@ -134,23 +134,17 @@ impl IntoValue for Py<PyAny> {
     }
 }
 
-impl IntoValue for Vec<u8> {
-    fn into_value<'py>(self, py: Python<'py>, loads: Option<&mut Loads<'py>>) -> PyResult<Bound<'py, PyAny>> {
-        match loads {
-            None => Ok(PyBytes::new(py, &self).into_any()),
-            Some(loads) => match loads.plain.load(&self) {
-                Some(value) => Ok(value),
-                // Lent, not copied: a large value's pickle (an array) is not doubled.
-                None => loads.loads.call1((Bound::new(py, Pickled(self))?,)),
-            },
-        }
-    }
-}
-
 impl IntoValue for Payload {
     fn into_value<'py>(self, py: Python<'py>, loads: Option<&mut Loads<'py>>) -> PyResult<Bound<'py, PyAny>> {
         if self.buffers.is_empty() {
-            return self.bytes.into_value(py, loads);
+            return match loads {
+                None => Ok(PyBytes::new(py, &self.bytes).into_any()),
+                Some(loads) => match loads.plain.load(&self.bytes) {
+                    Some(value) => Ok(value),
+                    // Lent, not copied: a large value's pickle (an array) is not doubled.
+                    None => loads.loads.call1((Bound::new(py, Pickled(self.bytes.into_vec()))?,)),
+                },
+            };
         }
         let Some(loads) = loads else {
             return Err(PyRuntimeError::new_err("a value with out-of-band buffers read without pickle"));
@@ -159,7 +153,7 @@ impl IntoValue for Payload {
         if let Some(value) = loads.plain.load_with(&self.bytes, &views) {
             return Ok(value);
         }
-        buffers::loads(&loads.loads, Bound::new(py, Pickled(self.bytes))?.as_any(), self.buffers)
+        buffers::loads(&loads.loads, Bound::new(py, Pickled(self.bytes.into_vec()))?.as_any(), self.buffers)
     }
 }
 

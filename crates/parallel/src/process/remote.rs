@@ -260,8 +260,9 @@ fn carried<'a>(carrying: &'a [Carrying<'a>]) -> Vec<Carried<'a>> {
 /// buffers.
 pub(crate) fn raw_reply(reply: Incoming<'_>) -> Result<Payload, Fault> {
     match reply {
-        Incoming::Value(bytes) => Ok(Payload::new(bytes.to_vec())),
-        Incoming::Reply(Reply::Mapped(bytes, buffers)) => Ok(Payload { bytes, buffers }),
+        // Tiny values are held inline: nothing allocated per task.
+        Incoming::Value(bytes) => Ok(Payload::new(bytes)),
+        Incoming::Reply(Reply::Mapped(bytes, buffers)) => Ok(Payload { bytes: bytes.into(), buffers }),
         Incoming::Reply(reply) => owned_reply(reply).map(Payload::new),
     }
 }

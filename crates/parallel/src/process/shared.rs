@@ -46,15 +46,15 @@ pub const SHARED_FROM: usize = 128 * 1024;
 #[derive(Debug, Default)]
 pub struct Payload {
     /// The encoded part (for Python: the pickle, whose out-of-band buffers are `buffers`).
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
     /// The large buffers, in the order the encoded part refers to them.
     pub buffers: Vec<Buffer>,
 }
 
 impl Payload {
     /// Encoded bytes without buffers.
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Payload { bytes, buffers: Vec::new() }
+    pub fn new(bytes: impl Into<Bytes>) -> Self {
+        Payload { bytes: bytes.into(), buffers: Vec::new() }
     }
 
     /// The same, with `buffer` after its other buffers.
@@ -77,6 +77,85 @@ impl Payload {
 impl From<Vec<u8>> for Payload {
     fn from(bytes: Vec<u8>) -> Self {
         Payload::new(bytes)
+    }
+}
+
+/// How many bytes [`Bytes`] holds without an allocation.
+const INLINE: usize = 15;
+
+/// Encoded bytes, held inline when they are few — a tiny task's value: nothing allocated or
+/// freed for it — and in a `Vec` otherwise.
+///
+/// ```
+/// use parallel::plumbing::Bytes;
+///
+/// let small = Bytes::from(&b"\x80\x05K\x07."[..]);
+/// let large = Bytes::from(vec![1u8; 100]);
+/// assert_eq!((&small[..], large.len()), (&b"\x80\x05K\x07."[..], 100));
+/// assert_eq!(small.into_vec(), b"\x80\x05K\x07.".to_vec());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Bytes(Stored);
+
+#[derive(Clone, PartialEq, Eq)]
+enum Stored {
+    Inline(u8, [u8; INLINE]),
+    Heap(Vec<u8>),
+}
+
+impl Bytes {
+    /// The bytes as a `Vec` (allocated now if they were inline).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self.0 {
+            Stored::Inline(..) => self.to_vec(),
+            Stored::Heap(v) => v,
+        }
+    }
+}
+
+impl Default for Bytes {
+    fn default() -> Self {
+        Bytes(Stored::Inline(0, [0; INLINE]))
+    }
+}
+
+impl From<&[u8]> for Bytes {
+    fn from(bytes: &[u8]) -> Self {
+        if bytes.len() <= INLINE {
+            let mut inline = [0; INLINE];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            Bytes(Stored::Inline(bytes.len() as u8, inline))
+        } else {
+            Bytes(Stored::Heap(bytes.to_vec()))
+        }
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        Bytes(Stored::Heap(bytes))
+    }
+}
+
+impl Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            Stored::Inline(len, bytes) => &bytes[..*len as usize],
+            Stored::Heap(v) => v,
+        }
+    }
+}
+
+impl PartialEq<[u8]> for Bytes {
+    fn eq(&self, other: &[u8]) -> bool {
+        **self == *other
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
     }
 }
 
@@ -280,6 +359,18 @@ pub(crate) fn can_open(pid: u32, fd: RawFd) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_are_inline_up_to_a_size_and_equal_either_way() {
+        assert_eq!(std::mem::size_of::<Bytes>(), 24, "no larger than a Vec");
+        for len in [0, 1, INLINE, INLINE + 1, 1000] {
+            let v: Vec<u8> = (0..len as u32).map(|i| i as u8).collect();
+            let (a, b) = (Bytes::from(&v[..]), Bytes::from(v.clone()));
+            assert_eq!((&a[..], &b[..]), (&v[..], &v[..]));
+            assert_eq!(matches!(a.0, Stored::Inline(..)), len <= INLINE);
+            assert_eq!(a.into_vec(), v);
+        }
+    }
 
     #[test]
     fn a_buffer_crosses_to_a_copy_on_write_mapping() {
