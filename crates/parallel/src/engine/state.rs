@@ -94,6 +94,30 @@ const MAX_BATCH: usize = 4096;
 /// How many tasks a call without a handle runs between looks at whether it stopped.
 const STOP_CHECK: usize = 16;
 
+/// A batch's tasks, counted as they are read.
+struct Counted<I> {
+    tasks: I,
+    yielded: usize,
+}
+
+impl<I: Iterator> Iterator for Counted<I> {
+    type Item = I::Item;
+    #[inline(always)]
+    fn next(&mut self) -> Option<I::Item> {
+        let next = self.tasks.next();
+        self.yielded += usize::from(next.is_some());
+        next
+    }
+}
+
+/// The failure of a task a batch said it had but did not yield (its `ExactSizeIterator::len`
+/// was wrong): the task is accounted for, never read as a value.
+fn short_batch(len: usize, yielded: usize) -> Failure {
+    let message =
+        format!("the input's batch said it had {len} tasks but gave {yielded} (a wrong `ExactSizeIterator::len`)");
+    Failure::new(FailureKind::Error, message, "<not read>".to_owned())
+}
+
 impl<W, It> CallState<W, It>
 where
     W: Work,
@@ -226,7 +250,18 @@ where
         }
         // Registered before the source is unlocked: the driver, which closes the source
         // before the batches, sees every task either in the source or in flight.
-        let batch = TrackedBatch::new(start, tasks.collect());
+        let claimed = tasks.len();
+        let tasks: std::collections::VecDeque<It::Params> = tasks.take(claimed).collect();
+        if tasks.len() < claimed {
+            // A wrong `ExactSizeIterator::len`: the tasks it did not yield fail in their place.
+            let mut chunk = Chunk::new(start + tasks.len(), 0);
+            (tasks.len()..claimed).for_each(|_| chunk.push(Err(short_batch(claimed, tasks.len()))));
+            self.deliver(chunk);
+            if tasks.is_empty() {
+                return None;
+            }
+        }
+        let batch = TrackedBatch::new(start, tasks);
         lock(&self.in_flight).push(batch.clone());
         Some(Batch::Tracked(batch))
     }
@@ -246,27 +281,33 @@ where
         }
         let len = tasks.len();
         let mut values = Vec::new();
-        let (failures, direct) = match self.buffer.as_deref().filter(|b| b.fits(start, len)) {
+        // Counted: a batch that yields fewer tasks than its `len` said (a wrong
+        // `ExactSizeIterator`) must not leave slots unwritten that are then read as values.
+        let mut tasks = Counted { tasks: tasks.take(len), yielded: 0 };
+        let (mut failures, direct) = match self.buffer.as_deref().filter(|b| b.fits(start, len)) {
             Some(buffer) => {
                 // SAFETY: the batch fits the buffer, and this thread took its tasks from the
                 // source: no one else touches these slots until its chunk is delivered.
                 let slots = unsafe { buffer.slots(start, len) };
-                (self.run_into(start, tasks, slots), true)
+                (self.run_into(start, &mut tasks, slots), true)
             }
             None => {
                 values.reserve_exact(len);
-                (self.run_batch(start, tasks, |_, value| values.push(value)), false)
+                (self.run_batch(start, &mut tasks, |_, value| values.push(value)), false)
             }
         };
+        failures.extend((start + tasks.yielded..start + len).map(|index| (index, short_batch(len, tasks.yielded))));
         self.deliver(Chunk { start, len, values, failures, direct });
     }
 
     /// Runs a batch with [`Work::run_many`], which looks whether the call stopped (it was
     /// cancelled, or a strict call failed before this batch) before each task it starts.
     fn run_many(&self, start: usize, tasks: It::Batch) {
-        let tasks: Vec<W::Params> = tasks.collect();
+        let len = tasks.len();
+        let tasks: Vec<W::Params> = tasks.take(len).collect();
+        let yielded = tasks.len();
         let kept: Vec<W::Kept> = tasks.iter().map(|params| self.work.keep(params)).collect();
-        let mut chunk = Chunk::new(start, tasks.len());
+        let mut chunk = Chunk::new(start, len);
         let stopped = || self.stops(start);
         let outcomes = self.work.run_many(start, tasks, &stopped);
         for (outcome, kept) in outcomes.into_iter().zip(kept) {
@@ -275,6 +316,9 @@ where
                 self.failed_at(index);
                 self.failure(fault, describe(&self.work, &kept))
             }));
+        }
+        for _ in yielded..len {
+            chunk.push(Err(short_batch(len, yielded))); // as in `run_plain`
         }
         self.deliver(chunk);
     }
@@ -289,7 +333,12 @@ where
     /// after a strict failure, and check every [`STOP_CHECK`] tasks (the pool thread that failed
     /// stops at once).
     #[inline(always)]
-    fn run_batch(&self, start: usize, tasks: It::Batch, mut emit: impl FnMut(usize, W::Out)) -> Vec<(usize, Failure)> {
+    fn run_batch(
+        &self,
+        start: usize,
+        tasks: impl Iterator<Item = W::Params>,
+        mut emit: impl FnMut(usize, W::Out),
+    ) -> Vec<(usize, Failure)> {
         let mut failures = Vec::new();
         let every = if self.cancellable { 1 } else { STOP_CHECK };
         let mut tasks = tasks.enumerate().peekable();
@@ -318,7 +367,12 @@ where
     /// task: the same looks at the stop, in a loop over the slots a block of tasks at a time,
     /// with no bounds check per task.
     #[inline(always)]
-    fn run_into(&self, start: usize, mut tasks: It::Batch, slots: &mut [MaybeUninit<W::Out>]) -> Vec<(usize, Failure)> {
+    fn run_into(
+        &self,
+        start: usize,
+        mut tasks: impl Iterator<Item = W::Params>,
+        slots: &mut [MaybeUninit<W::Out>],
+    ) -> Vec<(usize, Failure)> {
         let mut failures = Vec::new();
         let every = if self.cancellable { 1 } else { STOP_CHECK };
         let mut done = 0;

@@ -101,6 +101,16 @@ pub(crate) fn begin_value_frame(frame: &mut Vec<u8>) {
     frame.extend_from_slice(&[0; wire::HEADER_LEN + 2]);
 }
 
+/// The head of a `Reply::Value` frame for a value of `len` bytes, in `frame`: what goes
+/// before the value's bytes, for a sender that writes them from where they are.
+pub(crate) fn value_head(frame: &mut Vec<u8>, len: usize) -> Result<(), WireError> {
+    frame.clear();
+    frame.extend_from_slice(&wire::header(1 + varint_len(len) + len)?);
+    frame.push(0);
+    push_varint(frame, len);
+    Ok(())
+}
+
 /// Ends the frame [`begin_value_frame`] started, once the value's bytes follow it.
 pub(crate) fn end_value_frame(frame: &mut Vec<u8>) -> Result<(), WireError> {
     const VALUE_AT: usize = wire::HEADER_LEN + 2;
@@ -223,8 +233,11 @@ mod tests {
             frame.extend_from_slice(&value);
             end_value_frame(&mut frame).unwrap();
             let mut expected = Vec::new();
-            wire::send(&mut expected, &Reply::Value(value)).unwrap();
+            wire::send(&mut expected, &Reply::Value(value.clone())).unwrap();
             assert_eq!(frame, expected, "{len} bytes");
+            value_head(&mut frame, len).unwrap();
+            frame.extend_from_slice(&value);
+            assert_eq!(frame, expected, "{len} bytes, the head apart");
         }
     }
 }

@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::os::fd::OwnedFd;
 
 use crate::process::control::{Control, LOG_SIZE};
-use crate::process::protocol::{Carried, Received, Reply, MAX_FRAME};
+use crate::process::protocol::{self, Carried, Received, Reply, MAX_FRAME};
 use crate::process::serve::Replies;
 use crate::process::shared::{Buffer, Shared};
 use crate::process::wire::{self, WireError};
@@ -223,10 +223,11 @@ impl WorkerSide {
     pub fn value(&mut self, value: &[u8]) -> io::Result<()> {
         let mut frame = std::mem::take(&mut self.frame);
         let large = value.len() > LOG_SIZE / 2;
-        let written = value_frame(&mut frame, value, !large).and_then(|()| {
+        let written = protocol::value_head(&mut frame, value.len()).and_then(|()| {
             if large {
                 self.replies.direct(&[&frame, value], 1)
             } else {
+                frame.extend_from_slice(value);
                 self.replies.frames(&frame, 1)
             }
         });
@@ -272,48 +273,5 @@ impl WorkerSide {
     /// The batch is answered: every reply to the pipe.
     pub fn end_batch(&mut self) -> io::Result<()> {
         self.replies.end_batch().map_err(io_error)
-    }
-}
-
-/// The frame of `Reply::Value(value)` in `frame`, without copying `value` into a `Reply`
-/// first: the variant's tag, the length (a varint), then the bytes — or, without `whole`, all
-/// but the bytes (the caller writes them after).
-fn value_frame(frame: &mut Vec<u8>, value: &[u8], whole: bool) -> Result<(), WireError> {
-    let mut length = [0u8; 10];
-    let (mut n, mut used) = (value.len(), 0);
-    while n >= 0x80 {
-        length[used] = (n as u8) | 0x80;
-        n >>= 7;
-        used += 1;
-    }
-    length[used] = n as u8;
-    used += 1;
-    frame.clear();
-    frame.extend_from_slice(&wire::header(1 + used + value.len())?);
-    frame.push(0);
-    frame.extend_from_slice(&length[..used]);
-    if whole {
-        frame.extend_from_slice(value);
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_value_frame_is_the_frame_of_its_reply() {
-        for len in [0, 1, 127, 128, 300, 70_000] {
-            let value = vec![7u8; len];
-            let mut frame = Vec::new();
-            value_frame(&mut frame, &value, true).unwrap();
-            let mut expected = Vec::new();
-            wire::send(&mut expected, &Reply::Value(value.clone())).unwrap();
-            assert_eq!(frame, expected, "{len} bytes");
-            value_frame(&mut frame, &value, false).unwrap();
-            frame.extend_from_slice(&value);
-            assert_eq!(frame, expected, "{len} bytes, its head apart");
-        }
     }
 }

@@ -11,5 +11,6 @@ mod extras;
 mod keyed;
 mod ordering;
 mod par;
+mod short_batches;
 mod size_hint;
 mod tuples;
