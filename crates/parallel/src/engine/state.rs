@@ -94,22 +94,6 @@ const MAX_BATCH: usize = 4096;
 /// How many tasks a call without a handle runs between looks at whether it stopped.
 const STOP_CHECK: usize = 16;
 
-/// A batch's tasks, counted as they are read.
-struct Counted<I> {
-    tasks: I,
-    yielded: usize,
-}
-
-impl<I: Iterator> Iterator for Counted<I> {
-    type Item = I::Item;
-    #[inline(always)]
-    fn next(&mut self) -> Option<I::Item> {
-        let next = self.tasks.next();
-        self.yielded += usize::from(next.is_some());
-        next
-    }
-}
-
 /// The failure of a task a batch said it had but did not yield (its `ExactSizeIterator::len`
 /// was wrong): the task is accounted for, never read as a value.
 fn short_batch(len: usize, yielded: usize) -> Failure {
@@ -281,22 +265,27 @@ where
         }
         let len = tasks.len();
         let mut values = Vec::new();
-        // Counted: a batch that yields fewer tasks than its `len` said (a wrong
-        // `ExactSizeIterator`) must not leave slots unwritten that are then read as values.
-        let mut tasks = Counted { tasks: tasks.take(len), yielded: 0 };
-        let (mut failures, direct) = match self.buffer.as_deref().filter(|b| b.fits(start, len)) {
+        // A batch that yields fewer tasks than its `len` said (a wrong `ExactSizeIterator`)
+        // must not leave slots unwritten that are then read as values: the tasks it did not
+        // yield fail in place. (Counted without an adapter: the loop into the buffer stays as
+        // tight as a plain `map`.)
+        let (mut failures, direct, yielded) = match self.buffer.as_deref().filter(|b| b.fits(start, len)) {
             Some(buffer) => {
                 // SAFETY: the batch fits the buffer, and this thread took its tasks from the
                 // source: no one else touches these slots until its chunk is delivered.
                 let slots = unsafe { buffer.slots(start, len) };
-                (self.run_into(start, &mut tasks, slots), true)
+                let (failures, yielded) = self.run_into(start, tasks, slots);
+                (failures, true, yielded)
             }
             None => {
                 values.reserve_exact(len);
-                (self.run_batch(start, &mut tasks, |_, value| values.push(value)), false)
+                let failures = self.run_batch(start, tasks.take(len), |_, value| values.push(value));
+                // Every task yielded gave a value or a failure.
+                let yielded = values.len() + failures.len();
+                (failures, false, yielded)
             }
         };
-        failures.extend((start + tasks.yielded..start + len).map(|index| (index, short_batch(len, tasks.yielded))));
+        failures.extend((start + yielded..start + len).map(|index| (index, short_batch(len, yielded))));
         self.deliver(Chunk { start, len, values, failures, direct });
     }
 
@@ -372,14 +361,20 @@ where
         start: usize,
         mut tasks: impl Iterator<Item = W::Params>,
         slots: &mut [MaybeUninit<W::Out>],
-    ) -> Vec<(usize, Failure)> {
+    ) -> (Vec<(usize, Failure)>, usize) {
         let mut failures = Vec::new();
         let every = if self.cancellable { 1 } else { STOP_CHECK };
+        let len = slots.len();
+        // The tasks taken from `tasks` so far: the count returned, which a batch shorter than
+        // it said leaves below `len`.
         let mut done = 0;
         for block in slots.chunks_mut(every) {
             if self.stops(start + done) {
                 // Stopped mid-batch: the tasks not started never run.
-                failures.extend(tasks.enumerate().map(|(i, params)| (start + done + i, self.cancelled(&params))));
+                let before = failures.len();
+                let rest = tasks.take(len - done).enumerate();
+                failures.extend(rest.map(|(i, params)| (start + done + i, self.cancelled(&params))));
+                done += failures.len() - before;
                 break;
             }
             let mut ran = 0;
@@ -394,9 +389,12 @@ where
                         failures.push((index, self.failure(fault, describe(&self.work, &kept))));
                         if self.strict {
                             // The tasks after a strict failure need not run.
-                            let rest = tasks.enumerate().map(|(i, params)| (index + 1 + i, self.cancelled(&params)));
-                            failures.extend(rest);
-                            return failures;
+                            let taken = done + ran;
+                            let before = failures.len();
+                            let rest = tasks.take(len - taken).enumerate();
+                            failures.extend(rest.map(|(i, params)| (index + 1 + i, self.cancelled(&params))));
+                            let yielded = taken + failures.len() - before;
+                            return (failures, yielded);
                         }
                     }
                 }
@@ -406,7 +404,7 @@ where
                 break; // the batch had fewer tasks than it said
             }
         }
-        failures
+        (failures, done)
     }
 
     /// The failure of a task that never ran because the call stopped.
