@@ -89,6 +89,34 @@ def test_the_shape_is_decided_from_the_parameters_types(params, unpack, shape):
     assert map_tasks(identity, range(3), None, unpack)[1].shape == SINGLE
 
 
+class IteratesOtherwise(list):
+    """A list whose `__iter__` gives other items than its storage holds."""
+
+    def __iter__(self):
+        return iter([{"k": 1}])
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [],
+        [1, 2, 3, "a", 1, None, 2.5, True, 1],
+        [(1, 2), [3, "x"], Pair(5, 6), (None,)],
+        [(1, {"c": 2}), ()],
+        [IteratesOtherwise([1, 2]), (3,)],
+        [PosesAsDict(), 1, PosesAsDict()],
+    ],
+)
+def test_the_types_of_a_list_are_those_set_and_map_give(items):
+    import itertools
+
+    assert _parallel.types_of(items) == set(map(type, items))
+    if all(isinstance(i, (tuple, list)) for i in items):
+        assert _parallel.types_of(items, True) == set(map(type, itertools.chain.from_iterable(items)))
+    # A subclass's own `__iter__` counts, as itertools.chain would call it: a dict hides there.
+    assert _shape([IteratesOtherwise([1, 2])], True)[0] is None
+
+
 def test_a_fast_task_is_made_only_when_asked_with_its_extras():
     _, tasks = map_tasks(add, [(1, 2), [3, 4]], {"c": 5})
     assert tasks.shape == SPREAD and tasks.items == [(1, 2), (3, 4)]

@@ -124,18 +124,28 @@ def _any_is(types, classes):
     return any(issubclass(t, classes) or _poses(t) for t in types)
 
 
+def _types_of(items, nested=False):
+    """`set(map(type, items))` — with `nested`, of the items' own items — for a list in one
+    pass in Rust (`_parallel.types_of`: a pointer comparison per item, not a set operation)."""
+    from parallel._parallel import types_of
+
+    if type(items) is list:
+        return types_of(items, nested)
+    return set(map(type, itertools.chain.from_iterable(items) if nested else items))
+
+
 def _shape(items, unpack):
     """`(shape, items)`: `SINGLE` or `SPREAD` if every parameter has that shape (a look at
     their types, and for `SPREAD` at their elements' types, with no Python loop over them),
     else None; and the parameters, lists among them made tuples (their arguments are those of
     the call's start, as when each task was made then)."""
-    types = set(map(type, items))
+    types = _types_of(items)
     if _any_is(types, Job):
         return None, items  # a Job brings its own function or arguments
     if not unpack or not _any_is(types, (tuple, list, dict)):
         return SINGLE, items
     if all(issubclass(t, (tuple, list)) and not _poses(t) for t in types):
-        if not _any_is(set(map(type, itertools.chain.from_iterable(items))), dict):
+        if not _any_is(_types_of(items, nested=True), dict):
             return SPREAD, (items if types == {tuple} else list(map(tuple, items)))
     return None, items
 
