@@ -136,24 +136,25 @@ impl IntoValue for Py<PyAny> {
 
 impl IntoValue for Payload {
     fn into_value<'py>(self, py: Python<'py>, loads: Option<&mut Loads<'py>>) -> PyResult<Bound<'py, PyAny>> {
-        if self.buffers.is_empty() {
+        if self.buffers().is_empty() {
             return match loads {
-                None => Ok(PyBytes::new(py, &self.bytes).into_any()),
-                Some(loads) => match loads.plain.load(&self.bytes) {
+                None => Ok(PyBytes::new(py, self.bytes()).into_any()),
+                Some(loads) => match loads.plain.load(self.bytes()) {
                     Some(value) => Ok(value),
                     // Lent, not copied: a large value's pickle (an array) is not doubled.
-                    None => loads.loads.call1((Bound::new(py, Pickled(self.bytes.into_vec()))?,)),
+                    None => loads.loads.call1((Bound::new(py, Pickled(self.into_parts().0))?,)),
                 },
             };
         }
         let Some(loads) = loads else {
             return Err(PyRuntimeError::new_err("a value with out-of-band buffers read without pickle"));
         };
-        let views: Vec<&[u8]> = self.buffers.iter().map(|b| &**b).collect();
-        if let Some(value) = loads.plain.load_with(&self.bytes, &views) {
+        let views: Vec<&[u8]> = self.buffers().iter().map(|b| &**b).collect();
+        if let Some(value) = loads.plain.load_with(self.bytes(), &views) {
             return Ok(value);
         }
-        buffers::loads(&loads.loads, Bound::new(py, Pickled(self.bytes.into_vec()))?.as_any(), self.buffers)
+        let (bytes, buffers) = self.into_parts();
+        buffers::loads(&loads.loads, Bound::new(py, Pickled(bytes))?.as_any(), buffers)
     }
 }
 

@@ -46,7 +46,7 @@ pub use crate::failure::{ErrorValue, Fault};
 pub use crate::inputs::{Sequential, Span, SpanBatch, Tasks};
 pub use crate::process::encoded::Encoded;
 pub use crate::process::program::Program;
-pub use crate::process::shared::{Buffer, Bytes, Mapped, Payload, Shared, SHARED_FROM, SHARED_MEMORY_ENV};
+pub use crate::process::shared::{Buffer, Mapped, Payload, Shared, SHARED_FROM, SHARED_MEMORY_ENV};
 pub use crate::process::wire;
 pub use crate::process::worker_side::{Request, WorkerSide};
 pub use crate::process::Processes;

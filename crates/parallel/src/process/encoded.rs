@@ -122,10 +122,11 @@ impl Encoded {
 
 impl From<Vec<Payload>> for Encoded {
     fn from(payloads: Vec<Payload>) -> Self {
-        let bytes = payloads.iter().map(|p| p.bytes.len()).sum();
+        let bytes = payloads.iter().map(|p| p.bytes().len()).sum();
         let mut encoded = Encoded::with_capacity(payloads.len(), bytes);
         for payload in payloads {
-            encoded.push(&payload.bytes, payload.buffers);
+            let (bytes, buffers) = payload.into_parts();
+            encoded.push(&bytes, buffers);
         }
         encoded
     }

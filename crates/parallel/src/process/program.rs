@@ -25,7 +25,7 @@ use crate::process::protocol::WORKER_ENV;
 /// });
 /// let params = vec![b"ab".to_vec(), b"c".to_vec()];
 /// let upper = parallel::process().run_program(&echo, b"upper", b"", params).unwrap();
-/// assert_eq!(upper.into_iter().map(|value| value.bytes.into_vec()).collect::<Vec<_>>(), [b"AB".to_vec(), b"C".to_vec()]);
+/// assert_eq!(upper.into_iter().map(|value| value.bytes().to_vec()).collect::<Vec<_>>(), [b"AB".to_vec(), b"C".to_vec()]);
 /// ```
 #[derive(Clone)]
 pub struct Program(Arc<dyn Fn() -> Command + Send + Sync>);

@@ -261,8 +261,8 @@ fn carried<'a>(carrying: &'a [Carrying<'a>]) -> Vec<Carried<'a>> {
 pub(crate) fn raw_reply(reply: Incoming<'_>) -> Result<Payload, Fault> {
     match reply {
         // Tiny values are held inline: nothing allocated per task.
-        Incoming::Value(bytes) => Ok(Payload::new(bytes)),
-        Incoming::Reply(Reply::Mapped(bytes, buffers)) => Ok(Payload { bytes: bytes.into(), buffers }),
+        Incoming::Value(bytes) => Ok(Payload::from(bytes)),
+        Incoming::Reply(Reply::Mapped(bytes, buffers)) => Ok(Payload::with_buffers(bytes, buffers)),
         Incoming::Reply(reply) => owned_reply(reply).map(Payload::new),
     }
 }

@@ -32,45 +32,106 @@ use std::ptr::NonNull;
 /// where a copy costs less than a memfd.
 pub const SHARED_FROM: usize = 128 * 1024;
 
-/// A task's encoded bytes and the buffers that travel beside them, in order.
+/// A task's encoded bytes and the large buffers that travel beside them, in order. A few
+/// bytes without buffers — a tiny task's value — are held inline: nothing is allocated for
+/// them, and a `Payload` takes no more room than a `Vec`.
 ///
 /// ```
 /// use parallel::plumbing::{Buffer, Payload};
 ///
 /// let payload = Payload::new(b"the encoded part".to_vec()).with(Buffer::lent(vec![7u8; 1 << 20]));
-/// assert_eq!(payload.buffers.len(), 1);
-/// assert_eq!(payload.buffers[0].len(), 1 << 20);
-/// let plain: Payload = b"no buffers".to_vec().into();
-/// assert!(plain.buffers.is_empty());
+/// assert_eq!((payload.bytes(), payload.buffers().len()), (&b"the encoded part"[..], 1));
+/// assert_eq!(payload.len(), 16 + (1 << 20));
+/// let tiny = Payload::from(&b"\x80\x05K\x07."[..]);
+/// assert!(tiny.buffers().is_empty());
+/// let (bytes, buffers) = tiny.into_parts();
+/// assert_eq!((bytes, buffers.len()), (b"\x80\x05K\x07.".to_vec(), 0));
 /// ```
-#[derive(Debug, Default)]
-pub struct Payload {
-    /// The encoded part (for Python: the pickle, whose out-of-band buffers are `buffers`).
-    pub bytes: Bytes,
-    /// The large buffers, in the order the encoded part refers to them.
-    pub buffers: Vec<Buffer>,
+#[derive(Default)]
+pub struct Payload(Stored);
+
+/// How many bytes a [`Payload`] holds without an allocation.
+const INLINE: usize = 22;
+
+enum Stored {
+    Inline(u8, [u8; INLINE]),
+    Boxed(Box<(Vec<u8>, Vec<Buffer>)>),
+}
+
+impl Default for Stored {
+    fn default() -> Self {
+        Stored::Inline(0, [0; INLINE])
+    }
 }
 
 impl Payload {
     /// Encoded bytes without buffers.
-    pub fn new(bytes: impl Into<Bytes>) -> Self {
-        Payload { bytes: bytes.into(), buffers: Vec::new() }
+    pub fn new(bytes: Vec<u8>) -> Self {
+        if bytes.len() <= INLINE {
+            return Payload::from(&bytes[..]);
+        }
+        Payload(Stored::Boxed(Box::new((bytes, Vec::new()))))
+    }
+
+    /// Encoded bytes and the buffers beside them.
+    pub fn with_buffers(bytes: Vec<u8>, buffers: Vec<Buffer>) -> Self {
+        if buffers.is_empty() {
+            return Payload::new(bytes);
+        }
+        Payload(Stored::Boxed(Box::new((bytes, buffers))))
     }
 
     /// The same, with `buffer` after its other buffers.
-    pub fn with(mut self, buffer: Buffer) -> Self {
-        self.buffers.push(buffer);
-        self
+    pub fn with(self, buffer: Buffer) -> Self {
+        let (bytes, mut buffers) = self.into_parts();
+        buffers.push(buffer);
+        Payload(Stored::Boxed(Box::new((bytes, buffers))))
+    }
+
+    /// The encoded part (for Python: the pickle, whose out-of-band buffers are
+    /// [`buffers`](Self::buffers)).
+    pub fn bytes(&self) -> &[u8] {
+        match &self.0 {
+            Stored::Inline(len, bytes) => &bytes[..*len as usize],
+            Stored::Boxed(held) => &held.0,
+        }
+    }
+
+    /// The large buffers, in the order the encoded part refers to them.
+    pub fn buffers(&self) -> &[Buffer] {
+        match &self.0 {
+            Stored::Inline(..) => &[],
+            Stored::Boxed(held) => &held.1,
+        }
+    }
+
+    /// The encoded part and the buffers, taken apart.
+    pub fn into_parts(self) -> (Vec<u8>, Vec<Buffer>) {
+        match self.0 {
+            Stored::Inline(..) => (self.bytes().to_vec(), Vec::new()),
+            Stored::Boxed(held) => *held,
+        }
     }
 
     /// All its bytes: the encoded part's and its buffers'.
     pub fn len(&self) -> usize {
-        self.bytes.len() + self.buffers.iter().map(|b| b.len()).sum::<usize>()
+        self.bytes().len() + self.buffers().iter().map(|b| b.len()).sum::<usize>()
     }
 
     /// `true` if it holds no byte at all.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl From<&[u8]> for Payload {
+    fn from(bytes: &[u8]) -> Self {
+        if bytes.len() > INLINE {
+            return Payload(Stored::Boxed(Box::new((bytes.to_vec(), Vec::new()))));
+        }
+        let mut inline = [0; INLINE];
+        inline[..bytes.len()].copy_from_slice(bytes);
+        Payload(Stored::Inline(bytes.len() as u8, inline))
     }
 }
 
@@ -80,82 +141,9 @@ impl From<Vec<u8>> for Payload {
     }
 }
 
-/// How many bytes [`Bytes`] holds without an allocation.
-const INLINE: usize = 15;
-
-/// Encoded bytes, held inline when they are few — a tiny task's value: nothing allocated or
-/// freed for it — and in a `Vec` otherwise.
-///
-/// ```
-/// use parallel::plumbing::Bytes;
-///
-/// let small = Bytes::from(&b"\x80\x05K\x07."[..]);
-/// let large = Bytes::from(vec![1u8; 100]);
-/// assert_eq!((&small[..], large.len()), (&b"\x80\x05K\x07."[..], 100));
-/// assert_eq!(small.into_vec(), b"\x80\x05K\x07.".to_vec());
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct Bytes(Stored);
-
-#[derive(Clone, PartialEq, Eq)]
-enum Stored {
-    Inline(u8, [u8; INLINE]),
-    Heap(Vec<u8>),
-}
-
-impl Bytes {
-    /// The bytes as a `Vec` (allocated now if they were inline).
-    pub fn into_vec(self) -> Vec<u8> {
-        match self.0 {
-            Stored::Inline(..) => self.to_vec(),
-            Stored::Heap(v) => v,
-        }
-    }
-}
-
-impl Default for Bytes {
-    fn default() -> Self {
-        Bytes(Stored::Inline(0, [0; INLINE]))
-    }
-}
-
-impl From<&[u8]> for Bytes {
-    fn from(bytes: &[u8]) -> Self {
-        if bytes.len() <= INLINE {
-            let mut inline = [0; INLINE];
-            inline[..bytes.len()].copy_from_slice(bytes);
-            Bytes(Stored::Inline(bytes.len() as u8, inline))
-        } else {
-            Bytes(Stored::Heap(bytes.to_vec()))
-        }
-    }
-}
-
-impl From<Vec<u8>> for Bytes {
-    fn from(bytes: Vec<u8>) -> Self {
-        Bytes(Stored::Heap(bytes))
-    }
-}
-
-impl Deref for Bytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match &self.0 {
-            Stored::Inline(len, bytes) => &bytes[..*len as usize],
-            Stored::Heap(v) => v,
-        }
-    }
-}
-
-impl PartialEq<[u8]> for Bytes {
-    fn eq(&self, other: &[u8]) -> bool {
-        **self == *other
-    }
-}
-
-impl std::fmt::Debug for Bytes {
+impl std::fmt::Debug for Payload {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&**self, f)
+        f.debug_struct("Payload").field("bytes", &self.bytes()).field("buffers", &self.buffers()).finish()
     }
 }
 
@@ -361,15 +349,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bytes_are_inline_up_to_a_size_and_equal_either_way() {
-        assert_eq!(std::mem::size_of::<Bytes>(), 24, "no larger than a Vec");
+    fn a_tiny_payload_is_inline_and_no_larger_than_a_vec() {
+        assert_eq!(std::mem::size_of::<Payload>(), std::mem::size_of::<Vec<u8>>());
         for len in [0, 1, INLINE, INLINE + 1, 1000] {
             let v: Vec<u8> = (0..len as u32).map(|i| i as u8).collect();
-            let (a, b) = (Bytes::from(&v[..]), Bytes::from(v.clone()));
-            assert_eq!((&a[..], &b[..]), (&v[..], &v[..]));
+            let (a, b) = (Payload::from(&v[..]), Payload::new(v.clone()));
+            assert_eq!((a.bytes(), b.bytes()), (&v[..], &v[..]));
             assert_eq!(matches!(a.0, Stored::Inline(..)), len <= INLINE);
-            assert_eq!(a.into_vec(), v);
+            assert_eq!(a.into_parts().0, v);
         }
+        let with = Payload::from(&b"x"[..]).with(Buffer::from(vec![1u8; 3]));
+        assert_eq!((with.bytes(), with.buffers().len(), with.len()), (&b"x"[..], 1, 4));
     }
 
     #[test]

@@ -28,7 +28,7 @@ fn payloads(items: &[&str]) -> Vec<Payload> {
 #[test]
 fn values_come_back_in_input_order() {
     let out = parallel::process().max_workers(2).run_program(&echo(), b"upper", b"", payloads(&["a", "bc", "d"]));
-    assert_eq!(out.unwrap().into_iter().map(|p| p.bytes.into_vec()).collect::<Vec<_>>(), bytes(&["A", "BC", "D"]));
+    assert_eq!(out.unwrap().into_iter().map(|p| p.bytes().to_vec()).collect::<Vec<_>>(), bytes(&["A", "BC", "D"]));
 }
 
 #[test]
@@ -54,7 +54,7 @@ fn later_calls_reuse_the_workers_and_kill_workers_ends_them() {
     let pids = |n: usize| -> HashSet<Vec<u8>> {
         let params = vec![Vec::new(); n];
         let out = parallel::process().max_workers(2).run_program(&program, b"pid", b"", params).unwrap();
-        out.into_iter().map(|p| p.bytes.into_vec()).collect()
+        out.into_iter().map(|p| p.bytes().to_vec()).collect()
     };
     let first = pids(50);
     let second = pids(50);

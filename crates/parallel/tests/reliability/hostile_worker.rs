@@ -52,7 +52,7 @@ fn run(program: &Program, params: &[&str]) -> Vec<Result<Payload, FailedTask>> {
 /// The process id and the parameters of a good reply `<pid>:<parameters>`.
 fn answer(outcome: &Result<Payload, FailedTask>) -> (u32, String) {
     let payload = outcome.as_ref().unwrap_or_else(|failed| panic!("a good task failed: {failed}"));
-    let text = String::from_utf8(payload.bytes.to_vec()).unwrap();
+    let text = String::from_utf8(payload.bytes().to_vec()).unwrap();
     let (pid, params) = text.split_once(':').unwrap();
     (pid.parse().unwrap(), params.to_owned())
 }
