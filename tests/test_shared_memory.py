@@ -137,3 +137,23 @@ def test_without_shared_memory_the_buffers_cross_inside_the_frames():
     env = dict(os.environ, PARALLEL_SHARED_MEMORY="0")
     done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_out_of_descriptors_the_buffers_cross_inside_the_frames():
+    # A process allowed few descriptors: memfds that cannot be made (the parent's for the
+    # arguments, a worker's for the values) leave their buffers to the frames; nothing fails.
+    program = textwrap.dedent(
+        """
+        import os, resource, numpy as np, parallel
+        parallel.process.map(abs, [1, 2], max_workers=2)  # the workers, started
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        # A few descriptors to spare: most memfds cannot be made.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 3, hard))
+        xs = [np.arange(1 << 17, dtype=np.float64) + i for i in range(100)]
+        out = parallel.process.map(lambda a: (a * 2, a + 1), xs, max_workers=2)
+        assert all(np.array_equal(o[0], x * 2) and np.array_equal(o[1], x + 1) for o, x in zip(out, xs))
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -70,9 +70,12 @@ def test_async_results_past_timeout_raises_timeout_exception(executor, release):
 
 
 def test_silent_timed_out_task_is_a_failed_task(executor, release):
+    # The quick task must finish before the deadline: on processes, the deadline leaves a
+    # worker room to start on a loaded machine (0.5 s was seen to be too short once).
+    deadline = 0.5 if executor == parallel.THREAD_EXECUTOR else 3
     start = time.monotonic()
     results = parallel.map(nap, [(release, 0, 'quick'), (release, 30, 'hung')],
-                           timeout=0.5, silent=True, executor=executor)
+                           timeout=deadline, silent=True, executor=executor)
     assert time.monotonic() - start < 10
     assert results[0] == 'quick'
     assert isinstance(results[1], parallel.FailedTask)

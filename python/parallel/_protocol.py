@@ -194,6 +194,9 @@ COUNT_MASK = 0xFFFF_FFFF
 # to `n` (see shared.rs; the Python worker does both in Rust).
 SHARED_WORD = 5
 TAKEN_WORD = 6
+# Bit 31 of the taken word's count: the parent refused the reply's buffers (the worker sends
+# the value again in its frame).
+REFUSED = 0x8000_0000
 # The log: `LOG_SIZE` bytes from byte `LOG_START` of the mapping.
 LOG_START = 4096
 LOG_SIZE = 262144

@@ -55,10 +55,11 @@ enum Stage<'py> {
 }
 
 /// What a plain task gave: its value, pickled here (in the pickler's buffer) or by `pickle`,
-/// and the large buffers that go beside it through shared memory.
+/// and the large buffers that go beside it through shared memory (with the value, pickled
+/// in-band instead should those not cross that way).
 enum Pickled<'py> {
-    Plain(Vec<Buffer>),
-    Pickle(Bound<'py, PyBytes>, Vec<Buffer>),
+    Plain(Vec<Buffer>, Bound<'py, PyAny>),
+    Pickle(Bound<'py, PyBytes>, Vec<Buffer>, Bound<'py, PyAny>),
 }
 
 /// A request as Python sees it: its entry, its pickled extras, how many tasks it holds.
@@ -109,20 +110,29 @@ impl<'py> Codec<'_, 'py> {
         value
     }
 
+    /// The value pickled by `pickle` with every buffer inside: for a value whose buffers could
+    /// not go through shared memory.
+    fn in_band(&self, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(self.dumps.call1((value, self.protocol))?.cast_into::<PyBytes>()?)
+    }
+
     /// The value's pickle: into the pickler's buffer if it is plain, else by `pickle`; with
     /// its large buffers out of band if they can go through shared memory.
     fn dump(&mut self, value: &Bound<'py, PyAny>) -> PyResult<Pickled<'py>> {
         let py = value.py();
         self.pickler.start();
         if self.pickler.value(value) {
-            return Ok(Pickled::Plain(buffers::lend(py, Vec::new(), self.pickler.lent())?));
+            return Ok(Pickled::Plain(buffers::lend(py, Vec::new(), self.pickler.lent())?, value.clone()));
         }
         match self.out_of_band {
             Some(oob) => {
                 let (data, views) = oob.get().dumps(self.dumps, value, self.protocol, oob)?;
-                Ok(Pickled::Pickle(data, buffers::lend(py, views, Vec::new())?))
+                Ok(Pickled::Pickle(data, buffers::lend(py, views, Vec::new())?, value.clone()))
             }
-            None => Ok(Pickled::Pickle(self.dumps.call1((value, self.protocol))?.cast_into::<PyBytes>()?, Vec::new())),
+            None => {
+                let data = self.dumps.call1((value, self.protocol))?.cast_into::<PyBytes>()?;
+                Ok(Pickled::Pickle(data, Vec::new(), value.clone()))
+            }
         }
     }
 }
@@ -234,22 +244,26 @@ impl PyWorker {
             let params = request.params(offset);
             let buffers = if request.has_buffers(offset) { request.buffers(offset) } else { Ok(Vec::new()) };
             let done = match task(&mut codec, function, params, buffers, extras, single, unpicklable, released) {
-                Ok(Pickled::Plain(buffers)) if buffers.is_empty() => {
+                Ok(Pickled::Plain(buffers, _)) if buffers.is_empty() => {
                     side.value(codec.pickler.finished()).map_err(os_error)?;
                     continue;
                 }
-                Ok(Pickled::Plain(buffers)) => {
-                    let views: Vec<&[u8]> = buffers.iter().map(|b| &**b).collect();
-                    side.shared_value(codec.pickler.finished(), &views).map_err(os_error)?;
-                    continue;
-                }
-                Ok(Pickled::Pickle(data, buffers)) if buffers.is_empty() => {
+                Ok(Pickled::Pickle(data, buffers, _)) if buffers.is_empty() => {
                     side.value(data.as_bytes()).map_err(os_error)?;
                     continue;
                 }
-                Ok(Pickled::Pickle(data, buffers)) => {
+                Ok(Pickled::Plain(buffers, value)) => {
                     let views: Vec<&[u8]> = buffers.iter().map(|b| &**b).collect();
-                    side.shared_value(data.as_bytes(), &views).map_err(os_error)?;
+                    if !side.shared_value(codec.pickler.finished(), &views).map_err(os_error)? {
+                        side.value(codec.in_band(&value)?.as_bytes()).map_err(os_error)?;
+                    }
+                    continue;
+                }
+                Ok(Pickled::Pickle(data, buffers, value)) => {
+                    let views: Vec<&[u8]> = buffers.iter().map(|b| &**b).collect();
+                    if !side.shared_value(data.as_bytes(), &views).map_err(os_error)? {
+                        side.value(codec.in_band(&value)?.as_bytes()).map_err(os_error)?;
+                    }
                     continue;
                 }
                 Err(stage) => stage,

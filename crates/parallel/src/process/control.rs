@@ -19,7 +19,10 @@
 //! - word 5, **shared**: 1 once the worker has found that it can open its parent's descriptors,
 //!   so large buffers can cross through shared memory (`shared.rs`);
 //! - word 6, **taken**: `batch << 32 | n` — the parent has taken the shared buffers of the
-//!   replies of `batch` up to `n`: the worker waits for it after each such reply;
+//!   replies of `batch` up to `n`: the worker waits for it after each such reply. With bit 31
+//!   of `n` set (*refused*), the parent could not take those of reply `n - 1` (it is out of
+//!   descriptors, say): that reply does not count, and the worker sends the value again in
+//!   its frame;
 //! - from byte [`LOG_START`] on, [`LOG_SIZE`] bytes: the log.
 //!
 //! **The reply log.** A worker copies each reply's frame into the log (a memory copy) and writes
@@ -80,6 +83,9 @@ const SHARED_WORD: usize = 5;
 /// The taken word: `batch << BATCH_SHIFT | n`, the shared buffers of the batch's replies up to
 /// `n` are the parent's.
 const TAKEN_WORD: usize = 6;
+
+/// The bit of the taken word's count that says the parent refused the reply's buffers.
+const REFUSED: u64 = 0x8000_0000;
 
 /// Where the log starts in the mapping: after the page of words.
 pub(crate) const LOG_START: usize = 4096;
@@ -290,13 +296,24 @@ impl Control {
         self.word(TAKEN_WORD).store(u64::from(batch) << BATCH_SHIFT | n as u64, Ordering::Release);
     }
 
+    /// Parent: the shared buffers of `batch`'s reply `n - 1` could not be taken; that reply
+    /// does not count, and the worker sends the value again.
+    pub(crate) fn refused(&self, batch: u32, n: usize) {
+        self.word(TAKEN_WORD).store(u64::from(batch) << BATCH_SHIFT | REFUSED | n as u64, Ordering::Release);
+    }
+
     /// Worker: waits until the parent has taken the shared buffers of `batch`'s replies up to
-    /// `n`. (Its parent reads the reply that names them right away; if the parent dies, so
-    /// does the worker.)
-    pub(crate) fn wait_taken(&self, batch: u32, n: usize) {
-        let taken = |seen: u64| seen >> BATCH_SHIFT == u64::from(batch) && (seen & COUNT_MASK) as usize >= n;
+    /// `n` (`true`), or refused those of reply `n - 1` (`false`). (Its parent reads the reply
+    /// that names them right away; if the parent dies, so does the worker.)
+    pub(crate) fn wait_taken(&self, batch: u32, n: usize) -> bool {
+        let answered =
+            |seen: u64| seen >> BATCH_SHIFT == u64::from(batch) && (seen & COUNT_MASK & !REFUSED) as usize >= n;
         let mut spins = 0u32;
-        while !taken(self.word(TAKEN_WORD).load(Ordering::Acquire)) {
+        loop {
+            let seen = self.word(TAKEN_WORD).load(Ordering::Acquire);
+            if answered(seen) {
+                return seen & REFUSED == 0;
+            }
             spins += 1;
             if spins < 100 {
                 std::hint::spin_loop();

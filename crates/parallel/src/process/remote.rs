@@ -145,8 +145,7 @@ impl RemoteCall {
                 self.hold(&mut slot)?;
                 let worker = slot.as_mut().expect("started above");
                 // The buffers' memfds live until the request's replies are in.
-                let carrying = carry(params, next..end, worker.shares())
-                    .map_err(|e| format!("the shared memory of its parameters could not be made: {e}"))?;
+                let carrying = carry(params, next..end, worker.shares());
                 let buffers = carried(&carrying);
                 let request = Request {
                     entry: &self.entry,
@@ -206,16 +205,23 @@ impl RemoteCall {
 /// in several requests, so that no more than this is in shared memory at once per worker.
 pub(crate) const REQUEST_BUFFERS: usize = 64 << 20;
 
+/// The most large buffers one request carries: each is a descriptor open while the request
+/// runs, and a process may have as few as 1,024.
+pub(crate) const REQUEST_BUFFER_COUNT: usize = 64;
+
 /// Where the request that starts at task `from` ends: at `to`, or before the task whose
-/// buffers would take it past [`REQUEST_BUFFERS`] bytes (it holds one task at least).
+/// buffers would take it past [`REQUEST_BUFFERS`] bytes or [`REQUEST_BUFFER_COUNT`] buffers
+/// (it holds one task at least).
 fn request_end(params: &Encoded, from: usize, to: usize) -> usize {
     if !params.has_buffers() {
         return to;
     }
-    let mut carried = 0;
+    let (mut bytes, mut count) = (0, 0);
     for task in from..to {
-        carried += params.buffers(task).iter().map(|b| b.len()).sum::<usize>();
-        if task > from && carried > REQUEST_BUFFERS {
+        let buffers = params.buffers(task);
+        bytes += buffers.iter().map(|b| b.len()).sum::<usize>();
+        count += buffers.len();
+        if task > from && (bytes > REQUEST_BUFFERS || count > REQUEST_BUFFER_COUNT) {
             return task;
         }
     }
@@ -228,20 +234,21 @@ enum Carrying<'a> {
     Inline(u32, &'a [u8]),
 }
 
-/// The large buffers of tasks `tasks`, each in a memfd of its own if `shared`.
-fn carry(params: &Encoded, tasks: Range<usize>, shared: bool) -> std::io::Result<Vec<Carrying<'_>>> {
+/// The large buffers of tasks `tasks`, each in a memfd of its own if `shared` — or, where no
+/// memfd can be made (out of descriptors, say), in the request.
+fn carry(params: &Encoded, tasks: Range<usize>, shared: bool) -> Vec<Carrying<'_>> {
     let mut carrying = Vec::new();
     for task in tasks.clone() {
         for buffer in params.buffers(task) {
             let at = (task - tasks.start) as u32;
-            carrying.push(if shared {
-                Carrying::Shared(at, Shared::write(buffer)?)
-            } else {
-                Carrying::Inline(at, buffer)
+            let memfd = if shared { Shared::write(buffer).ok() } else { None };
+            carrying.push(match memfd {
+                Some(memfd) => Carrying::Shared(at, memfd),
+                None => Carrying::Inline(at, buffer),
             });
         }
     }
-    Ok(carrying)
+    carrying
 }
 
 /// How a request names the buffers of [`carry`].

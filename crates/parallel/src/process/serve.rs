@@ -355,12 +355,19 @@ impl<C: Deref<Target = Control>, W: Write> Replies<C, W> {
     /// then the wait until the parent has taken its buffers (see
     /// [`shared`](crate::process::shared)) — only after that may the worker close them, or
     /// run a task that could kill it.
-    pub(crate) fn shared(&mut self, frame: &[u8]) -> Result<(), WireError> {
+    /// `false` if the parent refused the buffers: the reply does not count (the caller sends
+    /// the task's value again, another way).
+    pub(crate) fn shared(&mut self, frame: &[u8]) -> Result<bool, WireError> {
         self.direct(&[frame], 1)?;
-        if let Some(control) = self.control.as_deref() {
-            control.wait_taken(self.batch, self.logged);
+        let Some(control) = self.control.as_deref() else { return Ok(true) };
+        if control.wait_taken(self.batch, self.logged) {
+            return Ok(true);
         }
-        Ok(())
+        // Written and read, but not counted: the log is empty (`direct` flushed it).
+        (self.logged, self.flushed) = (self.logged - 1, self.flushed - 1);
+        control.logged(self.batch, self.logged, 0);
+        control.flushed(self.batch, self.flushed);
+        Ok(false)
     }
 
     /// The log to the pipe.

@@ -265,9 +265,27 @@ impl Shared {
         self.file.read_exact_at(into, 0)
     }
 
+    /// Its bytes as a buffer of this process: mapped ([`map`](Self::map)), or read into
+    /// memory of its own where the mapping fails (a process has a limited number of
+    /// mappings: `vm.max_map_count`).
+    pub fn take(self) -> io::Result<Buffer> {
+        match self.mapping() {
+            Ok(mapped) => Ok(Buffer::from(mapped)),
+            Err(_) => {
+                let mut bytes = vec![0; self.len];
+                self.read_into(&mut bytes)?;
+                Ok(Buffer::from(bytes))
+            }
+        }
+    }
+
     /// Its bytes, mapped copy-on-write: writable, and what is written stays in this process.
     /// The descriptor is closed; the mapping keeps the memory.
     pub fn map(self) -> io::Result<Mapped> {
+        self.mapping()
+    }
+
+    fn mapping(&self) -> io::Result<Mapped> {
         if self.len == 0 {
             return Ok(Mapped { ptr: NonNull::dangling(), len: 0 });
         }

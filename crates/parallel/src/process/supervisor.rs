@@ -230,13 +230,22 @@ impl Worker {
             return Err(self.death(&e, Pipe::Requests));
         }
         let tasks = request.len();
-        for received in 0..tasks {
+        let mut received = 0;
+        while received < tasks {
             match self.replies.next() {
-                Ok(Incoming::Reply(Reply::Shared(value, buffers))) => {
-                    reply(Incoming::Reply(self.take_shared(value, &buffers)));
-                    self.control.taken(self.batches, received + 1);
+                Ok(Incoming::Reply(Reply::Shared(value, buffers))) => match self.take_shared(value, &buffers) {
+                    Ok(mapped) => {
+                        reply(Incoming::Reply(mapped));
+                        received += 1;
+                        self.control.taken(self.batches, received);
+                    }
+                    // The worker sends this task's value again, in its frame.
+                    Err(_) => self.control.refused(self.batches, received + 1),
+                },
+                Ok(incoming) => {
+                    reply(incoming);
+                    received += 1;
                 }
-                Ok(incoming) => reply(incoming),
                 Err(e) => {
                     let death = self.death(&e, Pipe::Replies);
                     // Dead now: the replies it had logged but not yet written are in.
@@ -249,17 +258,17 @@ impl Worker {
         Ok(())
     }
 
-    /// A value whose large buffers are in the worker's memfds: each opened and mapped here
-    /// before the worker may close them ([`shared`](crate::process::shared)).
-    fn take_shared(&self, value: Vec<u8>, buffers: &[(u32, u64)]) -> Reply {
-        let mapped = buffers
+    /// A value whose large buffers are in the worker's memfds: each opened and mapped here (or
+    /// read, where it cannot be mapped) before the worker may close them
+    /// ([`shared`](crate::process::shared)).
+    /// An error if one cannot be taken (this process is out of descriptors, say): the worker
+    /// then sends the value again (see [`Control::refused`]).
+    fn take_shared(&self, value: Vec<u8>, buffers: &[(u32, u64)]) -> std::io::Result<Reply> {
+        let taken = buffers
             .iter()
-            .map(|&(fd, len)| Shared::open(self.pid, fd, len as usize).and_then(Shared::map).map(Buffer::from))
-            .collect::<std::io::Result<Vec<Buffer>>>();
-        match mapped {
-            Ok(buffers) => Reply::Mapped(value, buffers),
-            Err(e) => Reply::Failed(false, format!("its value's shared memory could not be read from its worker: {e}")),
-        }
+            .map(|&(fd, len)| Shared::open(self.pid, fd, len as usize).and_then(Shared::take))
+            .collect::<std::io::Result<Vec<Buffer>>>()?;
+        Ok(Reply::Mapped(value, taken))
     }
 
     /// `true` if the worker can open this process's descriptors: large buffers of the

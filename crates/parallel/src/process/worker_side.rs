@@ -117,7 +117,7 @@ impl Request {
         let parent = std::os::unix::process::parent_id();
         (self.buffers[first..].iter().take_while(|(t, _)| *t == task))
             .map(|(_, place)| match place {
-                Place::Shared { fd, len } => Ok(Buffer::from(Shared::open(parent, *fd, *len)?.map()?)),
+                Place::Shared { fd, len } => Shared::open(parent, *fd, *len)?.take(),
                 Place::Inline(range) => Ok(Buffer::from(self.payload[range.clone()].to_vec())),
             })
             .collect()
@@ -244,16 +244,20 @@ impl WorkerSide {
     /// The next task's reply: its encoded value and the large buffers beside it, each through
     /// a memfd of its own, which the parent maps (see [`shares`](Self::shares); without shared
     /// memory, encode the value with its buffers inside and reply [`value`](Self::value)).
-    /// Returns once the parent has taken them.
-    pub fn shared_value(&mut self, value: &[u8], buffers: &[&[u8]]) -> io::Result<()> {
-        let shared = buffers.iter().map(|b| Shared::write(b)).collect::<io::Result<Vec<Shared>>>()?;
+    /// Returns `true` once the parent has taken them; `false` if the memfds could not be made
+    /// (out of descriptors, say) or the parent could not take them: the reply does not count,
+    /// send the value another way.
+    pub fn shared_value(&mut self, value: &[u8], buffers: &[&[u8]]) -> io::Result<bool> {
+        let Ok(shared) = buffers.iter().map(|b| Shared::write(b)).collect::<io::Result<Vec<Shared>>>() else {
+            return Ok(false);
+        };
         let refs = shared.iter().map(|s| (s.fd() as u32, s.len() as u64)).collect();
         let mut frame = std::mem::take(&mut self.frame);
         frame.clear();
-        let written =
+        let sent =
             wire::send(&mut frame, &Reply::Shared(value.to_vec(), refs)).and_then(|()| self.replies.shared(&frame));
         self.frame = frame;
-        written.map_err(io_error) // `shared` closes here: the parent has its own
+        sent.map_err(io_error) // `shared` closes here: the parent has its own, or refused them
     }
 
     /// The next `count` tasks' replies, as frames encoded by the caller (a Python worker's
