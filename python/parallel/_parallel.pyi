@@ -11,10 +11,13 @@ __all__ = [
     "pickle_params",
     "plain_dumps",
     "plain_loads",
+    "types_of",
     "Call",
     "Program",
     "Params",
     "Worker",
+    "OutOfBand",
+    "SharedBuffer",
     "DEFAULT_THREAD_WORKERS",
 ]
 
@@ -78,6 +81,21 @@ def pickle_params(
 ) -> Params: ...
 def plain_dumps(obj: object) -> bytes | None: ...
 def plain_loads(data: bytes) -> tuple[bool, Any]: ...
+
+# `set(map(type, items))` of a list (with `nested`, of its items' items).
+def types_of(items: list[Any], nested: bool = ...) -> set[type]: ...
+
+# pickle.dumps's `buffer_callback`: keeps buffers of 128 KiB or more out of band.
+@final
+class OutOfBand:
+    def __new__(cls) -> Self: ...
+    def __call__(self, buffer: Any) -> bool: ...
+
+# A buffer that crossed through shared memory, for pickle.loads's `buffers`.
+@final
+class SharedBuffer:
+    def __len__(self) -> int: ...
+    def __buffer__(self, flags: int) -> memoryview: ...
 @final
 class Worker:
     def __new__(cls, requests: int, replies: int) -> Self: ...
