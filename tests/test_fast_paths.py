@@ -413,3 +413,21 @@ def _writable(view):
 def test_large_values_that_pickle_reads_cross_whole(executor):
     results = parallel.map(bytearray, [5_000_000, 3], executor=executor)
     assert results == [bytearray(5_000_000), bytearray(3)]
+
+
+class Interrupts:
+    """Pickling it raises KeyboardInterrupt (a BaseException: no fallback catches it)."""
+
+    def __reduce__(self):
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_while_the_call_pickles_its_parameters_stops_the_call():
+    # The call pickles its parameters run after run while its first tasks run: an interrupt
+    # in the middle reaches the caller, the call stops, and the next call works.
+    params = [1] * 50_000 + [Interrupts()] + [2] * 50_000
+    with pytest.raises(KeyboardInterrupt):
+        parallel.process.map(identity, params, max_workers=2)
+    assert parallel.process.map(identity, [1, 2, 3], max_workers=2) == [1, 2, 3]
+    call = parallel.process.async_map(identity, list(range(100_000)), max_workers=2)
+    assert call.results(timeout=60) == list(range(100_000))

@@ -118,11 +118,13 @@ def _own(kwargs, extras):
 _ITEM, _ONE, _SPREAD = 0, 1, 2
 
 
-def _pickle_params(objs, wrap, keys):
+def _pickle_params(objs, wrap, keys, lazy=False):
     """Each of `objs` pickled (in Rust for plain values, else by pickle in one loop there) as
-    `wrap` says; one that does not pickle plainly, or names `__main__`, by `_pickle_task`."""
+    `wrap` says; one that does not pickle plainly, or names `__main__`, by `_pickle_task`.
+    `lazy`: pickled later, by `run_program`, while the call's first tasks run."""
     where = (lambda i: repr(keys[i])) if keys is not None else str
-    return _parallel.pickle_params(objs, wrap, pickle.dumps, PROTOCOL, lambda i, obj: _pickle_task(obj, where(i)))
+    make = _parallel.lazy_params if lazy else _parallel.pickle_params
+    return make(objs, wrap, pickle.dumps, PROTOCOL, lambda i, obj: _pickle_task(obj, where(i)))
 
 
 def _start_processes(tasks, keys, options, silent):
@@ -143,7 +145,8 @@ def _start_processes(tasks, keys, options, silent):
             function, wrap = ENTRY_SINGLE + _pickle_function(tasks.fn), _ITEM
         else:
             function, wrap = ENTRY_ARGS + _pickle_function(tasks.fn), _ONE if tasks.shape is SINGLE else _SPREAD
-        params = _pickle_params(tasks.items, wrap, keys)
+        # Pickled by the call itself, run after run, while its first tasks run.
+        params = _pickle_params(tasks.items, wrap, keys, lazy=True)
     else:
         params, function = _pickle_each(tasks.items, keys, extras)
     into = ListResult if keys is None else None

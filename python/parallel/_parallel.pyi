@@ -9,6 +9,7 @@ __all__ = [
     "run_threads",
     "run_program",
     "pickle_params",
+    "lazy_params",
     "plain_dumps",
     "plain_loads",
     "types_of",
@@ -76,6 +77,14 @@ def pickle_params(
     items: Sequence[Any],
     wrap: int,
     dumps: Callable[[Any, int], bytes],
+    protocol: int,
+    fallback: Callable[[int, Any], bytes],
+) -> Params: ...
+# The same parameters, pickled by `run_program` run after run while the call's first tasks run.
+def lazy_params(
+    items: Sequence[Any],
+    wrap: int,
+    dumps: Callable[..., bytes],
     protocol: int,
     fallback: Callable[[int, Any], bytes],
 ) -> Params: ...

@@ -310,6 +310,13 @@ pub(crate) struct Call {
 }
 
 impl Call {
+    /// Cancels the call (as `cancel` from Python).
+    pub(crate) fn stop(&self) {
+        if let Some(pending) = lock(&self.pending).as_ref() {
+            pending.cancel();
+        }
+    }
+
     pub(crate) fn strict<V: IntoValue>(
         handle: Handle<Result<Vec<V>, Error>>,
         program: Option<Program>,

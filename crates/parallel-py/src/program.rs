@@ -2,6 +2,7 @@
 //! [`pickle_params`] pickles a call's parameters, and [`run_program`] runs pickled tasks in
 //! them on the engine's process executor.
 
+use std::ops::Range;
 use std::process::Command;
 
 use parallel::plumbing::{Encoded, Program};
@@ -43,15 +44,25 @@ impl PyProgram {
     }
 }
 
-/// A call's pickled parameters, made by [`pickle_params`]: Rust's bytes, which
-/// [`run_program`] takes over without a copy (once).
+/// A call's pickled parameters, made by [`pickle_params`] — Rust's bytes, which
+/// [`run_program`] takes over without a copy (once) — or by [`lazy_params`]: what to pickle,
+/// which [`run_program`] pickles run after run while the call's first tasks already run.
 #[pyclass(module = "parallel._parallel", name = "Params")]
-pub(crate) struct Params(Option<Encoded>);
+pub(crate) struct Params(Option<Source>);
+
+enum Source {
+    Pickled(Encoded),
+    Lazy(Pickling),
+}
 
 #[pymethods]
 impl Params {
     fn __len__(&self) -> usize {
-        self.0.as_ref().map_or(0, Encoded::len)
+        match &self.0 {
+            Some(Source::Pickled(params)) => params.len(),
+            Some(Source::Lazy(pickling)) => pickling.len,
+            None => 0,
+        }
     }
 }
 
@@ -64,6 +75,102 @@ enum Wrap {
     One,
     /// `(tuple(param), None)`: the parameter spread into positional arguments.
     Spread,
+}
+
+/// How a call's parameters are pickled: see [`pickle_params`].
+pub(crate) struct Pickling {
+    items: Items,
+    len: usize,
+    wrap: Wrap,
+    dumps: Py<PyAny>,
+    protocol: Py<PyAny>,
+    fallback: Py<PyAny>,
+    /// Large `bytes`, arrays and other pickle-5 buffers go out of band: lent, not copied.
+    pickle: Pickler,
+    out_of_band: Py<OutOfBand>,
+    main: Py<PyBytes>,
+}
+
+impl Pickling {
+    fn new(
+        py: Python<'_>,
+        items: &Bound<'_, PyAny>,
+        wrap: u8,
+        dumps: &Bound<'_, PyAny>,
+        protocol: u8,
+        fallback: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        let wrap = match wrap {
+            0 => Wrap::Item,
+            1 => Wrap::One,
+            2 => Wrap::Spread,
+            other => return Err(PyValueError::new_err(format!("wrap must be 0, 1 or 2, got {other}"))),
+        };
+        let items = Items::new(items)?;
+        Ok(Pickling {
+            len: items.len(py)?,
+            items,
+            wrap,
+            dumps: dumps.clone().unbind(),
+            protocol: protocol.into_pyobject(py)?.into_any().unbind(),
+            fallback: fallback.clone().unbind(),
+            pickle: Pickler::lending(),
+            out_of_band: Py::new(py, OutOfBand::new())?,
+            main: PyBytes::new(py, b"__main__").unbind(),
+        })
+    }
+
+    /// The pickles of items `range`, into `params`.
+    fn pickle(&mut self, py: Python<'_>, range: Range<usize>, params: &mut Encoded) -> PyResult<()> {
+        let (wrap, pickle) = (self.wrap, &mut self.pickle);
+        let (dumps, protocol, fallback) = (self.dumps.bind(py), self.protocol.bind(py), self.fallback.bind(py));
+        let (out_of_band, main) = (self.out_of_band.bind(py), self.main.bind(py));
+        // The sequence is the caller's own list or a range: it does not change meanwhile.
+        for index in range {
+            let item = self.items.get(py, index)?;
+            let args = match wrap {
+                Wrap::Spread => Some(spread(&item)?),
+                _ => None,
+            };
+            pickle.start();
+            let plain = match (&args, wrap) {
+                (None, Wrap::Item) => pickle.value(&item),
+                (None, _) => {
+                    pickle.value(&item) && {
+                        pickle.tuple_of(1);
+                        true
+                    }
+                }
+                (Some(args), _) => pickle.value(args.as_any()),
+            };
+            if plain {
+                if !matches!(wrap, Wrap::Item) {
+                    pickle.none();
+                    pickle.tuple_of(2);
+                }
+                let lent = lend(py, Vec::new(), pickle.lent())?;
+                params.push(pickle.finished(), lent);
+                continue;
+            }
+            let obj = match (args, wrap) {
+                (None, Wrap::Item) => item,
+                (None, _) => {
+                    PyTuple::new(py, [PyTuple::new(py, [item])?.into_any(), py.None().into_bound(py)])?.into_any()
+                }
+                (Some(args), _) => PyTuple::new(py, [args.into_any(), py.None().into_bound(py)])?.into_any(),
+            };
+            let pickled = match out_of_band.get().dumps(dumps, &obj, protocol, out_of_band) {
+                Ok((data, views)) => (!data.as_any().contains(main)?).then_some((data, views)),
+                Err(err) if err.is_instance_of::<pyo3::exceptions::PyException>(py) => None,
+                Err(err) => return Err(err),
+            };
+            match pickled {
+                Some((data, views)) => params.push(data.as_bytes(), lend(py, views, Vec::new())?),
+                None => params.push(fallback.call1((index, obj))?.cast_into::<PyBytes>()?.as_bytes(), Vec::new()),
+            };
+        }
+        Ok(())
+    }
 }
 
 /// The pickles of `items` (a list, a range or another sequence), one per task: each item as
@@ -81,63 +188,24 @@ pub(crate) fn pickle_params(
     protocol: u8,
     fallback: &Bound<'_, PyAny>,
 ) -> PyResult<Params> {
-    let wrap = match wrap {
-        0 => Wrap::Item,
-        1 => Wrap::One,
-        2 => Wrap::Spread,
-        other => return Err(PyValueError::new_err(format!("wrap must be 0, 1 or 2, got {other}"))),
-    };
-    let items = Items::new(items)?;
-    let main = PyBytes::new(py, b"__main__");
-    let n = items.len(py)?;
-    let mut params = Encoded::with_capacity(n, n * 8);
-    // Large `bytes`, arrays and other pickle-5 buffers go out of band: lent, not copied.
-    let mut pickle = Pickler::lending();
-    let out_of_band = Bound::new(py, OutOfBand::new())?;
-    let protocol = protocol.into_pyobject(py)?;
-    // The sequence is the caller's own list or a range: it does not change meanwhile.
-    for index in 0..n {
-        let item = items.get(py, index)?;
-        let args = match wrap {
-            Wrap::Spread => Some(spread(&item)?),
-            _ => None,
-        };
-        pickle.start();
-        let plain = match (&args, wrap) {
-            (None, Wrap::Item) => pickle.value(&item),
-            (None, _) => {
-                pickle.value(&item) && {
-                    pickle.tuple_of(1);
-                    true
-                }
-            }
-            (Some(args), _) => pickle.value(args.as_any()),
-        };
-        if plain {
-            if !matches!(wrap, Wrap::Item) {
-                pickle.none();
-                pickle.tuple_of(2);
-            }
-            let lent = lend(py, Vec::new(), pickle.lent())?;
-            params.push(pickle.finished(), lent);
-            continue;
-        }
-        let obj = match (args, wrap) {
-            (None, Wrap::Item) => item,
-            (None, _) => PyTuple::new(py, [PyTuple::new(py, [item])?.into_any(), py.None().into_bound(py)])?.into_any(),
-            (Some(args), _) => PyTuple::new(py, [args.into_any(), py.None().into_bound(py)])?.into_any(),
-        };
-        let pickled = match out_of_band.get().dumps(dumps, &obj, &protocol, &out_of_band) {
-            Ok((data, views)) => (!data.as_any().contains(&main)?).then_some((data, views)),
-            Err(err) if err.is_instance_of::<pyo3::exceptions::PyException>(py) => None,
-            Err(err) => return Err(err),
-        };
-        match pickled {
-            Some((data, views)) => params.push(data.as_bytes(), lend(py, views, Vec::new())?),
-            None => params.push(fallback.call1((index, obj))?.cast_into::<PyBytes>()?.as_bytes(), Vec::new()),
-        };
-    }
-    Ok(Params(Some(params)))
+    let mut pickling = Pickling::new(py, items, wrap, dumps, protocol, fallback)?;
+    let mut params = Encoded::with_capacity(pickling.len, pickling.len * 8);
+    pickling.pickle(py, 0..pickling.len, &mut params)?;
+    Ok(Params(Some(Source::Pickled(params))))
+}
+
+/// The same parameters as [`pickle_params`] gives, pickled later, by [`run_program`], while
+/// the call runs: the workers start on the first tasks while the caller pickles the rest.
+#[pyfunction]
+pub(crate) fn lazy_params(
+    py: Python<'_>,
+    items: &Bound<'_, PyAny>,
+    wrap: u8,
+    dumps: &Bound<'_, PyAny>,
+    protocol: u8,
+    fallback: &Bound<'_, PyAny>,
+) -> PyResult<Params> {
+    Ok(Params(Some(Source::Lazy(Pickling::new(py, items, wrap, dumps, protocol, fallback)?))))
 }
 
 /// `tuple(param)`: a tuple is itself, a list or a subclass is read into one.
@@ -169,13 +237,14 @@ pub(crate) fn run_program(
     loads: Option<Py<PyAny>>,
     into: Option<Py<PyType>>,
 ) -> PyResult<Call> {
+    let py = params.py();
     let params = match params.cast::<Params>() {
         Ok(pickled) => pickled
             .borrow_mut()
             .0
             .take()
             .ok_or_else(|| PyRuntimeError::new_err("these parameters were already given to a call"))?,
-        Err(_) => Encoded::from(params.extract::<Vec<Vec<u8>>>()?),
+        Err(_) => Source::Pickled(Encoded::from(params.extract::<Vec<Vec<u8>>>()?)),
     };
     let values = Values { into, loads };
     let options = Options::new(max_workers, timeout, task_timeout, silent)?;
@@ -184,10 +253,42 @@ pub(crate) fn run_program(
         executor = executor.memory_limit(bytes);
     }
     let program = program.0.clone();
-    Ok(if silent {
-        let handle = executor.silent().async_run_program(&program, &function, &extras, params);
-        Call::silent(handle, Some(program), values)
+    let mut pickling = match params {
+        Source::Pickled(params) => {
+            return Ok(if silent {
+                let handle = executor.silent().async_run_program(&program, &function, &extras, params);
+                Call::silent(handle, Some(program), values)
+            } else {
+                Call::strict(executor.async_run_program(&program, &function, &extras, params), Some(program), values)
+            });
+        }
+        Source::Lazy(pickling) => pickling,
+    };
+    let tasks = pickling.len;
+    let (feed, call) = if silent {
+        let (feed, handle) = executor.silent().async_run_program_fed(&program, &function, &extras, tasks);
+        (feed, Call::silent(handle, Some(program), values))
     } else {
-        Call::strict(executor.async_run_program(&program, &function, &extras, params), Some(program), values)
-    })
+        let (feed, handle) = executor.async_run_program_fed(&program, &function, &extras, tasks);
+        (feed, Call::strict(handle, Some(program), values))
+    };
+    // Run after run, each fed as soon as it is pickled: small at first, so the workers start
+    // at once, then larger.
+    let (mut at, mut run) = (0, FIRST_RUN);
+    while at < tasks {
+        let end = (at + run).min(tasks);
+        let mut params = Encoded::with_capacity(end - at, (end - at) * 8);
+        if let Err(err) = pickling.pickle(py, at..end, &mut params) {
+            feed.fail(format!("the caller stopped pickling the call's parameters: {err}"));
+            call.stop();
+            return Err(err);
+        }
+        feed.push(params);
+        (at, run) = (end, (run * 4).min(MAX_RUN));
+    }
+    Ok(call)
 }
+
+/// The first run of parameters a call pickles while it runs, and the largest.
+const FIRST_RUN: usize = 256;
+const MAX_RUN: usize = 16_384;

@@ -45,6 +45,7 @@ pub use crate::executor::{Backend, Carries, Maps, TryMaps};
 pub use crate::failure::{ErrorValue, Fault};
 pub use crate::inputs::{Sequential, Span, SpanBatch, Tasks};
 pub use crate::process::encoded::Encoded;
+pub use crate::process::feed::Feed;
 pub use crate::process::program::Program;
 pub use crate::process::shared::{Buffer, Mapped, Payload, Shared, SHARED_FROM, SHARED_MEMORY_ENV};
 pub use crate::process::wire;

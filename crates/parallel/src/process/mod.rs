@@ -51,6 +51,7 @@
 pub(crate) mod control;
 pub(crate) mod encoded;
 pub(crate) mod entry;
+pub(crate) mod feed;
 pub(crate) mod inbox;
 pub(crate) mod program;
 pub(crate) mod program_work;

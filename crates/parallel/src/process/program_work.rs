@@ -13,23 +13,23 @@
 //! through shared memory both ways (`shared.rs`).
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use crate::engine::work::{Interrupt, Work};
-use crate::failure::Fault;
+use crate::failure::{FailureKind, Fault};
 use crate::handle::Handle;
 use crate::mode::Mode;
 use crate::process::encoded::Encoded;
+use crate::process::feed::Feed;
 use crate::process::program::Program;
 use crate::process::remote::{raw_reply, RemoteCall};
 use crate::process::shared::Payload;
 use crate::process::Process;
 
 /// The tasks of a call on another program: parameters in, value out, both encoded. A task is
-/// its index in the call's [`Encoded`] parameters.
+/// its index in the call's parameters, which are [`Encoded`] and fed in runs ([`Feed`]).
 struct ProgramWork {
     call: RemoteCall,
-    params: Arc<Encoded>,
+    params: Feed,
 }
 
 impl Work for ProgramWork {
@@ -42,7 +42,10 @@ impl Work for ProgramWork {
         *task
     }
     fn describe(&self, task: &usize) -> String {
-        format!("<{} bytes>", self.params.size(*task))
+        match self.params.size(*task) {
+            Some(size) => format!("<{size} bytes>"),
+            None => "<never fed>".to_owned(),
+        }
     }
     fn run(&self, task: usize) -> Result<Payload, Fault> {
         // A lone task (the tracked path looks at stops itself): only a cancel stops it.
@@ -56,10 +59,23 @@ impl Work for ProgramWork {
             return tasks.iter().map(|_| Err(Fault::cancelled())).collect();
         }
         let mut outcomes = Vec::with_capacity(tasks.len());
-        // A batch's tasks are a run of the call's: sent from where their bytes lie.
+        // A batch's tasks are a run of the call's: sent from where their bytes lie, once fed.
         for run in runs(&tasks) {
-            let at = first.saturating_add(outcomes.len());
-            self.call.send_all(at, &self.params, run, &mut outcomes, raw_reply);
+            let found = self.params.find(run.clone(), stopped);
+            for (start, params) in &found.runs {
+                let from = run.start.max(*start) - start;
+                let to = (run.start + found.fed).min(start + params.len()) - start;
+                if from < to {
+                    let at = first.saturating_add(outcomes.len());
+                    self.call.send_all(at, params, from..to, &mut outcomes, raw_reply);
+                }
+            }
+            // Tasks never fed: the caller stopped feeding, or the call stopped meanwhile.
+            let unfed = run.len() - found.fed;
+            outcomes.extend((0..unfed).map(|_| match &found.failed {
+                Some(message) => Err(Fault::new(FailureKind::Error, message.clone())),
+                None => Err(Fault::cancelled()),
+            }));
         }
         outcomes
     }
@@ -123,6 +139,38 @@ impl<E, M: Mode> Process<E, M> {
         self.spawn(work, tasks, |output| output)
     }
 
+    /// [`async_run_program`](Self::async_run_program) for `tasks` tasks whose parameters the
+    /// caller feeds while the call runs: push them to the [`Feed`] returned, in task order,
+    /// run after run (a pool thread whose tasks are not fed yet waits for them); if the caller
+    /// stops before all are fed, it says why with [`Feed::fail`], and the rest fail so.
+    ///
+    /// ```
+    /// use parallel::plumbing::{Encoded, Program};
+    ///
+    /// let cat = Program::new(|| std::process::Command::new("cat"));
+    /// let (feed, handle) = parallel::process().silent().async_run_program_fed(&cat, b"f", b"", 3);
+    /// let mut first = Encoded::new();
+    /// first.push(&[1], Vec::new());
+    /// feed.push(first);
+    /// feed.fail("no more parameters");
+    /// let outcomes = handle.wait();
+    /// assert!(outcomes[2].as_ref().unwrap_err().message().contains("no more parameters"));
+    /// ```
+    pub fn async_run_program_fed(
+        &self,
+        program: &Program,
+        function: &[u8],
+        extras: &[u8],
+        tasks: usize,
+    ) -> (Feed, Handle<M::Map<Range<usize>, Payload>>)
+    where
+        M::Map<Range<usize>, Payload>: Send + 'static,
+    {
+        let feed = Feed::new();
+        let work = self.program_work_on(program, function, extras, feed.clone());
+        (feed, self.spawn(work, 0..tasks, |output| output))
+    }
+
     fn program_work(
         &self,
         program: &Program,
@@ -130,8 +178,12 @@ impl<E, M: Mode> Process<E, M> {
         extras: &[u8],
         params: Encoded,
     ) -> (ProgramWork, Range<usize>) {
-        let call = RemoteCall::new(program.clone(), function.to_vec(), extras.to_vec(), self.backend().memory());
         let tasks = 0..params.len();
-        (ProgramWork { call: call.stop_on_failure(!M::SILENT), params: Arc::new(params) }, tasks)
+        (self.program_work_on(program, function, extras, Feed::of(params)), tasks)
+    }
+
+    fn program_work_on(&self, program: &Program, function: &[u8], extras: &[u8], params: Feed) -> ProgramWork {
+        let call = RemoteCall::new(program.clone(), function.to_vec(), extras.to_vec(), self.backend().memory());
+        ProgramWork { call: call.stop_on_failure(!M::SILENT), params }
     }
 }
