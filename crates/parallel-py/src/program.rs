@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::process::Command;
 
-use parallel::plumbing::{Encoded, Program};
+use parallel::plumbing::{Encoded, Feed, Program};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PySequence, PyTuple, PyType};
@@ -273,20 +273,31 @@ pub(crate) fn run_program(
         (feed, Call::strict(handle, Some(program), values))
     };
     // Run after run, each fed as soon as it is pickled: small at first, so the workers start
-    // at once, then larger.
+    // at once, then larger. Should this stop early in any way (an unwinding panic too), the
+    // tasks not fed fail rather than wait.
+    let feeding = Feeding(feed);
     let (mut at, mut run) = (0, FIRST_RUN);
     while at < tasks {
         let end = (at + run).min(tasks);
         let mut params = Encoded::with_capacity(end - at, (end - at) * 8);
         if let Err(err) = pickling.pickle(py, at..end, &mut params) {
-            feed.fail(format!("the caller stopped pickling the call's parameters: {err}"));
+            feeding.0.fail(format!("the caller stopped pickling the call's parameters: {err}"));
             call.stop();
             return Err(err);
         }
-        feed.push(params);
+        feeding.0.push(params);
         (at, run) = (end, (run * 4).min(MAX_RUN));
     }
     Ok(call)
+}
+
+/// A feed being fed: once dropped, the tasks it was not given fail (a no-op once all are).
+struct Feeding(Feed);
+
+impl Drop for Feeding {
+    fn drop(&mut self) {
+        self.0.fail("the caller stopped feeding the call's parameters");
+    }
 }
 
 /// The first run of parameters a call pickles while it runs, and the largest.
