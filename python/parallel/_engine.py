@@ -123,8 +123,7 @@ def _pickle_params(objs, wrap, keys, lazy=False):
     `wrap` says; one that does not pickle plainly, or names `__main__`, by `_pickle_task`.
     `lazy`: pickled later, by `run_program`, while the call's first tasks run."""
     where = (lambda i: repr(keys[i])) if keys is not None else str
-    make = _parallel.lazy_params if lazy else _parallel.pickle_params
-    return make(objs, wrap, pickle.dumps, PROTOCOL, lambda i, obj: _pickle_task(obj, where(i)))
+    return _parallel.pickle_params(objs, wrap, pickle.dumps, PROTOCOL, lambda i, obj: _pickle_task(obj, where(i)), lazy=lazy)
 
 
 def _start_processes(tasks, keys, options, silent):

@@ -9,7 +9,6 @@ __all__ = [
     "run_threads",
     "run_program",
     "pickle_params",
-    "lazy_params",
     "plain_dumps",
     "plain_loads",
     "types_of",
@@ -79,14 +78,8 @@ def pickle_params(
     dumps: Callable[[Any, int], bytes],
     protocol: int,
     fallback: Callable[[int, Any], bytes],
-) -> Params: ...
-# The same parameters, pickled by `run_program` run after run while the call's first tasks run.
-def lazy_params(
-    items: Sequence[Any],
-    wrap: int,
-    dumps: Callable[..., bytes],
-    protocol: int,
-    fallback: Callable[[int, Any], bytes],
+    *,
+    lazy: bool = ...,  # pickled by `run_program`, run after run, while the call's first tasks run
 ) -> Params: ...
 def plain_dumps(obj: object) -> bytes | None: ...
 def plain_loads(data: bytes) -> tuple[bool, Any]: ...

@@ -13,6 +13,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use pyo3::{ffi, IntoPyObjectExt};
 
+use crate::pickles::Unpickler;
+
 /// The `buffer_callback` of `pickle.dumps`: keeps the buffers of [`SHARED_FROM`] bytes or
 /// more out of band (it returns `False` for them, and holds their bytes), and lets smaller
 /// ones, and those that are not contiguous, go into the pickle (`True`).
@@ -148,14 +150,22 @@ pub(crate) fn shared_list(py: Python<'_>, buffers: Vec<Buffer>) -> PyResult<Boun
     PyList::new(py, objects)
 }
 
-/// `pickle.loads(data, buffers=buffers)`.
-pub(crate) fn loads<'py>(
+/// The value a pickle with out-of-band `buffers` holds: read by `plain` if it is made of plain
+/// values (its large `bytes` made from the buffers), else `pickle.loads(data, buffers=...)`
+/// (`loads`), the buffers handed over as [`SharedBuffer`]s. For a worker's arguments and a
+/// parent's values alike.
+pub(crate) fn load<'py>(
+    plain: &mut Unpickler<'py>,
     loads: &Bound<'py, PyAny>,
-    data: &Bound<'py, PyAny>,
+    data: &[u8],
     buffers: Vec<Buffer>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let views: Vec<&[u8]> = buffers.iter().map(|b| &**b).collect();
+    if let Some(value) = plain.load_with(data, &views) {
+        return Ok(value);
+    }
     let py = loads.py();
     let kwargs = PyDict::new(py);
     kwargs.set_item("buffers", shared_list(py, buffers)?)?;
-    loads.call((data,), Some(&kwargs))
+    loads.call((PyBytes::new(py, data),), Some(&kwargs))
 }

@@ -149,12 +149,8 @@ impl IntoValue for Payload {
         let Some(loads) = loads else {
             return Err(PyRuntimeError::new_err("a value with out-of-band buffers read without pickle"));
         };
-        let views: Vec<&[u8]> = self.buffers().iter().map(|b| &**b).collect();
-        if let Some(value) = loads.plain.load_with(self.bytes(), &views) {
-            return Ok(value);
-        }
         let (bytes, buffers) = self.into_parts();
-        buffers::loads(&loads.loads, Bound::new(py, Pickled(bytes))?.as_any(), buffers)
+        buffers::load(&mut loads.plain, &loads.loads, &bytes, buffers)
     }
 }
 

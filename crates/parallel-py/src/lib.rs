@@ -24,7 +24,6 @@ fn _parallel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(threads::run_threads, m)?)?;
     m.add_function(wrap_pyfunction!(program::run_program, m)?)?;
     m.add_function(wrap_pyfunction!(program::pickle_params, m)?)?;
-    m.add_function(wrap_pyfunction!(program::lazy_params, m)?)?;
     m.add_function(wrap_pyfunction!(items::types_of, m)?)?;
     m.add_function(wrap_pyfunction!(pickles::loads, m)?)?;
     m.add_function(wrap_pyfunction!(pickles::dumps, m)?)?;

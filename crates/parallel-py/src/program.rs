@@ -45,7 +45,7 @@ impl PyProgram {
 }
 
 /// A call's pickled parameters, made by [`pickle_params`] — Rust's bytes, which
-/// [`run_program`] takes over without a copy (once) — or by [`lazy_params`]: what to pickle,
+/// [`run_program`] takes over without a copy (once) — or, made `lazy`, what to pickle,
 /// which [`run_program`] pickles run after run while the call's first tasks already run.
 #[pyclass(module = "parallel._parallel", name = "Params")]
 pub(crate) struct Params(Option<Source>);
@@ -178,8 +178,11 @@ impl Pickling {
 /// `(tuple(item), None)`). Plain values are pickled here ([`crate::pickles`]); any other
 /// object is `dumps(obj, protocol)`, unless that raises or its pickle names `__main__`: then
 /// `fallback(index, obj)`, which returns the bytes to send (the caller's rules: cloudpickle,
-/// or a stand-in that fails the task).
+/// or a stand-in that fails the task). With `lazy`, they are pickled later, by
+/// [`run_program`], while the call runs: the workers start on the first tasks while the caller
+/// pickles the rest.
 #[pyfunction]
+#[pyo3(signature = (items, wrap, dumps, protocol, fallback, *, lazy=false))]
 pub(crate) fn pickle_params(
     py: Python<'_>,
     items: &Bound<'_, PyAny>,
@@ -187,25 +190,15 @@ pub(crate) fn pickle_params(
     dumps: &Bound<'_, PyAny>,
     protocol: u8,
     fallback: &Bound<'_, PyAny>,
+    lazy: bool,
 ) -> PyResult<Params> {
     let mut pickling = Pickling::new(py, items, wrap, dumps, protocol, fallback)?;
+    if lazy {
+        return Ok(Params(Some(Source::Lazy(pickling))));
+    }
     let mut params = Encoded::with_capacity(pickling.len, pickling.len * 8);
     pickling.pickle(py, 0..pickling.len, &mut params)?;
     Ok(Params(Some(Source::Pickled(params))))
-}
-
-/// The same parameters as [`pickle_params`] gives, pickled later, by [`run_program`], while
-/// the call runs: the workers start on the first tasks while the caller pickles the rest.
-#[pyfunction]
-pub(crate) fn lazy_params(
-    py: Python<'_>,
-    items: &Bound<'_, PyAny>,
-    wrap: u8,
-    dumps: &Bound<'_, PyAny>,
-    protocol: u8,
-    fallback: &Bound<'_, PyAny>,
-) -> PyResult<Params> {
-    Ok(Params(Some(Source::Lazy(Pickling::new(py, items, wrap, dumps, protocol, fallback)?))))
 }
 
 /// `tuple(param)`: a tuple is itself, a list or a subclass is read into one.

@@ -83,11 +83,7 @@ impl<'py> Codec<'_, 'py> {
     fn load(&mut self, data: &[u8], buffers: Vec<Buffer>, released: &mut bool) -> PyResult<Bound<'py, PyAny>> {
         let py = self.loads.py();
         if !buffers.is_empty() {
-            let views: Vec<&[u8]> = buffers.iter().map(|b| &**b).collect();
-            if let Some(value) = self.plain.load_with(data, &views) {
-                return Ok(value);
-            }
-            return buffers::loads(self.loads, PyBytes::new(py, data).as_any(), buffers);
+            return buffers::load(&mut self.plain, self.loads, data, buffers);
         }
         if let Some(value) = self.plain.load(data) {
             return Ok(value);
