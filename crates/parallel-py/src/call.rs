@@ -5,8 +5,8 @@ use std::ffi::{c_int, c_void};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use parallel::plumbing::{Backend, Payload, Program};
-use parallel::{Error, Executor, FailedTask, FailureKind, Handle, Results};
+use parallel::plumbing::{Arrivals, Arrived, Backend, Payload, Program};
+use parallel::{Executor, FailedTask, FailureKind, Handle, Observer};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -98,21 +98,6 @@ impl Values {
     fn loads<'py>(&self, py: Python<'py>) -> Option<Loads<'py>> {
         self.loads.as_ref().map(|loads| Loads { loads: loads.bind(py).clone(), plain: Unpickler::new(py) })
     }
-
-    /// `values`, each as a Python value, in a new list.
-    fn all<'py, V: IntoValue>(&self, py: Python<'py>, values: Vec<V>) -> PyResult<Bound<'py, PyList>> {
-        let mut loads = self.loads(py);
-        if self.into.is_none() && loads.is_none() {
-            // Nothing can fail: the list is made at its size.
-            return PyList::new(py, values.into_iter().map(|v| v.into_value(py, None).expect("no loads, no error")));
-        }
-        let list = self.list(py)?;
-        for value in values {
-            // Each value's bytes are freed as soon as it is read.
-            list.append(value.into_value(py, loads.as_mut())?)?;
-        }
-        Ok(list)
-    }
 }
 
 /// Pickled values read back: plain ones here ([`Unpickler`]), any other by `loads`.
@@ -188,81 +173,69 @@ impl Pickled {
 /// How a call ended, in Python values: `(status, values, failures)` — see [`Call::wait`].
 type Ended = Py<PyTuple>;
 
-/// A running call of either mode, whatever its value type.
-trait Pending: Send {
-    /// Waits up to `timeout`; gives the call back if it has not ended.
-    fn wait_for(self: Box<Self>, timeout: Duration) -> Result<Box<dyn Ending>, Box<dyn Pending>>;
-    fn cancel(&self);
-    fn is_finished(&self) -> bool;
+/// A running call's outcomes as they arrive, whatever its value type: the engine's
+/// [`Arrivals`] and [`Handle`], read by [`Call`].
+trait Tapped: Send {
+    /// Waits up to `timeout` (without the GIL) for outcomes to arrive, keeping them; `true` if
+    /// some did.
+    fn wait_arrival(&mut self, timeout: Duration) -> bool;
+    /// The outcomes kept, taken: each task's index and its Python value, or its failure.
+    fn take<'py>(&mut self, py: Python<'py>, values: &Values) -> PyResult<Vec<(usize, Outcome<'py>)>>;
+    /// How the call ended, once it has (every outcome of a call that is `Done` is in).
+    fn ended(&mut self) -> Option<parallel::plumbing::Ended>;
 }
 
-/// An ended call whose outcomes are not yet Python values (that needs the GIL).
-pub(crate) trait Ending: Send {
-    fn into_python(self: Box<Self>, py: Python<'_>, values: &Values) -> PyResult<Ended>;
+/// A task's outcome for Python: its value, or its failure's tuple (see [`failure`]).
+pub(crate) enum Outcome<'py> {
+    Value(Bound<'py, PyAny>),
+    Failed(Bound<'py, PyTuple>),
 }
 
-impl<T: Send + 'static> Pending for Handle<T>
-where
-    T: Ending,
-{
-    fn wait_for(self: Box<Self>, timeout: Duration) -> Result<Box<dyn Ending>, Box<dyn Pending>> {
-        match (*self).wait_timeout(timeout) {
-            Ok(output) => Ok(Box::new(output)),
-            Err(handle) => Err(Box::new(handle)),
+struct Tap<V> {
+    handle: Option<Handle<parallel::plumbing::Ended>>,
+    ended: Option<parallel::plumbing::Ended>,
+    arrivals: Arrivals<V>,
+    kept: Vec<Arrived<V>>,
+}
+
+impl<V: IntoValue> Tapped for Tap<V> {
+    fn wait_arrival(&mut self, timeout: Duration) -> bool {
+        match self.arrivals.next_timeout(timeout) {
+            Some(arrived) => {
+                self.kept.push(arrived);
+                while let Some(more) = self.arrivals.try_next() {
+                    self.kept.push(more);
+                }
+                true
+            }
+            None => false,
         }
     }
-    fn cancel(&self) {
-        Handle::cancel(self);
-    }
-    fn is_finished(&self) -> bool {
-        Handle::is_finished(self)
-    }
-}
 
-/// A strict call's output.
-impl<V: IntoValue> Ending for Result<Vec<V>, Error> {
-    fn into_python(self: Box<Self>, py: Python<'_>, values: &Values) -> PyResult<Ended> {
-        let none = py.None();
-        match *self {
-            Ok(all) => {
-                let list = values.all(py, all)?;
-                ended(py, "done", list.into_any().unbind(), PyList::empty(py))
-            }
-            Err(Error::Task(failed)) => ended(py, "failed", none, PyList::new(py, [failure(py, &failed)?])?),
-            Err(Error::Timeout { finished, .. }) => {
-                ended(py, "timeout", finished.into_pyobject(py)?.into_any().unbind(), PyList::empty(py))
-            }
-            Err(Error::Cancelled) => ended(py, "cancelled", none, PyList::empty(py)),
-            Err(other) => Err(PyRuntimeError::new_err(other.to_string())),
+    fn take<'py>(&mut self, py: Python<'py>, values: &Values) -> PyResult<Vec<(usize, Outcome<'py>)>> {
+        while let Some(more) = self.arrivals.try_next() {
+            self.kept.push(more);
         }
-    }
-}
-
-/// A silent call's output.
-impl<V: IntoValue> Ending for Results<std::ops::Range<usize>, V> {
-    fn into_python(self: Box<Self>, py: Python<'_>, values: &Values) -> PyResult<Ended> {
-        outcomes(py, values, (*self).into_iter())
-    }
-}
-
-fn outcomes<V: IntoValue>(
-    py: Python<'_>,
-    values: &Values,
-    all: impl Iterator<Item = Result<V, FailedTask>>,
-) -> PyResult<Ended> {
-    let list = values.list(py)?;
-    let failures = PyList::empty(py);
-    let mut loads = values.loads(py);
-    for outcome in all {
-        match outcome {
-            Ok(value) => list.append(value.into_value(py, loads.as_mut())?)?,
-            Err(failed) => {
-                list.append(py.None())?;
-                failures.append(failure(py, &failed)?)?;
+        let mut loads = values.loads(py);
+        let mut out = Vec::with_capacity(self.kept.iter().map(|a| a.len).sum());
+        for arrived in self.kept.drain(..) {
+            for (index, outcome) in arrived.into_outcomes() {
+                out.push(match outcome {
+                    // Each value's bytes are freed as soon as it is read.
+                    Ok(value) => (index, Outcome::Value(value.into_value(py, loads.as_mut())?)),
+                    Err(failed) => (index, Outcome::Failed(failure(py, &failed)?)),
+                });
             }
         }
+        Ok(out)
     }
-    ended(py, "done", list.into_any().unbind(), failures)
+
+    fn ended(&mut self) -> Option<parallel::plumbing::Ended> {
+        if self.ended.is_none() && self.handle.as_ref().is_some_and(Handle::is_finished) {
+            self.ended = self.handle.take().map(Handle::wait);
+        }
+        self.ended.clone()
+    }
 }
 
 fn ended(py: Python<'_>, status: &str, values: Py<PyAny>, failures: Bound<'_, PyList>) -> PyResult<Ended> {
@@ -291,16 +264,33 @@ fn failure<'py>(py: Python<'py>, failed: &FailedTask) -> PyResult<Bound<'py, PyT
     (failed.index(), kind, failed.message(), signal, code, error).into_pyobject(py)
 }
 
+/// The values of a call as they arrive, in place: a list of `tasks` slots, each filled when
+/// its task's value arrives (a failed task's stays `None`), and the failures.
+struct Assembly {
+    list: Py<PyList>,
+    failures: Py<PyList>,
+}
+
 /// A call in flight: `wait(timeout)` returns `(status, values, failures)` once it has ended
 /// (or `None` past `timeout`), where `status` is `"done"` (values in order, `None` where a
 /// task failed: see failures), `"failed"` (strict: the first failure), `"timeout"` (strict:
-/// `values` is how many finished) or `"cancelled"`.
+/// `values` is how many finished) or `"cancelled"`. While it waits, the values that arrived
+/// are made Python values and put in their place: most of that work is done by the time the
+/// last task ends.
 #[pyclass(module = "parallel._parallel", name = "Call")]
 pub(crate) struct Call {
-    pending: Mutex<Option<Box<dyn Pending>>>,
+    /// The outcomes arriving: held by the thread that waits (or streams) only. Progress,
+    /// cancel and `done` go through `observer`, never waiting for it.
+    tap: Mutex<Box<dyn Tapped>>,
+    observer: Observer,
+    tasks: usize,
+    /// The values put in place so far (made at the first `wait`), until the call has ended.
+    assembly: Mutex<Option<Assembly>>,
     /// How the call ended, once a `wait` saw it: its Python values, or the error of making
     /// them (a value `loads` could not read), raised again by every later `wait`.
     ended: Mutex<Option<PyResult<Ended>>>,
+    /// Outcomes were handed out by `next_outcomes`: `wait` has no values to give.
+    streamed: std::sync::atomic::AtomicBool,
     program: Option<Program>,
     values: Values,
 }
@@ -308,38 +298,97 @@ pub(crate) struct Call {
 impl Call {
     /// Cancels the call (as `cancel` from Python).
     pub(crate) fn stop(&self) {
-        if let Some(pending) = lock(&self.pending).as_ref() {
-            pending.cancel();
-        }
+        self.observer.cancel();
     }
 
-    pub(crate) fn strict<V: IntoValue>(
-        handle: Handle<Result<Vec<V>, Error>>,
+    /// The call on `handle`, whose `tasks` outcomes arrive at `arrivals`.
+    pub(crate) fn new<V: IntoValue>(
+        (handle, arrivals): (Handle<parallel::plumbing::Ended>, Arrivals<V>),
+        tasks: usize,
         program: Option<Program>,
         values: Values,
     ) -> Self {
-        Self::new(Box::new(handle), program, values)
+        let observer = handle.observer();
+        let tap = Tap { handle: Some(handle), ended: None, arrivals, kept: Vec::new() };
+        Call {
+            tap: Mutex::new(Box::new(tap)),
+            observer,
+            tasks,
+            assembly: Mutex::new(None),
+            ended: Mutex::new(None),
+            streamed: std::sync::atomic::AtomicBool::new(false),
+            program,
+            values,
+        }
     }
 
-    pub(crate) fn silent<R: Ending + 'static>(handle: Handle<R>, program: Option<Program>, values: Values) -> Self {
-        Self::new(Box::new(handle), program, values)
+    /// The tap, once no other thread holds it — waiting without the GIL, which the holder may
+    /// need to let go of it.
+    fn hold_tap(&self, py: Python<'_>) -> std::sync::MutexGuard<'_, Box<dyn Tapped>> {
+        loop {
+            match self.tap.try_lock() {
+                Ok(tap) => return tap,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+            py.detach(|| std::thread::sleep(Duration::from_millis(1)));
+        }
     }
 
-    fn new(pending: Box<dyn Pending>, program: Option<Program>, values: Values) -> Self {
-        Call { pending: Mutex::new(Some(pending)), ended: Mutex::new(None), program, values }
+    /// Puts the outcomes that arrived in their place.
+    fn absorb(&self, py: Python<'_>, tap: &mut dyn Tapped) -> PyResult<()> {
+        let mut assembly = lock(&self.assembly);
+        if assembly.is_none() {
+            let list = self.values.list(py)?;
+            list.call_method1("extend", (py.import("itertools")?.getattr("repeat")?.call1((py.None(), self.tasks))?,))?;
+            *assembly = Some(Assembly { list: list.unbind(), failures: PyList::empty(py).unbind() });
+        }
+        let assembly = assembly.as_ref().expect("made above");
+        let (list, failures) = (assembly.list.bind(py), assembly.failures.bind(py));
+        for (index, outcome) in tap.take(py, &self.values)? {
+            match outcome {
+                Outcome::Value(value) => list.set_item(index, value)?,
+                Outcome::Failed(failed) => failures.append(failed)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// How the call ended, in Python values, once its every outcome is in place.
+    fn finish(&self, py: Python<'_>, how: parallel::plumbing::Ended) -> PyResult<Ended> {
+        let none = py.None();
+        let assembly = lock(&self.assembly).take();
+        match how {
+            parallel::plumbing::Ended::Done => {
+                let (list, failures) = match assembly {
+                    Some(Assembly { list, failures }) => (list.into_any(), failures.into_bound(py)),
+                    None => (self.values.list(py)?.into_any().unbind(), PyList::empty(py)),
+                };
+                if failures.len() > 1 {
+                    failures.call_method0("sort")?; // in input order (tuples start with the index)
+                }
+                ended(py, "done", list, failures)
+            }
+            parallel::plumbing::Ended::Failed(failed) => {
+                ended(py, "failed", none, PyList::new(py, [failure(py, &failed)?])?)
+            }
+            parallel::plumbing::Ended::TimedOut { finished } => {
+                ended(py, "timeout", finished.into_pyobject(py)?.into_any().unbind(), PyList::empty(py))
+            }
+            parallel::plumbing::Ended::Cancelled => ended(py, "cancelled", none, PyList::empty(py)),
+        }
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+fn lock<T: ?Sized>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[pymethods]
 impl Call {
     /// Waits for the call to end, at most `timeout` seconds if given (0: only looks), with the
-    /// GIL released;
-    /// Ctrl-C (any exception a signal handler raises) cancels the call and kills its worker
-    /// processes.
+    /// GIL released but while values arrive, which are then put in place; Ctrl-C (any
+    /// exception a signal handler raises) cancels the call and kills its worker processes.
     #[pyo3(signature = (timeout=None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Ended>> {
         let until = deadline("timeout", timeout)?.map(|t| Instant::now() + t);
@@ -350,40 +399,86 @@ impl Call {
                     Err(err) => Err(err.clone_ref(py)),
                 };
             }
-            let slice = until.map_or(POLL, |u| u.saturating_duration_since(Instant::now()).min(POLL));
-            let taken = lock(&self.pending).take();
-            match taken {
-                Some(pending) => match py.detach(move || pending.wait_for(slice)) {
-                    Ok(ending) => {
-                        let ended = ending.into_python(py, &self.values);
-                        let kept = match &ended {
-                            Ok(ended) => Ok(ended.clone_ref(py)),
-                            Err(err) => Err(err.clone_ref(py)),
-                        };
-                        *lock(&self.ended) = Some(kept);
-                        return ended.map(Some);
-                    }
-                    Err(pending) => *lock(&self.pending) = Some(pending),
-                },
-                // Another Python thread is waiting on this call: wait beside it.
-                None => py.detach(|| std::thread::sleep(slice.min(Duration::from_millis(5)))),
+            if self.streamed.load(std::sync::atomic::Ordering::Acquire) {
+                return Err(PyRuntimeError::new_err(
+                    "this call's results were handed out by as_completed(): they are not kept for results()",
+                ));
             }
+            let slice = until.map_or(POLL, |u| u.saturating_duration_since(Instant::now()).min(POLL));
+            // Another Python thread may hold the tap: this one waits its turn.
+            let mut tap = self.hold_tap(py);
+            let how = tap.ended();
+            // Done: every outcome has arrived. Else, whatever arrived is put in place.
+            if let Err(err) = self.absorb(py, &mut **tap) {
+                self.observer.cancel();
+                *lock(&self.ended) = Some(Err(err.clone_ref(py)));
+                return Err(err);
+            }
+            if let Some(how) = how {
+                drop(tap);
+                let ended = self.finish(py, how);
+                let kept = match &ended {
+                    Ok(ended) => Ok(ended.clone_ref(py)),
+                    Err(err) => Err(err.clone_ref(py)),
+                };
+                *lock(&self.ended) = Some(kept);
+                return ended.map(Some);
+            }
+            let waiting = &mut **tap;
+            py.detach(|| waiting.wait_arrival(slice));
+            drop(tap);
+            let finished = self.observer.is_finished();
             if let Err(interrupted) = py.check_signals() {
                 self.cancel();
                 return Err(interrupted);
             }
-            if until.is_some_and(|u| Instant::now() >= u) {
+            if until.is_some_and(|u| Instant::now() >= u) && !finished {
                 return Ok(None);
             }
         }
     }
 
+    /// The outcomes that arrived since the last look, waiting up to `timeout` seconds for the
+    /// first (without the GIL): a list of `(index, ok, value)`, `value` the task's value if
+    /// `ok`, else its failure's tuple; `None` once the call has ended and every outcome was
+    /// handed out. The outcomes handed out are not kept: `wait` then has no values to give.
+    #[pyo3(signature = (timeout=None))]
+    fn next_outcomes<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Option<Bound<'py, PyList>>> {
+        self.streamed.store(true, std::sync::atomic::Ordering::Release);
+        let wait = deadline("timeout", timeout)?.unwrap_or(POLL).min(POLL);
+        let mut tap = self.hold_tap(py);
+        let over = tap.ended().is_some();
+        let mut outcomes = tap.take(py, &self.values)?;
+        if outcomes.is_empty() && !over {
+            let tap = &mut **tap;
+            py.detach(|| tap.wait_arrival(wait));
+            outcomes = tap.take(py, &self.values)?;
+        }
+        if outcomes.is_empty() && over {
+            return Ok(None);
+        }
+        let list = PyList::empty(py);
+        for (index, outcome) in outcomes {
+            let item = match outcome {
+                Outcome::Value(value) => (index, true, value).into_pyobject(py)?,
+                Outcome::Failed(failed) => (index, false, failed).into_pyobject(py)?,
+            };
+            list.append(item)?;
+        }
+        Ok(Some(list))
+    }
+
+    /// `(done, failed, total)`: how many tasks have an outcome, how many of them failed, of
+    /// how many.
+    fn progress(&self) -> (usize, usize, usize) {
+        let p = self.observer.progress();
+        (p.done, p.failed, p.total.unwrap_or(self.tasks))
+    }
+
     /// Cancels the call: tasks not started never run; with processes, the workers running
     /// its tasks are killed.
     fn cancel(&self) {
-        if let Some(pending) = lock(&self.pending).as_ref() {
-            pending.cancel();
-        }
+        self.observer.cancel();
         if let Some(program) = &self.program {
             program.kill_workers();
         }
@@ -391,6 +486,6 @@ impl Call {
 
     /// `True` once the call has ended.
     fn done(&self) -> bool {
-        lock(&self.ended).is_some() || lock(&self.pending).as_ref().is_some_and(|p| p.is_finished())
+        lock(&self.ended).is_some() || self.observer.is_finished()
     }
 }

@@ -399,10 +399,35 @@ impl<'py> Unpickler<'py> {
     /// The same for a pickle with out-of-band buffers: its lent `bytes` ([`LENT_BYTES`]) are
     /// made from `buffers`, in order.
     pub(crate) fn load_with(&mut self, data: &[u8], buffers: &[&[u8]]) -> Option<Bound<'py, PyAny>> {
+        if let Some(value) = self.scalar(data) {
+            return Some(value);
+        }
         let loaded = self.read(data, buffers);
         self.stack.clear();
         self.memo.clear();
         loaded
+    }
+
+    /// The pickle of one scalar — `None`, a bool, an int of up to 32 bits or a float, after a
+    /// `PROTO` or not — read at once, without the stack: most tiny tasks' arguments and values.
+    fn scalar(&self, data: &[u8]) -> Option<Bound<'py, PyAny>> {
+        let py = self.py;
+        let body = match data {
+            [PROTO, protocol, rest @ ..] if *protocol <= PROTOCOL => rest,
+            _ => data,
+        };
+        Some(match *body {
+            [BININT1, b, STOP] => b.into_pyobject(py).ok()?.into_any(),
+            [BININT2, a, b, STOP] => u16::from_le_bytes([a, b]).into_pyobject(py).ok()?.into_any(),
+            [BININT, a, b, c, d, STOP] => i32::from_le_bytes([a, b, c, d]).into_pyobject(py).ok()?.into_any(),
+            [NONE, STOP] => py.None().into_bound(py),
+            [NEWTRUE, STOP] => PyBool::new(py, true).to_owned().into_any(),
+            [NEWFALSE, STOP] => PyBool::new(py, false).to_owned().into_any(),
+            [BINFLOAT, a, b, c, d, e, f, g, h, STOP] => {
+                PyFloat::new(py, f64::from_be_bytes([a, b, c, d, e, f, g, h])).into_any()
+            }
+            _ => return None,
+        })
     }
 
     fn read(&mut self, data: &[u8], buffers: &[&[u8]]) -> Option<Bound<'py, PyAny>> {

@@ -246,24 +246,23 @@ pub(crate) fn run_program(
         executor = executor.memory_limit(bytes);
     }
     let program = program.0.clone();
+    let tasks = match &params {
+        Source::Pickled(params) => params.len(),
+        Source::Lazy(pickling) => pickling.len,
+    };
+    let (feed, call) = if silent {
+        let (feed, handle, arrivals) = executor.silent().async_run_program_tapped(&program, &function, &extras, tasks);
+        (feed, Call::new((handle, arrivals), tasks, Some(program), values))
+    } else {
+        let (feed, handle, arrivals) = executor.async_run_program_tapped(&program, &function, &extras, tasks);
+        (feed, Call::new((handle, arrivals), tasks, Some(program), values))
+    };
     let mut pickling = match params {
         Source::Pickled(params) => {
-            return Ok(if silent {
-                let handle = executor.silent().async_run_program(&program, &function, &extras, params);
-                Call::silent(handle, Some(program), values)
-            } else {
-                Call::strict(executor.async_run_program(&program, &function, &extras, params), Some(program), values)
-            });
+            feed.push(params);
+            return Ok(call);
         }
         Source::Lazy(pickling) => pickling,
-    };
-    let tasks = pickling.len;
-    let (feed, call) = if silent {
-        let (feed, handle) = executor.silent().async_run_program_fed(&program, &function, &extras, tasks);
-        (feed, Call::silent(handle, Some(program), values))
-    } else {
-        let (feed, handle) = executor.async_run_program_fed(&program, &function, &extras, tasks);
-        (feed, Call::strict(handle, Some(program), values))
     };
     // Run after run, each fed as soon as it is pickled: small at first, so the workers start
     // at once, then larger. Should this stop early in any way (an unwinding panic too), the

@@ -157,8 +157,8 @@ pub(crate) fn run_threads(
     let executor = options.apply(parallel::thread());
     let values = Values { into, loads: None };
     Ok(if silent {
-        Call::silent(executor.silent().async_run(work, 0..n), None, values)
+        Call::new(executor.silent().async_run_tapped(work, 0..n), n, None, values)
     } else {
-        Call::strict(executor.async_run(work, 0..n), None, values)
+        Call::new(executor.async_run_tapped(work, 0..n), n, None, values)
     })
 }

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::call::TaskFn;
-use crate::engine::driver::{call, spawn_call, Plan};
+use crate::engine::driver::{call, spawn_call, spawn_tapped, Plan};
+use crate::engine::tap::{Arrivals, Ended};
 use crate::engine::work::Work;
 use crate::handle::Handle;
 use crate::inputs::Inputs;
@@ -268,6 +269,16 @@ impl<B: Backend, E, M: Mode, F> Executor<B, E, M, F> {
         M::Map<I, W::Out>: 'static,
     {
         spawn_call::<M, W, I, U>(work, inputs, self.plan(), finish)
+    }
+
+    /// [`spawn`](Self::spawn), tapped: the outcomes go to the returned [`Arrivals`] as they
+    /// arrive, by index (the input's keys are the caller's to keep).
+    pub(crate) fn spawn_tapped<W, I>(&self, work: W, inputs: I) -> (Handle<Ended>, Arrivals<W::Out>)
+    where
+        W: Work + 'static,
+        I: Inputs<Params = W::Params>,
+    {
+        spawn_tapped(work, inputs.into_tasks().1, self.plan())
     }
 }
 

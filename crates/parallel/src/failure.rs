@@ -103,6 +103,7 @@ impl Debug for Fault {
 }
 
 /// Why a task produced no value.
+#[derive(Clone)]
 pub struct Failure {
     pub(crate) kind: FailureKind,
     pub(crate) message: String,

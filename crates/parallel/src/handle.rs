@@ -8,6 +8,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::engine::sync::lock;
+use crate::progress::{Counts, Progress};
 
 /// Where the driver of a non-blocking call leaves its output.
 pub(crate) struct Slot<T> {
@@ -69,12 +70,31 @@ impl<T> Slot<T> {
 pub struct Handle<T> {
     slot: Arc<Slot<T>>,
     cancel: Arc<dyn Fn(bool) + Send + Sync>,
+    counts: Arc<Counts>,
     taken: bool,
 }
 
 impl<T> Handle<T> {
-    pub(crate) fn new(slot: Arc<Slot<T>>, cancel: Arc<dyn Fn(bool) + Send + Sync>) -> Self {
-        Handle { slot, cancel, taken: false }
+    pub(crate) fn new(slot: Arc<Slot<T>>, cancel: Arc<dyn Fn(bool) + Send + Sync>, counts: Arc<Counts>) -> Self {
+        Handle { slot, cancel, counts, taken: false }
+    }
+
+    /// How far the call has got: how many tasks have an outcome, how many failed, of how
+    /// many. Cheap (three atomic loads): poll it as often as a progress display needs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let handle = parallel::thread().max_workers(2)
+    ///     .async_map(|ms: u64| std::thread::sleep(Duration::from_millis(ms)), vec![1, 1, 1, 1]);
+    /// while !handle.is_finished() {
+    ///     let p = handle.progress();
+    ///     assert!(p.done <= 4 && p.failed == 0 && p.total == Some(4));
+    /// }
+    /// assert_eq!(handle.progress().done, 4);
+    /// handle.wait().unwrap();
+    /// ```
+    pub fn progress(&self) -> Progress {
+        self.counts.progress()
     }
 
     /// Blocks until the call's output is ready and returns it.
@@ -141,6 +161,59 @@ impl<T> Handle<T> {
     /// ```
     pub fn cancel(&self) {
         (self.cancel)(false);
+    }
+}
+
+impl<T: Send + 'static> Handle<T> {
+    /// A view of the call for other threads: its progress, whether it is over, and a way to
+    /// cancel it — while this handle waits somewhere else.
+    ///
+    /// ```
+    /// let handle = parallel::async_map(|x: u32| x * 2, vec![1, 2]);
+    /// let observer = handle.observer();
+    /// let watching = std::thread::spawn(move || observer.progress().total);
+    /// assert_eq!(watching.join().unwrap(), Some(2));
+    /// assert_eq!(handle.wait().unwrap(), vec![2, 4]);
+    /// ```
+    pub fn observer(&self) -> Observer {
+        let slot = self.slot.clone();
+        Observer {
+            finished: Arc::new(move || lock(&slot.state).finished),
+            cancel: self.cancel.clone(),
+            counts: self.counts.clone(),
+        }
+    }
+}
+
+/// A view of a running call for other threads ([`Handle::observer`]): its
+/// [`progress`](Self::progress), whether it [is finished](Self::is_finished), and
+/// [`cancel`](Self::cancel). It does not keep the call running: dropping the handle still
+/// cancels it.
+#[derive(Clone)]
+pub struct Observer {
+    finished: Arc<dyn Fn() -> bool + Send + Sync>,
+    cancel: Arc<dyn Fn(bool) + Send + Sync>,
+    counts: Arc<Counts>,
+}
+
+impl Observer {
+    /// As [`Handle::progress`].
+    pub fn progress(&self) -> Progress {
+        self.counts.progress()
+    }
+    /// As [`Handle::is_finished`].
+    pub fn is_finished(&self) -> bool {
+        (self.finished)()
+    }
+    /// As [`Handle::cancel`].
+    pub fn cancel(&self) {
+        (self.cancel)(false);
+    }
+}
+
+impl fmt::Debug for Observer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Observer").field("progress", &self.progress()).finish()
     }
 }
 

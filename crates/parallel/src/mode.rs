@@ -58,9 +58,14 @@ pub(crate) mod sealed {
 }
 
 fn failed_task<I: Inputs>(keys: &I::Keys, index: usize, failure: Failure) -> FailedTask {
+    failed_task_keyed(index, I::describe_key(keys, index), failure)
+}
+
+/// Task `index`'s failure as the caller sees it, with the key it is known by (maps).
+pub(crate) fn failed_task_keyed(index: usize, key: Option<String>, failure: Failure) -> FailedTask {
     FailedTask(Box::new(Details {
         index,
-        key: I::describe_key(keys, index),
+        key,
         params: failure.params,
         kind: failure.kind,
         message: failure.message,

@@ -40,6 +40,7 @@
 //! assert!(out[1].is_err());
 //! ```
 
+pub use crate::engine::tap::{Arrivals, Arrived, Ended};
 pub use crate::engine::work::{Interrupt, Work};
 pub use crate::executor::{Backend, Carries, Maps, TryMaps};
 pub use crate::failure::{ErrorValue, Fault};

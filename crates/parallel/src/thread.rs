@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::call::TaskFn;
 use crate::engine::scope::call_scoped;
+use crate::engine::tap::{Arrivals, Ended};
 use crate::engine::work::{MapWork, TryMapWork, Work};
 use crate::executor::{Backend, Carries, Executor, Maps, TryMaps};
 use crate::handle::Handle;
@@ -230,5 +231,37 @@ where
         M::Map<I, W::Out>: Send + 'static,
     {
         self.spawn(work, inputs, |output| output)
+    }
+
+    /// [`async_run`](Self::async_run), tapped: each task's outcome goes to the returned
+    /// [`Arrivals`] as it arrives, by index, and the handle says how the call ended.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parallel::plumbing::{Ended, Fault, Work};
+    /// struct Double;
+    /// impl Work for Double {
+    ///     type Params = u32;
+    ///     type Out = u32;
+    ///     type Kept = u32;
+    ///     fn keep(&self, x: &u32) -> u32 { *x }
+    ///     fn describe(&self, x: &u32) -> String { x.to_string() }
+    ///     fn run(&self, x: u32) -> Result<u32, Fault> { Ok(x * 2) }
+    /// }
+    /// let (handle, arrivals) = parallel::thread().async_run_tapped(Double, vec![1, 2, 3]);
+    /// assert_eq!(handle.wait(), Ended::Done);
+    /// let mut got = Vec::new();
+    /// while let Some(arrived) = arrivals.next_timeout(Duration::ZERO) {
+    ///     got.extend(arrived.into_outcomes().map(|(i, v)| (i, v.unwrap())));
+    /// }
+    /// got.sort();
+    /// assert_eq!(got, vec![(0, 2), (1, 4), (2, 6)]);
+    /// ```
+    pub fn async_run_tapped<W, I>(&self, work: W, inputs: I) -> (Handle<Ended>, Arrivals<W::Out>)
+    where
+        W: Work + 'static,
+        I: Inputs<Params = W::Params>,
+    {
+        self.spawn_tapped(work, inputs)
     }
 }

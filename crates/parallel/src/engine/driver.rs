@@ -14,6 +14,7 @@ use crate::engine::buffer::Buffer;
 use crate::engine::chunks::{Chunks, Collected};
 use crate::engine::pool;
 use crate::engine::state::{max_batch, CallState, Msg};
+use crate::engine::tap::{Arrivals, Ended, Tap};
 use crate::engine::tracked::Closing;
 use crate::engine::work::Work;
 use crate::failure::FailureKind;
@@ -21,6 +22,7 @@ use crate::handle::{Handle, Slot};
 use crate::inputs::Inputs;
 use crate::inputs::Tasks;
 use crate::mode::Mode;
+use crate::progress::Counts;
 
 /// The options of one call, with its deadline fixed at its start.
 #[derive(Clone, Debug)]
@@ -107,13 +109,20 @@ where
 {
     /// Starts the pool threads of a call; `spawn` makes their work for the pool.
     pub(crate) fn start(work: W, tasks: It, plan: Plan, spawn: S) -> Self {
+        Self::start_tapped(work, tasks, plan, spawn, None)
+    }
+
+    /// The same, for a call whose outcomes go to `tap` as they are delivered (its values are
+    /// then never collected here).
+    pub(crate) fn start_tapped(work: W, tasks: It, plan: Plan, spawn: S, tap: Option<Tap<W::Out>>) -> Self {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let (low, high) = tasks.size_hint();
         let workers = plan.workers.min(high.unwrap_or(usize::MAX)).max(1);
         let tracked = plan.deadline.is_some() || plan.task_timeout.is_some();
         let max_batch = max_batch(low, workers, plan.task_timeout.is_some());
         let exact = (Some(low) == high).then_some(low);
-        let buffer = exact.filter(|_| !tracked).and_then(Buffer::new).map(Arc::new);
+        let buffer = exact.filter(|_| !tracked && tap.is_none()).and_then(Buffer::new).map(Arc::new);
+        let counts = Arc::new(Counts::new(exact));
         let state = Arc::new(CallState::new(
             work,
             tasks,
@@ -121,6 +130,7 @@ where
             (tracked, !plan.silent, plan.cancellable),
             max_batch,
             buffer.clone(),
+            (counts, tap),
         ));
         // An input known to be empty needs no pool thread, and its call is over before any
         // deadline.
@@ -275,10 +285,32 @@ where
     let timeout = plan.timeout;
     let (keys, tasks) = inputs.into_tasks();
     let driver = Driver::start(work, tasks, Plan { cancellable: true, ..plan }, Detached);
-    let cancel = Arc::new(driver.canceller());
+    let (cancel, counts) = (Arc::new(driver.canceller()), driver.state.counts());
     let slot = Slot::new();
     let filled = slot.clone();
     let drive = move || filled.fill(finish(M::map::<I, W::Out>(driver.collect(), keys, timeout)));
     pool::spawn([Box::new(drive) as pool::Work]);
-    Handle::new(slot, cancel)
+    Handle::new(slot, cancel, counts)
+}
+
+/// Starts a call whose outcomes go to the returned [`Arrivals`] as they are delivered; its
+/// handle says how it ended. The call is strict or silent as `plan` says.
+pub(crate) fn spawn_tapped<W, It>(work: W, tasks: It, plan: Plan) -> (Handle<Ended>, Arrivals<W::Out>)
+where
+    W: Work + 'static,
+    It: Tasks<Params = W::Params> + 'static,
+{
+    let (tap, arrivals) = Arrivals::new();
+    let end = tap.clone();
+    let driver = Driver::start_tapped(work, tasks, Plan { cancellable: true, ..plan }, Detached, Some(tap));
+    let (cancel, counts) = (Arc::new(driver.canceller()), driver.state.counts());
+    let slot = Slot::new();
+    let filled = slot.clone();
+    let drive = move || {
+        filled.fill(Ended::of(driver.collect()));
+        // Wakes whoever waits for outcomes: the handle has its end now.
+        let _ = end.send(None);
+    };
+    pool::spawn([Box::new(drive) as pool::Work]);
+    (Handle::new(slot, cancel, counts), arrivals)
 }

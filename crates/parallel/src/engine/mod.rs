@@ -22,6 +22,7 @@ pub(crate) mod pool;
 pub(crate) mod scope;
 pub(crate) mod state;
 pub(crate) mod sync;
+pub(crate) mod tap;
 pub(crate) mod tracked;
 pub(crate) mod tracked_batch;
 pub(crate) mod work;

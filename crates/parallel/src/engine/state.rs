@@ -18,10 +18,12 @@ use crossbeam_channel::Sender;
 use crate::engine::buffer::Buffer;
 use crate::engine::chunks::Chunk;
 use crate::engine::sync::lock;
+use crate::engine::tap::{Arrived, Tap};
 use crate::engine::tracked_batch::TrackedBatch;
 use crate::engine::work::{describe, describe_params, panic_message, run_one, Work};
 use crate::failure::{Failure, FailureKind, Fault};
 use crate::inputs::Tasks;
+use crate::progress::Counts;
 
 /// What wakes the driver. Chunks themselves wait in the call state's outbox.
 pub(crate) enum Msg {
@@ -66,9 +68,12 @@ pub(crate) struct CallState<W: Work, It> {
     buffer: Option<Arc<Buffer<W::Out>>>,
     /// Chunks waiting for the driver.
     outbox: Mutex<Vec<Chunk<W::Out>>>,
-    /// Tasks delivered so far, and how many the call has (`usize::MAX` until known).
-    delivered: AtomicUsize,
-    total: AtomicUsize,
+    /// Tasks delivered so far (failed among them), and how many the call has: shared with
+    /// the call's handle, which reads its progress there.
+    counts: Arc<Counts>,
+    /// Where each chunk's outcomes go as it is delivered, if the call has a tap: the outbox
+    /// then gets the chunk without its values.
+    tap: Option<Tap<W::Out>>,
     /// Strict calls want every chunk at once after a failure.
     strict: bool,
     failed: AtomicBool,
@@ -114,6 +119,7 @@ where
         (tracked, strict, cancellable): (bool, bool, bool),
         max_batch: usize,
         buffer: Option<Arc<Buffer<W::Out>>>,
+        (counts, tap): (Arc<Counts>, Option<Tap<W::Out>>),
     ) -> Self {
         CallState {
             work,
@@ -127,8 +133,8 @@ where
             in_flight: Mutex::new(Vec::new()),
             buffer,
             outbox: Mutex::new(Vec::new()),
-            delivered: AtomicUsize::new(0),
-            total: AtomicUsize::new(usize::MAX),
+            counts,
+            tap,
             strict,
             failed: AtomicBool::new(false),
         }
@@ -164,8 +170,13 @@ where
     }
 
     /// The call's number of tasks, once the input is exhausted.
+    /// The call's counts, which its handle reads.
+    pub(crate) fn counts(&self) -> Arc<Counts> {
+        self.counts.clone()
+    }
+
     pub(crate) fn total(&self) -> Option<usize> {
-        Some(self.total.load(Ordering::Acquire)).filter(|&t| t != usize::MAX)
+        self.counts.total()
     }
 
     pub(crate) fn send(&self, msg: Msg) {
@@ -253,7 +264,7 @@ where
     /// Marks the input exhausted: the number of tasks is known.
     fn end(&self, source: &mut Source<It>) {
         source.done = true;
-        self.total.store(source.next_index, Ordering::Release);
+        self.counts.set_total(source.next_index);
         self.send(Msg::End);
     }
 
@@ -436,14 +447,20 @@ where
     /// Hands a chunk to the driver, and wakes it only when it has something to do: a failure
     /// to report (strict calls) or the call's last tasks. A call of a million tiny tasks thus
     /// wakes its driver a few times, not once per batch.
-    pub(crate) fn deliver(&self, chunk: Chunk<W::Out>) {
-        let len = chunk.len;
-        if !chunk.failures.is_empty() {
+    pub(crate) fn deliver(&self, mut chunk: Chunk<W::Out>) {
+        let (len, failed) = (chunk.len, chunk.failures.len());
+        if failed > 0 {
             self.failed.store(true, Ordering::Release);
         }
+        if let Some(tap) = &self.tap {
+            // Before the outbox: whoever learns that the call ended finds every outcome tapped.
+            // (Nobody listening any more is no error: the consumer went away.)
+            let _ = tap.send(Some(Arrived::of(&mut chunk)));
+        }
         lock(&self.outbox).push(chunk);
-        let delivered = self.delivered.fetch_add(len, Ordering::AcqRel) + len;
-        if delivered == self.total.load(Ordering::Acquire) || (self.strict && self.failed.load(Ordering::Acquire)) {
+        // Counted once in the outbox: whoever counts the last task finds every chunk there.
+        let delivered = self.counts.add(len, failed);
+        if Some(delivered) == self.counts.total() || (self.strict && self.failed.load(Ordering::Acquire)) {
             self.send(Msg::Wake);
         }
     }

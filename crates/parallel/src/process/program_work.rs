@@ -14,6 +14,7 @@
 
 use std::ops::Range;
 
+use crate::engine::tap::{Arrivals, Ended};
 use crate::engine::work::{Interrupt, Work};
 use crate::failure::{FailureKind, Fault};
 use crate::handle::Handle;
@@ -169,6 +170,39 @@ impl<E, M: Mode> Process<E, M> {
         let feed = Feed::new();
         let work = self.program_work_on(program, function, extras, feed.clone());
         (feed, self.spawn(work, 0..tasks, |output| output))
+    }
+
+    /// [`async_run_program_fed`](Self::async_run_program_fed), tapped: each task's outcome
+    /// goes to the returned [`Arrivals`] as it arrives — converted by the caller while the
+    /// call still runs — and the handle says how the call ended.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parallel::plumbing::{Encoded, Ended, Program};
+    /// let cat = Program::new(|| std::process::Command::new("cat"));
+    /// let (feed, handle, arrivals) = parallel::process().silent().async_run_program_tapped(&cat, b"f", b"", 2);
+    /// let mut params = Encoded::new();
+    /// params.push(&[1], Vec::new());
+    /// params.push(&[2], Vec::new());
+    /// feed.push(params);
+    /// assert_eq!(handle.wait(), Ended::Done);
+    /// let mut failed = 0;
+    /// while let Some(arrived) = arrivals.next_timeout(Duration::ZERO) {
+    ///     failed += arrived.failures.len(); // `cat` speaks no protocol: its tasks fail
+    /// }
+    /// assert_eq!(failed, 2);
+    /// ```
+    pub fn async_run_program_tapped(
+        &self,
+        program: &Program,
+        function: &[u8],
+        extras: &[u8],
+        tasks: usize,
+    ) -> (Feed, Handle<Ended>, Arrivals<Payload>) {
+        let feed = Feed::new();
+        let work = self.program_work_on(program, function, extras, feed.clone());
+        let (handle, arrivals) = self.spawn_tapped(work, 0..tasks);
+        (feed, handle, arrivals)
     }
 
     fn program_work(

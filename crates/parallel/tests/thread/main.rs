@@ -20,6 +20,7 @@ mod max_workers;
 mod nested;
 mod nothing_lost;
 mod panics;
+mod progress;
 mod properties;
 mod scoped;
 mod silent;
