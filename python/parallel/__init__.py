@@ -11,6 +11,7 @@ import functools
 from . import exceptions
 from ._engine import PROCESS_EXECUTOR, THREAD_EXECUTOR, AsyncCall, ExecutorStrategy, executor_of, run
 from ._options import Options
+from ._progress import Progress
 from ._results import BaseResult, DictResult, FailedTask, ListResult
 from ._tasks import Arg, Job, arg, future, job, map_tasks, par_tasks, unwrap
 
@@ -34,6 +35,7 @@ __all__ = [
     "ListResult",
     "DictResult",
     "AsyncCall",
+    "Progress",
     "Job",
     "Arg",
     "exceptions",
@@ -58,6 +60,7 @@ def map(
     *,
     task_timeout=None,
     memory_limit=None,
+    progress=None,
 ):
     """Calls `fn` once per parameter, in parallel; the results come in the parameters' shape:
     a list in input order for any iterable, a dict with the same keys for a dict.
@@ -76,7 +79,7 @@ def map(
     """
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
     executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
-    return run(executor, keys, tasks, options, silent)
+    return run(executor, keys, tasks, options, silent, progress)
 
 
 def async_map(
@@ -91,11 +94,12 @@ def async_map(
     *,
     task_timeout=None,
     memory_limit=None,
+    progress=None,
 ):
     """`map` without blocking: returns an `AsyncCall`, already running; `.results()` waits."""
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
     executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
-    return AsyncCall(executor, keys, tasks, options, silent)
+    return AsyncCall(executor, keys, tasks, options, silent, progress)
 
 
 def par(
@@ -109,13 +113,14 @@ def par(
     *,
     task_timeout=None,
     memory_limit=None,
+    progress=None,
 ):
     """Runs different functions at once. `params` is a list or dict whose entries are each a
     callable, a `(callable, *args)` tuple or `parallel.future(callable, *args, **kwargs)`; the
     results come in its shape. Options as for `map`."""
     keys, tasks = par_tasks(params, extras, unpack_arguments)
     executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
-    return run(executor, keys, tasks, options, silent)
+    return run(executor, keys, tasks, options, silent, progress)
 
 
 def async_par(
@@ -129,11 +134,12 @@ def async_par(
     *,
     task_timeout=None,
     memory_limit=None,
+    progress=None,
 ):
     """`par` without blocking: returns an `AsyncCall`, already running."""
     keys, tasks = par_tasks(params, extras, unpack_arguments)
     executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
-    return AsyncCall(executor, keys, tasks, options, silent)
+    return AsyncCall(executor, keys, tasks, options, silent, progress)
 
 
 def split(collection, fn, executor=THREAD_EXECUTOR, workers=None, timeout=None, extras=None):

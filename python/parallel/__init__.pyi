@@ -37,8 +37,8 @@ function body, in quotes, or under `from __future__ import annotations`). `ListR
 """
 
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Generic, Literal, TypeVar, overload
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar, overload
 
 from typing_extensions import ParamSpec, Self, TypeAlias
 
@@ -64,6 +64,7 @@ __all__ = [
     "ListResult",
     "DictResult",
     "AsyncCall",
+    "Progress",
     "Job",
     "Arg",
     "exceptions",
@@ -92,6 +93,21 @@ PROCESS: Literal[ExecutorStrategy.PROCESS_EXECUTOR]
 
 # An executor: `parallel.THREAD_EXECUTOR` / `PROCESS_EXECUTOR` or their names.
 _ExecutorLike: TypeAlias = ExecutorStrategy | Literal["thread", "process"]
+
+class _Updates(Protocol):
+    """A progress display of one's own (a `tqdm` bar): told how many more tasks finished."""
+
+    def update(self, n: int, /) -> object: ...
+
+# `progress=`: True (a tqdm bar on stderr), `callable(done, total)`, or an object with `update(n)`.
+_ProgressLike: TypeAlias = bool | Callable[[int, int | None], object] | _Updates | None
+
+class Progress(NamedTuple):
+    """How far a call has got: `done` tasks have an outcome, `failed` of them failed, of `total`."""
+
+    done: int
+    failed: int
+    total: int
 
 # --- tasks -------------------------------------------------------------------------------------
 
@@ -208,6 +224,17 @@ class AsyncCall(Generic[_Res_co]):
     def results(self: AsyncCall[DictResult[_K, _S]], timeout: float | None = None, silent: bool = ...) -> DictResult[_K, _S | FailedTask]: ...
     @overload
     def results(self: AsyncCall[ListResult[_S]], timeout: float | None = None, silent: bool = ...) -> ListResult[_S | FailedTask]: ...
+    def progress(self) -> Progress: ...
+    # `(key, value)` in the order tasks finish: the index for a list, the key for a dict.
+    @overload
+    def as_completed(self: AsyncCall[DictResult[_K, _S]]) -> Iterator[tuple[_K, _S]]: ...
+    @overload
+    def as_completed(self: AsyncCall[ListResult[_S]]) -> Iterator[tuple[int, _S]]: ...
+    def __await__(self) -> Generator[Any, None, _Res_co]: ...
+    @overload
+    def __aiter__(self: AsyncCall[DictResult[_K, _S]]) -> AsyncIterator[tuple[_K, _S]]: ...
+    @overload
+    def __aiter__(self: AsyncCall[ListResult[_S]]) -> AsyncIterator[tuple[int, _S]]: ...
     def shutdown(self, wait: bool = True, cancel: bool = False) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> Literal[False]: ...
@@ -234,6 +261,7 @@ def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingO
     *,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> DictResult[_K, _R]: ...
 @overload
 def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -248,6 +276,7 @@ def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingO
     unpack_arguments: bool = True,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> DictResult[_K, _R | FailedTask]: ...
 @overload
 def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -262,6 +291,7 @@ def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingO
     *,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> DictResult[_K, _R | FailedTask]: ...
 @overload
 def map(
@@ -276,6 +306,7 @@ def map(
     *,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> ListResult[_R]: ...
 @overload
 def map(
@@ -290,6 +321,7 @@ def map(
     unpack_arguments: bool = True,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> ListResult[_R | FailedTask]: ...
 @overload
 def map(
@@ -304,6 +336,7 @@ def map(
     *,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> ListResult[_R | FailedTask]: ...
 @overload
 def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -318,6 +351,7 @@ def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverla
     *,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> AsyncCall[DictResult[_K, _R]]: ...
 @overload
 def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -332,6 +366,7 @@ def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverla
     unpack_arguments: bool = True,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
 @overload
 def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -346,6 +381,7 @@ def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverla
     *,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
 @overload
 def async_map(
@@ -360,6 +396,7 @@ def async_map(
     *,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> AsyncCall[ListResult[_R]]: ...
 @overload
 def async_map(
@@ -374,6 +411,7 @@ def async_map(
     unpack_arguments: bool = True,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
 @overload
 def async_map(
@@ -388,6 +426,7 @@ def async_map(
     *,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
 @overload
 def par(  # type: ignore[overload-overlap]
@@ -401,6 +440,7 @@ def par(  # type: ignore[overload-overlap]
     *,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> DictResult[_K, Any]: ...
 @overload
 def par(
@@ -414,6 +454,7 @@ def par(
     *,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> ListResult[Any]: ...
 @overload
 def async_par(  # type: ignore[overload-overlap]
@@ -427,6 +468,7 @@ def async_par(  # type: ignore[overload-overlap]
     *,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> AsyncCall[DictResult[_K, Any]]: ...
 @overload
 def async_par(
@@ -440,6 +482,7 @@ def async_par(
     *,
     task_timeout: float | None = None,
     memory_limit: int | None = None,
+    progress: _ProgressLike = None,
 ) -> AsyncCall[ListResult[Any]]: ...
 
 def split(
@@ -476,6 +519,7 @@ class _Executor:
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> DictResult[_K, _R]: ...
     @overload
     def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -490,6 +534,7 @@ class _Executor:
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> DictResult[_K, _R | FailedTask]: ...
     @overload
     def map(
@@ -504,6 +549,7 @@ class _Executor:
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> ListResult[_R]: ...
     @overload
     def map(
@@ -518,6 +564,7 @@ class _Executor:
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> ListResult[_R | FailedTask]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -532,6 +579,7 @@ class _Executor:
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[DictResult[_K, _R]]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -546,6 +594,7 @@ class _Executor:
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
     @overload
     def async_map(
@@ -560,6 +609,7 @@ class _Executor:
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[ListResult[_R]]: ...
     @overload
     def async_map(
@@ -574,6 +624,7 @@ class _Executor:
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
     @overload
     def par(  # type: ignore[overload-overlap]
@@ -587,6 +638,7 @@ class _Executor:
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> DictResult[_K, Any]: ...
     @overload
     def par(
@@ -600,6 +652,7 @@ class _Executor:
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> ListResult[Any]: ...
     @overload
     def async_par(  # type: ignore[overload-overlap]
@@ -613,6 +666,7 @@ class _Executor:
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[DictResult[_K, Any]]: ...
     @overload
     def async_par(
@@ -626,6 +680,7 @@ class _Executor:
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[ListResult[Any]]: ...
     def split(
         self,
@@ -666,6 +721,7 @@ class _BoundExecutor(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> DictResult[_K, _R]: ...
     @overload
     def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -679,6 +735,7 @@ class _BoundExecutor(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> DictResult[_K, _R | FailedTask]: ...
     @overload
     def map(
@@ -692,6 +749,7 @@ class _BoundExecutor(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> ListResult[_R]: ...
     @overload
     def map(
@@ -705,6 +763,7 @@ class _BoundExecutor(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> ListResult[_R | FailedTask]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -718,6 +777,7 @@ class _BoundExecutor(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[DictResult[_K, _R]]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -731,6 +791,7 @@ class _BoundExecutor(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
     @overload
     def async_map(
@@ -744,6 +805,7 @@ class _BoundExecutor(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[ListResult[_R]]: ...
     @overload
     def async_map(
@@ -757,6 +819,7 @@ class _BoundExecutor(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
     def future(self, *args: _P.args, **kwargs: _P.kwargs) -> Job: ...
 
@@ -795,6 +858,7 @@ class ParallelCallable(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> DictResult[_K, _R]: ...
     @overload
     def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -809,6 +873,7 @@ class ParallelCallable(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> DictResult[_K, _R | FailedTask]: ...
     @overload
     def map(
@@ -823,6 +888,7 @@ class ParallelCallable(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> ListResult[_R]: ...
     @overload
     def map(
@@ -837,6 +903,7 @@ class ParallelCallable(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> ListResult[_R | FailedTask]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -851,6 +918,7 @@ class ParallelCallable(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[DictResult[_K, _R]]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -865,6 +933,7 @@ class ParallelCallable(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
     @overload
     def async_map(
@@ -879,6 +948,7 @@ class ParallelCallable(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[ListResult[_R]]: ...
     @overload
     def async_map(
@@ -893,6 +963,7 @@ class ParallelCallable(Generic[_P, _R]):
         unpack_arguments: bool = True,
         task_timeout: float | None = None,
         memory_limit: int | None = None,
+        progress: _ProgressLike = None,
     ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
     def future(self, *args: _P.args, **kwargs: _P.kwargs) -> Job:
         """This function with these arguments (checked), for `parallel.par`."""

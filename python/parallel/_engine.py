@@ -21,8 +21,9 @@ import sys
 
 from . import _parallel
 from ._options import seconds
-from ._outcomes import Ended, Failure, Kind, Status, finish
+from ._outcomes import Ended, Failure, Kind, Status, failed_task, finish
 from ._pickling import PROTOCOL, cloud_dumps, describe, dumps
+from ._progress import EVERY, Background, Progress, watcher
 from ._protocol import ENTRY_ARGS, ENTRY_PAR, ENTRY_SINGLE
 from ._results import ListResult
 from ._tasks import EACH, SINGLE
@@ -214,6 +215,14 @@ class _Running:
         ended = self._call.wait(timeout)
         return Ended.of(ended) if ended is not None else None
 
+    def progress(self):
+        return Progress(*self._call.progress())
+
+    def next_outcomes(self, timeout):
+        """The outcomes that arrived since the last look, `(index, ok, value or failure)`
+        each, waiting up to `timeout` s for the first; None once every one was handed out."""
+        return self._call.next_outcomes(timeout)
+
 
 class _FailedStart:
     """A call that could not start (a silent process call whose function does not pickle):
@@ -232,8 +241,20 @@ class _FailedStart:
         pass
 
     def wait(self, timeout=None):
-        n, exc = len(self._tasks), self.error
-        return Ended(Status.DONE, [None] * n, [Failure(i, Kind.ERROR, str(exc), None, None, exc) for i in range(n)])
+        n = len(self._tasks)
+        return Ended(Status.DONE, [None] * n, self._failures())
+
+    def _failures(self):
+        exc = self.error
+        return [Failure(i, Kind.ERROR, str(exc), None, None, exc) for i in range(len(self._tasks))]
+
+    def progress(self):
+        n = len(self._tasks)
+        return Progress(n, n, n)
+
+    def next_outcomes(self, timeout):
+        failures, self._tasks = self._failures(), ()
+        return [(f.task, False, f) for f in failures] or None
 
 
 def _start(executor, tasks, keys, options, silent):
@@ -248,10 +269,23 @@ def _start(executor, tasks, keys, options, silent):
     return _Running(_start_threads(tasks, keys, options, silent))
 
 
-def run(executor, keys, tasks, options, silent):
+def run(executor, keys, tasks, options, silent, progress=None):
     """Runs `tasks` (a `Tasks`, on `executor`, an `ExecutorStrategy`, with `options`, an
-    `Options`) and returns the results, or raises the first failure (not silent)."""
-    ended = _start(executor, tasks, keys, options, silent).wait()
+    `Options`) and returns the results, or raises the first failure (not silent); shows its
+    progress as `progress` says (`_progress.watcher`), from this thread."""
+    watch = watcher(progress, len(tasks))
+    running = _start(executor, tasks, keys, options, silent)
+    if watch is None:
+        ended = running.wait()
+    else:
+        try:
+            while (ended := running.wait(EVERY)) is None:
+                watch.show(running.progress())
+            watch.close(running.progress())
+        except BaseException:
+            running.cancel()  # a callback that raised, or Ctrl-C: nothing more runs
+            watch.abandon()
+            raise
     return finish(ended, keys, tasks, options.stated_timeout)
 
 
@@ -265,7 +299,8 @@ class AsyncCall:
     waited for on exit.
     """
 
-    def __init__(self, executor, keys, tasks, options, silent):
+    def __init__(self, executor, keys, tasks, options, silent, progress=None):
+        watch = watcher(progress, len(tasks))  # a bad `progress` fails before anything runs
         self._executor = executor
         self._keys = keys
         self._tasks = tasks  # until the results are made: failed tasks report their arguments
@@ -277,6 +312,7 @@ class AsyncCall:
         self._pid = os.getpid()  # a forked child has the object, not the call
         self._results = None
         self._cancelled = False
+        self._watching = Background(watch, self._call, self.cancel) if watch is not None else None
 
     def done(self):
         """`True` once every task has an outcome."""
@@ -301,6 +337,7 @@ class AsyncCall:
                 if timeout == 0:
                     raise TimeoutException("the call has not ended yet (results(timeout=0) does not wait)")
                 raise TimeoutException(f"the results were not ready within {timeout} s")
+            self._watched()
             self._results = finish(ended, self._keys, self._tasks, self._timeout, self._cancelled)
             self._tasks = self._keys = None
         if not silent and self._results.failures:
@@ -308,6 +345,88 @@ class AsyncCall:
             first = next(iter(failed.values())) if isinstance(failed, dict) else failed[0]
             raise first.ex
         return self._results
+
+    def progress(self):
+        """`parallel.Progress(done, failed, total)`: how many tasks have an outcome, how many
+        of them failed, of how many. Cheap: poll it as often as a display needs."""
+        return self._call.progress()
+
+    def as_completed(self):
+        """The results in the order the tasks finish: an iterator of `(key, value)` pairs,
+        `key` the task's index (sequence input) or its dict key. A failed task is yielded as
+        its `FailedTask` if the call is silent; otherwise the iterator raises its exception
+        when it reaches it. What it hands out is not kept: `results()` then has nothing to
+        give. Leaving the loop early leaves the call running (`cancel()` stops it)."""
+        for batch in self._batches():
+            yield from batch
+
+    def _batches(self, wait=0.05):
+        """`as_completed`'s pairs, a list at a time (as they arrived)."""
+        keys, tasks = self._keys, self._tasks
+        if tasks is None:
+            raise RuntimeError("this call's results were already taken by results(): as_completed() has nothing to give")
+        try:
+            while True:
+                outcomes = self._call.next_outcomes(wait)
+                if outcomes is None:
+                    break
+                batch = []
+                for index, ok, value in outcomes:
+                    if ok:
+                        batch.append((keys[index] if keys is not None else index, value))
+                        continue
+                    failed = failed_task(value, keys, tasks, self._cancelled)
+                    if not self.silent:
+                        yield batch
+                        raise failed.ex
+                    batch.append((failed.key, failed))
+                yield batch
+        except BaseException:
+            if not isinstance(sys.exc_info()[1], GeneratorExit):
+                self.cancel()  # Ctrl-C while streaming stops the call too
+            raise
+        self._watched()
+
+    def __await__(self):
+        """`await call`: what `results()` returns, without blocking the event loop (the call
+        is waited for on a thread of the loop's executor); cancelling the awaiting task cancels
+        the call."""
+        return self._awaited().__await__()
+
+    async def _awaited(self):
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, self._wait, None)
+        except asyncio.CancelledError:
+            self.cancel()
+            raise
+        return self.results()
+
+    async def __aiter__(self):
+        """`async for key, value in call`: `as_completed()`, without blocking the event loop."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        batches = self._batches(wait=0.05)
+        done = object()
+        try:
+            while (batch := await loop.run_in_executor(None, next, batches, done)) is not done:
+                for pair in batch:
+                    yield pair
+        except asyncio.CancelledError:
+            self.cancel()
+            raise
+        finally:
+            batches.close()
+
+    def _watched(self):
+        """Once the call ended: its progress display is done; a callback's error raised."""
+        if self._watching is not None:
+            self._watching.join()
+            if self._watching.error is not None:
+                raise self._watching.error
 
     def shutdown(self, wait=True, cancel=False):
         """Ends the call: cancels it if `cancel`, then waits for it if `wait`."""

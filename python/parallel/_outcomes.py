@@ -14,7 +14,7 @@ from ._pickling import describe, load_exception
 from ._results import DictResult, FailedTask, ListResult
 from .exceptions import BaseParallelException, CancelledError, RemoteTraceback, TimeoutException, WorkerCrashedError
 
-__all__ = ["Status", "Kind", "Failure", "Ended", "finish"]
+__all__ = ["Status", "Kind", "Failure", "Ended", "finish", "failed_task"]
 
 
 class Status(str, enum.Enum):
@@ -105,6 +105,13 @@ def _exception(failure):
     if kind == _CANCELLED:
         return CancelledError(message)
     return BaseParallelException(f"parallel: the engine failed the task: {message}")
+
+
+def failed_task(failure, keys, tasks, cancelled=False):
+    """The `FailedTask` of one failure (a binding's tuple), as `finish` makes it."""
+    if cancelled and failure[KIND] == _CRASHED:
+        failure = Failure(failure[TASK], Kind.CANCELLED, "the call was cancelled while the task ran", None, None, None)
+    return _failed_task(failure, keys, tasks)
 
 
 def _failed_task(failure, keys, tasks):

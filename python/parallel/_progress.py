@@ -1,0 +1,148 @@
+"""How far a call has got, shown while it runs: the `progress=` option of every call.
+
+The engine counts each task's outcome as it arrives; this module only shows the counts, in one
+of three forms:
+
+* `progress=True`: a `tqdm.auto` bar on stderr (a terminal bar, or a widget in Jupyter) whose
+  total is the number of tasks, with the failures so far in its postfix, closed when the call
+  ends — however it ends;
+* `progress=callable`: `callable(done, total)`, `done` the tasks finished (succeeded or
+  failed), `total` an int (or None while unknown), at most every `EVERY` seconds and always
+  once at the end;
+* `progress=obj` with an `update(n)` method (a `tqdm` of one's own, a rich adapter):
+  `obj.update(n)` with increments that sum to the number of tasks finished.
+
+A blocking call shows its progress from the thread that waits for it; a non-blocking one from
+a thread of its own, which ends with the call. A callback that raises fails the call with that
+exception (its tasks are cancelled).
+"""
+
+import collections
+import threading
+
+__all__ = ["Progress", "watcher", "EVERY"]
+
+# How often a call's progress is shown, at most (seconds).
+EVERY = 0.1
+
+
+class Progress(collections.namedtuple("Progress", ["done", "failed", "total"])):
+    """How far a call has got: `done` tasks have an outcome (a value or a failure), `failed` of
+    them failed, of `total` (an int)."""
+
+    __slots__ = ()
+
+
+def watcher(progress, total):
+    """What shows `progress=` for a call of `total` tasks: None (not shown) or a `_Watcher`."""
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        return _Bar(total)
+    if callable(getattr(progress, "update", None)):
+        return _Updates(progress)
+    if callable(progress):
+        return _Callback(progress, total)
+    raise TypeError(
+        "progress must be True (a tqdm bar on stderr), a callable called as callable(done, total), "
+        f"or an object with an update(n) method (a tqdm bar of your own), got {type(progress).__name__}: "
+        f"{progress!r:.80}"
+    )
+
+
+class _Watcher:
+    """Shows a call's progress: `show(p)` with each new `Progress`, `close(p)` at the end."""
+
+    def show(self, p):
+        raise NotImplementedError
+
+    def close(self, p):
+        self.show(p)
+
+    def abandon(self):
+        """The call ended in an error: nothing more is shown."""
+
+
+class _Callback(_Watcher):
+    def __init__(self, fn, total):
+        self._fn = fn
+        self._last = None
+        self._total = total
+
+    def show(self, p):
+        if p.done != self._last:
+            self._last = p.done
+            self._fn(p.done, p.total)
+
+    def close(self, p):
+        if p.done != self._last or self._last is None:
+            self._last = p.done
+            self._fn(p.done, p.total)
+
+
+class _Updates(_Watcher):
+    def __init__(self, obj):
+        self._obj = obj
+        self._done = 0
+
+    def show(self, p):
+        if p.done > self._done:
+            step, self._done = p.done - self._done, p.done
+            self._obj.update(step)
+
+
+class _Bar(_Updates):
+    def __init__(self, total):
+        from tqdm.auto import tqdm
+
+        super().__init__(tqdm(total=total, unit="task", dynamic_ncols=True))
+        self._failed = 0
+
+    def show(self, p):
+        if p.failed != self._failed:
+            self._failed = p.failed
+            self._obj.set_postfix(failed=p.failed, refresh=False)
+        super().show(p)
+
+    def close(self, p):
+        try:
+            self.show(p)
+        finally:
+            self._obj.close()
+
+    def abandon(self):
+        self._obj.close()
+
+
+class Background:
+    """Shows a running call's progress from a thread of its own, every `EVERY` seconds, until
+    the call is done (`call.done()`; its counts: `call.progress()`); then once more, and the
+    watcher is closed. An exception the watcher raised is kept in `error` (the call is then
+    cancelled by `on_error`)."""
+
+    def __init__(self, watch, call, on_error):
+        self._watch = watch
+        self._call = call
+        self._on_error = on_error
+        self.error = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="parallel-progress", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        try:
+            while not self._call.done() and not self._stop.wait(EVERY):
+                self._watch.show(Progress(*self._call.progress()))
+            self._watch.close(Progress(*self._call.progress()))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by results()
+            self.error = exc
+            self._watch.abandon()
+            self._on_error()
+
+    def join(self):
+        """Waits for the thread: after the call ended, its last show is done."""
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def stop(self):
+        self._stop.set()
