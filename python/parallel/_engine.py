@@ -228,11 +228,12 @@ class _FailedStart:
     """A call that could not start (a silent process call whose function does not pickle):
     it has ended, every task failed with `error`."""
 
-    __slots__ = ("error", "_tasks")
+    __slots__ = ("error", "_tasks", "_handed_out")
 
     def __init__(self, error, tasks):
         self.error = error
         self._tasks = tasks
+        self._handed_out = False
 
     def done(self):
         return True
@@ -253,8 +254,10 @@ class _FailedStart:
         return Progress(n, n, n)
 
     def next_outcomes(self, timeout):
-        failures, self._tasks = self._failures(), ()
-        return [(f.task, False, f) for f in failures] or None
+        if self._handed_out:
+            return None
+        self._handed_out = True
+        return [(f.task, False, f) for f in self._failures()] or None
 
 
 def _start(executor, tasks, keys, options, silent):
@@ -381,9 +384,10 @@ class AsyncCall:
                         raise failed.ex
                     batch.append((failed.key, failed))
                 yield batch
+        except GeneratorExit:
+            raise  # the caller left the loop: the call goes on
         except BaseException:
-            if not isinstance(sys.exc_info()[1], GeneratorExit):
-                self.cancel()  # Ctrl-C while streaming stops the call too
+            self.cancel()  # a strict failure, or Ctrl-C while streaming, stops the call
             raise
         self._watched()
 

@@ -19,11 +19,14 @@ exception (its tasks are cancelled).
 
 import collections
 import threading
+import time
 
 __all__ = ["Progress", "watcher", "EVERY"]
 
 # How often a call's progress is shown, at most (seconds).
 EVERY = 0.1
+# How often an async call's thread of progress looks whether the call has ended.
+_LOOK = 0.01
 
 
 class Progress(collections.namedtuple("Progress", ["done", "failed", "total"])):
@@ -42,7 +45,7 @@ def watcher(progress, total):
     if callable(getattr(progress, "update", None)):
         return _Updates(progress)
     if callable(progress):
-        return _Callback(progress, total)
+        return _Callback(progress)
     raise TypeError(
         "progress must be True (a tqdm bar on stderr), a callable called as callable(done, total), "
         f"or an object with an update(n) method (a tqdm bar of your own), got {type(progress).__name__}: "
@@ -51,10 +54,8 @@ def watcher(progress, total):
 
 
 class _Watcher:
-    """Shows a call's progress: `show(p)` with each new `Progress`, `close(p)` at the end."""
-
-    def show(self, p):
-        raise NotImplementedError
+    """What the three forms share: a subclass shows each new `Progress` in `show(p)`;
+    `close(p)` shows the last one, `abandon()` gives up after an error."""
 
     def close(self, p):
         self.show(p)
@@ -64,10 +65,9 @@ class _Watcher:
 
 
 class _Callback(_Watcher):
-    def __init__(self, fn, total):
+    def __init__(self, fn):
         self._fn = fn
         self._last = None
-        self._total = total
 
     def show(self, p):
         if p.done != self._last:
@@ -125,14 +125,17 @@ class Background:
         self._call = call
         self._on_error = on_error
         self.error = None
-        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="parallel-progress", daemon=True)
         self._thread.start()
 
     def _run(self):
         try:
-            while not self._call.done() and not self._stop.wait(EVERY):
-                self._watch.show(Progress(*self._call.progress()))
+            shown = time.perf_counter()
+            while not self._call.done():
+                time.sleep(_LOOK)  # the call's end is seen within this, shown every EVERY
+                if time.perf_counter() - shown >= EVERY:
+                    shown = time.perf_counter()
+                    self._watch.show(Progress(*self._call.progress()))
             self._watch.close(Progress(*self._call.progress()))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller by results()
             self.error = exc
@@ -143,6 +146,3 @@ class Background:
         """Waits for the thread: after the call ended, its last show is done."""
         if self._thread is not threading.current_thread():
             self._thread.join()
-
-    def stop(self):
-        self._stop.set()

@@ -179,8 +179,14 @@ trait Tapped: Send {
     /// Waits up to `timeout` (without the GIL) for outcomes to arrive, keeping them; `true` if
     /// some did.
     fn wait_arrival(&mut self, timeout: Duration) -> bool;
-    /// The outcomes kept, taken: each task's index and its Python value, or its failure.
-    fn take<'py>(&mut self, py: Python<'py>, values: &Values) -> PyResult<Vec<(usize, Outcome<'py>)>>;
+    /// The outcomes kept, taken: `sink` gets each task's index and its Python value, or its
+    /// failure; returns how many.
+    fn take<'py>(
+        &mut self,
+        py: Python<'py>,
+        values: &Values,
+        sink: &mut dyn FnMut(usize, Outcome<'py>) -> PyResult<()>,
+    ) -> PyResult<usize>;
     /// How the call ended, once it has (every outcome of a call that is `Done` is in).
     fn ended(&mut self) -> Option<parallel::plumbing::Ended>;
 }
@@ -212,22 +218,28 @@ impl<V: IntoValue> Tapped for Tap<V> {
         }
     }
 
-    fn take<'py>(&mut self, py: Python<'py>, values: &Values) -> PyResult<Vec<(usize, Outcome<'py>)>> {
+    fn take<'py>(
+        &mut self,
+        py: Python<'py>,
+        values: &Values,
+        sink: &mut dyn FnMut(usize, Outcome<'py>) -> PyResult<()>,
+    ) -> PyResult<usize> {
         while let Some(more) = self.arrivals.try_next() {
             self.kept.push(more);
         }
         let mut loads = values.loads(py);
-        let mut out = Vec::with_capacity(self.kept.iter().map(|a| a.len).sum());
+        let mut taken = 0;
         for arrived in self.kept.drain(..) {
+            taken += arrived.len;
             for (index, outcome) in arrived.into_outcomes() {
-                out.push(match outcome {
+                match outcome {
                     // Each value's bytes are freed as soon as it is read.
-                    Ok(value) => (index, Outcome::Value(value.into_value(py, loads.as_mut())?)),
-                    Err(failed) => (index, Outcome::Failed(failure(py, &failed)?)),
-                });
+                    Ok(value) => sink(index, Outcome::Value(value.into_value(py, loads.as_mut())?))?,
+                    Err(failed) => sink(index, Outcome::Failed(failure(py, &failed)?))?,
+                }
             }
         }
-        Ok(out)
+        Ok(taken)
     }
 
     fn ended(&mut self) -> Option<parallel::plumbing::Ended> {
@@ -345,12 +357,10 @@ impl Call {
         }
         let assembly = assembly.as_ref().expect("made above");
         let (list, failures) = (assembly.list.bind(py), assembly.failures.bind(py));
-        for (index, outcome) in tap.take(py, &self.values)? {
-            match outcome {
-                Outcome::Value(value) => list.set_item(index, value)?,
-                Outcome::Failed(failed) => failures.append(failed)?,
-            }
-        }
+        tap.take(py, &self.values, &mut |index, outcome| match outcome {
+            Outcome::Value(value) => list.set_item(index, value),
+            Outcome::Failed(failed) => failures.append(failed),
+        })?;
         Ok(())
     }
 
@@ -448,22 +458,19 @@ impl Call {
         let wait = deadline("timeout", timeout)?.unwrap_or(POLL).min(POLL);
         let mut tap = self.hold_tap(py);
         let over = tap.ended().is_some();
-        let mut outcomes = tap.take(py, &self.values)?;
-        if outcomes.is_empty() && !over {
-            let tap = &mut **tap;
-            py.detach(|| tap.wait_arrival(wait));
-            outcomes = tap.take(py, &self.values)?;
-        }
-        if outcomes.is_empty() && over {
-            return Ok(None);
-        }
         let list = PyList::empty(py);
-        for (index, outcome) in outcomes {
-            let item = match outcome {
-                Outcome::Value(value) => (index, true, value).into_pyobject(py)?,
-                Outcome::Failed(failed) => (index, false, failed).into_pyobject(py)?,
-            };
-            list.append(item)?;
+        let mut hand_out = |index: usize, outcome: Outcome<'py>| match outcome {
+            Outcome::Value(value) => list.append((index, true, value)),
+            Outcome::Failed(failed) => list.append((index, false, failed)),
+        };
+        let mut taken = tap.take(py, &self.values, &mut hand_out)?;
+        if taken == 0 && !over {
+            let waiting = &mut **tap;
+            py.detach(|| waiting.wait_arrival(wait));
+            taken = tap.take(py, &self.values, &mut hand_out)?;
+        }
+        if taken == 0 && over {
+            return Ok(None);
         }
         Ok(Some(list))
     }
