@@ -259,17 +259,24 @@ impl Control {
         self.word(FLAGS_WORD).load(Ordering::Acquire) & STOP_ON_FAILURE != 0
     }
 
-    /// Worker: copies `frame` into the log at `used`, if it fits; then the caller counts it
+    /// Worker: copies the parts of a frame (a head, then the bytes it heads; or whole frames)
+    /// into the log at `used`, one after the other, if they fit; then the caller counts them
     /// ([`logged`](Self::logged)).
-    pub(crate) fn log_frame(&self, used: usize, frame: &[u8]) -> bool {
-        if used + frame.len() > LOG_SIZE {
+    pub(crate) fn log_parts(&self, used: usize, parts: &[&[u8]]) -> bool {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if used + len > LOG_SIZE {
             return false;
         }
-        // SAFETY: `used + frame.len()` is within the log, inside the mapping; only this worker
-        // writes the log, and the parent reads it only once the worker is dead.
-        unsafe {
-            let at = self.words.as_ptr().cast::<u8>().add(LOG_START + used);
-            std::ptr::copy_nonoverlapping(frame.as_ptr(), at, frame.len());
+        let mut at = LOG_START + used;
+        for part in parts {
+            // SAFETY: `used + len` is within the log, inside the mapping, and each part lands
+            // in it; only this worker writes the log, and the parent reads it only once the
+            // worker is dead.
+            unsafe {
+                let to = self.words.as_ptr().cast::<u8>().add(at);
+                std::ptr::copy_nonoverlapping(part.as_ptr(), to, part.len());
+            }
+            at += part.len();
         }
         true
     }
@@ -363,7 +370,7 @@ mod tests {
         for (n, value) in [b"a".to_vec(), b"bb".to_vec(), b"ccc".to_vec()].into_iter().enumerate() {
             let mut frame = Vec::new();
             wire::send(&mut frame, &Reply::Value(value)).unwrap();
-            assert!(control.log_frame(used, &frame));
+            assert!(control.log_parts(used, &[&frame]));
             used += frame.len();
             control.logged(7, n + 1, used);
         }
@@ -372,7 +379,7 @@ mod tests {
         assert!(control.unread(8, 0).is_empty(), "another batch's log is not this one's");
         control.flushed(7, 3);
         assert!(control.unread(7, 1).is_empty(), "flushed: nothing left in the log");
-        assert!(!control.log_frame(LOG_SIZE - 1, b"xy"), "a frame that does not fit is refused");
+        assert!(!control.log_parts(LOG_SIZE - 1, &[b"x", b"y"]), "a frame that does not fit is refused");
     }
 
     #[test]

@@ -101,15 +101,26 @@ pub(crate) fn begin_value_frame(frame: &mut Vec<u8>) {
     frame.extend_from_slice(&[0; wire::HEADER_LEN + 2]);
 }
 
-/// The head of a `Reply::Value` frame for a value of `len` bytes, in `frame`: what goes
-/// before the value's bytes, for a sender that writes them from where they are.
-pub(crate) fn value_head(frame: &mut Vec<u8>, len: usize) -> Result<(), WireError> {
-    frame.clear();
-    frame.extend_from_slice(&wire::header(1 + varint_len(len) + len)?);
-    frame.push(0);
-    push_varint(frame, len);
-    Ok(())
+/// The head of a `Reply::Value` frame for a value of `len` bytes, and how many bytes of the
+/// array it takes: what goes before the value's bytes, for a sender that writes them from
+/// where they are.
+pub(crate) fn value_head(len: usize) -> Result<([u8; VALUE_HEAD_MAX], usize), WireError> {
+    let mut head = [0; VALUE_HEAD_MAX];
+    head[..wire::HEADER_LEN].copy_from_slice(&wire::header(1 + varint_len(len) + len)?);
+    // The variant (0) is already there; then the length.
+    let mut at = wire::HEADER_LEN + 1;
+    let mut n = len;
+    while n >= 0x80 {
+        head[at] = (n as u8) | 0x80;
+        n >>= 7;
+        at += 1;
+    }
+    head[at] = n as u8;
+    Ok((head, at + 1))
 }
+
+/// The longest head of a value frame: the frame's header, the variant, a 64-bit varint.
+pub(crate) const VALUE_HEAD_MAX: usize = wire::HEADER_LEN + 1 + 10;
 
 /// Ends the frame [`begin_value_frame`] started, once the value's bytes follow it.
 pub(crate) fn end_value_frame(frame: &mut Vec<u8>) -> Result<(), WireError> {
@@ -235,9 +246,8 @@ mod tests {
             let mut expected = Vec::new();
             wire::send(&mut expected, &Reply::Value(value.clone())).unwrap();
             assert_eq!(frame, expected, "{len} bytes");
-            value_head(&mut frame, len).unwrap();
-            frame.extend_from_slice(&value);
-            assert_eq!(frame, expected, "{len} bytes, the head apart");
+            let (head, n) = value_head(len).unwrap();
+            assert_eq!([&head[..n], &value[..]].concat(), expected, "{len} bytes, the head apart");
         }
     }
 }

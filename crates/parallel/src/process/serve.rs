@@ -302,20 +302,28 @@ impl<C: Deref<Target = Control>, W: Write> Replies<C, W> {
 
     /// The frames of the next `count` replies.
     pub(crate) fn frames(&mut self, frames: &[u8], count: usize) -> Result<(), WireError> {
+        self.frame_parts(&[frames], count)
+    }
+
+    /// The same, the frames' bytes given in parts, one after the other (a value's frame head,
+    /// then the value: neither copied into a frame first).
+    pub(crate) fn frame_parts(&mut self, parts: &[&[u8]], count: usize) -> Result<(), WireError> {
         let Some(control) = self.control.as_deref() else {
             // Flushed per task: if the worker dies later in the batch, these results are in.
-            self.pipe.write_all(frames)?;
+            for part in parts {
+                self.pipe.write_all(part)?;
+            }
             return Ok(self.pipe.flush()?);
         };
-        if !control.log_frame(self.used, frames) {
+        if !control.log_parts(self.used, parts) {
             self.flush()?;
             let control = self.control.as_deref().expect("a control page");
-            if !control.log_frame(0, frames) {
-                return self.direct(&[frames], count); // larger than the log
+            if !control.log_parts(0, parts) {
+                return self.direct(parts, count); // larger than the log
             }
         }
         let control = self.control.as_deref().expect("a control page");
-        self.used += frames.len();
+        self.used += parts.iter().map(|p| p.len()).sum::<usize>();
         self.logged += count;
         control.logged(self.batch, self.logged, self.used);
         self.since_look += 1;

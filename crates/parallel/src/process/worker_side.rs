@@ -221,17 +221,13 @@ impl WorkerSide {
     /// The next task's reply: its encoded value. A large value goes to the pipe as it is,
     /// after its frame's head, rather than through the log.
     pub fn value(&mut self, value: &[u8]) -> io::Result<()> {
-        let mut frame = std::mem::take(&mut self.frame);
-        let large = value.len() > LOG_SIZE / 2;
-        let written = protocol::value_head(&mut frame, value.len()).and_then(|()| {
-            if large {
-                self.replies.direct(&[&frame, value], 1)
-            } else {
-                frame.extend_from_slice(value);
-                self.replies.frames(&frame, 1)
-            }
-        });
-        self.frame = frame;
+        let (head, len) = protocol::value_head(value.len()).map_err(io_error)?;
+        let parts = [&head[..len], value];
+        let written = if value.len() > LOG_SIZE / 2 {
+            self.replies.direct(&parts, 1)
+        } else {
+            self.replies.frame_parts(&parts, 1)
+        };
         written.map_err(io_error)
     }
 
