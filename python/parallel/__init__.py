@@ -77,8 +77,11 @@ def map(
     raised once the tasks before it have succeeded; with it, each failed task is a
     `FailedTask` in its place.
     """
-    keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
-    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    executor = executor_of(executor)
+    # A blocking process call has pickled every parameter before it returns: the caller's
+    # list is read in place, not copied first.
+    keys, tasks = map_tasks(fn, params, extras, unpack_arguments, borrow=executor is PROCESS_EXECUTOR)
+    options = Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
     return run(executor, keys, tasks, options, silent, progress)
 
 

@@ -174,9 +174,10 @@ def split_params(param, extras, unpack=True):
     return (param,), dict(extras) if extras else {}
 
 
-def keyed(params, what):
+def keyed(params, what, borrow=False):
     """`(keys, items)`: `keys` is None for a sequence-like input (the result is a list) or
-    the list of keys of a mapping (the result is a dict); `items` is a list."""
+    the list of keys of a mapping (the result is a dict); `items` is a list — the caller's own
+    list itself if `borrow` (a call that has read it all before it returns), else a copy."""
     if isinstance(params, collections.abc.Mapping):
         return list(params.keys()), list(params.values())
     if not isinstance(params, collections.abc.Iterable):
@@ -184,6 +185,8 @@ def keyed(params, what):
             f"{what} takes an iterable of parameters (a list, tuple, set, generator…) or a dict "
             f"of them, got {type(params).__name__}: {params!r:.80}"
         )
+    if borrow and type(params) is list:
+        return None, params
     return None, list(params)
 
 
@@ -193,8 +196,8 @@ def _check_extras(extras):
     return dict(extras) if extras else {}
 
 
-def map_tasks(fn, params, extras=None, unpack_arguments=True):
-    """`(keys, tasks)` for `map`: `fn` called once per parameter."""
+def map_tasks(fn, params, extras=None, unpack_arguments=True, borrow=False):
+    """`(keys, tasks)` for `map`: `fn` called once per parameter (`borrow`: see `keyed`)."""
     fn = unwrap(fn)
     if not callable(fn):
         raise TypeError(f"parallel.map() needs a callable to run, got {type(fn).__name__}: {fn!r:.80}")
@@ -202,7 +205,7 @@ def map_tasks(fn, params, extras=None, unpack_arguments=True):
     if type(params) is range:
         # Its ints are each the one argument, and it is a sequence already: no list of them.
         return None, Tasks(SINGLE, params, fn, extras)
-    keys, items = keyed(params, "parallel.map()")
+    keys, items = keyed(params, "parallel.map()", borrow)
     shape, args = _shape(items, unpack_arguments)
     if shape is not None:
         return keys, Tasks(shape, args, fn, extras)

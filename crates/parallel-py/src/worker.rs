@@ -114,21 +114,32 @@ impl<'py> Codec<'_, 'py> {
 
     /// The value's pickle: into the pickler's buffer if it is plain, else by `pickle`; with
     /// its large buffers out of band if they can go through shared memory.
-    fn dump(&mut self, value: &Bound<'py, PyAny>) -> PyResult<Pickled<'py>> {
+    fn dump(&mut self, value: Bound<'py, PyAny>) -> Result<Pickled<'py>, Bound<'py, PyAny>> {
         let py = value.py();
         self.pickler.start();
-        if self.pickler.value(value) {
-            return Ok(Pickled::Plain(buffers::lend(py, Vec::new(), self.pickler.lent())?, value.clone()));
+        if self.pickler.value(&value) {
+            let lent = self.pickler.lent();
+            if lent.is_empty() {
+                return Ok(Pickled::Plain(Vec::new(), value)); // most values
+            }
+            return match buffers::lend(py, Vec::new(), lent) {
+                Ok(buffers) => Ok(Pickled::Plain(buffers, value)),
+                Err(_) => Err(value),
+            };
         }
-        match self.out_of_band {
-            Some(oob) => {
-                let (data, views) = oob.get().dumps(self.dumps, value, self.protocol, oob)?;
-                Ok(Pickled::Pickle(data, buffers::lend(py, views, Vec::new())?, value.clone()))
-            }
-            None => {
-                let data = self.dumps.call1((value, self.protocol))?.cast_into::<PyBytes>()?;
-                Ok(Pickled::Pickle(data, Vec::new(), value.clone()))
-            }
+        let pickled = match self.out_of_band {
+            Some(oob) => oob
+                .get()
+                .dumps(self.dumps, &value, self.protocol, oob)
+                .and_then(|(data, views)| Ok((data, buffers::lend(py, views, Vec::new())?))),
+            None => self
+                .dumps
+                .call1((&value, self.protocol))
+                .and_then(|data| Ok((data.cast_into::<PyBytes>()?, Vec::new()))),
+        };
+        match pickled {
+            Ok((data, buffers)) => Ok(Pickled::Pickle(data, buffers, value)),
+            Err(_) => Err(value),
         }
     }
 }
@@ -303,7 +314,7 @@ fn task<'py>(
         return Err(Stage::Unpicklable(task));
     }
     let (value, f) = match function {
-        Some(f) if single => (f.call1((&task,)), f.clone()),
+        Some(f) if single => (f.call1((&task,)), None),
         _ => {
             let (f, args, kwargs) = match function {
                 Some(f) => {
@@ -322,12 +333,13 @@ fn task<'py>(
                 (Some(extras), _) if !extras.is_empty() => Some(extras.clone()),
                 (_, own) => own.filter(|own| !own.is_empty()),
             };
-            (f.call(args, kwargs.as_ref()), f)
+            (f.call(args, kwargs.as_ref()), Some(f))
         }
     };
     let value = value.map_err(Stage::Raised)?;
-    match codec.dump(&value) {
-        Ok(pickled) => Ok(pickled),
-        Err(_) => Err(Stage::Value(value, f)),
-    }
+    // The function, for the helper that tries harder to pickle the value, only then.
+    codec.dump(value).map_err(|value| {
+        let f = f.or_else(|| function.cloned()).expect("a single call has its function");
+        Stage::Value(value, f)
+    })
 }
