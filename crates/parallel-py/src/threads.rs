@@ -31,7 +31,22 @@ enum PythonWork {
 impl PythonWork {
     fn call(&self, py: Python<'_>, index: usize) -> Result<Py<PyAny>, Fault> {
         let hang = HangIfKilled;
-        let called = match self {
+        // Called through a pointer the optimiser cannot see through: the call may unwind as far
+        // as it knows, so `hang`'s drop stays on the unwinding path even when every function
+        // below is known not to unwind (with LTO, the CPython functions are `nounwind`) — the
+        // forced unwinding of `pthread_exit` still goes through it.
+        let invoke: for<'py> fn(&Self, Python<'py>, usize) -> PyResult<Bound<'py, PyAny>> = Self::invoke;
+        let called = std::hint::black_box(invoke)(self, py, index);
+        std::mem::forget(hang);
+        match called {
+            Ok(value) => Ok(value.unbind()),
+            Err(err) => Err(fault(py, err)),
+        }
+    }
+
+    /// Task `index`'s call.
+    fn invoke<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyAny>> {
+        match self {
             PythonWork::Each(tasks) => {
                 let task = &tasks[index];
                 let kwargs = task.kwargs.as_ref().map(|k| k.bind(py));
@@ -52,11 +67,6 @@ impl PythonWork {
                     }
                 })
             }
-        };
-        std::mem::forget(hang);
-        match called {
-            Ok(value) => Ok(value.unbind()),
-            Err(err) => Err(fault(py, err)),
         }
     }
 }

@@ -249,6 +249,7 @@ impl Control {
     }
 
     /// Worker: `true` if task `offset` of `batch` must not start.
+    #[inline]
     pub(crate) fn stops(&self, batch: u32, offset: usize) -> bool {
         let word = self.word(STOP_WORD).load(Ordering::Acquire);
         word >> BATCH_SHIFT == u64::from(batch) && offset as u64 >= word & ((1 << BATCH_SHIFT) - 1)
@@ -262,6 +263,7 @@ impl Control {
     /// Worker: copies the parts of a frame (a head, then the bytes it heads; or whole frames)
     /// into the log at `used`, one after the other, if they fit; then the caller counts them
     /// ([`logged`](Self::logged)).
+    #[inline]
     pub(crate) fn log_parts(&self, used: usize, parts: &[&[u8]]) -> bool {
         let len: usize = parts.iter().map(|p| p.len()).sum();
         if used + len > LOG_SIZE {
@@ -283,6 +285,7 @@ impl Control {
 
     /// Worker: the replies of `batch` up to `n` are written (into the log, whose frames take
     /// `used` bytes, or the pipe).
+    #[inline]
     pub(crate) fn logged(&self, batch: u32, n: usize, used: usize) {
         self.word(LOG_USED_WORD).store(used as u64, Ordering::Relaxed);
         self.word(LOGGED_WORD).store(u64::from(batch) << BATCH_SHIFT | n as u64, Ordering::Release);

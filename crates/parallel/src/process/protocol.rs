@@ -104,6 +104,7 @@ pub(crate) fn begin_value_frame(frame: &mut Vec<u8>) {
 /// The head of a `Reply::Value` frame for a value of `len` bytes, and how many bytes of the
 /// array it takes: what goes before the value's bytes, for a sender that writes them from
 /// where they are.
+#[inline]
 pub(crate) fn value_head(len: usize) -> Result<([u8; VALUE_HEAD_MAX], usize), WireError> {
     let mut head = [0; VALUE_HEAD_MAX];
     head[..wire::HEADER_LEN].copy_from_slice(&wire::header(1 + varint_len(len) + len)?);

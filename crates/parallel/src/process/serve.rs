@@ -307,6 +307,7 @@ impl<C: Deref<Target = Control>, W: Write> Replies<C, W> {
 
     /// The same, the frames' bytes given in parts, one after the other (a value's frame head,
     /// then the value: neither copied into a frame first).
+    #[inline]
     pub(crate) fn frame_parts(&mut self, parts: &[&[u8]], count: usize) -> Result<(), WireError> {
         let Some(control) = self.control.as_deref() else {
             // Flushed per task: if the worker dies later in the batch, these results are in.

@@ -90,6 +90,7 @@ impl Payload {
 
     /// The encoded part (for Python: the pickle, whose out-of-band buffers are
     /// [`buffers`](Self::buffers)).
+    #[inline]
     pub fn bytes(&self) -> &[u8] {
         match &self.0 {
             Stored::Inline(len, bytes) => &bytes[..*len as usize],
@@ -98,6 +99,7 @@ impl Payload {
     }
 
     /// The large buffers, in the order the encoded part refers to them.
+    #[inline]
     pub fn buffers(&self) -> &[Buffer] {
         match &self.0 {
             Stored::Inline(..) => &[],
@@ -125,6 +127,7 @@ impl Payload {
 }
 
 impl From<&[u8]> for Payload {
+    #[inline]
     fn from(bytes: &[u8]) -> Self {
         if bytes.len() > INLINE {
             return Payload(Stored::Boxed(Box::new((bytes.to_vec(), Vec::new()))));

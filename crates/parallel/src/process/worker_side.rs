@@ -93,6 +93,7 @@ impl Request {
     }
 
     /// How many tasks the batch holds.
+    #[inline]
     pub fn len(&self) -> usize {
         self.params.len()
     }
@@ -106,6 +107,7 @@ impl Request {
     ///
     /// # Panics
     /// If the batch has no task `task`.
+    #[inline]
     pub fn params(&self, task: usize) -> &[u8] {
         &self.payload[self.params[task].clone()]
     }
@@ -124,6 +126,7 @@ impl Request {
     }
 
     /// `true` if task `task` has large buffers beside its parameters.
+    #[inline]
     pub fn has_buffers(&self, task: usize) -> bool {
         let first = self.buffers.partition_point(|(t, _)| *t < task);
         self.buffers.get(first).is_some_and(|(t, _)| *t == task)
@@ -209,6 +212,7 @@ impl WorkerSide {
     }
 
     /// `true` if task `offset` of the current batch must not start (the parent stopped it).
+    #[inline]
     pub fn stops(&self, offset: usize) -> bool {
         self.replies.control().is_some_and(|c| c.stops(self.batch, offset))
     }
@@ -220,6 +224,7 @@ impl WorkerSide {
 
     /// The next task's reply: its encoded value. A large value goes to the pipe as it is,
     /// after its frame's head, rather than through the log.
+    #[inline]
     pub fn value(&mut self, value: &[u8]) -> io::Result<()> {
         let (head, len) = protocol::value_head(value.len()).map_err(io_error)?;
         let parts = [&head[..len], value];
