@@ -27,6 +27,13 @@ def sleep_then(seconds, value=None):
     return value
 
 
+def sleep_or_exit(*args):
+    """`sleep_then(*args)`, or the worker process exits if `args` is `("exit",)`."""
+    if args == ("exit",):
+        os._exit(3)
+    return sleep_then(*args)
+
+
 def misbehave(how):
     """Fails its task in the way `how` says, or returns it."""
     if how == "segfault":

@@ -103,11 +103,12 @@ class _Updates(Protocol):
 _ProgressLike: TypeAlias = bool | Callable[[int, int | None], object] | _Updates | None
 
 class Progress(NamedTuple):
-    """How far a call has got: `done` tasks have an outcome, `failed` of them failed, of `total`."""
+    """How far a call has got: `done` tasks have an outcome, `failed` of them failed, of `total`
+    (None while a generator given as input is not exhausted)."""
 
     done: int
     failed: int
-    total: int
+    total: int | None
 
 # --- tasks -------------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from ._pickling import PROTOCOL, cloud_dumps, describe, dumps
 from ._progress import EVERY, Background, Progress, watcher
 from ._protocol import ENTRY_ARGS, ENTRY_PAR, ENTRY_SINGLE
 from ._results import ListResult
-from ._tasks import EACH, SINGLE
+from ._tasks import EACH, SINGLE, STREAM
 from ._worker import _Unpicklable
 from .exceptions import PicklingError, TimeoutException
 
@@ -136,6 +136,23 @@ def _start_processes(tasks, keys, options, silent):
             raise PicklingError(f"the extras cannot be pickled to cross to a worker process: {describe(exc)}") from exc
     else:
         extras_bytes = b""
+    into = ListResult if keys is None else None
+    if tasks.shape is STREAM:
+        # Read, pickled and sent as the workers take them; the worker adds the extras.
+        function = ENTRY_ARGS + _pickle_function(tasks.fn)
+        return _parallel.run_program_streamed(
+            _program(),
+            function,
+            extras_bytes,
+            tasks.quads(),
+            pickle.dumps,
+            PROTOCOL,
+            lambda i, obj: _pickle_task(obj, str(i)),
+            silent=silent,
+            loads=pickle.loads,
+            into=into,
+            **options.for_processes(),
+        )
     if not len(tasks):
         params, function = [], ENTRY_PAR  # nothing runs: the function need not pickle
     elif tasks.shape is not EACH:
@@ -149,7 +166,6 @@ def _start_processes(tasks, keys, options, silent):
         params = _pickle_params(tasks.items, wrap, keys, lazy=True)
     else:
         params, function = _pickle_each(tasks.items, keys, extras)
-    into = ListResult if keys is None else None
     return _parallel.run_program(
         _program(), function, extras_bytes, params, silent=silent, loads=pickle.loads, into=into, **options.for_processes()
     )
@@ -180,6 +196,8 @@ def _pickle_each(tasks, keys, extras):
 
 def _start_threads(tasks, keys, options, silent):
     into = ListResult if keys is None else None
+    if tasks.shape is STREAM:
+        return _parallel.run_threads_streamed(tasks.triples(), silent=silent, into=into, **options.for_threads())
     if tasks.shape is EACH:
         return _parallel.run_threads(tasks.items, silent=silent, into=into, **options.for_threads())
     return _parallel.run_threads(
@@ -215,6 +233,10 @@ class _Running:
         ended = self._call.wait(timeout)
         return Ended.of(ended) if ended is not None else None
 
+    def join(self, timeout=None):
+        """Waits for the call to end, without taking its values; True once it has."""
+        return self._call.join(timeout)
+
     def progress(self):
         return Progress(*self._call.progress())
 
@@ -228,11 +250,13 @@ class _FailedStart:
     """A call that could not start (a silent process call whose function does not pickle):
     it has ended, every task failed with `error`."""
 
-    __slots__ = ("error", "_tasks", "_handed_out")
+    __slots__ = ("error", "_tasks", "_items", "_handed_out")
 
     def __init__(self, error, tasks):
         self.error = error
-        self._tasks = tasks
+        # A streamed input is read to its end: each of its tasks fails, with its arguments.
+        self._items = list(tasks.quads()) if tasks.shape is STREAM else None
+        self._tasks = self._items if self._items is not None else tasks
         self._handed_out = False
 
     def done(self):
@@ -241,12 +265,17 @@ class _FailedStart:
     def cancel(self):
         pass
 
+    def join(self, timeout=None):
+        return True
+
     def wait(self, timeout=None):
         n = len(self._tasks)
         return Ended(Status.DONE, [None] * n, self._failures())
 
     def _failures(self):
         exc = self.error
+        if self._items is not None:
+            return [(i, Kind.ERROR, str(exc), None, None, exc, item) for i, item in enumerate(self._items)]
         return [Failure(i, Kind.ERROR, str(exc), None, None, exc) for i in range(len(self._tasks))]
 
     def progress(self):
@@ -276,7 +305,7 @@ def run(executor, keys, tasks, options, silent, progress=None):
     """Runs `tasks` (a `Tasks`, on `executor`, an `ExecutorStrategy`, with `options`, an
     `Options`) and returns the results, or raises the first failure (not silent); shows its
     progress as `progress` says (`_progress.watcher`), from this thread."""
-    watch = watcher(progress, len(tasks))
+    watch = watcher(progress, tasks.count)
     running = _start(executor, tasks, keys, options, silent)
     if watch is None:
         ended = running.wait()
@@ -303,11 +332,11 @@ class AsyncCall:
     """
 
     def __init__(self, executor, keys, tasks, options, silent, progress=None):
-        watch = watcher(progress, len(tasks))  # a bad `progress` fails before anything runs
+        watch = watcher(progress, tasks.count)  # a bad `progress` fails before anything runs
         self._executor = executor
         self._keys = keys
         self._tasks = tasks  # until the results are made: failed tasks report their arguments
-        self._count = len(tasks)
+        self._count = tasks.count  # None for a streamed input
         self._timeout = options.stated_timeout
         self.silent = bool(silent)
         # Always silent in the engine: `results(silent=...)` may still choose.
@@ -437,16 +466,18 @@ class AsyncCall:
         if cancel:
             self.cancel()
         if wait:
-            self._wait(None)
+            self._wait(None, values=False)
 
-    def _wait(self, timeout):
+    def _wait(self, timeout, values=True):
+        """The call's `Ended` once it ended (None past `timeout`); without `values`, whether
+        it ended (its outcomes may have been handed out by `as_completed`)."""
         if os.getpid() != self._pid and not self._call.done():
             raise RuntimeError(
                 f"this call was started by process {self._pid}, which forked this one: its tasks run "
                 "there, and a forked child cannot wait for them; start a new call in the child"
             )
         try:
-            return self._call.wait(timeout)
+            return self._call.wait(timeout) if values else self._call.join(timeout)
         except BaseException:
             # Ctrl-C (or any exception a signal handler raised) cancelled the call.
             self._cancelled = True
@@ -461,4 +492,5 @@ class AsyncCall:
 
     def __repr__(self):
         state = "done" if self.done() else "running"
-        return f"<parallel.AsyncCall {self._executor.value}, {self._count} tasks, {state}>"
+        count = "streamed" if self._count is None else f"{self._count} tasks"
+        return f"<parallel.AsyncCall {self._executor.value}, {count}, {state}>"

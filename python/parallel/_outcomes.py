@@ -54,8 +54,9 @@ class Failure(NamedTuple):
     error: object  # BaseException | bytes | None
 
 
-# The fields of a failure, by position: a `Failure` or the binding's tuple.
-TASK, KIND, MESSAGE, SIGNAL, EXITCODE, ERROR = range(6)
+# The fields of a failure, by position: a `Failure` or the binding's tuple. A streamed call's
+# failures have a seventh, `ITEM`: the task's `(fn, args, kwargs, ...)` as it was read.
+TASK, KIND, MESSAGE, SIGNAL, EXITCODE, ERROR, ITEM = range(7)
 assert Failure._fields == ("task", "kind", "message", "signal", "exitcode", "error")
 
 
@@ -110,13 +111,23 @@ def _exception(failure):
 def failed_task(failure, keys, tasks, cancelled=False):
     """The `FailedTask` of one failure (a binding's tuple), as `finish` makes it."""
     if cancelled and failure[KIND] == _CRASHED:
-        failure = Failure(failure[TASK], Kind.CANCELLED, "the call was cancelled while the task ran", None, None, None)
+        failure = _killed_by_cancel(failure)
     return _failed_task(failure, keys, tasks)
+
+
+def _killed_by_cancel(failure):
+    """A task whose worker `cancel()` killed: cancelled, not crashed (its item kept)."""
+    return (failure[TASK], Kind.CANCELLED, "the call was cancelled while the task ran", None, None, None, *failure[ITEM:])
 
 
 def _failed_task(failure, keys, tasks):
     task = failure[TASK]
-    _, args, kwargs = tasks[task]
+    if len(failure) > ITEM:
+        # A streamed task: its item came back with its failure (None if it was never read).
+        item = failure[ITEM]
+        args, kwargs = (item[1], item[2]) if item is not None else ((), None)
+    else:
+        _, args, kwargs = tasks[task]
     key = keys[task] if keys is not None else task
     return FailedTask(params=args, kwargs=kwargs, ex=_exception(failure), key=key)
 
@@ -126,7 +137,7 @@ def _assemble(values, failures, keys, tasks, cancelled):
     for failure in failures:
         if cancelled and failure[KIND] == _CRASHED:
             # Killed by `cancel()`, not by the task.
-            failure = Failure(failure[TASK], Kind.CANCELLED, "the call was cancelled while the task ran", None, None, None)
+            failure = _killed_by_cancel(failure)
         values[failure[TASK]] = _failed_task(failure, keys, tasks)
     if keys is None:
         return values if type(values) is ListResult else ListResult(values)
@@ -146,7 +157,6 @@ def finish(ended, keys, tasks, stated_timeout, cancelled=False):
     if status is Status.FAILED:
         raise _failed_task(failures[0], keys, tasks).ex
     if status is Status.TIMEOUT:
-        raise TimeoutException(
-            f"the call's timeout of {stated_timeout} s passed with {values} of {len(tasks)} tasks finished"
-        )
+        of = f" of {tasks.count}" if tasks.count is not None else ""
+        raise TimeoutException(f"the call's timeout of {stated_timeout} s passed with {values}{of} tasks finished")
     raise CancelledError("the call was cancelled")

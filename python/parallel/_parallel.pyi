@@ -1,12 +1,14 @@
 """The Rust extension: the engine's calls, as the Python layer uses them."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, final
 
 from typing_extensions import Self
 
 __all__ = [
     "run_threads",
+    "run_threads_streamed",
+    "run_program_streamed",
     "run_program",
     "pickle_params",
     "plain_dumps",
@@ -29,8 +31,10 @@ class Call:
     def wait(self, timeout: float | None = ...) -> tuple[str, Any, list[tuple[Any, ...]]] | None: ...
     # The outcomes that arrived, `(index, ok, value or failure tuple)`; `None` once all went out.
     def next_outcomes(self, timeout: float | None = ...) -> list[tuple[int, bool, Any]] | None: ...
-    # `(done, failed, total)`.
-    def progress(self) -> tuple[int, int, int]: ...
+    # Waits for the end without taking the values (they may have been handed out); True once ended.
+    def join(self, timeout: float | None = ...) -> bool: ...
+    # `(done, failed, total)`; `total` None while a streamed input is not exhausted.
+    def progress(self) -> tuple[int, int, int | None]: ...
     def cancel(self) -> None: ...
     def done(self) -> bool: ...
 
@@ -63,6 +67,35 @@ def run_program(
     function: bytes,
     extras: bytes,
     params: Sequence[bytes] | Params,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
+    task_timeout: float | None = ...,
+    silent: bool = ...,
+    memory_limit: int | None = ...,
+    *,
+    loads: Callable[[bytes], Any] | None = ...,
+    into: type[list[Any]] | None = ...,
+) -> Call: ...
+
+# Tasks read from an iterator as the workers take them: `(callable, args, kwargs or None)` each
+# (threads), `(callable, args, kwargs, own kwargs)` each (processes: `(args, own kwargs)` pickled).
+def run_threads_streamed(
+    tasks: Iterator[tuple[Any, ...]],
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
+    task_timeout: float | None = ...,
+    silent: bool = ...,
+    *,
+    into: type[list[Any]] | None = ...,
+) -> Call: ...
+def run_program_streamed(
+    program: Program,
+    function: bytes,
+    extras: bytes,
+    tasks: Iterator[tuple[Any, ...]],
+    dumps: Callable[[Any, int], bytes],
+    protocol: int,
+    fallback: Callable[[int, Any], bytes],
     max_workers: int | None = ...,
     timeout: float | None = ...,
     task_timeout: float | None = ...,

@@ -4,7 +4,7 @@ The engine counts each task's outcome as it arrives; this module only shows the 
 of three forms:
 
 * `progress=True`: a `tqdm.auto` bar on stderr (a terminal bar, or a widget in Jupyter) whose
-  total is the number of tasks, with the failures so far in its postfix, closed when the call
+  total is the number of tasks (for a generator, unknown — a counter — until it is exhausted), with the failures so far in its postfix, closed when the call
   ends — however it ends;
 * `progress=callable`: `callable(done, total)`, `done` the tasks finished (succeeded or
   failed), `total` an int (or None while unknown), at most every `EVERY` seconds and always
@@ -31,7 +31,7 @@ _LOOK = 0.01
 
 class Progress(collections.namedtuple("Progress", ["done", "failed", "total"])):
     """How far a call has got: `done` tasks have an outcome (a value or a failure), `failed` of
-    them failed, of `total` (an int)."""
+    them failed, of `total` (an int; None while a generator given as input is not exhausted)."""
 
     __slots__ = ()
 
@@ -102,6 +102,8 @@ class _Bar(_Updates):
         if p.failed != self._failed:
             self._failed = p.failed
             self._obj.set_postfix(failed=p.failed, refresh=False)
+        if p.total is not None and self._obj.total != p.total:
+            self._obj.total = p.total  # a generator's length, once it is exhausted
         super().show(p)
 
     def close(self, p):

@@ -18,7 +18,22 @@ import collections.abc
 import datetime
 import itertools
 
-__all__ = ["Job", "Arg", "future", "job", "arg", "map_tasks", "par_tasks", "keyed", "Tasks", "SINGLE", "SPREAD", "EACH"]
+__all__ = [
+    "Job",
+    "Arg",
+    "future",
+    "job",
+    "arg",
+    "map_tasks",
+    "par_tasks",
+    "keyed",
+    "Tasks",
+    "Streamed",
+    "SINGLE",
+    "SPREAD",
+    "EACH",
+    "STREAM",
+]
 
 
 class Job:
@@ -76,6 +91,7 @@ def arg(*args, **kwargs):
 SINGLE = "single"  # `fn(param, **extras)` for each parameter
 SPREAD = "spread"  # `fn(*param, **extras)`: each parameter a tuple or list without a dict in it
 EACH = "each"  # each task its `(fn, args, kwargs)` triple
+STREAM = "stream"  # read from an iterator as the workers take them (`Streamed`)
 
 
 class Tasks:
@@ -97,12 +113,72 @@ class Tasks:
     def __len__(self):
         return len(self.items)
 
+    @property
+    def count(self):
+        """How many tasks: known for every `Tasks` (a `Streamed` input's is not)."""
+        return len(self.items)
+
     def __getitem__(self, i):
         item = self.items[i]
         if self.shape is EACH:
             return item
         args = (item,) if self.shape is SINGLE else tuple(item)
         return self.fn, args, dict(self.extras) if self.extras else None
+
+
+class Streamed:
+    """A `map`'s tasks read from an iterator (a generator, `map(...)`, `iter(...)`…) as the
+    workers take them: never all at once, so a stream of any length runs in bounded memory.
+    Their number (`count`) is unknown until the iterator is exhausted; a failed task's
+    arguments come back with its failure (the binding keeps the items in flight)."""
+
+    __slots__ = ("items", "fn", "extras", "unpack")
+    shape = STREAM
+    count = None
+
+    def __init__(self, fn, items, extras, unpack):
+        self.items = items
+        self.fn = fn
+        self.extras = extras
+        self.unpack = unpack
+
+    def triples(self):
+        """Each task as `(fn, args, kwargs or None)`, its keyword arguments with the extras: for
+        the thread executor, which calls `fn(*args, **kwargs)` as it is."""
+        fn, extras, unpack = self.fn, self.extras, self.unpack
+        merged = dict(extras) if extras else None
+        plain = (tuple, list, dict, Job)
+        for param in self.items:
+            if not isinstance(param, plain):
+                yield fn, (param,), merged
+                continue
+            args, kwargs = split_params(param, extras, unpack)
+            task_fn = unwrap(param.fn) if isinstance(param, Job) and param.fn is not None else fn
+            yield task_fn, args, kwargs or None
+
+    def quads(self):
+        """Each task as `(fn, args, kwargs or None, own kwargs or None)`, its own keyword
+        arguments without the extras (which cross to the worker once per call): for the process
+        executor, whose workers call the call's one function — a `parallel.future` with a
+        function of its own is a `TypeError` there."""
+        fn, extras, unpack = self.fn, self.extras, self.unpack
+        merged = dict(extras) if extras else None
+        plain = (tuple, list, dict, Job)
+        for param in self.items:
+            if not isinstance(param, plain):
+                yield fn, (param,), merged, None
+                continue
+            if isinstance(param, Job) and param.fn is not None and unwrap(param.fn) is not fn:
+                raise TypeError(
+                    f"a parallel.future() with a function of its own ({param!r:.80}) cannot be streamed to "
+                    "worker processes, which call the map's one function: give map a list, or use parallel.par()"
+                )
+            args, own = split_params(param, None, unpack)
+            kwargs = _with_extras(extras, own) if extras else own
+            yield fn, args, kwargs or None, own or None
+
+    def __len__(self):
+        raise TypeError("a streamed input's length is not known until it is exhausted")
 
 
 # Classes whose instances report their own class to `isinstance`.
@@ -205,6 +281,9 @@ def map_tasks(fn, params, extras=None, unpack_arguments=True, borrow=False):
     if type(params) is range:
         # Its ints are each the one argument, and it is a sequence already: no list of them.
         return None, Tasks(SINGLE, params, fn, extras)
+    if isinstance(params, collections.abc.Iterator) and not isinstance(params, collections.abc.Mapping):
+        # A generator (any iterator): read as the workers take its tasks, not all at once.
+        return None, Streamed(fn, params, extras, unpack_arguments)
     keys, items = keyed(params, "parallel.map()", borrow)
     shape, args = _shape(items, unpack_arguments)
     if shape is not None:

@@ -14,6 +14,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 
 use crate::buffers;
 use crate::pickles::Unpickler;
+use crate::stream::Streamed;
 
 /// How often a waiting call looks for signals (Ctrl-C): well under the 0.5 s it promises.
 const POLL: Duration = Duration::from_millis(50);
@@ -295,7 +296,10 @@ pub(crate) struct Call {
     /// cancel and `done` go through `observer`, never waiting for it.
     tap: Mutex<Box<dyn Tapped>>,
     observer: Observer,
-    tasks: usize,
+    /// How many tasks the call has, if known at its start (not for a streamed input).
+    tasks: Option<usize>,
+    /// A call streamed from an iterator: the items in flight, and the iterator's exception.
+    stream: Option<Streamed>,
     /// The values put in place so far (made at the first `wait`), until the call has ended.
     assembly: Mutex<Option<Assembly>>,
     /// How the call ended, once a `wait` saw it: its Python values, or the error of making
@@ -315,8 +319,30 @@ impl Call {
 
     /// The call on `handle`, whose `tasks` outcomes arrive at `arrivals`.
     pub(crate) fn new<V: IntoValue>(
-        (handle, arrivals): (Handle<parallel::plumbing::Ended>, Arrivals<V>),
+        parts: (Handle<parallel::plumbing::Ended>, Arrivals<V>),
         tasks: usize,
+        program: Option<Program>,
+        values: Values,
+    ) -> Self {
+        Call::make(parts, Some(tasks), None, program, values)
+    }
+
+    /// The call on `handle` of tasks streamed from an iterator (see [`crate::stream`]): a
+    /// failed task's parameters come from `stream`, and the iterator's exception, if it raised
+    /// one, is raised once every task read before it has its outcome.
+    pub(crate) fn streamed<V: IntoValue>(
+        parts: (Handle<parallel::plumbing::Ended>, Arrivals<V>),
+        program: Option<Program>,
+        values: Values,
+        stream: Streamed,
+    ) -> Self {
+        Call::make(parts, None, Some(stream), program, values)
+    }
+
+    fn make<V: IntoValue>(
+        (handle, arrivals): (Handle<parallel::plumbing::Ended>, Arrivals<V>),
+        tasks: Option<usize>,
+        stream: Option<Streamed>,
         program: Option<Program>,
         values: Values,
     ) -> Self {
@@ -326,6 +352,7 @@ impl Call {
             tap: Mutex::new(Box::new(tap)),
             observer,
             tasks,
+            stream,
             assembly: Mutex::new(None),
             ended: Mutex::new(None),
             streamed: std::sync::atomic::AtomicBool::new(false),
@@ -352,16 +379,59 @@ impl Call {
         let mut assembly = lock(&self.assembly);
         if assembly.is_none() {
             let list = self.values.list(py)?;
-            list.call_method1("extend", (py.import("itertools")?.getattr("repeat")?.call1((py.None(), self.tasks))?,))?;
+            if let Some(tasks) = self.tasks {
+                list.call_method1("extend", (py.import("itertools")?.getattr("repeat")?.call1((py.None(), tasks))?,))?;
+            }
             *assembly = Some(Assembly { list: list.unbind(), failures: PyList::empty(py).unbind() });
         }
         let assembly = assembly.as_ref().expect("made above");
         let (list, failures) = (assembly.list.bind(py), assembly.failures.bind(py));
-        tap.take(py, &self.values, &mut |index, outcome| match outcome {
-            Outcome::Value(value) => list.set_item(index, value),
-            Outcome::Failed(failed) => failures.append(failed),
+        self.take(py, tap, &mut |index, outcome| {
+            // A streamed call's list grows as its tasks arrive (in about their order).
+            while list.len() <= index {
+                list.append(py.None())?;
+            }
+            match outcome {
+                Outcome::Value(value) => list.set_item(index, value),
+                Outcome::Failed(failed) => failures.append(failed),
+            }
         })?;
         Ok(())
+    }
+
+    /// The outcomes kept, taken (as [`Tapped::take`]); a streamed call's failures carry their
+    /// task's item as a seventh field, and the items of the tasks that succeeded are let go of.
+    fn take<'py>(
+        &self,
+        py: Python<'py>,
+        tap: &mut dyn Tapped,
+        sink: &mut dyn FnMut(usize, Outcome<'py>) -> PyResult<()>,
+    ) -> PyResult<usize> {
+        let Some(stream) = &self.stream else {
+            return tap.take(py, &self.values, sink);
+        };
+        let mut outcomes = Vec::new();
+        let taken = tap.take(py, &self.values, &mut |index, outcome| {
+            outcomes.push((index, outcome));
+            Ok(())
+        })?;
+        let items = stream.claim(outcomes.iter().map(|(index, o)| (*index, matches!(o, Outcome::Failed(_)))));
+        for ((index, outcome), item) in outcomes.into_iter().zip(items) {
+            match outcome {
+                Outcome::Value(value) => sink(index, Outcome::Value(value))?,
+                Outcome::Failed(failed) => {
+                    let item = item.map_or_else(|| py.None().into_bound(py), |item| item.into_bound(py));
+                    let fields: Vec<_> = failed.iter().chain(std::iter::once(item)).collect();
+                    sink(index, Outcome::Failed(PyTuple::new(py, fields)?))?
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    /// The streamed input's exception, if it raised one (taken: raised once).
+    fn input_error(&self) -> Option<PyErr> {
+        self.stream.as_ref().and_then(Streamed::take_error)
     }
 
     /// How the call ended, in Python values, once its every outcome is in place.
@@ -380,7 +450,27 @@ impl Call {
                 ended(py, "done", list, failures)
             }
             parallel::plumbing::Ended::Failed(failed) => {
-                ended(py, "failed", none, PyList::new(py, [failure(py, &failed)?])?)
+                let mut first = failure(py, &failed)?;
+                if let Some(stream) = &self.stream {
+                    // Its item: with its failure if that arrived (and was put in place), else
+                    // still in flight.
+                    let arrived = assembly.and_then(|a| {
+                        let failures = a.failures.into_bound(py);
+                        failures
+                            .iter()
+                            .find(|f| f.get_item(0).and_then(|i| i.extract::<usize>()).ok() == Some(failed.index()))
+                    });
+                    first = match arrived {
+                        Some(arrived) => arrived.cast_into::<PyTuple>()?,
+                        None => {
+                            let item = stream.claim(std::iter::once((failed.index(), true))).pop().flatten();
+                            let item = item.map_or_else(|| py.None().into_bound(py), |item| item.into_bound(py));
+                            let fields: Vec<_> = first.iter().chain(std::iter::once(item)).collect();
+                            PyTuple::new(py, fields)?
+                        }
+                    };
+                }
+                ended(py, "failed", none, PyList::new(py, [first])?)
             }
             parallel::plumbing::Ended::TimedOut { finished } => {
                 ended(py, "timeout", finished.into_pyobject(py)?.into_any().unbind(), PyList::empty(py))
@@ -426,7 +516,11 @@ impl Call {
             }
             if let Some(how) = how {
                 drop(tap);
-                let ended = self.finish(py, how);
+                // The input raised: the call raises that, once the tasks read before it ended.
+                let ended = match self.input_error() {
+                    Some(err) => Err(err),
+                    None => self.finish(py, how),
+                };
                 let kept = match &ended {
                     Ok(ended) => Ok(ended.clone_ref(py)),
                     Err(err) => Err(err.clone_ref(py)),
@@ -448,6 +542,31 @@ impl Call {
         }
     }
 
+    /// Waits for the call to end, at most `timeout` seconds if given, as `wait` does, but
+    /// without needing its values: for a call whose outcomes were handed out by
+    /// `next_outcomes` too. `True` once it has ended.
+    #[pyo3(signature = (timeout=None))]
+    fn join(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        if !self.streamed.load(std::sync::atomic::Ordering::Acquire) {
+            return Ok(self.wait(py, timeout)?.is_some());
+        }
+        let until = deadline("timeout", timeout)?.map(|t| Instant::now() + t);
+        loop {
+            if self.observer.is_finished() {
+                return Ok(true);
+            }
+            if until.is_some_and(|u| Instant::now() >= u) {
+                return Ok(false);
+            }
+            let slice = until.map_or(POLL, |u| u.saturating_duration_since(Instant::now()).min(POLL));
+            py.detach(|| std::thread::sleep(slice.min(Duration::from_millis(5))));
+            if let Err(interrupted) = py.check_signals() {
+                self.cancel();
+                return Err(interrupted);
+            }
+        }
+    }
+
     /// The outcomes that arrived since the last look, waiting up to `timeout` seconds for the
     /// first (without the GIL): a list of `(index, ok, value)`, `value` the task's value if
     /// `ok`, else its failure's tuple; `None` once the call has ended and every outcome was
@@ -463,23 +582,27 @@ impl Call {
             Outcome::Value(value) => list.append((index, true, value)),
             Outcome::Failed(failed) => list.append((index, false, failed)),
         };
-        let mut taken = tap.take(py, &self.values, &mut hand_out)?;
+        let mut taken = self.take(py, &mut **tap, &mut hand_out)?;
         if taken == 0 && !over {
             let waiting = &mut **tap;
             py.detach(|| waiting.wait_arrival(wait));
-            taken = tap.take(py, &self.values, &mut hand_out)?;
+            taken = self.take(py, &mut **tap, &mut hand_out)?;
         }
         if taken == 0 && over {
-            return Ok(None);
+            // Every outcome was handed out: the input's exception, if it raised one, is next.
+            return match self.input_error() {
+                Some(err) => Err(err),
+                None => Ok(None),
+            };
         }
         Ok(Some(list))
     }
 
     /// `(done, failed, total)`: how many tasks have an outcome, how many of them failed, of
-    /// how many.
-    fn progress(&self) -> (usize, usize, usize) {
+    /// how many (`None` while a streamed input is not exhausted).
+    fn progress(&self) -> (usize, usize, Option<usize>) {
         let p = self.observer.progress();
-        (p.done, p.failed, p.total.unwrap_or(self.tasks))
+        (p.done, p.failed, p.total.or(self.tasks))
     }
 
     /// Cancels the call: tasks not started never run; with processes, the workers running

@@ -11,18 +11,22 @@ mod call;
 mod items;
 mod pickles;
 mod program;
+mod stream;
 mod threads;
 mod worker;
 
 use pyo3::prelude::*;
 
-/// The extension module: `run_threads`, `run_program`, `pickle_params`, `Call`, `Program`,
+/// The extension module: `run_threads`, `run_program` (and their `_streamed` forms, for tasks
+/// read from an iterator), `pickle_params`, `Call`, `Program`,
 /// `Params`, `Worker` (the worker process's side), and the plain pickles' `dumps` and `loads`
 /// (for tests).
 #[pymodule]
 fn _parallel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(threads::run_threads, m)?)?;
     m.add_function(wrap_pyfunction!(program::run_program, m)?)?;
+    m.add_function(wrap_pyfunction!(threads::run_threads_streamed, m)?)?;
+    m.add_function(wrap_pyfunction!(program::run_program_streamed, m)?)?;
     m.add_function(wrap_pyfunction!(program::pickle_params, m)?)?;
     m.add_function(wrap_pyfunction!(items::types_of, m)?)?;
     m.add_function(wrap_pyfunction!(pickles::loads, m)?)?;

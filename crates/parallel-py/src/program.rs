@@ -14,6 +14,7 @@ use crate::buffers::{lend, OutOfBand};
 use crate::call::{Call, Options, Values};
 use crate::items::Items;
 use crate::pickles::Pickler;
+use crate::stream::{ProgramStream, StreamInputs, Streamed};
 
 /// A program that serves as a worker: `argv`, with `env` added to the environment and `cwd`
 /// as working directory. Its live workers can be killed at once (Ctrl-C, interpreter exit).
@@ -122,53 +123,63 @@ impl Pickling {
 
     /// The pickles of items `range`, into `params`.
     fn pickle(&mut self, py: Python<'_>, range: Range<usize>, params: &mut Encoded) -> PyResult<()> {
-        let (wrap, pickle) = (self.wrap, &mut self.pickle);
-        let (dumps, protocol, fallback) = (self.dumps.bind(py), self.protocol.bind(py), self.fallback.bind(py));
-        let (out_of_band, main) = (self.out_of_band.bind(py), self.main.bind(py));
         // The sequence is the caller's own list or a range: it does not change meanwhile.
         for index in range {
             let item = self.items.get(py, index)?;
-            let args = match wrap {
-                Wrap::Spread => Some(spread(&item)?),
-                _ => None,
-            };
-            pickle.start();
-            let plain = match (&args, wrap) {
-                (None, Wrap::Item) => pickle.value(&item),
-                (None, _) => {
-                    pickle.value(&item) && {
-                        pickle.tuple_of(1);
-                        true
-                    }
-                }
-                (Some(args), _) => pickle.value(args.as_any()),
-            };
-            if plain {
-                if !matches!(wrap, Wrap::Item) {
-                    pickle.none();
-                    pickle.tuple_of(2);
-                }
-                let lent = lend(py, Vec::new(), pickle.lent())?;
-                params.push(pickle.finished(), lent);
-                continue;
-            }
-            let obj = match (args, wrap) {
-                (None, Wrap::Item) => item,
-                (None, _) => {
-                    PyTuple::new(py, [PyTuple::new(py, [item])?.into_any(), py.None().into_bound(py)])?.into_any()
-                }
-                (Some(args), _) => PyTuple::new(py, [args.into_any(), py.None().into_bound(py)])?.into_any(),
-            };
-            let pickled = match out_of_band.get().dumps(dumps, &obj, protocol, out_of_band) {
-                Ok((data, views)) => (!data.as_any().contains(main)?).then_some((data, views)),
-                Err(err) if err.is_instance_of::<pyo3::exceptions::PyException>(py) => None,
-                Err(err) => return Err(err),
-            };
-            match pickled {
-                Some((data, views)) => params.push(data.as_bytes(), lend(py, views, Vec::new())?),
-                None => params.push(fallback.call1((index, obj))?.cast_into::<PyBytes>()?.as_bytes(), Vec::new()),
-            };
+            self.pickle_one(py, index, item, params)?;
         }
+        Ok(())
+    }
+
+    /// The pickle of task `index`'s parameter `item`, into `params`.
+    pub(crate) fn pickle_one<'py>(
+        &mut self,
+        py: Python<'py>,
+        index: usize,
+        item: Bound<'py, PyAny>,
+        params: &mut Encoded,
+    ) -> PyResult<()> {
+        let (wrap, pickle) = (self.wrap, &mut self.pickle);
+        let (dumps, protocol, fallback) = (self.dumps.bind(py), self.protocol.bind(py), self.fallback.bind(py));
+        let (out_of_band, main) = (self.out_of_band.bind(py), self.main.bind(py));
+        let args = match wrap {
+            Wrap::Spread => Some(spread(&item)?),
+            _ => None,
+        };
+        pickle.start();
+        let plain = match (&args, wrap) {
+            (None, Wrap::Item) => pickle.value(&item),
+            (None, _) => {
+                pickle.value(&item) && {
+                    pickle.tuple_of(1);
+                    true
+                }
+            }
+            (Some(args), _) => pickle.value(args.as_any()),
+        };
+        if plain {
+            if !matches!(wrap, Wrap::Item) {
+                pickle.none();
+                pickle.tuple_of(2);
+            }
+            let lent = lend(py, Vec::new(), pickle.lent())?;
+            params.push(pickle.finished(), lent);
+            return Ok(());
+        }
+        let obj = match (args, wrap) {
+            (None, Wrap::Item) => item,
+            (None, _) => PyTuple::new(py, [PyTuple::new(py, [item])?.into_any(), py.None().into_bound(py)])?.into_any(),
+            (Some(args), _) => PyTuple::new(py, [args.into_any(), py.None().into_bound(py)])?.into_any(),
+        };
+        let pickled = match out_of_band.get().dumps(dumps, &obj, protocol, out_of_band) {
+            Ok((data, views)) => (!data.as_any().contains(main)?).then_some((data, views)),
+            Err(err) if err.is_instance_of::<pyo3::exceptions::PyException>(py) => None,
+            Err(err) => return Err(err),
+        };
+        match pickled {
+            Some((data, views)) => params.push(data.as_bytes(), lend(py, views, Vec::new())?),
+            None => params.push(fallback.call1((index, obj))?.cast_into::<PyBytes>()?.as_bytes(), Vec::new()),
+        };
         Ok(())
     }
 }
@@ -295,3 +306,48 @@ impl Drop for Feeding {
 /// The first run of parameters a call pickles while it runs, and the largest.
 const FIRST_RUN: usize = 256;
 const MAX_RUN: usize = 16_384;
+
+/// Starts a call on the process executor whose tasks are read from `tasks`, an iterator of
+/// `(callable, args, kwargs, own kwargs)` tuples, as the workers take them (see
+/// [`crate::stream`]): each task's `(args, own kwargs)` is pickled (as [`pickle_params`] does,
+/// with `dumps`, `protocol` and `fallback`) and sent to a worker of `program` calling the pickled
+/// `function` with the pickled `extras`; the parameters sent are let go of. The values come
+/// back as [`run_program`]'s do.
+#[pyfunction]
+#[pyo3(signature = (program, function, extras, tasks, dumps, protocol, fallback, max_workers=None, timeout=None, task_timeout=None, silent=false, memory_limit=None, *, loads=None, into=None))]
+#[allow(clippy::too_many_arguments)] // the keyword arguments of one Python call
+pub(crate) fn run_program_streamed(
+    program: &PyProgram,
+    function: Vec<u8>,
+    extras: Vec<u8>,
+    tasks: &Bound<'_, PyAny>,
+    dumps: &Bound<'_, PyAny>,
+    protocol: u8,
+    fallback: &Bound<'_, PyAny>,
+    max_workers: Option<usize>,
+    timeout: Option<f64>,
+    task_timeout: Option<f64>,
+    silent: bool,
+    memory_limit: Option<u64>,
+    loads: Option<Py<PyAny>>,
+    into: Option<Py<PyType>>,
+) -> PyResult<Call> {
+    let py = tasks.py();
+    let pickling = Pickling::new(py, pyo3::types::PyList::empty(py).as_any(), 0, dumps, protocol, fallback)?;
+    let shared = Streamed::default();
+    let feed = Feed::releasing();
+    let inputs = StreamInputs(ProgramStream::new(tasks, shared.clone(), pickling, feed.clone())?);
+    let values = Values { into, loads };
+    let options = Options::new(max_workers, timeout, task_timeout, silent)?;
+    let mut executor = options.apply(parallel::process());
+    if let Some(bytes) = memory_limit {
+        executor = executor.memory_limit(bytes);
+    }
+    let program = program.0.clone();
+    let parts = if silent {
+        executor.silent().async_run_program_streamed(&program, &function, &extras, feed, inputs)
+    } else {
+        executor.async_run_program_streamed(&program, &function, &extras, feed, inputs)
+    };
+    Ok(Call::streamed(parts, Some(program), values, shared))
+}

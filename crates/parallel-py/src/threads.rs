@@ -8,15 +8,48 @@ use pyo3::types::{PyDict, PySequence, PyTuple, PyType};
 
 use crate::call::{Call, Options, Values};
 use crate::items::Items;
+use crate::stream::{StreamInputs, Streamed, ThreadStream};
 
 /// A task as Python hands it over: `(callable, args, kwargs or None)`.
 type TaskTuple = (Py<PyAny>, Py<PyTuple>, Option<Py<PyDict>>);
 
 /// One task: the callable and its arguments.
-struct PyTask {
+pub(crate) struct PyTask {
     function: Py<PyAny>,
     args: Py<PyTuple>,
     kwargs: Option<Py<PyDict>>,
+}
+
+impl PyTask {
+    /// The task of a `(callable, args, kwargs or None)` triple.
+    pub(crate) fn of(item: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let (function, args, kwargs) = item.extract::<TaskTuple>()?;
+        Ok(PyTask { function, args, kwargs })
+    }
+
+    fn invoke<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let kwargs = self.kwargs.as_ref().map(|k| k.bind(py));
+        self.function.bind(py).call(self.args.bind(py), kwargs)
+    }
+
+    /// The call, guarded against the interpreter's exit; a raised exception is the task's fault.
+    fn call(&self, py: Python<'_>) -> Result<Py<PyAny>, Fault> {
+        guarded(py, &mut |py| self.invoke(py)).map(Bound::unbind).map_err(|err| fault(py, err))
+    }
+}
+
+/// Runs `f`, which calls Python, guarded against the interpreter's exit (see [`HangIfKilled`]).
+///
+/// `f` is called through a pointer the optimiser cannot see through: the call may unwind as
+/// far as it knows, so the guard's drop stays on the unwinding path even when every function
+/// below is known not to unwind (with LTO, the CPython functions are `nounwind`) — the forced
+/// unwinding of `pthread_exit` still goes through it.
+pub(crate) fn guarded<'py, R>(py: Python<'py>, f: &mut dyn FnMut(Python<'py>) -> R) -> R {
+    let hang = HangIfKilled;
+    let f = std::hint::black_box(f);
+    let out = f(py);
+    std::mem::forget(hang);
+    out
 }
 
 /// The tasks of one call, by index.
@@ -30,28 +63,13 @@ enum PythonWork {
 
 impl PythonWork {
     fn call(&self, py: Python<'_>, index: usize) -> Result<Py<PyAny>, Fault> {
-        let hang = HangIfKilled;
-        // Called through a pointer the optimiser cannot see through: the call may unwind as far
-        // as it knows, so `hang`'s drop stays on the unwinding path even when every function
-        // below is known not to unwind (with LTO, the CPython functions are `nounwind`) — the
-        // forced unwinding of `pthread_exit` still goes through it.
-        let invoke: for<'py> fn(&Self, Python<'py>, usize) -> PyResult<Bound<'py, PyAny>> = Self::invoke;
-        let called = std::hint::black_box(invoke)(self, py, index);
-        std::mem::forget(hang);
-        match called {
-            Ok(value) => Ok(value.unbind()),
-            Err(err) => Err(fault(py, err)),
-        }
+        guarded(py, &mut |py| self.invoke(py, index)).map(Bound::unbind).map_err(|err| fault(py, err))
     }
 
     /// Task `index`'s call.
     fn invoke<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyAny>> {
         match self {
-            PythonWork::Each(tasks) => {
-                let task = &tasks[index];
-                let kwargs = task.kwargs.as_ref().map(|k| k.bind(py));
-                task.function.bind(py).call(task.args.bind(py), kwargs)
-            }
+            PythonWork::Each(tasks) => tasks[index].invoke(py),
             PythonWork::Map { function, params, spread, kwargs } => {
                 let function = function.bind(py);
                 let kwargs = kwargs.as_ref().map(|k| k.bind(py));
@@ -170,5 +188,58 @@ pub(crate) fn run_threads(
         Call::new(executor.silent().async_run_tapped(work, 0..n), n, None, values)
     } else {
         Call::new(executor.async_run_tapped(work, 0..n), n, None, values)
+    })
+}
+
+/// The tasks of a call streamed from a Python iterator ([`ThreadStream`]): each its own
+/// callable and arguments, read as the pool threads take them. A failed task's parameters are
+/// the call's to report (it keeps the items in flight).
+struct StreamWork;
+
+impl Work for StreamWork {
+    type Params = PyTask;
+    type Out = Py<PyAny>;
+    type Kept = ();
+
+    fn keep(&self, _: &PyTask) {}
+    fn describe(&self, _: &()) -> String {
+        "<a streamed task>".to_owned()
+    }
+    fn run(&self, task: PyTask) -> Result<Py<PyAny>, Fault> {
+        Python::attach(|py| task.call(py))
+    }
+    fn batched(&self) -> bool {
+        true
+    }
+    /// The whole batch under one hold of the GIL, as [`PythonWork`]'s.
+    fn run_many(&self, _first: usize, tasks: Vec<PyTask>, stopped: &dyn Fn() -> bool) -> Vec<Result<Py<PyAny>, Fault>> {
+        Python::attach(|py| {
+            tasks.into_iter().map(|t| if stopped() { Err(Fault::cancelled()) } else { t.call(py) }).collect()
+        })
+    }
+}
+
+/// Starts a call on the thread executor whose tasks are read from `tasks`, an iterator of
+/// `(callable, args, kwargs or None)` triples, as the pool threads take them (see
+/// [`crate::stream`]); the values come in a list of type `into` if given.
+#[pyfunction]
+#[pyo3(signature = (tasks, max_workers=None, timeout=None, task_timeout=None, silent=false, *, into=None))]
+pub(crate) fn run_threads_streamed(
+    tasks: &Bound<'_, PyAny>,
+    max_workers: Option<usize>,
+    timeout: Option<f64>,
+    task_timeout: Option<f64>,
+    silent: bool,
+    into: Option<Py<PyType>>,
+) -> PyResult<Call> {
+    let options = Options::new(max_workers, timeout, task_timeout, silent)?;
+    let shared = Streamed::default();
+    let inputs = StreamInputs(ThreadStream::new(tasks, shared.clone())?);
+    let executor = options.apply(parallel::thread());
+    let values = Values { into, loads: None };
+    Ok(if silent {
+        Call::streamed(executor.silent().async_run_tapped(StreamWork, inputs), None, values, shared)
+    } else {
+        Call::streamed(executor.async_run_tapped(StreamWork, inputs), None, values, shared)
     })
 }

@@ -91,6 +91,14 @@ pub trait Tasks: Send {
     fn recover(&mut self) -> Self::Batch;
     /// Bounds on the number of tasks left, as [`Iterator::size_hint`].
     fn size_hint(&self) -> (usize, Option<usize>);
+    /// Whether the tasks not yet read are read when the call stops early (cancelled, past its
+    /// deadline), each to fail in its place: so they are, by default — every input is
+    /// accounted for. A stream that cannot or should not be read to its end (endless, or read
+    /// from another program's iterator as the workers go) says `false`: its call then ends
+    /// with the tasks it read, and the rest are not part of it.
+    fn read_rest_on_stop(&self) -> bool {
+        true
+    }
 }
 
 /// Tasks read from an iterator, each batch collected into a `Vec`.

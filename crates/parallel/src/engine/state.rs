@@ -476,6 +476,11 @@ where
         if source.done {
             return;
         }
+        if !source.tasks.read_rest_on_stop() {
+            // The tasks not read are not part of the call: it has those it read.
+            self.end(&mut source);
+            return;
+        }
         let mut chunk = Chunk::new(source.next_index, 0);
         let mut fail = |params: &W::Params| {
             let params = describe_params(&self.work, params);

@@ -2,6 +2,10 @@
 //! them run after run (a Python caller pickles them, the GIL held) while the pool threads send
 //! the runs already fed to the workers, so encoding the arguments and running the first tasks
 //! overlap. A pool thread whose tasks are not fed yet waits for them.
+//!
+//! A feed made [`releasing`](Feed::releasing) lets go of each run once every one of its tasks
+//! was sent: a call streamed from an iterator of unknown length holds only the parameters of
+//! the tasks it has read and not yet sent.
 
 use std::ops::Range;
 use std::sync::{Arc, Condvar, Mutex};
@@ -33,9 +37,12 @@ struct Inner {
 
 #[derive(Default)]
 struct State {
-    /// Each run fed: its first task, and its parameters.
-    runs: Vec<(usize, Arc<Encoded>)>,
+    /// Each run fed and still held: its first task, its parameters, and how many of its tasks
+    /// were sent (found by [`Feed::find`]).
+    runs: std::collections::VecDeque<(usize, Arc<Encoded>, usize)>,
     fed: usize,
+    /// A run is let go of once its every task was sent.
+    release: bool,
     /// Why the tasks not fed never will be.
     failed: Option<String>,
 }
@@ -61,6 +68,25 @@ impl Feed {
         Feed::default()
     }
 
+    /// Nothing fed yet; each run is let go of once every one of its tasks was sent to a
+    /// worker (each task is sent once: a worker that dies mid-batch hands the rest of the
+    /// batch to the next with the parameters it already holds). For parameters fed from a
+    /// stream, whose runs would otherwise all stay until the call ends.
+    ///
+    /// ```
+    /// use parallel::plumbing::{Encoded, Feed};
+    /// let feed = Feed::releasing();
+    /// let mut run = Encoded::new();
+    /// run.push(b"a", Vec::new());
+    /// feed.push(run);
+    /// assert_eq!(feed.fed(), 1);
+    /// ```
+    pub fn releasing() -> Self {
+        let feed = Feed::new();
+        lock(&feed.0.state).release = true;
+        feed
+    }
+
     /// Every task fed at once.
     pub fn of(params: Encoded) -> Self {
         let feed = Feed::new();
@@ -73,7 +99,7 @@ impl Feed {
         let mut state = lock(&self.0.state);
         let first = state.fed;
         state.fed += params.len();
-        state.runs.push((first, Arc::new(params)));
+        state.runs.push_back((first, Arc::new(params), 0));
         drop(state);
         self.0.grew.notify_all();
     }
@@ -100,18 +126,35 @@ impl Feed {
                 self.0.grew.wait_timeout(state, Duration::from_millis(5)).map_or_else(|e| e.into_inner().0, |r| r.0);
         }
         let fed = state.fed.min(tasks.end).saturating_sub(tasks.start);
-        let first = state.runs.partition_point(|(start, p)| start + p.len() <= tasks.start);
-        let runs = (state.runs[first..].iter())
-            .take_while(|(start, _)| *start < tasks.end)
-            .map(|(start, p)| (*start, Arc::clone(p)))
-            .collect();
-        Found { runs, fed, failed: state.failed.clone() }
+        let first = state.runs.partition_point(|(start, p, _)| start + p.len() <= tasks.start);
+        let release = state.release;
+        let mut runs = Vec::new();
+        // The tasks covered by the runs held, from `tasks.start` on: all that are fed, unless
+        // a run was let go of (its tasks were sent before: then none are found here).
+        let mut covered = 0;
+        for (start, params, sent) in state.runs.range_mut(first..) {
+            if *start >= tasks.end {
+                break;
+            }
+            if *start > tasks.start + covered {
+                break; // a gap: the runs before it were let go of
+            }
+            let end = (*start + params.len()).min(tasks.end).min(tasks.start + fed);
+            covered = end.saturating_sub(tasks.start);
+            *sent += end.saturating_sub((*start).max(tasks.start));
+            runs.push((*start, Arc::clone(params)));
+        }
+        if release {
+            // Runs whose every task was sent: no one needs their parameters again.
+            state.runs.retain(|(_, params, sent)| *sent < params.len());
+        }
+        Found { runs, fed: fed.min(covered), failed: state.failed.clone() }
     }
 
     /// Task `task`'s size, if it is fed.
     pub(crate) fn size(&self, task: usize) -> Option<usize> {
         let state = lock(&self.0.state);
-        let at = state.runs.partition_point(|(start, p)| start + p.len() <= task);
-        state.runs.get(at).filter(|(start, _)| *start <= task).map(|(start, p)| p.size(task - start))
+        let at = state.runs.partition_point(|(start, p, _)| start + p.len() <= task);
+        state.runs.get(at).filter(|(start, _, _)| *start <= task).map(|(start, p, _)| p.size(task - start))
     }
 }

@@ -45,7 +45,7 @@ impl Work for ProgramWork {
     fn describe(&self, task: &usize) -> String {
         match self.params.size(*task) {
             Some(size) => format!("<{size} bytes>"),
-            None => "<never fed>".to_owned(),
+            None => "<not held: never fed, or sent and let go of>".to_owned(),
         }
     }
     fn run(&self, task: usize) -> Result<Payload, Fault> {
@@ -203,6 +203,47 @@ impl<E, M: Mode> Process<E, M> {
         let work = self.program_work_on(program, function, extras, feed.clone());
         let (handle, arrivals) = self.spawn_tapped(work, 0..tasks);
         (feed, handle, arrivals)
+    }
+
+    /// [`async_run_program_tapped`](Self::async_run_program_tapped) for tasks of a number not
+    /// known in advance: `tasks` yields each task's index (0, 1, 2, … in order) once the
+    /// caller has pushed its parameters to `feed` — a [`Tasks`](crate::plumbing::Tasks) whose
+    /// `take` reads the next tasks from the caller's stream, feeds them and returns their
+    /// indices, so the stream is read as the workers take tasks, a few batches ahead of them.
+    /// The call's total is known once `tasks` is exhausted. With a
+    /// [`releasing`](Feed::releasing) feed, the parameters of the tasks sent are let go of.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parallel::plumbing::{Encoded, Ended, Feed, Program};
+    /// let cat = Program::new(|| std::process::Command::new("cat"));
+    /// let feed = Feed::releasing();
+    /// let mut params = Encoded::new();
+    /// params.push(&[1], Vec::new());
+    /// params.push(&[2], Vec::new());
+    /// feed.push(params);
+    /// let (handle, arrivals) =
+    ///     parallel::process().silent().async_run_program_streamed(&cat, b"f", b"", feed, parallel::iter(0..2usize));
+    /// assert_eq!(handle.wait(), Ended::Done);
+    /// let mut outcomes = 0;
+    /// while let Some(arrived) = arrivals.next_timeout(Duration::ZERO) {
+    ///     outcomes += arrived.len; // `cat` speaks no protocol: its tasks fail
+    /// }
+    /// assert_eq!(outcomes, 2);
+    /// ```
+    pub fn async_run_program_streamed<I>(
+        &self,
+        program: &Program,
+        function: &[u8],
+        extras: &[u8],
+        feed: Feed,
+        tasks: I,
+    ) -> (Handle<Ended>, Arrivals<Payload>)
+    where
+        I: crate::inputs::Inputs<Params = usize>,
+    {
+        let work = self.program_work_on(program, function, extras, feed);
+        self.spawn_tapped(work, tasks)
     }
 
     fn program_work(

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""What `progress=True` costs on the hot path: 100,000 no-op tasks with and without the bar.
+
+Workloads: `parallel.map(noop, range(100_000))` on the thread executor and
+`parallel.process.map(noop, range(100_000))` on the process executor (default options, `noop`
+a module-level function returning its argument), each without `progress=` and with
+`progress=True`.
+
+Method: one measurement is one fresh interpreter (`python progress_cost.py measure <executor>
+<0|1>`) that warms its pool with a small call of the same function and the same `progress=`
+(the workers and tqdm's import are then not timed), then times the one call with
+`time.perf_counter()` around it alone and prints the seconds. Its stderr — where the bar is
+drawn — is /dev/null: tqdm then draws as to any file that is not a terminal. The two sides
+alternate, A B A B ... (without first in even pairs, with first in odd ones), for `--pairs`
+pairs, and each pair gives one ratio with / without measured under the same conditions (the
+machine's speed drifts too much for medians taken at different moments to be compared). The
+table gives the median times and the median of the paired ratios (interquartile range in
+brackets) against the target: ≤ 1.05×.
+
+Usage:
+    python benches/python/progress_cost.py [--pairs 9] [--size 100000]
+
+Like bench.py, this module imports only the standard library at module level: the process
+executor's workers import it by name (`progress_cost`) to find `noop`.
+"""
+
+import argparse
+import gc
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULT_TAG = "PROGRESS-COST "
+TARGET = 1.05
+TIMEOUT = 600.0  # seconds one measurement may take before it is killed
+WORKLOADS = [
+    ("thread", "`parallel.map(noop, range(N))` (thread executor)"),
+    ("process", "`parallel.process.map(noop, range(N))` (process executor)"),
+]
+WARM = 1_000
+
+
+def noop(x):
+    return x
+
+
+# ---------------------------------------------------------------------------------------------
+# One measurement, in a fresh interpreter.
+
+
+def measure(executor, with_progress, size):
+    sys.path.insert(0, HERE)
+    import progress_cost as tasks  # `noop` by reference, as the workers import it
+
+    import parallel
+
+    call = parallel.map if executor == "thread" else parallel.process.map
+    progress = True if with_progress else None
+    warm = list(range(WARM))
+    if call(tasks.noop, warm, progress=progress) != warm:
+        raise SystemExit("wrong results (warm-up)")
+    xs = list(range(size))
+    gc.collect()
+    t0 = time.perf_counter()
+    out = call(tasks.noop, xs, progress=progress)
+    seconds = time.perf_counter() - t0
+    if out != xs:
+        raise SystemExit("wrong results")
+    print(RESULT_TAG + repr(seconds), flush=True)
+
+
+class MeasureError(Exception):
+    pass
+
+
+def run_one(executor, with_progress, size):
+    """One fresh interpreter measuring one call: its seconds."""
+    env = dict(os.environ)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([HERE] + paths)
+    proc = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "measure", executor, str(int(with_progress)), str(size)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # the bar: tqdm draws there as to any file
+        cwd=HERE,
+        env=env,
+        text=True,
+        start_new_session=True,  # its workers too are killed on a hang
+    )
+    try:
+        out, _ = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise MeasureError(f"{executor}: no result within {TIMEOUT:.0f} s (killed)") from None
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # workers left behind, if any
+        except (ProcessLookupError, PermissionError):
+            pass
+    for line in reversed(out.splitlines()):
+        if line.startswith(RESULT_TAG):
+            return float(line[len(RESULT_TAG):])
+    raise MeasureError(
+        f"{executor} progress={bool(with_progress)}: no result (exit code {proc.returncode}); "
+        f"rerun `{sys.executable} {__file__} measure {executor} {int(with_progress)} {size}` to see why"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The parent: pairs and the table.
+
+
+def quartiles(values):
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def fmt_time(s):
+    if s < 1e-3:
+        return f"{s * 1e6:.0f} µs"
+    if s < 1:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s:.3g} s"
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def main(argv):
+    if argv[:1] == ["measure"]:
+        measure(argv[1], argv[2] == "1", int(argv[3]))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pairs", type=int, default=9, help="pairs per workload (default 9)")
+    parser.add_argument("--size", type=int, default=100_000, help="no-op tasks per call (default 100,000)")
+    parser.add_argument("--only", choices=[w for w, _ in WORKLOADS], action="append",
+                        help="one workload only (repeatable)")
+    args = parser.parse_args(argv)
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1")
+    started = time.monotonic()
+    rows = []
+    for key, title in WORKLOADS:
+        if args.only and key not in args.only:
+            continue
+        log(f"{key}: {args.size:,} no-op tasks, {args.pairs} pairs, each run a fresh interpreter")
+        without, with_, ratios = [], [], []
+        for i in range(args.pairs):
+            order = (False, True) if i % 2 == 0 else (True, False)
+            got = {flag: run_one(key, flag, args.size) for flag in order}
+            without.append(got[False])
+            with_.append(got[True])
+            ratios.append(got[True] / got[False])
+            log(f"  pair {i + 1}/{args.pairs}: without {fmt_time(got[False])}, "
+                f"with {fmt_time(got[True])}, ratio {ratios[-1]:.3f}")
+        rows.append((title, without, with_, ratios))
+
+    cores = os.cpu_count()
+    import parallel  # only for its version and path in the report (after the children ran)
+
+    version = getattr(parallel, "__version__", "?")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines = [
+        "## The cost of `progress=True`",
+        "",
+        f"- machine: {cores} cores, {platform.machine()}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; 1-minute load average at the end {load:.1f}",
+        f"- `parallel` {version} ({parallel.__file__})",
+        f"- N = {args.size:,} no-op tasks per call, default options; {args.pairs} pairs per "
+        "workload, each run a fresh interpreter warmed by one call of "
+        f"{WARM:,} tasks, the bar's stderr /dev/null; without first in even pairs, with first "
+        f"in odd ones; run took {time.monotonic() - started:.0f} s",
+        "",
+        "| workload | without (median s) | with progress=True (median s) | "
+        "median of paired ratios with/without [IQR] | target ≤ 1.05× | met? |",
+        "|---|---|---|---|---|---|",
+    ]
+    for title, without, with_, ratios in rows:
+        q1, med, q3 = quartiles(ratios)
+        lines.append(
+            f"| {title} | {statistics.median(without):.4f} | {statistics.median(with_):.4f} | "
+            f"{med:.3f} [{q1:.3f}, {q3:.3f}] | ≤ {TARGET:.2f}× | {'yes' if med <= TARGET else '**no**'} |"
+        )
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
