@@ -26,6 +26,12 @@ def fail_on_three(x, k=0):
     return x + k
 
 
+def len_unless_three(t):
+    if t[0] == 3:
+        raise ValueError("three")
+    return len(t)
+
+
 class Counted:
     """An iterator over `items` that counts how many were read."""
 
@@ -92,6 +98,9 @@ def test_a_streamed_failure_reports_its_parameters_strict_and_silent(executor):
     assert results.failed == [parallel.FailedTask(params=(3,), kwargs={"k": 10}, ex=ValueError("three"))]
     with pytest.raises(ValueError, match="three"):
         parallel.map(fail_on_three, (x for x in range(6)), executor=executor)
+    # Not unpacked, a tuple is the one argument: its failure reports it as such.
+    results = parallel.map(len_unless_three, iter([(1, 2), (3, 4)]), executor=executor, silent=True, unpack_arguments=False)
+    assert results[0] == 2 and results[1] == parallel.FailedTask(params=((3, 4),), ex=ValueError("three"))
     call = parallel.async_map(fail_on_three, (x for x in range(6)), executor=executor, silent=True)
     failed = [value for _, value in call.as_completed() if isinstance(value, parallel.FailedTask)]
     assert [f.params for f in failed] == [(3,)] and failed[0].key == 3

@@ -144,7 +144,9 @@ def _start_processes(tasks, keys, options, silent):
             _program(),
             function,
             extras_bytes,
-            tasks.quads(),
+            tasks.items,
+            tasks.special,
+            tasks.quad_of,
             pickle.dumps,
             PROTOCOL,
             lambda i, obj: _pickle_task(obj, str(i)),
@@ -197,7 +199,10 @@ def _pickle_each(tasks, keys, extras):
 def _start_threads(tasks, keys, options, silent):
     into = ListResult if keys is None else None
     if tasks.shape is STREAM:
-        return _parallel.run_threads_streamed(tasks.triples(), silent=silent, into=into, **options.for_threads())
+        kwargs = dict(tasks.extras) if tasks.extras else None
+        return _parallel.run_threads_streamed(
+            tasks.items, tasks.fn, kwargs, tasks.special, tasks.task_of, silent=silent, into=into, **options.for_threads()
+        )
     if tasks.shape is EACH:
         return _parallel.run_threads(tasks.items, silent=silent, into=into, **options.for_threads())
     return _parallel.run_threads(
@@ -255,7 +260,7 @@ class _FailedStart:
     def __init__(self, error, tasks):
         self.error = error
         # A streamed input is read to its end: each of its tasks fails, with its arguments.
-        self._items = list(tasks.quads()) if tasks.shape is STREAM else None
+        self._items = tasks.quads() if tasks.shape is STREAM else None
         self._tasks = self._items if self._items is not None else tasks
         self._handed_out = False
 

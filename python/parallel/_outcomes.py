@@ -123,9 +123,8 @@ def _killed_by_cancel(failure):
 def _failed_task(failure, keys, tasks):
     task = failure[TASK]
     if len(failure) > ITEM:
-        # A streamed task: its item came back with its failure (None if it was never read).
-        item = failure[ITEM]
-        args, kwargs = (item[1], item[2]) if item is not None else ((), None)
+        # A streamed task: its item came back with its failure (`Streamed.reported`).
+        args, kwargs = tasks.reported(failure[ITEM])
     else:
         _, args, kwargs = tasks[task]
     key = keys[task] if keys is not None else task

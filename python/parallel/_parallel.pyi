@@ -77,10 +77,16 @@ def run_program(
     into: type[list[Any]] | None = ...,
 ) -> Call: ...
 
-# Tasks read from an iterator as the workers take them: `(callable, args, kwargs or None)` each
-# (threads), `(callable, args, kwargs, own kwargs)` each (processes: `(args, own kwargs)` pickled).
+# Parameters read from an iterator as the workers take them: each the one argument of
+# `function`, unless it is of the `special` types — then `convert(item)` gives its task tuple,
+# `(callable, args, kwargs or None)` (threads) or `(callable, args, kwargs, own kwargs)`
+# (processes: `(args, own kwargs)` pickled).
 def run_threads_streamed(
-    tasks: Iterator[tuple[Any, ...]],
+    params: Iterator[Any],
+    function: Callable[..., Any],
+    kwargs: dict[str, Any] | None,
+    special: tuple[type, ...],
+    convert: Callable[[Any], tuple[Any, ...]],
     max_workers: int | None = ...,
     timeout: float | None = ...,
     task_timeout: float | None = ...,
@@ -92,7 +98,9 @@ def run_program_streamed(
     program: Program,
     function: bytes,
     extras: bytes,
-    tasks: Iterator[tuple[Any, ...]],
+    params: Iterator[Any],
+    special: tuple[type, ...],
+    convert: Callable[[Any], tuple[Any, ...]],
     dumps: Callable[[Any, int], bytes],
     protocol: int,
     fallback: Callable[[int, Any], bytes],

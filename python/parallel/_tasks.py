@@ -126,13 +126,26 @@ class Tasks:
         return self.fn, args, dict(self.extras) if self.extras else None
 
 
+class _Task(tuple):
+    """A streamed task made of a parameter that is not the function's one argument:
+    `(fn, args, kwargs or None)` (threads) or `(fn, args, kwargs or None, own kwargs or None)`
+    (processes). Its type tells a failed task's item from a plain parameter (which may itself
+    be a tuple, with `unpack_arguments=False`)."""
+
+    __slots__ = ()
+
+
 class Streamed:
     """A `map`'s tasks read from an iterator (a generator, `map(...)`, `iter(...)`…) as the
     workers take them: never all at once, so a stream of any length runs in bounded memory.
     Their number (`count`) is unknown until the iterator is exhausted; a failed task's
-    arguments come back with its failure (the binding keeps the items in flight)."""
+    parameter comes back with its failure (the binding keeps the items in flight).
 
-    __slots__ = ("items", "fn", "extras", "unpack")
+    Most parameters are the function's one argument, and the binding passes them as they are;
+    one of the `special` types (what spreads into arguments, or brings its own) is made a
+    `_Task` by `task_of` (threads) or `quad_of` (processes)."""
+
+    __slots__ = ("items", "fn", "extras", "unpack", "special")
     shape = STREAM
     count = None
 
@@ -141,41 +154,42 @@ class Streamed:
         self.fn = fn
         self.extras = extras
         self.unpack = unpack
+        self.special = (tuple, list, dict, Job) if unpack else (Job,)
 
-    def triples(self):
-        """Each task as `(fn, args, kwargs or None)`, its keyword arguments with the extras: for
-        the thread executor, which calls `fn(*args, **kwargs)` as it is."""
-        fn, extras, unpack = self.fn, self.extras, self.unpack
-        merged = dict(extras) if extras else None
-        plain = (tuple, list, dict, Job)
-        for param in self.items:
-            if not isinstance(param, plain):
-                yield fn, (param,), merged
-                continue
-            args, kwargs = split_params(param, extras, unpack)
-            task_fn = unwrap(param.fn) if isinstance(param, Job) and param.fn is not None else fn
-            yield task_fn, args, kwargs or None
+    def task_of(self, param):
+        """`(fn, args, kwargs or None)`, the keyword arguments with the extras: for the thread
+        executor, which calls `fn(*args, **kwargs)` as it is."""
+        args, kwargs = split_params(param, self.extras, self.unpack)
+        task_fn = unwrap(param.fn) if isinstance(param, Job) and param.fn is not None else self.fn
+        return _Task((task_fn, args, kwargs or None))
+
+    def quad_of(self, param):
+        """`(fn, args, kwargs or None, own kwargs or None)`, its own keyword arguments without
+        the extras (which cross to the worker once per call): for the process executor, whose
+        workers call the call's one function — a `parallel.future` with a function of its own
+        is a `TypeError` there."""
+        fn, extras = self.fn, self.extras
+        if isinstance(param, Job) and param.fn is not None and unwrap(param.fn) is not fn:
+            raise TypeError(
+                f"a parallel.future() with a function of its own ({param!r:.80}) cannot be streamed to "
+                "worker processes, which call the map's one function: give map a list, or use parallel.par()"
+            )
+        args, own = split_params(param, None, self.unpack)
+        kwargs = _with_extras(extras, own) if extras else own
+        return _Task((fn, args, kwargs or None, own or None))
 
     def quads(self):
-        """Each task as `(fn, args, kwargs or None, own kwargs or None)`, its own keyword
-        arguments without the extras (which cross to the worker once per call): for the process
-        executor, whose workers call the call's one function — a `parallel.future` with a
-        function of its own is a `TypeError` there."""
-        fn, extras, unpack = self.fn, self.extras, self.unpack
-        merged = dict(extras) if extras else None
-        plain = (tuple, list, dict, Job)
-        for param in self.items:
-            if not isinstance(param, plain):
-                yield fn, (param,), merged, None
-                continue
-            if isinstance(param, Job) and param.fn is not None and unwrap(param.fn) is not fn:
-                raise TypeError(
-                    f"a parallel.future() with a function of its own ({param!r:.80}) cannot be streamed to "
-                    "worker processes, which call the map's one function: give map a list, or use parallel.par()"
-                )
-            args, own = split_params(param, None, unpack)
-            kwargs = _with_extras(extras, own) if extras else own
-            yield fn, args, kwargs or None, own or None
+        """Every task, read to the end, each as `quad_of` makes it."""
+        special = self.special
+        return [self.quad_of(p) if isinstance(p, special) else self.quad_of(Arg((p,))) for p in self.items]
+
+    def reported(self, item):
+        """`(args, kwargs)` of a failed task from the item the binding kept (None: not read)."""
+        if type(item) is _Task:
+            return item[1], item[2]
+        if item is None:
+            return (), None
+        return (item,), dict(self.extras) if self.extras else None
 
     def __len__(self):
         raise TypeError("a streamed input's length is not known until it is exhausted")

@@ -14,7 +14,7 @@ use crate::buffers::{lend, OutOfBand};
 use crate::call::{Call, Options, Values};
 use crate::items::Items;
 use crate::pickles::Pickler;
-use crate::stream::{ProgramStream, StreamInputs, Streamed};
+use crate::stream::{ProgramStream, Shapes, StreamInputs, Streamed};
 
 /// A program that serves as a worker: `argv`, with `env` added to the environment and `cwd`
 /// as working directory. Its live workers can be killed at once (Ctrl-C, interpreter exit).
@@ -69,7 +69,7 @@ impl Params {
 
 /// What each parameter stands for, as `pickle_params` pickles it.
 #[derive(Clone, Copy)]
-enum Wrap {
+pub(crate) enum Wrap {
     /// The parameter itself.
     Item,
     /// `((param,), None)`: the one positional argument, no keyword arguments of its own.
@@ -126,20 +126,21 @@ impl Pickling {
         // The sequence is the caller's own list or a range: it does not change meanwhile.
         for index in range {
             let item = self.items.get(py, index)?;
-            self.pickle_one(py, index, item, params)?;
+            self.pickle_one(py, index, item, self.wrap, params)?;
         }
         Ok(())
     }
 
-    /// The pickle of task `index`'s parameter `item`, into `params`.
+    /// The pickle of task `index`'s parameter `item`, wrapped as `wrap` says, into `params`.
     pub(crate) fn pickle_one<'py>(
         &mut self,
         py: Python<'py>,
         index: usize,
         item: Bound<'py, PyAny>,
+        wrap: Wrap,
         params: &mut Encoded,
     ) -> PyResult<()> {
-        let (wrap, pickle) = (self.wrap, &mut self.pickle);
+        let pickle = &mut self.pickle;
         let (dumps, protocol, fallback) = (self.dumps.bind(py), self.protocol.bind(py), self.fallback.bind(py));
         let (out_of_band, main) = (self.out_of_band.bind(py), self.main.bind(py));
         let args = match wrap {
@@ -307,20 +308,23 @@ impl Drop for Feeding {
 const FIRST_RUN: usize = 256;
 const MAX_RUN: usize = 16_384;
 
-/// Starts a call on the process executor whose tasks are read from `tasks`, an iterator of
-/// `(callable, args, kwargs, own kwargs)` tuples, as the workers take them (see
-/// [`crate::stream`]): each task's `(args, own kwargs)` is pickled (as [`pickle_params`] does,
-/// with `dumps`, `protocol` and `fallback`) and sent to a worker of `program` calling the pickled
-/// `function` with the pickled `extras`; the parameters sent are let go of. The values come
-/// back as [`run_program`]'s do.
+/// Starts a call on the process executor whose parameters are read from `params`, an
+/// iterator, as the workers take them (see [`crate::stream`]): an item of the `special` types
+/// is given to `convert`, which returns `(callable, args, kwargs, own kwargs)`, and its
+/// `(args, own kwargs)` is pickled; any other item is pickled as the one argument. Pickled as
+/// [`pickle_params`] does (with `dumps`, `protocol` and `fallback`), each task is sent to a
+/// worker of `program` calling the pickled `function` with the pickled `extras`; the parameters
+/// sent are let go of. The values come back as [`run_program`]'s do.
 #[pyfunction]
-#[pyo3(signature = (program, function, extras, tasks, dumps, protocol, fallback, max_workers=None, timeout=None, task_timeout=None, silent=false, memory_limit=None, *, loads=None, into=None))]
+#[pyo3(signature = (program, function, extras, params, special, convert, dumps, protocol, fallback, max_workers=None, timeout=None, task_timeout=None, silent=false, memory_limit=None, *, loads=None, into=None))]
 #[allow(clippy::too_many_arguments)] // the keyword arguments of one Python call
 pub(crate) fn run_program_streamed(
     program: &PyProgram,
     function: Vec<u8>,
     extras: Vec<u8>,
-    tasks: &Bound<'_, PyAny>,
+    params: &Bound<'_, PyAny>,
+    special: Py<PyTuple>,
+    convert: Py<PyAny>,
     dumps: &Bound<'_, PyAny>,
     protocol: u8,
     fallback: &Bound<'_, PyAny>,
@@ -332,11 +336,12 @@ pub(crate) fn run_program_streamed(
     loads: Option<Py<PyAny>>,
     into: Option<Py<PyType>>,
 ) -> PyResult<Call> {
-    let py = tasks.py();
+    let py = params.py();
     let pickling = Pickling::new(py, pyo3::types::PyList::empty(py).as_any(), 0, dumps, protocol, fallback)?;
     let shared = Streamed::default();
     let feed = Feed::releasing();
-    let inputs = StreamInputs(ProgramStream::new(tasks, shared.clone(), pickling, feed.clone())?);
+    let shapes = Shapes::new(special, convert);
+    let inputs = StreamInputs(ProgramStream::new(params, shared.clone(), shapes, pickling, feed.clone())?);
     let values = Values { into, loads };
     let options = Options::new(max_workers, timeout, task_timeout, silent)?;
     let mut executor = options.apply(parallel::process());

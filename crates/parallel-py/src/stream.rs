@@ -17,7 +17,7 @@ use parallel::traits::Inputs;
 use pyo3::prelude::*;
 use pyo3::types::{PyIterator, PyTuple};
 
-use crate::program::Pickling;
+use crate::program::{Pickling, Wrap};
 use crate::threads::{guarded, PyTask};
 
 /// The items read and not yet accounted for, by task index: from `base` on, `None` where the
@@ -72,8 +72,12 @@ impl Streamed {
     }
 }
 
-/// What a reader does with each item it reads: given the GIL, the task's index and the item.
-type EachItem<'a> = dyn for<'py> FnMut(Python<'py>, usize, &Bound<'py, PyAny>) -> PyResult<()> + 'a;
+/// What a reader does with each item it reads: given the GIL, the task's index and the item,
+/// it makes the task and returns what the call keeps of it until its outcome is taken.
+type EachItem<'a> = dyn for<'py> FnMut(Python<'py>, usize, &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> + 'a;
+
+/// [`EachItem`] with the GIL already given.
+type ItemOf<'a, 'py> = dyn FnMut(usize, &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> + 'a;
 
 /// Reads a Python iterator in batches, each under one hold of the GIL.
 struct Reader {
@@ -91,12 +95,7 @@ impl Reader {
     /// Reads up to `n` items, giving each to `each` with its task's index; returns how many
     /// became tasks. The input ends at the iterator's end, or at an exception (the iterator's,
     /// or `each`'s), which is kept for the call to raise.
-    fn read<'py>(
-        &mut self,
-        py: Python<'py>,
-        n: usize,
-        each: &mut dyn FnMut(usize, &Bound<'py, PyAny>) -> PyResult<()>,
-    ) -> usize {
+    fn read<'py>(&mut self, py: Python<'py>, n: usize, each: &mut ItemOf<'_, 'py>) -> usize {
         if self.done {
             return 0;
         }
@@ -112,11 +111,13 @@ impl Reader {
                 }
                 Some(Ok(item)) => item,
             };
-            if let Err(err) = each(self.next + read.len(), &item) {
-                failed = Some(err);
-                break;
+            match each(self.next + read.len(), &item) {
+                Ok(kept) => read.push(Some(kept.unbind())),
+                Err(err) => {
+                    failed = Some(err);
+                    break;
+                }
             }
-            read.push(Some(item.unbind()));
         }
         let count = read.len();
         if count < n {
@@ -149,27 +150,69 @@ impl Reader {
     }
 }
 
-/// A streamed call's tasks on the thread executor: each item a `(callable, args, kwargs or
-/// None)` triple.
-pub(crate) struct ThreadStream(Reader);
+/// How a streamed `map` makes each item a task: an item of one of the `special` types (a
+/// tuple, list or dict to spread, a `parallel.future` or `parallel.arg`: the caller names them)
+/// is given to `convert`, which returns the task's tuple (a tuple subclass of the caller's, by
+/// which its failure is told from a plain item's); any other item is the one argument of the
+/// call's function — the common case, with no Python call of its own.
+pub(crate) struct Shapes {
+    special: Py<PyTuple>,
+    convert: Py<PyAny>,
+}
+
+impl Shapes {
+    pub(crate) fn new(special: Py<PyTuple>, convert: Py<PyAny>) -> Self {
+        Shapes { special, convert }
+    }
+
+    /// The task tuple of a special item, `None` for a plain one.
+    fn of<'py>(&self, item: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let py = item.py();
+        if !item.is_instance(self.special.bind(py).as_any())? {
+            return Ok(None);
+        }
+        Ok(Some(self.convert.bind(py).call1((item,))?.cast_into::<PyTuple>()?))
+    }
+}
+
+/// One task of a streamed call on the thread executor.
+pub(crate) enum StreamTask {
+    /// The one argument of the call's function.
+    Plain(Py<PyAny>),
+    /// A callable with its arguments (`convert`'s `(callable, args, kwargs or None)`).
+    Task(PyTask),
+}
+
+/// A streamed call's tasks on the thread executor.
+pub(crate) struct ThreadStream {
+    reader: Reader,
+    shapes: Shapes,
+}
 
 impl ThreadStream {
-    pub(crate) fn new(iter: &Bound<'_, PyAny>, shared: Streamed) -> PyResult<Self> {
-        Ok(ThreadStream(Reader::new(iter, shared)?))
+    pub(crate) fn new(iter: &Bound<'_, PyAny>, shared: Streamed, shapes: Shapes) -> PyResult<Self> {
+        Ok(ThreadStream { reader: Reader::new(iter, shared)?, shapes })
     }
 }
 
 impl Tasks for ThreadStream {
-    type Params = PyTask;
-    type Batch = std::vec::IntoIter<PyTask>;
+    type Params = StreamTask;
+    type Batch = std::vec::IntoIter<StreamTask>;
 
     fn take(&mut self, n: usize) -> Self::Batch {
         let mut tasks = Vec::with_capacity(n.min(4096));
-        self.0.read_attached(
+        let shapes = &self.shapes;
+        self.reader.read_attached(
             n,
-            &mut |_, _, item| {
-                tasks.push(PyTask::of(item)?);
-                Ok(())
+            &mut |_, _, item| match shapes.of(item)? {
+                Some(task) => {
+                    tasks.push(StreamTask::Task(PyTask::of(task.as_any())?));
+                    Ok(task.into_any())
+                }
+                None => {
+                    tasks.push(StreamTask::Plain(item.clone().unbind()));
+                    Ok(item.clone())
+                }
             },
             |_, _| (),
         );
@@ -187,18 +230,25 @@ impl Tasks for ThreadStream {
     }
 }
 
-/// A streamed call's tasks on the process executor: each item a `(callable, args, kwargs,
-/// own kwargs)` tuple, whose `(args, own kwargs)` is pickled and fed to the call; a task is
-/// its index in the feed.
+/// A streamed call's tasks on the process executor: a plain item is pickled as the one
+/// argument, a special one's `(callable, args, kwargs, own kwargs)` as `(args, own kwargs)`;
+/// each batch is fed to the call, and a task is its index in the feed.
 pub(crate) struct ProgramStream {
     reader: Reader,
+    shapes: Shapes,
     pickling: Pickling,
     feed: Feed,
 }
 
 impl ProgramStream {
-    pub(crate) fn new(iter: &Bound<'_, PyAny>, shared: Streamed, pickling: Pickling, feed: Feed) -> PyResult<Self> {
-        Ok(ProgramStream { reader: Reader::new(iter, shared)?, pickling, feed })
+    pub(crate) fn new(
+        iter: &Bound<'_, PyAny>,
+        shared: Streamed,
+        shapes: Shapes,
+        pickling: Pickling,
+        feed: Feed,
+    ) -> PyResult<Self> {
+        Ok(ProgramStream { reader: Reader::new(iter, shared)?, shapes, pickling, feed })
     }
 }
 
@@ -209,12 +259,19 @@ impl Tasks for ProgramStream {
     fn take(&mut self, n: usize) -> Self::Batch {
         let start = self.reader.next;
         let mut params = Encoded::with_capacity(n.min(4096), n.min(4096) * 16);
-        let pickling = &mut self.pickling;
+        let (shapes, pickling) = (&self.shapes, &mut self.pickling);
         let read = self.reader.read_attached(
             n,
-            &mut |py, index, item| {
-                let param = PyTuple::new(py, [item.get_item(1)?, item.get_item(3)?])?;
-                pickling.pickle_one(py, index, param.into_any(), &mut params)
+            &mut |py, index, item| match shapes.of(item)? {
+                Some(task) => {
+                    let param = PyTuple::new(py, [task.get_item(1)?, task.get_item(3)?])?;
+                    pickling.pickle_one(py, index, param.into_any(), Wrap::Item, &mut params)?;
+                    Ok(task.into_any())
+                }
+                None => {
+                    pickling.pickle_one(py, index, item.clone(), Wrap::One, &mut params)?;
+                    Ok(item.clone())
+                }
             },
             |_, read| read,
         );

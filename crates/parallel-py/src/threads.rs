@@ -8,7 +8,7 @@ use pyo3::types::{PyDict, PySequence, PyTuple, PyType};
 
 use crate::call::{Call, Options, Values};
 use crate::items::Items;
-use crate::stream::{StreamInputs, Streamed, ThreadStream};
+use crate::stream::{Shapes, StreamInputs, StreamTask, Streamed, ThreadStream};
 
 /// A task as Python hands it over: `(callable, args, kwargs or None)`.
 type TaskTuple = (Py<PyAny>, Py<PyTuple>, Option<Py<PyDict>>);
@@ -191,41 +191,71 @@ pub(crate) fn run_threads(
     })
 }
 
-/// The tasks of a call streamed from a Python iterator ([`ThreadStream`]): each its own
-/// callable and arguments, read as the pool threads take them. A failed task's parameters are
-/// the call's to report (it keeps the items in flight).
-struct StreamWork;
+/// The tasks of a call streamed from a Python iterator ([`ThreadStream`]), read as the pool
+/// threads take them: each the one argument of `function` (called with `kwargs`), or a
+/// callable with its own arguments. A failed task's parameters are the call's to report (it
+/// keeps the items in flight).
+struct StreamWork {
+    function: Py<PyAny>,
+    kwargs: Option<Py<PyDict>>,
+}
+
+impl StreamWork {
+    fn call(&self, py: Python<'_>, task: &StreamTask) -> Result<Py<PyAny>, Fault> {
+        match task {
+            StreamTask::Task(task) => task.call(py),
+            StreamTask::Plain(param) => {
+                let (function, kwargs) = (self.function.bind(py), self.kwargs.as_ref().map(|k| k.bind(py)));
+                guarded(py, &mut |_| function.call((param.bind(py),), kwargs))
+                    .map(Bound::unbind)
+                    .map_err(|err| fault(py, err))
+            }
+        }
+    }
+}
 
 impl Work for StreamWork {
-    type Params = PyTask;
+    type Params = StreamTask;
     type Out = Py<PyAny>;
     type Kept = ();
 
-    fn keep(&self, _: &PyTask) {}
+    fn keep(&self, _: &StreamTask) {}
     fn describe(&self, _: &()) -> String {
         "<a streamed task>".to_owned()
     }
-    fn run(&self, task: PyTask) -> Result<Py<PyAny>, Fault> {
-        Python::attach(|py| task.call(py))
+    fn run(&self, task: StreamTask) -> Result<Py<PyAny>, Fault> {
+        Python::attach(|py| self.call(py, &task))
     }
     fn batched(&self) -> bool {
         true
     }
     /// The whole batch under one hold of the GIL, as [`PythonWork`]'s.
-    fn run_many(&self, _first: usize, tasks: Vec<PyTask>, stopped: &dyn Fn() -> bool) -> Vec<Result<Py<PyAny>, Fault>> {
+    fn run_many(
+        &self,
+        _first: usize,
+        tasks: Vec<StreamTask>,
+        stopped: &dyn Fn() -> bool,
+    ) -> Vec<Result<Py<PyAny>, Fault>> {
         Python::attach(|py| {
-            tasks.into_iter().map(|t| if stopped() { Err(Fault::cancelled()) } else { t.call(py) }).collect()
+            tasks.iter().map(|t| if stopped() { Err(Fault::cancelled()) } else { self.call(py, t) }).collect()
         })
     }
 }
 
-/// Starts a call on the thread executor whose tasks are read from `tasks`, an iterator of
-/// `(callable, args, kwargs or None)` triples, as the pool threads take them (see
-/// [`crate::stream`]); the values come in a list of type `into` if given.
+/// Starts a call on the thread executor of `function` over the parameters read from `params`,
+/// an iterator, as the pool threads take them (see [`crate::stream`]): each item is the one
+/// argument of `function(item, **kwargs)`, unless it is of the `special` types — then
+/// `convert(item)` gives the task's `(callable, args, kwargs or None)`. The values come in a
+/// list of type `into` if given.
 #[pyfunction]
-#[pyo3(signature = (tasks, max_workers=None, timeout=None, task_timeout=None, silent=false, *, into=None))]
+#[pyo3(signature = (params, function, kwargs, special, convert, max_workers=None, timeout=None, task_timeout=None, silent=false, *, into=None))]
+#[allow(clippy::too_many_arguments)] // the keyword arguments of one Python call
 pub(crate) fn run_threads_streamed(
-    tasks: &Bound<'_, PyAny>,
+    params: &Bound<'_, PyAny>,
+    function: Py<PyAny>,
+    kwargs: Option<Py<PyDict>>,
+    special: Py<PyTuple>,
+    convert: Py<PyAny>,
     max_workers: Option<usize>,
     timeout: Option<f64>,
     task_timeout: Option<f64>,
@@ -234,12 +264,13 @@ pub(crate) fn run_threads_streamed(
 ) -> PyResult<Call> {
     let options = Options::new(max_workers, timeout, task_timeout, silent)?;
     let shared = Streamed::default();
-    let inputs = StreamInputs(ThreadStream::new(tasks, shared.clone())?);
+    let inputs = StreamInputs(ThreadStream::new(params, shared.clone(), Shapes::new(special, convert))?);
+    let work = StreamWork { function, kwargs };
     let executor = options.apply(parallel::thread());
     let values = Values { into, loads: None };
     Ok(if silent {
-        Call::streamed(executor.silent().async_run_tapped(StreamWork, inputs), None, values, shared)
+        Call::streamed(executor.silent().async_run_tapped(work, inputs), None, values, shared)
     } else {
-        Call::streamed(executor.async_run_tapped(StreamWork, inputs), None, values, shared)
+        Call::streamed(executor.async_run_tapped(work, inputs), None, values, shared)
     })
 }
