@@ -223,3 +223,20 @@ def test_with_stderr_a_pipe_the_bar_still_ends_there_and_stdout_is_the_programs_
     assert len(last) == 1, f"stderr holds the bar alone: {last}"
     assert_a_full_bar(last[0])
     assert err.endswith("\n"), "the bar was closed (its newline written)"
+
+
+def test_the_bar_of_an_async_call_still_running_at_exit_is_closed():
+    # The program leaves while its call runs: the bar stops where it was, but is closed — the
+    # next line (the shell's prompt) starts on a line of its own.
+    code, raw = run_in_terminal(
+        """
+        import time
+        import parallel
+
+        call = parallel.async_map(time.sleep, [0.2] * 20, max_workers=2, progress=True)
+        time.sleep(0.5)
+        """
+    )
+    assert code == 0, raw
+    assert frames(raw), f"no bar was drawn: {raw!r}"
+    assert _ESCAPE.sub("", raw).endswith("\n"), f"the bar was left open: {raw[-200:]!r}"

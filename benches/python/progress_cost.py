@@ -8,8 +8,8 @@ a module-level function returning its argument), each without `progress=` and wi
 
 Method: one measurement is one fresh interpreter (`python progress_cost.py measure <executor>
 <0|1>`) that warms its pool with a small call of the same function and the same `progress=`
-(the workers and tqdm's import are then not timed), then times the one call with
-`time.perf_counter()` around it alone and prints the seconds. Its stderr — where the bar is
+(the workers and tqdm's import are then not timed), then times `REPEAT` calls (5), each
+with `time.perf_counter()` around it alone, and prints the median seconds. Its stderr — where the bar is
 drawn — is /dev/null: tqdm then draws as to any file that is not a terminal. The two sides
 alternate, A B A B ... (without first in even pairs, with first in odd ones), for `--pairs`
 pairs, and each pair gives one ratio with / without measured under the same conditions (the
@@ -43,6 +43,7 @@ WORKLOADS = [
     ("process", "`parallel.process.map(noop, range(N))` (process executor)"),
 ]
 WARM = 1_000
+REPEAT = 5  # calls timed per interpreter; it reports their median
 
 
 def noop(x):
@@ -65,13 +66,16 @@ def measure(executor, with_progress, size):
     if call(tasks.noop, warm, progress=progress) != warm:
         raise SystemExit("wrong results (warm-up)")
     xs = list(range(size))
-    gc.collect()
-    t0 = time.perf_counter()
-    out = call(tasks.noop, xs, progress=progress)
-    seconds = time.perf_counter() - t0
-    if out != xs:
-        raise SystemExit("wrong results")
-    print(RESULT_TAG + repr(seconds), flush=True)
+    times = []
+    for _ in range(REPEAT):
+        gc.collect()
+        t0 = time.perf_counter()
+        out = call(tasks.noop, xs, progress=progress)
+        times.append(time.perf_counter() - t0)
+        if out != xs:
+            raise SystemExit("wrong results")
+    # One call of 100,000 no-ops takes ~10 ms: the median of a few is steadier than one.
+    print(RESULT_TAG + repr(statistics.median(times)), flush=True)
 
 
 class MeasureError(Exception):

@@ -17,9 +17,11 @@ a thread of its own, which ends with the call. A callback that raises fails the 
 exception (its tasks are cancelled).
 """
 
+import atexit
 import collections
 import threading
 import time
+import weakref
 
 __all__ = ["Progress", "watcher", "EVERY"]
 
@@ -128,6 +130,7 @@ class Background:
         self._on_error = on_error
         self.error = None
         self._thread = threading.Thread(target=self._run, name="parallel-progress", daemon=True)
+        _showing.add(self)
         self._thread.start()
 
     def _run(self):
@@ -143,8 +146,22 @@ class Background:
             self.error = exc
             self._watch.abandon()
             self._on_error()
+        finally:
+            _showing.discard(self)
 
     def join(self):
         """Waits for the thread: after the call ended, its last show is done."""
         if self._thread is not threading.current_thread():
             self._thread.join()
+
+
+# The async calls whose progress is shown now: a call still running when the interpreter
+# exits has its display closed then (its daemon thread would stop mid-bar, and the shell's
+# prompt would land on the bar's line).
+_showing = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit():
+    for shown in list(_showing):
+        shown._watch.abandon()
