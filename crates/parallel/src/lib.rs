@@ -74,6 +74,7 @@
 //! shape: `Result<output, Error>` or [`Results`].
 
 mod call;
+mod completed;
 mod engine;
 mod error;
 mod executor;
@@ -91,10 +92,13 @@ mod report;
 mod results;
 mod thread;
 
+pub use crate::completed::{AsCompleted, AsCompletedStream};
 pub use crate::error::Error;
 pub use crate::executor::Executor;
 pub use crate::failure::FailureKind;
-pub use crate::functions::{async_map, async_par, async_try_map, map, par, scoped_map, scoped_try_map, try_map};
+pub use crate::functions::{
+    as_completed, async_map, async_par, async_try_map, map, par, scoped_map, scoped_try_map, try_map,
+};
 pub use crate::handle::{Handle, Observer};
 pub use crate::inputs::iter;
 pub use crate::mode::{Silent, Strict};
@@ -121,7 +125,7 @@ pub use crate::thread::{default_thread_workers, thread, Thread};
 /// ```
 pub mod traits {
     pub use crate::call::TaskFn;
-    pub use crate::inputs::{Inputs, Iter};
+    pub use crate::inputs::{Inputs, Iter, KeyByIndex};
     pub use crate::mode::Mode;
     pub use crate::par::{IntoTask, Par};
     pub use crate::process::{Owned, RemoteFn};
