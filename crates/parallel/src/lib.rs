@@ -36,6 +36,19 @@
 //! assert_eq!(out[10], 17);
 //! ```
 //!
+//! A call can be watched while it runs — [`Executor::progress`] draws a bar on stderr,
+//! [`Executor::on_progress`] calls a function of yours — and its results taken as they
+//! complete, in bounded memory, with [`as_completed`] (an iterator, or a `Stream` for async
+//! code):
+//!
+//! ```
+//! let mut sum = 0;
+//! for (_index, outcome) in parallel::thread().progress().as_completed(|x: u64| x * 2, 0..1_000) {
+//!     sum += outcome.unwrap();
+//! }
+//! assert_eq!(sum, 999_000);
+//! ```
+//!
 //! A failed task reports which input it was, how it failed, and its parameters by their
 //! `Debug`, from a clone made before the call — so parameters are `Clone + Debug`, unless the
 //! function is wrapped in [`unreported`]: then a failure reports only the task's index (and

@@ -231,6 +231,11 @@ impl Bar {
             Over::Done => self.bar.finish_with_message(message),
             _ => self.bar.abandon_with_message(message),
         }
+        // The finished bar stays on its line, the cursor at its end: what is printed next goes
+        // below it.
+        if !self.bar.is_hidden() {
+            eprintln!();
+        }
     }
 }
 
