@@ -94,6 +94,12 @@ pub(crate) struct Watch {
     bar: bool,
 }
 
+// An executor stays unwind safe, as before it could hold callbacks: a callback is only ever
+// called by a call's driver, and a panic in it stops that call and goes on in its caller —
+// nothing observes the callback's state half-updated through the executor.
+impl std::panic::UnwindSafe for Watch {}
+impl std::panic::RefUnwindSafe for Watch {}
+
 impl fmt::Debug for Watch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Watch").field("callbacks", &self.callbacks.len()).field("bar", &self.bar).finish()

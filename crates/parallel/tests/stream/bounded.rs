@@ -88,3 +88,49 @@ fn millions_of_lazy_tasks_stream_in_bounded_memory_on_processes() {
     assert_eq!((count, sum), (TASKS, (TASKS - 1) * TASKS / 2));
     assert!(peak < PROCESS_BOUND, "peak resident memory {} MB, bound {} MB", peak / MB, PROCESS_BOUND / MB);
 }
+
+/// The threads of this process.
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").expect("/proc/self/task").count()
+}
+
+/// One round of every way a watched or streamed call can end: to its end, dropped midway,
+/// cancelled, timed out, with a callback that panics, with a bar.
+fn round() {
+    let nap = |ms: u64| std::thread::sleep(Duration::from_millis(ms));
+    assert_eq!(parallel::thread().max_workers(2).on_progress(|_| {}).as_completed(|x: u64| x, 0..1_000).count(), 1_000);
+    let mut midway = parallel::thread().max_workers(2).as_completed(nap, vec![5; 50]);
+    assert!(midway.next().is_some());
+    drop(midway);
+    let cancelled = parallel::thread().max_workers(2).as_completed(nap, vec![5; 50]);
+    cancelled.cancel();
+    assert_eq!(cancelled.count(), 50);
+    let late = parallel::thread().max_workers(2).timeout(Duration::from_millis(20)).as_completed(nap, vec![1, 200]);
+    assert_eq!(late.count(), 2);
+    let panicky = parallel::thread().max_workers(2).on_progress(|_| panic!("on purpose: a callback that panics"));
+    let caught = std::panic::catch_unwind(|| panicky.map(nap, vec![30; 10]));
+    assert!(caught.is_err());
+    let bar = parallel::thread().max_workers(2).progress().silent().map(|x: u64| x, 0..100);
+    assert_eq!(bar.len(), 100);
+}
+
+#[test]
+fn watched_and_streamed_calls_leave_no_thread_behind() {
+    if !alone::run_alone(module_path!(), "watched_and_streamed_calls_leave_no_thread_behind") {
+        return;
+    }
+    watchdog(Duration::from_secs(300));
+    crate::quiet_panics();
+    // Pool threads are reused and idle out after seconds: warm up, then compare 10 rounds with
+    // 50 more, once the tasks abandoned by each round had time to end.
+    let settled = || {
+        std::thread::sleep(Duration::from_millis(400));
+        threads()
+    };
+    (0..10).for_each(|_| round());
+    let after_10 = settled();
+    (0..50).for_each(|_| round());
+    let after_60 = settled();
+    println!("threads: {after_10} after 10 rounds, {after_60} after 60");
+    assert!(after_60 <= after_10 + 2, "threads grew with the calls: {after_10} -> {after_60}");
+}

@@ -40,7 +40,7 @@ fn progress_is_reported_while_the_call_runs_and_at_its_end() {
     let out = parallel::thread().max_workers(4).on_progress(callback).map(|x: u64| nap(x % 2 * 3), 0..400).unwrap();
     assert_eq!(out.len(), 400);
     check(&seen, Progress { done: 400, failed: 0, total: Some(400) });
-    assert!(seen.lock().unwrap().len() >= 2, "the call runs for 300 ms or more: reports while it runs too");
+    assert!(seen.lock().unwrap().len() >= 2, "the call naps for 150 ms or more: reported while it runs too");
 
     // An iterator of unknown size: the total is known by the end.
     let (callback, seen) = recorder();
@@ -150,7 +150,8 @@ fn a_panicking_callback_stops_the_call_and_goes_on_in_the_caller() {
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"on purpose: a callback that panics"));
     let now = started.load(Ordering::SeqCst);
     sleep(Duration::from_millis(200));
-    assert_eq!(started.load(Ordering::SeqCst), now, "the call stopped: no task starts after");
+    // The one worker, past its look at the stop when the panic came, may still start its task.
+    assert!(started.load(Ordering::SeqCst) <= now + 1, "the call stopped: no task starts after");
     assert!(now < 200);
 
     // A handle: its wait resumes the panic.
@@ -190,4 +191,14 @@ fn a_bar_with_stderr_not_a_terminal_changes_nothing() {
     check(&seen, Progress { done: 2, failed: 0, total: Some(2) });
     let err = parallel::thread().progress().timeout(Duration::from_millis(100)).map(nap, vec![20_000]);
     assert!(matches!(err, Err(parallel::Error::Timeout { .. })));
+}
+
+#[test]
+fn an_executor_with_callbacks_is_still_unwind_safe() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>(_: &T) {}
+    let executor = parallel::thread().on_progress(|_| {});
+    unwind_safe(&executor);
+    // So a call can run under `catch_unwind` as before.
+    let out = catch_unwind(|| executor.map(|x: u8| x + 1, vec![1]).unwrap());
+    assert_eq!(out.ok(), Some(vec![2]));
 }
