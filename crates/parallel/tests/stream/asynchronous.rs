@@ -50,15 +50,20 @@ async fn the_stream_yields_in_completion_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_stream_of_many_tasks_misses_none() {
-    let mut stream = parallel::thread().as_completed(|x: u64| x * 2, (0..100_000u64).filter(|_| true)).into_stream();
-    let (mut count, mut sum) = (0u64, 0u64);
-    while let Some((index, outcome)) = stream.next().await {
-        assert_eq!(outcome.unwrap(), index as u64 * 2);
-        count += 1;
-        sum += index as u64;
-    }
-    assert_eq!((count, sum), (100_000, 99_999 * 100_000 / 2));
+async fn the_stream_of_many_tasks_misses_none_from_a_spawned_task() {
+    let stream = parallel::thread().as_completed(|x: u64| x * 2, (0..100_000u64).filter(|_| true)).into_stream();
+    // The stream is `Send`: it moves into a task of the multi-threaded runtime.
+    let counted = tokio::spawn(async move {
+        let mut stream = stream;
+        let (mut count, mut sum) = (0u64, 0u64);
+        while let Some((index, outcome)) = stream.next().await {
+            assert_eq!(outcome.unwrap(), index as u64 * 2);
+            count += 1;
+            sum += index as u64;
+        }
+        (count, sum)
+    });
+    assert_eq!(counted.await.unwrap(), (100_000, 99_999 * 100_000 / 2));
 }
 
 #[tokio::test(flavor = "current_thread")]
