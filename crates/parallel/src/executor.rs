@@ -18,13 +18,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::call::TaskFn;
-use crate::engine::driver::{call, spawn_call, spawn_tapped, Plan};
+use crate::completed::AsCompleted;
+use crate::engine::driver::{call, spawn_call, spawn_tapped, spawn_tapped_to, Plan};
 use crate::engine::tap::{Arrivals, Ended};
 use crate::engine::work::Work;
 use crate::handle::Handle;
 use crate::inputs::Inputs;
 use crate::mode::{Mode, Silent, Strict};
 use crate::par::{Par, Task};
+use crate::progress::{Progress, Watch};
 
 /// An executor with its options: made by [`thread()`](crate::thread()) or
 /// [`process()`](crate::process()), configured fluently, then used for any number of calls.
@@ -49,6 +51,8 @@ pub struct Executor<B, E = (), M = Strict, F = ()> {
     extras: Arc<E>,
     mode: PhantomData<M>,
     function: F,
+    /// What watches each call: progress callbacks, a bar.
+    watch: Watch,
 }
 
 impl<B: Clone, E, M, F: Clone> Clone for Executor<B, E, M, F> {
@@ -57,11 +61,16 @@ impl<B: Clone, E, M, F: Clone> Clone for Executor<B, E, M, F> {
             backend: self.backend.clone(),
             extras: self.extras.clone(),
             function: self.function.clone(),
+            watch: self.watch.clone(),
             mode: PhantomData,
             ..*self
         }
     }
 }
+
+/// How many chunks of outcomes (a pool thread's batch each, at most 4096 outcomes) a streaming
+/// call holds for its consumer, at least, before its workers wait.
+const STREAM_CHUNKS: usize = 16;
 
 /// Where an executor's tasks run: the pool's threads, worker processes, and later a cluster.
 /// Implemented by each executor's backend type; [`Maps`] and [`TryMaps`] say which functions
@@ -134,6 +143,7 @@ impl<B: Backend> Executor<B> {
             extras: Arc::new(()),
             mode: PhantomData,
             function: (),
+            watch: Watch::default(),
         }
     }
 }
@@ -200,8 +210,8 @@ impl<B: Backend, E, M: Mode, F> Executor<B, E, M, F> {
     /// assert_eq!(results.replace_failed(-1), vec![10, -1, 2]);
     /// ```
     pub fn silent(self) -> Executor<B, E, Silent, F> {
-        let Executor { backend, max_workers, timeout, task_timeout, extras, function, .. } = self;
-        Executor { backend, max_workers, timeout, task_timeout, extras, mode: PhantomData, function }
+        let Executor { backend, max_workers, timeout, task_timeout, extras, function, watch, .. } = self;
+        Executor { backend, max_workers, timeout, task_timeout, extras, mode: PhantomData, function, watch }
     }
 
     /// A value every task receives by reference as its function's last argument, shared by
@@ -220,8 +230,63 @@ impl<B: Backend, E, M: Mode, F> Executor<B, E, M, F> {
     where
         B: Carries<X>,
     {
-        let Executor { backend, max_workers, timeout, task_timeout, function, .. } = self;
-        Executor { backend, max_workers, timeout, task_timeout, extras: Arc::new(extras), mode: PhantomData, function }
+        let Executor { backend, max_workers, timeout, task_timeout, function, watch, .. } = self;
+        let extras = Arc::new(extras);
+        Executor { backend, max_workers, timeout, task_timeout, extras, mode: PhantomData, function, watch }
+    }
+
+    /// Calls `f` with the call's [`Progress`] while each call runs — at most every 100 ms — and
+    /// always once when it ends, with its final counts: `done` only grows, and ends at `total`
+    /// when every task has an outcome (a strict call that fails or times out may end below it).
+    /// Several callbacks can be set; each is called in turn.
+    ///
+    /// `f` runs on the call's *driver*, the thread that collects its outcomes: the caller's
+    /// thread for a blocking call (`map`, `par`, `scoped_map`), a pool thread for a
+    /// non-blocking one (`async_*`, [`as_completed`](Self::as_completed)). Keep it short — the
+    /// driver also enforces the call's timeouts — and do not wait in it for the call itself.
+    ///
+    /// **A panic in `f`** stops the call as if it were cancelled — tasks not yet started never
+    /// run, running ones finish in the background — and goes on in the caller, as a panic in
+    /// a rayon closure does: a blocking call unwinds with it, a [`Handle`]'s
+    /// [`wait`](Handle::wait) or `.await` resumes it, an `as_completed` iterator or stream
+    /// resumes it when it gets to the end of what arrived. No thread is left behind.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use parallel::Progress;
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let record = seen.clone();
+    /// let out = parallel::thread()
+    ///     .on_progress(move |p: Progress| record.lock().unwrap().push(p))
+    ///     .map(|x: u64| x + 1, 0..1_000)
+    ///     .unwrap();
+    /// assert_eq!(out.len(), 1_000);
+    /// // Called at least once, at the end, with every task done.
+    /// let last = *seen.lock().unwrap().last().unwrap();
+    /// assert_eq!(last, Progress { done: 1_000, failed: 0, total: Some(1_000) });
+    /// ```
+    pub fn on_progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.watch = self.watch.with_callback(Arc::new(f));
+        self
+    }
+
+    /// Draws a progress bar of each call on stderr while it runs, with
+    /// [`indicatif`](https://docs.rs/indicatif): its length is the number of tasks (a spinner
+    /// until an iterator's end is known), it advances as tasks finish, shows how many failed,
+    /// and is finished when the call ends, however it ends. Drawn only if stderr is a
+    /// terminal: elsewhere (a log file, a test harness) nothing is written. The bar is updated
+    /// by the same driver as [`on_progress`](Self::on_progress)'s callbacks, at the same pace.
+    /// (Feature `progress`, on by default.)
+    ///
+    /// ```
+    /// let out = parallel::thread().progress().map(|x: u64| x * 2, 0..100).unwrap();
+    /// assert_eq!(out[99], 198);
+    /// ```
+    #[cfg(feature = "progress")]
+    pub fn progress(mut self) -> Self {
+        self.watch = self.watch.with_bar();
+        self
     }
 
     /// The backend, for its own options (`memory_limit` of processes).
@@ -242,6 +307,7 @@ impl<B: Backend, E, M: Mode, F> Executor<B, E, M, F> {
             task_timeout: self.task_timeout,
             silent: M::SILENT,
             cancellable: false,
+            watch: (!self.watch.is_empty()).then(|| self.watch.clone()),
         }
     }
 
@@ -361,6 +427,90 @@ impl<B: Backend, E, M: Mode> Executor<B, E, M> {
         self.spawn(self.backend.try_map_work(f, &self.extras, M::SILENT), inputs, |output| output)
     }
 
+    /// Calls `f` once per input, in parallel, and hands out each task's outcome as it
+    /// completes: an [`AsCompleted`] of `(key, Result<value, FailedTask>)` in completion
+    /// order — an [`Iterator`], and a [`Stream`](futures_core::Stream) through
+    /// [`into_stream`](AsCompleted::into_stream) — where the key is the
+    /// task's index for a sequence or an iterator, its key for a map.
+    ///
+    /// Every task gets its item, whatever the mode: failures, timeouts (`timeout`,
+    /// `task_timeout`) and a cancel are items of kind `Panicked`, `TimedOut`, `Cancelled`…, as
+    /// in silent mode. Nothing handed out is kept by the call, and a lazy input is read as the
+    /// workers take its tasks: stream millions of outcomes in bounded memory (when the
+    /// consumer falls behind, the workers wait for it). Dropping the `AsCompleted` cancels the
+    /// call.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use std::time::Duration;
+    ///
+    /// let nap = |ms: u64| { std::thread::sleep(Duration::from_millis(ms)); ms };
+    /// let mut order = Vec::new();
+    /// for (key, outcome) in parallel::thread().as_completed(nap, HashMap::from([("slow", 300), ("quick", 10)])) {
+    ///     order.push((key, outcome.unwrap()));
+    /// }
+    /// assert_eq!(order, vec![("quick", 10), ("slow", 300)]);
+    ///
+    /// // On processes too; a panic is an item.
+    /// fn inverse(x: i32) -> i32 { 100 / x }
+    /// let failed = parallel::process().as_completed(inverse, vec![1, 0, 4]).filter(|(_, o)| o.is_err());
+    /// assert_eq!(failed.map(|(index, _)| index).collect::<Vec<_>>(), vec![1]);
+    /// ```
+    ///
+    /// In async code, poll it as a `Stream` (with `futures::StreamExt::next`, for instance):
+    ///
+    /// ```
+    /// # use futures_util::StreamExt;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let mut outcomes = parallel::thread().as_completed(|x: u32| x + 1, vec![1, 2, 3]).into_stream();
+    /// let mut sum = 0;
+    /// while let Some((_index, outcome)) = outcomes.next().await {
+    ///     sum += outcome.unwrap();
+    /// }
+    /// assert_eq!(sum, 9);
+    /// # });
+    /// ```
+    pub fn as_completed<I, F, K, R>(&self, f: F, inputs: I) -> AsCompleted<I::Key, F::Output>
+    where
+        I: Inputs,
+        F: TaskFn<I::Params, E, K>,
+        B: Maps<F, I::Params, E, K, R>,
+    {
+        self.stream(self.backend.map_work(f, &self.extras, true), inputs)
+    }
+
+    /// [`as_completed`](Self::as_completed) for a function that returns `Result`: an `Err`
+    /// is a failed item (with the error's `Display` as message), as with
+    /// [`try_map`](Self::try_map).
+    ///
+    /// ```
+    /// let outcomes = parallel::thread().try_as_completed(|s: &str| s.parse::<u8>(), ["1", "x"]);
+    /// let mut failed: Vec<String> = outcomes.filter_map(|(_, o)| o.err()).map(|f| f.message().to_owned()).collect();
+    /// assert_eq!(failed, vec!["invalid digit found in string"]);
+    /// ```
+    pub fn try_as_completed<I, F, K, R, T, X>(&self, f: F, inputs: I) -> AsCompleted<I::Key, T>
+    where
+        I: Inputs,
+        F: TaskFn<I::Params, E, K, Output = Result<T, X>>,
+        B: TryMaps<F, I::Params, E, K, R, T, X>,
+    {
+        self.stream(self.backend.try_map_work(f, &self.extras, true), inputs)
+    }
+
+    /// Runs `work` over `inputs` as a silent call whose outcomes go, as they arrive, to the
+    /// returned [`AsCompleted`] (a bounded tap: a slow consumer holds the workers back).
+    fn stream<W, I>(&self, work: W, inputs: I) -> AsCompleted<I::Key, W::Out>
+    where
+        W: Work + 'static,
+        I: Inputs<Params = W::Params>,
+    {
+        let (keys, tasks) = inputs.into_tasks();
+        let plan = Plan { silent: true, ..self.plan() };
+        let arrivals = Arrivals::bounded(STREAM_CHUNKS.max(2 * plan.workers));
+        let (handle, arrivals) = spawn_tapped_to(work, tasks, plan, arrivals);
+        AsCompleted::new(handle, arrivals, I::key_by_index(keys))
+    }
+
     /// Runs different functions at once: see [`Par`]. Extras do not apply. On processes the
     /// tasks are [`remote`](crate::prelude::ParallelFn::remote) ones, made from `fn` items and
     /// their arguments, and a task past a timeout gets its worker process killed.
@@ -397,16 +547,16 @@ impl<B: Backend, E, M: Mode> Executor<B, E, M> {
     /// This executor holding `f`: then `map` takes only the inputs (see
     /// [`With`](crate::prelude::With)).
     pub(crate) fn holding<G>(self, f: G) -> Executor<B, E, M, Holds<G>> {
-        let Executor { backend, max_workers, timeout, task_timeout, extras, mode, .. } = self;
-        Executor { backend, max_workers, timeout, task_timeout, extras, mode, function: Holds(f) }
+        let Executor { backend, max_workers, timeout, task_timeout, extras, mode, watch, .. } = self;
+        Executor { backend, max_workers, timeout, task_timeout, extras, mode, function: Holds(f), watch }
     }
 }
 
 impl<B: Backend, E, M: Mode, G> Executor<B, E, M, Holds<G>> {
     /// The executor without its function, and the function.
     fn release(self) -> (Executor<B, E, M>, G) {
-        let Executor { backend, max_workers, timeout, task_timeout, extras, mode, function } = self;
-        (Executor { backend, max_workers, timeout, task_timeout, extras, mode, function: () }, function.0)
+        let Executor { backend, max_workers, timeout, task_timeout, extras, mode, function, watch } = self;
+        (Executor { backend, max_workers, timeout, task_timeout, extras, mode, function: (), watch }, function.0)
     }
 
     /// [`Executor::map`] with the function this executor holds.

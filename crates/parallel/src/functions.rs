@@ -4,6 +4,7 @@
 use std::fmt::Display;
 
 use crate::call::TaskFn;
+use crate::completed::AsCompleted;
 use crate::error::Error;
 use crate::executor::{Maps, TryMaps};
 use crate::handle::Handle;
@@ -50,6 +51,26 @@ where
     Threads: TryMaps<F, I::Params, (), K, R, T, X>,
 {
     thread().try_map(f, inputs)
+}
+
+/// Calls `f` once per input, in parallel, and hands out each task's outcome as it completes:
+/// an [`AsCompleted`] of `(key, Result<value, FailedTask>)`, an iterator and a `Stream`. See
+/// [`Executor::as_completed`](crate::Executor::as_completed).
+///
+/// ```
+/// let mut squares: Vec<(usize, u64)> = parallel::as_completed(|x: u64| x * x, 0..5)
+///     .map(|(index, outcome)| (index, outcome.unwrap()))
+///     .collect();
+/// squares.sort();
+/// assert_eq!(squares, vec![(0, 0), (1, 1), (2, 4), (3, 9), (4, 16)]);
+/// ```
+pub fn as_completed<I, F, K, R>(f: F, inputs: I) -> AsCompleted<I::Key, F::Output>
+where
+    I: Inputs,
+    F: TaskFn<I::Params, (), K>,
+    Threads: Maps<F, I::Params, (), K, R>,
+{
+    thread().as_completed(f, inputs)
 }
 
 /// [`map`] without blocking: returns a [`Handle`] at once.

@@ -1,5 +1,6 @@
 //! The handle of a non-blocking call: wait on it, poll it, await it, or cancel it.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -18,23 +19,45 @@ pub(crate) struct Slot<T> {
 
 struct SlotState<T> {
     output: Option<T>,
+    /// The driver panicked instead (a progress callback did): resumed in whoever waits.
+    panic: Option<Box<dyn Any + Send>>,
     finished: bool,
     waker: Option<Waker>,
+}
+
+impl<T> SlotState<T> {
+    /// The output, or the driver's panic resumed here.
+    fn take(&mut self) -> T {
+        match (self.output.take(), self.panic.take()) {
+            (Some(output), _) => output,
+            (None, Some(payload)) => std::panic::resume_unwind(payload),
+            (None, None) => panic!("a Handle's output is taken once"),
+        }
+    }
 }
 
 impl<T> Slot<T> {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Slot {
-            state: Mutex::new(SlotState { output: None, finished: false, waker: None }),
+            state: Mutex::new(SlotState { output: None, panic: None, finished: false, waker: None }),
             ready: Condvar::new(),
         })
     }
 
     /// Fills the slot and wakes whoever waits: a blocked thread or an async task.
     pub(crate) fn fill(&self, output: T) {
+        self.finish(|state| state.output = Some(output));
+    }
+
+    /// The driver panicked: whoever waits resumes the panic.
+    pub(crate) fn fill_panic(&self, payload: Box<dyn Any + Send>) {
+        self.finish(|state| state.panic = Some(payload));
+    }
+
+    fn finish(&self, fill: impl FnOnce(&mut SlotState<T>)) {
         let waker = {
             let mut state = lock(&self.state);
-            state.output = Some(output);
+            fill(&mut state);
             state.finished = true;
             state.waker.take()
         };
@@ -97,6 +120,15 @@ impl<T> Handle<T> {
         self.counts.progress()
     }
 
+    /// The panic of the call's driver, once it ended with one (a progress callback panicked).
+    pub(crate) fn take_panic(&mut self) -> Option<Box<dyn Any + Send>> {
+        let mut state = lock(&self.slot.state);
+        if state.finished {
+            self.taken = true;
+        }
+        state.panic.take()
+    }
+
     /// Blocks until the call's output is ready and returns it.
     ///
     /// ```
@@ -109,7 +141,7 @@ impl<T> Handle<T> {
             state = self.slot.ready.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         self.taken = true;
-        state.output.take().expect("a Handle's output is taken once")
+        state.take()
     }
 
     /// Waits at most `timeout` for the output; gives the handle back if it is not ready.
@@ -132,7 +164,7 @@ impl<T> Handle<T> {
             state = self.slot.ready.wait_timeout(state, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
         }
         self.taken = true;
-        Ok(state.output.take().expect("a Handle's output is taken once"))
+        Ok(state.take())
     }
 
     /// `true` once the output is ready (every task finished, the call failed, timed out or was
@@ -221,12 +253,11 @@ impl<T> Future for Handle<T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let mut state = lock(&self.slot.state);
+        let this = &mut *self;
+        let mut state = lock(&this.slot.state);
         if state.finished {
-            let output = state.output.take().expect("a Handle polled after it completed");
-            drop(state);
-            self.taken = true;
-            return Poll::Ready(output);
+            this.taken = true;
+            return Poll::Ready(state.take());
         }
         state.waker = Some(cx.waker().clone());
         Poll::Pending

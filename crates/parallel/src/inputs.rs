@@ -66,6 +66,33 @@ pub trait Inputs {
     fn position(keys: &Self::Keys, key: &Self::Key) -> Option<usize>;
     /// Puts the values, one per task in input order, back in the input's shape.
     fn assemble<T>(keys: Self::Keys, values: Vec<T>) -> Self::Output<T>;
+    /// The keys as a function that hands out task `index`'s key — and its description for a
+    /// failure report when asked, as [`describe_key`](Self::describe_key) — once per index,
+    /// in any order: how [`as_completed`](crate::as_completed()) names each outcome.
+    fn key_by_index(keys: Self::Keys) -> KeyByIndex<Self::Key>;
+}
+
+/// Task `index`'s key, and its description if `describe` is set: see [`Inputs::key_by_index`].
+/// Called once per index.
+///
+/// ```
+/// use parallel::traits::Inputs;
+/// use std::collections::BTreeMap;
+/// let (keys, _tasks) = BTreeMap::from([("a", 1), ("b", 2)]).into_tasks();
+/// let mut key = <BTreeMap<&str, i32> as Inputs>::key_by_index(keys);
+/// assert_eq!(key(1, true), ("b", Some("\"b\"".to_owned())));
+/// assert_eq!(key(0, false), ("a", None));
+/// ```
+pub type KeyByIndex<K> = Box<dyn FnMut(usize, bool) -> (K, Option<String>) + Send>;
+
+/// [`Inputs::key_by_index`] of a map's keys, in input order.
+fn map_key_by_index<K: Debug + Send + 'static>(keys: Vec<K>) -> KeyByIndex<K> {
+    let mut keys: Vec<Option<K>> = keys.into_iter().map(Some).collect();
+    Box::new(move |index, describe| {
+        let key = keys[index].take().expect("each task's key is handed out once");
+        let described = describe.then(|| format!("{key:?}"));
+        (key, described)
+    })
 }
 
 /// The stream of a call's task parameters, taken by workers a batch at a time.
@@ -167,6 +194,9 @@ macro_rules! sequence_keys {
         }
         fn assemble<Z>(_: (), values: Vec<Z>) -> Vec<Z> {
             values
+        }
+        fn key_by_index(_: ()) -> KeyByIndex<usize> {
+            Box::new(|index, _| (index, None))
         }
     };
 }
@@ -369,6 +399,9 @@ where
     fn assemble<T>(keys: Vec<K>, values: Vec<T>) -> HashMap<K, T, S> {
         keys.into_iter().zip(values).collect()
     }
+    fn key_by_index(keys: Vec<K>) -> KeyByIndex<K> {
+        map_key_by_index(keys)
+    }
 }
 
 impl<K, V> Inputs for BTreeMap<K, V>
@@ -395,5 +428,8 @@ where
     }
     fn assemble<T>(keys: Vec<K>, values: Vec<T>) -> BTreeMap<K, T> {
         keys.into_iter().zip(values).collect()
+    }
+    fn key_by_index(keys: Vec<K>) -> KeyByIndex<K> {
+        map_key_by_index(keys)
     }
 }

@@ -36,6 +36,19 @@
 //! assert_eq!(out[10], 17);
 //! ```
 //!
+//! A call can be watched while it runs — [`Executor::progress`] draws a bar on stderr,
+//! [`Executor::on_progress`] calls a function of yours — and its results taken as they
+//! complete, in bounded memory, with [`as_completed`] (an iterator, or a `Stream` for async
+//! code):
+//!
+//! ```
+//! let mut sum = 0;
+//! for (_index, outcome) in parallel::thread().progress().as_completed(|x: u64| x * 2, 0..1_000) {
+//!     sum += outcome.unwrap();
+//! }
+//! assert_eq!(sum, 999_000);
+//! ```
+//!
 //! A failed task reports which input it was, how it failed, and its parameters by their
 //! `Debug`, from a clone made before the call — so parameters are `Clone + Debug`, unless the
 //! function is wrapped in [`unreported`]: then a failure reports only the task's index (and
@@ -74,6 +87,7 @@
 //! shape: `Result<output, Error>` or [`Results`].
 
 mod call;
+mod completed;
 mod engine;
 mod error;
 mod executor;
@@ -91,10 +105,13 @@ mod report;
 mod results;
 mod thread;
 
+pub use crate::completed::{AsCompleted, AsCompletedStream};
 pub use crate::error::Error;
 pub use crate::executor::Executor;
 pub use crate::failure::FailureKind;
-pub use crate::functions::{async_map, async_par, async_try_map, map, par, scoped_map, scoped_try_map, try_map};
+pub use crate::functions::{
+    as_completed, async_map, async_par, async_try_map, map, par, scoped_map, scoped_try_map, try_map,
+};
 pub use crate::handle::{Handle, Observer};
 pub use crate::inputs::iter;
 pub use crate::mode::{Silent, Strict};
@@ -121,7 +138,7 @@ pub use crate::thread::{default_thread_workers, thread, Thread};
 /// ```
 pub mod traits {
     pub use crate::call::TaskFn;
-    pub use crate::inputs::{Inputs, Iter};
+    pub use crate::inputs::{Inputs, Iter, KeyByIndex};
     pub use crate::mode::Mode;
     pub use crate::par::{IntoTask, Par};
     pub use crate::process::{Owned, RemoteFn};

@@ -5,6 +5,7 @@
 //! one. It never waits past the call's deadline: at the deadline it closes the source and
 //! every batch in flight, so whatever a stuck pool thread still holds is accounted for at once.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,7 @@ use crate::handle::{Handle, Slot};
 use crate::inputs::Inputs;
 use crate::inputs::Tasks;
 use crate::mode::Mode;
-use crate::progress::Counts;
+use crate::progress::{Counts, Over, Watch, Watching};
 
 /// The options of one call, with its deadline fixed at its start.
 #[derive(Clone, Debug)]
@@ -34,6 +35,8 @@ pub(crate) struct Plan {
     pub(crate) silent: bool,
     /// The call has a handle (`async_*`).
     pub(crate) cancellable: bool,
+    /// What watches the call while it runs, if anything does.
+    pub(crate) watch: Option<Watch>,
 }
 
 /// How a call's pool threads get their work: the pool's work for one more thread of a call,
@@ -148,8 +151,26 @@ where
         Driver { state, receiver, plan, size_hint: low, buffer, initial, reserve, started: Instant::now(), spawn }
     }
 
-    /// Collects the call's outcomes.
+    /// Collects the call's outcomes; a watched call reports its progress as it goes and at
+    /// its end (a callback that panics unwinds from here, and dropping the driver stops the
+    /// call).
     pub(crate) fn collect(mut self) -> Collected<W::Out> {
+        let Some(watch) = self.plan.watch.take() else { return self.collect_watched(None) };
+        let counts = self.state.counts();
+        let mut watching = watch.start(counts.total());
+        let collected = self.collect_watched(Some(&mut watching));
+        let over = match collected {
+            Collected::Values(_) | Collected::Outcomes { .. } => Over::Done,
+            Collected::Failed(..) => Over::Failed,
+            Collected::TimedOut { .. } => Over::TimedOut,
+            Collected::Cancelled => Over::Cancelled,
+        };
+        watching.end(counts.progress(), over);
+        collected
+    }
+
+    /// Collects the call's outcomes, ticking `watching` on the way.
+    fn collect_watched(mut self, mut watching: Option<&mut Watching>) -> Collected<W::Out> {
         let mut chunks = Chunks::new(self.size_hint, self.buffer.clone());
         let mut next_check = self.plan.task_timeout.map(|limit| self.started + limit.min(TASK_TIMEOUT_CHECK));
         let mut ramp = (self.reserve > 0).then(|| self.started + RAMP_CHECK);
@@ -168,7 +189,11 @@ where
             if self.state.total() == Some(chunks.appended) {
                 return chunks.assemble();
             }
-            let wake = [self.plan.deadline, next_check, ramp].into_iter().flatten().min();
+            if let Some(watching) = watching.as_deref_mut() {
+                watching.tick(Instant::now(), self.state.counts().progress());
+            }
+            let tick = watching.as_deref().map(Watching::next_tick);
+            let wake = [self.plan.deadline, next_check, ramp, tick].into_iter().flatten().min();
             let msg = match wake {
                 Some(at) => self.receiver.recv_deadline(at),
                 None => self.receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -288,7 +313,11 @@ where
     let (cancel, counts) = (Arc::new(driver.canceller()), driver.state.counts());
     let slot = Slot::new();
     let filled = slot.clone();
-    let drive = move || filled.fill(finish(M::map::<I, W::Out>(driver.collect(), keys, timeout)));
+    let drive = move || match catch_unwind(AssertUnwindSafe(|| driver.collect())) {
+        Ok(collected) => filled.fill(finish(M::map::<I, W::Out>(collected, keys, timeout))),
+        // A progress callback panicked: the call stopped, and the panic goes to the caller.
+        Err(payload) => filled.fill_panic(payload),
+    };
     pool::spawn([Box::new(drive) as pool::Work]);
     Handle::new(slot, cancel, counts)
 }
@@ -300,16 +329,32 @@ where
     W: Work + 'static,
     It: Tasks<Params = W::Params> + 'static,
 {
-    let (tap, arrivals) = Arrivals::new();
+    spawn_tapped_to(work, tasks, plan, Arrivals::new())
+}
+
+/// [`spawn_tapped`] to these arrivals (bounded ones, for a stream).
+pub(crate) fn spawn_tapped_to<W, It>(
+    work: W,
+    tasks: It,
+    plan: Plan,
+    (tap, arrivals): (Tap<W::Out>, Arrivals<W::Out>),
+) -> (Handle<Ended>, Arrivals<W::Out>)
+where
+    W: Work + 'static,
+    It: Tasks<Params = W::Params> + 'static,
+{
     let end = tap.clone();
     let driver = Driver::start_tapped(work, tasks, Plan { cancellable: true, ..plan }, Detached, Some(tap));
     let (cancel, counts) = (Arc::new(driver.canceller()), driver.state.counts());
     let slot = Slot::new();
     let filled = slot.clone();
     let drive = move || {
-        filled.fill(Ended::of(driver.collect()));
+        match catch_unwind(AssertUnwindSafe(|| driver.collect())) {
+            Ok(collected) => filled.fill(Ended::of(collected)),
+            Err(payload) => filled.fill_panic(payload),
+        }
         // Wakes whoever waits for outcomes: the handle has its end now.
-        let _ = end.send(None);
+        end.end();
     };
     pool::spawn([Box::new(drive) as pool::Work]);
     (Handle::new(slot, cancel, counts), arrivals)

@@ -181,7 +181,15 @@ mod tests {
     }
 
     fn plan(workers: usize) -> Plan {
-        Plan { workers, timeout: None, deadline: None, task_timeout: None, silent: true, cancellable: false }
+        Plan {
+            workers,
+            timeout: None,
+            deadline: None,
+            task_timeout: None,
+            silent: true,
+            cancellable: false,
+            watch: None,
+        }
     }
 
     fn sum(counts: &[AtomicUsize]) -> usize {

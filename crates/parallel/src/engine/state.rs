@@ -454,8 +454,8 @@ where
         }
         if let Some(tap) = &self.tap {
             // Before the outbox: whoever learns that the call ended finds every outcome tapped.
-            // (Nobody listening any more is no error: the consumer went away.)
-            let _ = tap.send(Some(Arrived::of(&mut chunk)));
+            // A silent call's driver needs no failure: they go to the tap, not kept twice.
+            tap.send(Arrived::of(&mut chunk, self.strict));
         }
         lock(&self.outbox).push(chunk);
         // Counted once in the outbox: whoever counts the last task finds every chunk there.

@@ -75,6 +75,9 @@ impl Inputs for ShortInput {
     fn assemble<T>(_: (), values: Vec<T>) -> Vec<T> {
         values
     }
+    fn key_by_index(_: ()) -> parallel::traits::KeyByIndex<usize> {
+        Box::new(|index, _| (index, None))
+    }
 }
 
 fn double(x: u64) -> u64 {
