@@ -318,4 +318,7 @@ where
     fn assemble<Z>(_: (), values: Vec<Z>) -> Vec<Z> {
         values
     }
+    fn key_by_index(_: ()) -> parallel::traits::KeyByIndex<usize> {
+        Box::new(|index, _| (index, None))
+    }
 }
