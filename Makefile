@@ -92,7 +92,7 @@ bench-compare: python
 	$(VPY) benches/compare.py $(BASE) --pairs $(PAIRS)
 
 ## What `progress=True` costs on the hot path: 100,000 no-op tasks on each executor with and
-## without the bar, each run a fresh interpreter, alternated for PAIRS pairs (default 9): a table
+## without the bar, alternated for PAIRS pairs (default 9) in one interpreter per workload: a table
 ## of the median paired ratios with / without against the 1.05x target (about 30 s on 2 cores).
 bench-progress: python
 	$(VPY) benches/python/progress_cost.py --pairs $(PAIRS)

@@ -97,20 +97,28 @@ class _Bar(_Updates):
     def __init__(self, total):
         from tqdm.auto import tqdm
 
-        super().__init__(tqdm(total=total, unit="task", dynamic_ncols=True))
+        # First drawn at the first show (after `EVERY`), not when made: a call that ends
+        # sooner draws its bar once, at its end — tqdm's drawing is most of what a bar costs.
+        super().__init__(tqdm(total=total, unit="task", dynamic_ncols=True, delay=EVERY))
         self._failed = 0
 
-    def show(self, p):
+    def _count(self, p):
         if p.failed != self._failed:
             self._failed = p.failed
             self._obj.set_postfix(failed=p.failed, refresh=False)
         if p.total is not None and self._obj.total != p.total:
             self._obj.total = p.total  # a generator's length, once it is exhausted
+
+    def show(self, p):
+        self._count(p)
         super().show(p)
 
     def close(self, p):
         try:
-            self.show(p)
+            self._count(p)
+            # The last counts, drawn once, by `close` itself (even before `EVERY`).
+            self._obj.n = self._done = max(self._done, p.done)
+            self._obj.delay = 0
         finally:
             self._obj.close()
 
