@@ -182,7 +182,10 @@ impl<T> Handle<T> {
     /// Cancels the call: tasks not yet started never run, and the output says so — an
     /// [`Error::Cancelled`](crate::Error::Cancelled), or in silent mode a failure of kind
     /// [`Cancelled`](crate::FailureKind::Cancelled) for each task that did not run (the tasks
-    /// already running finish first). A call that already finished keeps its output.
+    /// already running finish first; of an input that may be endless — no upper bound in its
+    /// `size_hint` — only the tasks it read are the call's, see
+    /// [`Tasks::read_rest_on_stop`](crate::plumbing::Tasks::read_rest_on_stop)). A call that
+    /// already finished keeps its output.
     ///
     /// ```
     /// use std::time::Duration;

@@ -122,7 +122,19 @@ pub trait Tasks: Send {
     /// deadline), each to fail in its place: so they are, by default — every input is
     /// accounted for. A stream that cannot or should not be read to its end (endless, or read
     /// from another program's iterator as the workers go) says `false`: its call then ends
-    /// with the tasks it read, and the rest are not part of it.
+    /// with the tasks it read, and the rest are not part of it (a silent call's results then
+    /// hold one outcome per task read). [`Sequential`] says `false` for an iterator whose
+    /// [`size_hint`](Iterator::size_hint) has no upper bound.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// // An endless input, past its deadline: the call returns with the tasks it read.
+    /// let out = parallel::thread()
+    ///     .timeout(Duration::from_millis(50))
+    ///     .silent()
+    ///     .map(|x: u64| std::thread::sleep(Duration::from_millis(x)), parallel::iter(std::iter::repeat(5)));
+    /// assert!(!out.is_empty()); // each task it read: done, or timed out while it ran
+    /// ```
     fn read_rest_on_stop(&self) -> bool {
         true
     }
@@ -168,6 +180,12 @@ where
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.iter.size_hint()
+    }
+    /// Only an iterator that says how long it is at most: one that may be endless
+    /// (`repeat`, `from_fn`, `0..`) is not read past what the call took — reading it to its
+    /// end would never end, or would keep a call past its deadline.
+    fn read_rest_on_stop(&self) -> bool {
+        self.iter.size_hint().1.is_some()
     }
 }
 

@@ -203,3 +203,36 @@ fn cancel_twice_is_harmless() {
     assert_eq!(results[0], Ok(0));
     assert_eq!(results.failed().len(), 2);
 }
+
+#[test]
+fn cancelling_a_call_over_an_endless_input_ends_it_with_the_tasks_it_read() {
+    let read = Arc::new(AtomicUsize::new(0));
+    let counter = read.clone();
+    let endless = std::iter::from_fn(move || Some(counter.fetch_add(1, Ordering::SeqCst) as u64));
+    let handle = parallel::thread()
+        .max_workers(2)
+        .silent()
+        .async_map(|ms: u64| sleep(Duration::from_millis(ms % 3)), parallel::iter(endless));
+    sleep(Duration::from_millis(50));
+    handle.cancel();
+    // Never read to its end (it has none): the call ends, one outcome per task it read.
+    let results = handle.wait();
+    let read = read.load(Ordering::SeqCst);
+    assert!(!results.is_empty() && results.len() == read, "{} results, {read} read", results.len());
+}
+
+#[test]
+fn a_silent_call_over_an_endless_input_returns_at_its_deadline() {
+    let start = Instant::now();
+    let results = parallel::thread()
+        .max_workers(2)
+        .timeout(Duration::from_millis(100))
+        .silent()
+        .map(|ms: u64| sleep(Duration::from_millis(ms)), parallel::iter(std::iter::repeat(2)));
+    assert!(start.elapsed() < Duration::from_secs(30), "it returned (a hang guard, not a timing)");
+    // The tasks it read: each done, or timed out if it still ran at the deadline.
+    assert!(results.iter().any(Result::is_ok));
+    assert!(results
+        .iter()
+        .all(|r| r.as_ref().is_ok() || r.as_ref().is_err_and(|f| *f.kind() == FailureKind::TimedOut)));
+}
