@@ -35,6 +35,8 @@ import subprocess
 import sys
 import time
 
+from stats import fmt_time, quartiles  # the benchmarks' one way of stating a measurement
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULT_TAG = "PROGRESS-COST "
 TARGET = 1.05
@@ -149,21 +151,6 @@ def run_one(executor, with_progress, size, alternating=None):
 
 # ---------------------------------------------------------------------------------------------
 # The parent: pairs and the table.
-
-
-def quartiles(values):
-    if len(values) == 1:
-        return values[0], values[0], values[0]
-    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, q2, q3
-
-
-def fmt_time(s):
-    if s < 1e-3:
-        return f"{s * 1e6:.0f} µs"
-    if s < 1:
-        return f"{s * 1e3:.3g} ms"
-    return f"{s:.3g} s"
 
 
 def log(msg):

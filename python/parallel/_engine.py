@@ -260,7 +260,7 @@ class _FailedStart:
     def __init__(self, error, tasks):
         self.error = error
         # A streamed input is read to its end: each of its tasks fails, with its arguments.
-        self._items = tasks.quads() if tasks.shape is STREAM else None
+        self._items = tasks.read_all() if tasks.shape is STREAM else None
         self._tasks = self._items if self._items is not None else tasks
         self._handed_out = False
 

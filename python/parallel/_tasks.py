@@ -178,10 +178,11 @@ class Streamed:
         kwargs = _with_extras(extras, own) if extras else own
         return _Task((fn, args, kwargs or None, own or None))
 
-    def quads(self):
-        """Every task, read to the end, each as `quad_of` makes it."""
+    def read_all(self):
+        """Every task's item, read to the end, as the binding keeps it: a plain parameter as
+        it is, a special one as `quad_of` makes it (what `reported` reads)."""
         special = self.special
-        return [self.quad_of(p) if isinstance(p, special) else self.quad_of(Arg((p,))) for p in self.items]
+        return [self.quad_of(p) if isinstance(p, special) else p for p in self.items]
 
     def reported(self, item):
         """`(args, kwargs)` of a failed task from the item the binding kept (None: not read)."""

@@ -8,6 +8,7 @@
 
 mod buffers;
 mod call;
+mod guard;
 mod items;
 mod pickles;
 mod program;

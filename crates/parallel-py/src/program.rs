@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::process::Command;
 
-use parallel::plumbing::{Encoded, Feed, Program};
+use parallel::plumbing::{Encoded, Feed, FromTasks, Program, Tasks};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PySequence, PyTuple, PyType};
@@ -14,7 +14,7 @@ use crate::buffers::{lend, OutOfBand};
 use crate::call::{Call, Options, Values};
 use crate::items::Items;
 use crate::pickles::Pickler;
-use crate::stream::{ProgramStream, Shapes, StreamInputs, Streamed};
+use crate::stream::{Reader, Shapes, Streamed};
 
 /// A program that serves as a worker: `argv`, with `env` added to the environment and `cwd`
 /// as working directory. Its live workers can be killed at once (Ctrl-C, interpreter exit).
@@ -69,7 +69,7 @@ impl Params {
 
 /// What each parameter stands for, as `pickle_params` pickles it.
 #[derive(Clone, Copy)]
-pub(crate) enum Wrap {
+enum Wrap {
     /// The parameter itself.
     Item,
     /// `((param,), None)`: the one positional argument, no keyword arguments of its own.
@@ -79,7 +79,7 @@ pub(crate) enum Wrap {
 }
 
 /// How a call's parameters are pickled: see [`pickle_params`].
-pub(crate) struct Pickling {
+struct Pickling {
     items: Items,
     len: usize,
     wrap: Wrap,
@@ -132,7 +132,7 @@ impl Pickling {
     }
 
     /// The pickle of task `index`'s parameter `item`, wrapped as `wrap` says, into `params`.
-    pub(crate) fn pickle_one<'py>(
+    fn pickle_one<'py>(
         &mut self,
         py: Python<'py>,
         index: usize,
@@ -252,11 +252,7 @@ pub(crate) fn run_program(
         Err(_) => Source::Pickled(Encoded::from(params.extract::<Vec<Vec<u8>>>()?)),
     };
     let values = Values { into, loads };
-    let options = Options::new(max_workers, timeout, task_timeout, silent)?;
-    let mut executor = options.apply(parallel::process());
-    if let Some(bytes) = memory_limit {
-        executor = executor.memory_limit(bytes);
-    }
+    let executor = process_executor(Options::new(max_workers, timeout, task_timeout, silent)?, memory_limit);
     let program = program.0.clone();
     let tasks = match &params {
         Source::Pickled(params) => params.len(),
@@ -295,6 +291,15 @@ pub(crate) fn run_program(
     Ok(call)
 }
 
+/// The process executor with a call's options, and its workers' `memory_limit` (bytes).
+fn process_executor(options: Options, memory_limit: Option<u64>) -> parallel::Process {
+    let executor = options.apply(parallel::process());
+    match memory_limit {
+        Some(bytes) => executor.memory_limit(bytes),
+        None => executor,
+    }
+}
+
 /// A feed being fed: once dropped, the tasks it was not given fail (a no-op once all are).
 struct Feeding(Feed);
 
@@ -307,6 +312,68 @@ impl Drop for Feeding {
 /// The first run of parameters a call pickles while it runs, and the largest.
 const FIRST_RUN: usize = 256;
 const MAX_RUN: usize = 16_384;
+
+/// A streamed call's tasks on the process executor: a plain item is pickled as the one
+/// argument, a special one's `(callable, args, kwargs, own kwargs)` as `(args, own kwargs)`;
+/// each batch is fed to the call, and a task is its index in the feed.
+struct ProgramStream {
+    reader: Reader,
+    shapes: Shapes,
+    pickling: Pickling,
+    feed: Feed,
+}
+
+impl ProgramStream {
+    fn new(
+        iter: &Bound<'_, PyAny>,
+        shared: Streamed,
+        shapes: Shapes,
+        pickling: Pickling,
+        feed: Feed,
+    ) -> PyResult<Self> {
+        Ok(ProgramStream { reader: Reader::new(iter, shared)?, shapes, pickling, feed })
+    }
+}
+
+impl Tasks for ProgramStream {
+    type Params = usize;
+    type Batch = std::ops::Range<usize>;
+
+    fn take(&mut self, n: usize) -> Self::Batch {
+        let start = self.reader.next;
+        let mut params = Encoded::with_capacity(n.min(4096), n.min(4096) * 16);
+        let (shapes, pickling) = (&self.shapes, &mut self.pickling);
+        let read = self.reader.read_attached(
+            n,
+            &mut |py, index, item| match shapes.of(item)? {
+                Some(task) => {
+                    let param = PyTuple::new(py, [task.get_item(1)?, task.get_item(3)?])?;
+                    pickling.pickle_one(py, index, param.into_any(), Wrap::Item, &mut params)?;
+                    Ok(task.into_any())
+                }
+                None => {
+                    pickling.pickle_one(py, index, item.clone(), Wrap::One, &mut params)?;
+                    Ok(item.clone())
+                }
+            },
+            |_, read| read,
+        );
+        if read > 0 {
+            self.feed.push(params);
+        }
+        start..start + read
+    }
+    fn recover(&mut self) -> Self::Batch {
+        0..0
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, None)
+    }
+    /// A generator may be endless: a call that stops early ends with the tasks it read.
+    fn read_rest_on_stop(&self) -> bool {
+        false
+    }
+}
 
 /// Starts a call on the process executor whose parameters are read from `params`, an
 /// iterator, as the workers take them (see [`crate::stream`]): an item of the `special` types
@@ -341,13 +408,9 @@ pub(crate) fn run_program_streamed(
     let shared = Streamed::default();
     let feed = Feed::releasing();
     let shapes = Shapes::new(special, convert);
-    let inputs = StreamInputs(ProgramStream::new(params, shared.clone(), shapes, pickling, feed.clone())?);
+    let inputs = FromTasks(ProgramStream::new(params, shared.clone(), shapes, pickling, feed.clone())?);
     let values = Values { into, loads };
-    let options = Options::new(max_workers, timeout, task_timeout, silent)?;
-    let mut executor = options.apply(parallel::process());
-    if let Some(bytes) = memory_limit {
-        executor = executor.memory_limit(bytes);
-    }
+    let executor = process_executor(Options::new(max_workers, timeout, task_timeout, silent)?, memory_limit);
     let program = program.0.clone();
     let parts = if silent {
         executor.silent().async_run_program_streamed(&program, &function, &extras, feed, inputs)

@@ -8,17 +8,17 @@
 //! handed out is not kept, so a call streamed through `as_completed()` holds only the tasks in
 //! flight. An exception the iterator raises ends the input there: the tasks read before it
 //! run, then the call raises it.
+//!
+//! What the executors share is here ([`Reader`], [`Streamed`], [`Shapes`]); each executor's
+//! `Tasks` over a reader is beside its work: `threads::ThreadStream`, `program::ProgramStream`.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use parallel::plumbing::{Encoded, Feed, Tasks};
-use parallel::traits::Inputs;
 use pyo3::prelude::*;
 use pyo3::types::{PyIterator, PyTuple};
 
-use crate::program::{Pickling, Wrap};
-use crate::threads::{guarded, PyTask};
+use crate::guard::guarded;
 
 /// The items read and not yet accounted for, by task index: from `base` on, `None` where the
 /// task's outcome was taken.
@@ -74,21 +74,23 @@ impl Streamed {
 
 /// What a reader does with each item it reads: given the GIL, the task's index and the item,
 /// it makes the task and returns what the call keeps of it until its outcome is taken.
-type EachItem<'a> = dyn for<'py> FnMut(Python<'py>, usize, &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> + 'a;
+pub(crate) type EachItem<'a> =
+    dyn for<'py> FnMut(Python<'py>, usize, &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> + 'a;
 
 /// [`EachItem`] with the GIL already given.
 type ItemOf<'a, 'py> = dyn FnMut(usize, &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> + 'a;
 
 /// Reads a Python iterator in batches, each under one hold of the GIL.
-struct Reader {
+pub(crate) struct Reader {
     iter: Py<PyIterator>,
     shared: Streamed,
-    next: usize,
+    /// The index of the next item to read.
+    pub(crate) next: usize,
     done: bool,
 }
 
 impl Reader {
-    fn new(iter: &Bound<'_, PyAny>, shared: Streamed) -> PyResult<Self> {
+    pub(crate) fn new(iter: &Bound<'_, PyAny>, shared: Streamed) -> PyResult<Self> {
         Ok(Reader { iter: iter.try_iter()?.unbind(), shared, next: 0, done: false })
     }
 
@@ -137,7 +139,7 @@ impl Reader {
     }
 
     /// `read`, with the GIL taken (and guarded against the interpreter's exit, as a task is).
-    fn read_attached<R>(
+    pub(crate) fn read_attached<R>(
         &mut self,
         n: usize,
         each: &mut EachItem<'_>,
@@ -166,159 +168,11 @@ impl Shapes {
     }
 
     /// The task tuple of a special item, `None` for a plain one.
-    fn of<'py>(&self, item: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    pub(crate) fn of<'py>(&self, item: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let py = item.py();
         if !item.is_instance(self.special.bind(py).as_any())? {
             return Ok(None);
         }
         Ok(Some(self.convert.bind(py).call1((item,))?.cast_into::<PyTuple>()?))
-    }
-}
-
-/// One task of a streamed call on the thread executor.
-pub(crate) enum StreamTask {
-    /// The one argument of the call's function.
-    Plain(Py<PyAny>),
-    /// A callable with its arguments (`convert`'s `(callable, args, kwargs or None)`).
-    Task(PyTask),
-}
-
-/// A streamed call's tasks on the thread executor.
-pub(crate) struct ThreadStream {
-    reader: Reader,
-    shapes: Shapes,
-}
-
-impl ThreadStream {
-    pub(crate) fn new(iter: &Bound<'_, PyAny>, shared: Streamed, shapes: Shapes) -> PyResult<Self> {
-        Ok(ThreadStream { reader: Reader::new(iter, shared)?, shapes })
-    }
-}
-
-impl Tasks for ThreadStream {
-    type Params = StreamTask;
-    type Batch = std::vec::IntoIter<StreamTask>;
-
-    fn take(&mut self, n: usize) -> Self::Batch {
-        let mut tasks = Vec::with_capacity(n.min(4096));
-        let shapes = &self.shapes;
-        self.reader.read_attached(
-            n,
-            &mut |_, _, item| match shapes.of(item)? {
-                Some(task) => {
-                    tasks.push(StreamTask::Task(PyTask::of(task.as_any())?));
-                    Ok(task.into_any())
-                }
-                None => {
-                    tasks.push(StreamTask::Plain(item.clone().unbind()));
-                    Ok(item.clone())
-                }
-            },
-            |_, _| (),
-        );
-        tasks.into_iter()
-    }
-    fn recover(&mut self) -> Self::Batch {
-        Vec::new().into_iter()
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, None)
-    }
-    /// A generator may be endless: a call that stops early ends with the tasks it read.
-    fn read_rest_on_stop(&self) -> bool {
-        false
-    }
-}
-
-/// A streamed call's tasks on the process executor: a plain item is pickled as the one
-/// argument, a special one's `(callable, args, kwargs, own kwargs)` as `(args, own kwargs)`;
-/// each batch is fed to the call, and a task is its index in the feed.
-pub(crate) struct ProgramStream {
-    reader: Reader,
-    shapes: Shapes,
-    pickling: Pickling,
-    feed: Feed,
-}
-
-impl ProgramStream {
-    pub(crate) fn new(
-        iter: &Bound<'_, PyAny>,
-        shared: Streamed,
-        shapes: Shapes,
-        pickling: Pickling,
-        feed: Feed,
-    ) -> PyResult<Self> {
-        Ok(ProgramStream { reader: Reader::new(iter, shared)?, shapes, pickling, feed })
-    }
-}
-
-impl Tasks for ProgramStream {
-    type Params = usize;
-    type Batch = std::ops::Range<usize>;
-
-    fn take(&mut self, n: usize) -> Self::Batch {
-        let start = self.reader.next;
-        let mut params = Encoded::with_capacity(n.min(4096), n.min(4096) * 16);
-        let (shapes, pickling) = (&self.shapes, &mut self.pickling);
-        let read = self.reader.read_attached(
-            n,
-            &mut |py, index, item| match shapes.of(item)? {
-                Some(task) => {
-                    let param = PyTuple::new(py, [task.get_item(1)?, task.get_item(3)?])?;
-                    pickling.pickle_one(py, index, param.into_any(), Wrap::Item, &mut params)?;
-                    Ok(task.into_any())
-                }
-                None => {
-                    pickling.pickle_one(py, index, item.clone(), Wrap::One, &mut params)?;
-                    Ok(item.clone())
-                }
-            },
-            |_, read| read,
-        );
-        if read > 0 {
-            self.feed.push(params);
-        }
-        start..start + read
-    }
-    fn recover(&mut self) -> Self::Batch {
-        0..0
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, None)
-    }
-    /// A generator may be endless: a call that stops early ends with the tasks it read.
-    fn read_rest_on_stop(&self) -> bool {
-        false
-    }
-}
-
-/// A stream of tasks as the engine takes an input: numbered from 0, results in a list.
-pub(crate) struct StreamInputs<T>(pub(crate) T);
-
-impl<T> Inputs for StreamInputs<T>
-where
-    T: Tasks + 'static,
-    T::Params: Send + 'static,
-{
-    type Params = T::Params;
-    type Key = usize;
-    type Keys = ();
-    type Tasks = T;
-    type Output<Z> = Vec<Z>;
-
-    fn into_tasks(self) -> ((), T) {
-        ((), self.0)
-    }
-    fn describe_key(_: &(), _: usize) -> Option<String> {
-        None
-    }
-    fn position(_: &(), key: &usize) -> Option<usize> {
-        Some(*key)
-    }
-    fn assemble<Z>(_: (), values: Vec<Z>) -> Vec<Z> {
-        values
-    }
-    fn key_by_index(_: ()) -> parallel::traits::KeyByIndex<usize> {
-        Box::new(|index, _| (index, None))
     }
 }

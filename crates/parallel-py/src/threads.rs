@@ -1,14 +1,15 @@
 //! Python callables on the thread executor: a [`Work`] whose tasks are `fn(*args, **kwargs)`
 //! calls, run on the engine's pool threads with the GIL taken once per batch.
 
-use parallel::plumbing::{Fault, Work};
+use parallel::plumbing::{Fault, FromTasks, Tasks, Work};
 use parallel::FailureKind;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySequence, PyTuple, PyType};
 
 use crate::call::{Call, Options, Values};
+use crate::guard::guarded;
 use crate::items::Items;
-use crate::stream::{Shapes, StreamInputs, StreamTask, Streamed, ThreadStream};
+use crate::stream::{Reader, Shapes, Streamed};
 
 /// A task as Python hands it over: `(callable, args, kwargs or None)`.
 type TaskTuple = (Py<PyAny>, Py<PyTuple>, Option<Py<PyDict>>);
@@ -36,20 +37,6 @@ impl PyTask {
     fn call(&self, py: Python<'_>) -> Result<Py<PyAny>, Fault> {
         guarded(py, &mut |py| self.invoke(py)).map(Bound::unbind).map_err(|err| fault(py, err))
     }
-}
-
-/// Runs `f`, which calls Python, guarded against the interpreter's exit (see [`HangIfKilled`]).
-///
-/// `f` is called through a pointer the optimiser cannot see through: the call may unwind as
-/// far as it knows, so the guard's drop stays on the unwinding path even when every function
-/// below is known not to unwind (with LTO, the CPython functions are `nounwind`) — the forced
-/// unwinding of `pthread_exit` still goes through it.
-pub(crate) fn guarded<'py, R>(py: Python<'py>, f: &mut dyn FnMut(Python<'py>) -> R) -> R {
-    let hang = HangIfKilled;
-    let f = std::hint::black_box(f);
-    let out = f(py);
-    std::mem::forget(hang);
-    out
 }
 
 /// The tasks of one call, by index.
@@ -84,25 +71,6 @@ impl PythonWork {
                         function.call(args, kwargs)
                     }
                 })
-            }
-        }
-    }
-}
-
-/// Parks the thread forever if dropped while the stack unwinds without a Rust panic.
-///
-/// A task abandoned at its timeout may still run when the interpreter exits. CPython 3.11
-/// then ends a thread that wants the GIL back with `pthread_exit`, whose forced unwinding
-/// would run PyO3's guard and release a thread state the finalizing interpreter has freed —
-/// a fatal error at exit. Parked instead, without the GIL, the thread ends with the process.
-/// (PyO3 does the same inside `PyGILState_Ensure`; Python 3.14 hangs such threads itself.)
-struct HangIfKilled;
-
-impl Drop for HangIfKilled {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            loop {
-                std::thread::park();
             }
         }
     }
@@ -191,6 +159,61 @@ pub(crate) fn run_threads(
     })
 }
 
+/// One task of a streamed call on the thread executor.
+enum StreamTask {
+    /// The one argument of the call's function.
+    Plain(Py<PyAny>),
+    /// A callable with its arguments (`convert`'s `(callable, args, kwargs or None)`).
+    Task(PyTask),
+}
+
+/// A streamed call's tasks on the thread executor.
+struct ThreadStream {
+    reader: Reader,
+    shapes: Shapes,
+}
+
+impl ThreadStream {
+    pub(crate) fn new(iter: &Bound<'_, PyAny>, shared: Streamed, shapes: Shapes) -> PyResult<Self> {
+        Ok(ThreadStream { reader: Reader::new(iter, shared)?, shapes })
+    }
+}
+
+impl Tasks for ThreadStream {
+    type Params = StreamTask;
+    type Batch = std::vec::IntoIter<StreamTask>;
+
+    fn take(&mut self, n: usize) -> Self::Batch {
+        let mut tasks = Vec::with_capacity(n.min(4096));
+        let shapes = &self.shapes;
+        self.reader.read_attached(
+            n,
+            &mut |_, _, item| match shapes.of(item)? {
+                Some(task) => {
+                    tasks.push(StreamTask::Task(PyTask::of(task.as_any())?));
+                    Ok(task.into_any())
+                }
+                None => {
+                    tasks.push(StreamTask::Plain(item.clone().unbind()));
+                    Ok(item.clone())
+                }
+            },
+            |_, _| (),
+        );
+        tasks.into_iter()
+    }
+    fn recover(&mut self) -> Self::Batch {
+        Vec::new().into_iter()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, None)
+    }
+    /// A generator may be endless: a call that stops early ends with the tasks it read.
+    fn read_rest_on_stop(&self) -> bool {
+        false
+    }
+}
+
 /// The tasks of a call streamed from a Python iterator ([`ThreadStream`]), read as the pool
 /// threads take them: each the one argument of `function` (called with `kwargs`), or a
 /// callable with its own arguments. A failed task's parameters are the call's to report (it
@@ -264,7 +287,7 @@ pub(crate) fn run_threads_streamed(
 ) -> PyResult<Call> {
     let options = Options::new(max_workers, timeout, task_timeout, silent)?;
     let shared = Streamed::default();
-    let inputs = StreamInputs(ThreadStream::new(params, shared.clone(), Shapes::new(special, convert))?);
+    let inputs = FromTasks(ThreadStream::new(params, shared.clone(), Shapes::new(special, convert))?);
     let work = StreamWork { function, kwargs };
     let executor = options.apply(parallel::thread());
     let values = Values { into, loads: None };

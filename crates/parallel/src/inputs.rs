@@ -304,6 +304,35 @@ where
     Iter(items.into_iter())
 }
 
+/// A stream of tasks of the caller's own ([`Tasks`]) given as a call's input: its tasks are
+/// numbered from 0 and its results come back as a `Vec`. For a binding whose tasks come from
+/// elsewhere — the Python package reads a generator this way, a batch at a time.
+///
+/// ```
+/// use parallel::plumbing::{FromTasks, Sequential};
+/// let out = parallel::map(|x: u8| x * 2, FromTasks(Sequential::new(vec![1, 2].into_iter())));
+/// assert_eq!(out.unwrap(), vec![2, 4]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct FromTasks<T>(pub T);
+
+impl<T> Inputs for FromTasks<T>
+where
+    T: Tasks + 'static,
+    T::Params: Send + 'static,
+{
+    type Params = T::Params;
+    type Key = usize;
+    type Keys = ();
+    type Tasks = T;
+    type Output<Z> = Vec<Z>;
+
+    fn into_tasks(self) -> ((), T) {
+        ((), self.0)
+    }
+    sequence_keys!();
+}
+
 /// An iterator given to `map` through [`iter`]; its results come back as a `Vec`.
 ///
 /// ```

@@ -8,7 +8,7 @@
 //!   value kept for a binding to raise again.
 //! - [`Interrupt`]: how another thread stops a running task (kills its worker process).
 //! - [`Tasks`], [`Sequential`], [`Span`], [`SpanBatch`]: where a call's tasks come from, in
-//!   batches.
+//!   batches; [`FromTasks`]: a `Tasks` of one's own as a call's input.
 //! - [`Backend`], [`Maps`], [`TryMaps`], [`Carries`]: what an executor's backend implements —
 //!   [`Threads`], [`Processes`] — so that one [`Executor`](crate::Executor) and its options
 //!   serve every executor.
@@ -44,7 +44,7 @@ pub use crate::engine::tap::{Arrivals, Arrived, Ended};
 pub use crate::engine::work::{Interrupt, Work};
 pub use crate::executor::{Backend, Carries, Maps, TryMaps};
 pub use crate::failure::{ErrorValue, Fault};
-pub use crate::inputs::{Sequential, Span, SpanBatch, Tasks};
+pub use crate::inputs::{FromTasks, Sequential, Span, SpanBatch, Tasks};
 pub use crate::process::encoded::Encoded;
 pub use crate::process::feed::Feed;
 pub use crate::process::program::Program;
