@@ -20,8 +20,9 @@ not a terminal. The table gives the median times and the median of the paired ra
 Usage:
     python benches/python/progress_cost.py [--pairs 9] [--size 100000] [--fresh]
 
-Like bench.py, this module imports only the standard library at module level: the process
-executor's workers import it by name (`progress_cost`) to find `noop`.
+Like bench.py, this module imports only the standard library (and `stats.py` beside it, which
+does too) at module level: the process executor's workers import it by name
+(`progress_cost`) to find `noop`.
 """
 
 import argparse
