@@ -3,6 +3,7 @@
 
 import asyncio
 import io
+import re
 import threading
 import time
 
@@ -84,6 +85,17 @@ def test_progress_true_draws_a_tqdm_bar_on_stderr(capsys):
     assert out == [0.01] * 5
     err = capsys.readouterr().err
     assert "5/5" in err and "100%" in err
+
+
+def test_a_short_call_ends_with_the_frame_a_closed_tqdm_draws(capsys):
+    # A call shorter than the first show makes no tqdm bar; its one frame is drawn by tqdm's
+    # formatter, as tqdm draws a bar it closes (a loaded machine may make it longer: then a
+    # bar draws more frames before it, and its last is the same).
+    parallel.map(fail_on_two, [1, 2, 3], silent=True, progress=True)
+    err = capsys.readouterr().err
+    assert err.endswith("\n")
+    last = err.rstrip("\n").split("\r")[-1]
+    assert re.fullmatch(r"100%\|\S+\| 3/3 \[00:00<00:00, +[\d.]+k?task/s, failed=1\]", last), last
 
 
 def test_an_update_object_gets_increments_that_sum_to_the_tasks():
