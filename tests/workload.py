@@ -169,3 +169,30 @@ def record_then(path, index, exit_here):
     if exit_here:
         os._exit(3)
     return index
+
+
+def square(x):
+    return x * x
+
+
+def pid_then_sleep(path, seconds):
+    """Writes its worker process's pid to `path`, then sleeps `seconds` and returns them."""
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(seconds)
+    return seconds
+
+
+def while_running(seconds):
+    """Sleeps `seconds`; returns when it ran, `(start, end)` (`time.time()`)."""
+    start = time.time()
+    time.sleep(seconds)
+    return start, time.time()
+
+
+def parent_then_sleep(path, seconds):
+    """Appends its worker process's parent's pid to `path` (one line per run), then sleeps."""
+    with open(path, "a") as f:
+        f.write(f"{os.getppid()}\n")
+    time.sleep(seconds)
+    return seconds

@@ -9,7 +9,16 @@ assembly live there; this package converts Python calls and values for it. See t
 import functools
 
 from . import exceptions
-from ._engine import PROCESS_EXECUTOR, THREAD_EXECUTOR, AsyncCall, ExecutorStrategy, executor_of, run
+from ._engine import (
+    DASK_EXECUTOR,
+    PROCESS_EXECUTOR,
+    RAY_EXECUTOR,
+    THREAD_EXECUTOR,
+    AsyncCall,
+    ExecutorStrategy,
+    executor_of,
+    run,
+)
 from ._options import Options
 from ._progress import Progress
 from ._results import BaseResult, DictResult, FailedTask, ListResult
@@ -27,8 +36,12 @@ __all__ = [
     "arg",
     "thread",
     "process",
+    "dask",
+    "ray",
     "THREAD_EXECUTOR",
     "PROCESS_EXECUTOR",
+    "DASK_EXECUTOR",
+    "RAY_EXECUTOR",
     "ExecutorStrategy",
     "FailedTask",
     "BaseResult",
@@ -61,6 +74,7 @@ def map(
     task_timeout=None,
     memory_limit=None,
     progress=None,
+    client=None,
 ):
     """Calls `fn` once per parameter, in parallel; the results come in the parameters' shape:
     a list in input order for any iterable, a dict with the same keys for a dict.
@@ -75,13 +89,14 @@ def map(
     task that runs longer (its worker process is killed). `max_workers` bounds how many tasks
     run at once. Without `silent` (any truthy value), the first failure in input order is
     raised once the tasks before it have succeeded; with it, each failed task is a
-    `FailedTask` in its place.
+    `FailedTask` in its place. `client` is the Dask executor's cluster (a `distributed.Client`
+    or a scheduler's address; by default the current client).
     """
     executor = executor_of(executor)
     # A blocking process call has pickled every parameter before it returns: the caller's
     # list is read in place, not copied first.
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments, borrow=executor is PROCESS_EXECUTOR)
-    options = Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    options = Options.checked(max_workers, timeout, task_timeout, memory_limit, extras, client)
     return run(executor, keys, tasks, options, silent, progress)
 
 
@@ -98,10 +113,11 @@ def async_map(
     task_timeout=None,
     memory_limit=None,
     progress=None,
+    client=None,
 ):
     """`map` without blocking: returns an `AsyncCall`, already running; `.results()` waits."""
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
-    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras, client)
     return AsyncCall(executor, keys, tasks, options, silent, progress)
 
 
@@ -117,12 +133,13 @@ def par(
     task_timeout=None,
     memory_limit=None,
     progress=None,
+    client=None,
 ):
     """Runs different functions at once. `params` is a list or dict whose entries are each a
     callable, a `(callable, *args)` tuple or `parallel.future(callable, *args, **kwargs)`; the
     results come in its shape. Options as for `map`."""
     keys, tasks = par_tasks(params, extras, unpack_arguments)
-    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras, client)
     return run(executor, keys, tasks, options, silent, progress)
 
 
@@ -138,10 +155,11 @@ def async_par(
     task_timeout=None,
     memory_limit=None,
     progress=None,
+    client=None,
 ):
     """`par` without blocking: returns an `AsyncCall`, already running."""
     keys, tasks = par_tasks(params, extras, unpack_arguments)
-    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras)
+    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras, client)
     return AsyncCall(executor, keys, tasks, options, silent, progress)
 
 
@@ -213,6 +231,8 @@ class _Executor(_OnExecutor):
 
 thread = _Executor(THREAD_EXECUTOR)
 process = _Executor(PROCESS_EXECUTOR)
+dask = _Executor(DASK_EXECUTOR)  # a `distributed` cluster: client= or the current client
+ray = _Executor(RAY_EXECUTOR)  # the connected Ray (or `ray.init()`'s own)
 
 
 class _BoundExecutor(_OnExecutor):
@@ -249,7 +269,11 @@ class ParallelCallable:
         self.__parallel_fn__ = fn
         self.thread = _BoundExecutor(fn, THREAD_EXECUTOR, timeout, max_workers)
         self.process = _BoundExecutor(fn, PROCESS_EXECUTOR, timeout, max_workers)
-        self._default = self.thread if executor_of(executor) is THREAD_EXECUTOR else self.process
+        executor = executor_of(executor)
+        if executor is THREAD_EXECUTOR or executor is PROCESS_EXECUTOR:
+            self._default = self.thread if executor is THREAD_EXECUTOR else self.process
+        else:
+            self._default = _BoundExecutor(fn, executor, timeout, max_workers)
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):

@@ -56,8 +56,12 @@ __all__ = [
     "arg",
     "thread",
     "process",
+    "dask",
+    "ray",
     "THREAD_EXECUTOR",
     "PROCESS_EXECUTOR",
+    "DASK_EXECUTOR",
+    "RAY_EXECUTOR",
     "ExecutorStrategy",
     "FailedTask",
     "BaseResult",
@@ -84,15 +88,24 @@ __version__: str
 class ExecutorStrategy(str, enum.Enum):
     THREAD_EXECUTOR = "thread"
     PROCESS_EXECUTOR = "process"
+    DASK_EXECUTOR = "dask"
+    RAY_EXECUTOR = "ray"
 
 THREAD_EXECUTOR: Literal[ExecutorStrategy.THREAD_EXECUTOR]
 PROCESS_EXECUTOR: Literal[ExecutorStrategy.PROCESS_EXECUTOR]
+DASK_EXECUTOR: Literal[ExecutorStrategy.DASK_EXECUTOR]
+RAY_EXECUTOR: Literal[ExecutorStrategy.RAY_EXECUTOR]
 # python-parallel 0.0.2's names.
 THREAD: Literal[ExecutorStrategy.THREAD_EXECUTOR]
 PROCESS: Literal[ExecutorStrategy.PROCESS_EXECUTOR]
 
-# An executor: `parallel.THREAD_EXECUTOR` / `PROCESS_EXECUTOR` or their names.
-_ExecutorLike: TypeAlias = ExecutorStrategy | Literal["thread", "process"]
+# An executor: `parallel.THREAD_EXECUTOR` / `PROCESS_EXECUTOR` / `DASK_EXECUTOR` / `RAY_EXECUTOR`
+# or their names.
+_ExecutorLike: TypeAlias = ExecutorStrategy | Literal["thread", "process", "dask", "ray"]
+
+# `client=`: the Dask executor's cluster, a `distributed.Client` or a scheduler's address (typed
+# loosely: `distributed` is an optional dependency).
+_ClientLike: TypeAlias = object
 
 class _Updates(Protocol):
     """A progress display of one's own (a `tqdm` bar): told how many more tasks finished."""
@@ -263,6 +276,7 @@ def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingO
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> DictResult[_K, _R]: ...
 @overload
 def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -278,6 +292,7 @@ def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingO
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> DictResult[_K, _R | FailedTask]: ...
 @overload
 def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -293,6 +308,7 @@ def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingO
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> DictResult[_K, _R | FailedTask]: ...
 @overload
 def map(
@@ -308,6 +324,7 @@ def map(
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> ListResult[_R]: ...
 @overload
 def map(
@@ -323,6 +340,7 @@ def map(
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> ListResult[_R | FailedTask]: ...
 @overload
 def map(
@@ -338,6 +356,7 @@ def map(
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> ListResult[_R | FailedTask]: ...
 @overload
 def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -353,6 +372,7 @@ def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverla
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> AsyncCall[DictResult[_K, _R]]: ...
 @overload
 def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -368,6 +388,7 @@ def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverla
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
 @overload
 def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -383,6 +404,7 @@ def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverla
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
 @overload
 def async_map(
@@ -398,6 +420,7 @@ def async_map(
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> AsyncCall[ListResult[_R]]: ...
 @overload
 def async_map(
@@ -413,6 +436,7 @@ def async_map(
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
 @overload
 def async_map(
@@ -428,6 +452,7 @@ def async_map(
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
 @overload
 def par(  # type: ignore[overload-overlap]
@@ -442,6 +467,7 @@ def par(  # type: ignore[overload-overlap]
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> DictResult[_K, Any]: ...
 @overload
 def par(
@@ -456,6 +482,7 @@ def par(
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> ListResult[Any]: ...
 @overload
 def async_par(  # type: ignore[overload-overlap]
@@ -470,6 +497,7 @@ def async_par(  # type: ignore[overload-overlap]
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> AsyncCall[DictResult[_K, Any]]: ...
 @overload
 def async_par(
@@ -484,6 +512,7 @@ def async_par(
     task_timeout: float | None = None,
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
+    client: _ClientLike = None,
 ) -> AsyncCall[ListResult[Any]]: ...
 
 def split(
@@ -521,6 +550,7 @@ class _Executor:
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> DictResult[_K, _R]: ...
     @overload
     def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -536,6 +566,7 @@ class _Executor:
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> DictResult[_K, _R | FailedTask]: ...
     @overload
     def map(
@@ -551,6 +582,7 @@ class _Executor:
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> ListResult[_R]: ...
     @overload
     def map(
@@ -566,6 +598,7 @@ class _Executor:
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> ListResult[_R | FailedTask]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -581,6 +614,7 @@ class _Executor:
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[DictResult[_K, _R]]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -596,6 +630,7 @@ class _Executor:
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
     @overload
     def async_map(
@@ -611,6 +646,7 @@ class _Executor:
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[ListResult[_R]]: ...
     @overload
     def async_map(
@@ -626,6 +662,7 @@ class _Executor:
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
     @overload
     def par(  # type: ignore[overload-overlap]
@@ -640,6 +677,7 @@ class _Executor:
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> DictResult[_K, Any]: ...
     @overload
     def par(
@@ -654,6 +692,7 @@ class _Executor:
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> ListResult[Any]: ...
     @overload
     def async_par(  # type: ignore[overload-overlap]
@@ -668,6 +707,7 @@ class _Executor:
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[DictResult[_K, Any]]: ...
     @overload
     def async_par(
@@ -682,6 +722,7 @@ class _Executor:
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[ListResult[Any]]: ...
     def split(
         self,
@@ -697,6 +738,8 @@ class _Executor:
 
 thread: _Executor
 process: _Executor
+dask: _Executor
+ray: _Executor
 
 # --- @parallel.decorate ---------------------------------------------------------------------------
 
@@ -723,6 +766,7 @@ class _BoundExecutor(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> DictResult[_K, _R]: ...
     @overload
     def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -737,6 +781,7 @@ class _BoundExecutor(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> DictResult[_K, _R | FailedTask]: ...
     @overload
     def map(
@@ -751,6 +796,7 @@ class _BoundExecutor(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> ListResult[_R]: ...
     @overload
     def map(
@@ -765,6 +811,7 @@ class _BoundExecutor(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> ListResult[_R | FailedTask]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -779,6 +826,7 @@ class _BoundExecutor(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[DictResult[_K, _R]]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -793,6 +841,7 @@ class _BoundExecutor(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
     @overload
     def async_map(
@@ -807,6 +856,7 @@ class _BoundExecutor(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[ListResult[_R]]: ...
     @overload
     def async_map(
@@ -821,6 +871,7 @@ class _BoundExecutor(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
     def future(self, *args: _P.args, **kwargs: _P.kwargs) -> Job: ...
 
@@ -860,6 +911,7 @@ class ParallelCallable(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> DictResult[_K, _R]: ...
     @overload
     def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -875,6 +927,7 @@ class ParallelCallable(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> DictResult[_K, _R | FailedTask]: ...
     @overload
     def map(
@@ -890,6 +943,7 @@ class ParallelCallable(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> ListResult[_R]: ...
     @overload
     def map(
@@ -905,6 +959,7 @@ class ParallelCallable(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> ListResult[_R | FailedTask]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -920,6 +975,7 @@ class ParallelCallable(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[DictResult[_K, _R]]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -935,6 +991,7 @@ class ParallelCallable(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
     @overload
     def async_map(
@@ -950,6 +1007,7 @@ class ParallelCallable(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[ListResult[_R]]: ...
     @overload
     def async_map(
@@ -965,6 +1023,7 @@ class ParallelCallable(Generic[_P, _R]):
         task_timeout: float | None = None,
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
+    client: _ClientLike = None,
     ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
     def future(self, *args: _P.args, **kwargs: _P.kwargs) -> Job:
         """This function with these arguments (checked), for `parallel.par`."""

@@ -15,6 +15,7 @@ do), and unpickles the values straight into the result list.
 
 import atexit
 import enum
+import functools
 import os
 import pickle
 import sys
@@ -30,16 +31,28 @@ from ._tasks import EACH, SINGLE, STREAM
 from ._worker import _Unpicklable
 from .exceptions import PicklingError, TimeoutException
 
-__all__ = ["ExecutorStrategy", "THREAD_EXECUTOR", "PROCESS_EXECUTOR", "run", "AsyncCall", "executor_of"]
+__all__ = [
+    "ExecutorStrategy",
+    "THREAD_EXECUTOR",
+    "PROCESS_EXECUTOR",
+    "DASK_EXECUTOR",
+    "RAY_EXECUTOR",
+    "run",
+    "AsyncCall",
+    "executor_of",
+]
 
 
 class ExecutorStrategy(str, enum.Enum):
     """Where tasks run: `THREAD_EXECUTOR` (threads of this process: for I/O and code that
-    releases the GIL) or `PROCESS_EXECUTOR` (worker processes: for CPU-bound Python, and for
-    code that may crash)."""
+    releases the GIL), `PROCESS_EXECUTOR` (worker processes: for CPU-bound Python, and for
+    code that may crash), `DASK_EXECUTOR` (a Dask cluster) or `RAY_EXECUTOR` (a Ray cluster):
+    on a cluster, batches of tasks each run in worker processes of the machine that takes it."""
 
     THREAD_EXECUTOR = "thread"
     PROCESS_EXECUTOR = "process"
+    DASK_EXECUTOR = "dask"
+    RAY_EXECUTOR = "ray"
 
     def __str__(self):
         return self.value
@@ -47,6 +60,9 @@ class ExecutorStrategy(str, enum.Enum):
 
 THREAD_EXECUTOR = ExecutorStrategy.THREAD_EXECUTOR
 PROCESS_EXECUTOR = ExecutorStrategy.PROCESS_EXECUTOR
+DASK_EXECUTOR = ExecutorStrategy.DASK_EXECUTOR
+RAY_EXECUTOR = ExecutorStrategy.RAY_EXECUTOR
+_CLUSTERS = (DASK_EXECUTOR, RAY_EXECUTOR)
 
 
 def executor_of(executor):
@@ -55,7 +71,8 @@ def executor_of(executor):
         return ExecutorStrategy(executor)
     except ValueError:
         raise ValueError(
-            f"executor must be parallel.THREAD_EXECUTOR or parallel.PROCESS_EXECUTOR, got {executor!r}"
+            "executor must be parallel.THREAD_EXECUTOR, parallel.PROCESS_EXECUTOR, parallel.DASK_EXECUTOR "
+            f"or parallel.RAY_EXECUTOR, got {executor!r}"
         ) from None
 
 
@@ -216,6 +233,35 @@ def _start_threads(tasks, keys, options, silent):
     )
 
 
+def _start_cluster(executor, tasks, keys, options, silent):
+    """A call on a cluster: the engine hands each batch to the cluster's runner (`_cluster`)."""
+    if executor is DASK_EXECUTOR:
+        from . import _dask
+
+        client = _dask.client_of(options.client)
+        runner, workers = _dask.DaskRunner(client, tasks, options), _dask.default_workers(client)
+    else:
+        from . import _ray
+
+        ray = _ray.ray_module()
+        runner, workers = _ray.RayRunner(ray, tasks, options), _ray.default_workers(ray)
+    into = ListResult if keys is None else None
+    max_workers = options.max_workers or workers
+    return _parallel.run_cluster(runner, len(tasks), max_workers=max_workers, timeout=options.timeout, silent=silent, into=into)
+
+
+def _readable(executor, tasks, options):
+    """`tasks` as `executor` takes them: a cluster reads a streamed input to its end first
+    (`_cluster.readable`). `client=` is for the Dask executor only."""
+    if options.client is not None and executor is not DASK_EXECUTOR:
+        raise ValueError(f"client= is the Dask executor's cluster; this call runs on the {executor.value} executor")
+    if executor in _CLUSTERS:
+        from ._cluster import readable
+
+        return readable(tasks)
+    return tasks
+
+
 # --- calls -----------------------------------------------------------------------------------
 
 
@@ -296,9 +342,11 @@ class _FailedStart:
 
 def _start(executor, tasks, keys, options, silent):
     silent = bool(silent)  # any truthy value, as in python-parallel
-    if executor is PROCESS_EXECUTOR:
+    if executor is PROCESS_EXECUTOR or executor in _CLUSTERS:
+        # A function or extras that cannot cross fail every task of a silent call.
+        start = _start_processes if executor is PROCESS_EXECUTOR else functools.partial(_start_cluster, executor)
         try:
-            return _Running(_start_processes(tasks, keys, options, silent))
+            return _Running(start(tasks, keys, options, silent))
         except PicklingError as exc:
             if not silent:
                 raise
@@ -310,6 +358,7 @@ def run(executor, keys, tasks, options, silent, progress=None):
     """Runs `tasks` (a `Tasks`, on `executor`, an `ExecutorStrategy`, with `options`, an
     `Options`) and returns the results, or raises the first failure (not silent); shows its
     progress as `progress` says (`_progress.watcher`), from this thread."""
+    tasks = _readable(executor, tasks, options)
     watch = watcher(progress, tasks.count)
     running = _start(executor, tasks, keys, options, silent)
     if watch is None:
@@ -337,6 +386,7 @@ class AsyncCall:
     """
 
     def __init__(self, executor, keys, tasks, options, silent, progress=None):
+        tasks = _readable(executor, tasks, options)
         watch = watcher(progress, tasks.count)  # a bad `progress` fails before anything runs
         self._executor = executor
         self._keys = keys

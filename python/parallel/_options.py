@@ -58,10 +58,11 @@ class Options:
     task_timeout: object = None
     memory_limit: object = None
     extras: object = None
+    client: object = None  # the Dask executor's cluster: a distributed.Client or an address
     stated_timeout: object = dataclasses.field(default=None, compare=False, repr=False)
 
     @classmethod
-    def checked(cls, max_workers=None, timeout=None, task_timeout=None, memory_limit=None, extras=None):
+    def checked(cls, max_workers=None, timeout=None, task_timeout=None, memory_limit=None, extras=None, client=None):
         """The options, each checked (in this order) and converted to the binding's type."""
         return cls(
             max_workers=_count("max_workers", max_workers, "at least 1", "the default"),
@@ -69,6 +70,7 @@ class Options:
             task_timeout=seconds("task_timeout", task_timeout, zero=False),
             memory_limit=_count("memory_limit", memory_limit, "a positive number of bytes", "no limit"),
             extras=extras,
+            client=client,
             stated_timeout=timeout,
         )
 

@@ -10,11 +10,13 @@ __all__ = [
     "run_threads_streamed",
     "run_program_streamed",
     "run_program",
+    "run_cluster",
     "pickle_params",
     "plain_dumps",
     "plain_loads",
     "types_of",
     "Call",
+    "Stopped",
     "Program",
     "Params",
     "Worker",
@@ -60,6 +62,24 @@ def run_threads(
     function: Callable[..., Any] | None = ...,
     spread: bool = ...,
     kwargs: dict[str, Any] | None = ...,
+    into: type[list[Any]] | None = ...,
+) -> Call: ...
+# Whether a cluster call's batch must stop (cancelled, past its deadline, or after a strict
+# failure before it): what `run_cluster` hands its runner with each batch.
+@final
+class Stopped:
+    def __call__(self) -> bool: ...
+
+# A call of `tasks` tasks on a cluster: the engine sizes the batches and calls
+# `runner.run(indices, stopped)` for each, which answers one outcome per task, `(True, value)`
+# or `(False, kind, message, signal, exitcode, error)`.
+def run_cluster(
+    runner: Any,
+    tasks: int,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
+    silent: bool = ...,
+    *,
     into: type[list[Any]] | None = ...,
 ) -> Call: ...
 def run_program(

@@ -8,6 +8,7 @@
 
 mod buffers;
 mod call;
+mod cluster;
 mod guard;
 mod items;
 mod pickles;
@@ -19,7 +20,8 @@ mod worker;
 use pyo3::prelude::*;
 
 /// The extension module: `run_threads`, `run_program` (and their `_streamed` forms, for tasks
-/// read from an iterator), `pickle_params`, `Call`, `Program`,
+/// read from an iterator), `run_cluster` (batches a Python runner sends to a cluster),
+/// `pickle_params`, `Call`, `Stopped`, `Program`,
 /// `Params`, `Worker` (the worker process's side), and the plain pickles' `dumps` and `loads`
 /// (for tests).
 #[pymodule]
@@ -28,6 +30,7 @@ fn _parallel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(program::run_program, m)?)?;
     m.add_function(wrap_pyfunction!(threads::run_threads_streamed, m)?)?;
     m.add_function(wrap_pyfunction!(program::run_program_streamed, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster::run_cluster, m)?)?;
     m.add_function(wrap_pyfunction!(program::pickle_params, m)?)?;
     m.add_function(wrap_pyfunction!(items::types_of, m)?)?;
     m.add_function(wrap_pyfunction!(pickles::loads, m)?)?;
@@ -36,6 +39,7 @@ fn _parallel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<buffers::OutOfBand>()?;
     m.add_class::<buffers::SharedBuffer>()?;
     m.add_class::<call::Call>()?;
+    m.add_class::<cluster::Stopped>()?;
     m.add_class::<program::PyProgram>()?;
     m.add_class::<worker::PyWorker>()?;
     m.add("DEFAULT_THREAD_WORKERS", parallel::default_thread_workers())?;

@@ -122,7 +122,10 @@ where
         let (low, high) = tasks.size_hint();
         let workers = plan.workers.min(high.unwrap_or(usize::MAX)).max(1);
         let tracked = plan.deadline.is_some() || plan.task_timeout.is_some();
-        let max_batch = max_batch(low, workers, plan.task_timeout.is_some());
+        // A work whose batches run elsewhere (a cluster's tasks) waits on them: its pool
+        // threads do not compete for this machine's cores.
+        let remote = work.batched() && work.remote_batches();
+        let max_batch = max_batch(low, workers, plan.task_timeout.is_some(), remote);
         let exact = (Some(low) == high).then_some(low);
         let buffer = exact.filter(|_| !tracked && tap.is_none()).and_then(Buffer::new).map(Arc::new);
         let counts = Arc::new(Counts::new(exact));
@@ -143,8 +146,9 @@ where
         }
         // One pool thread per core starts at once; the rest of `max_workers` join as soon as the
         // tasks turn out to be slow or blocking (see `ramp_up`). Tiny CPU-bound tasks thus
-        // never run on more threads than cores, where they would only preempt each other.
-        let cores = pool::cores();
+        // never run on more threads than cores, where they would only preempt each other. A
+        // work of remote batches gets all of them at once.
+        let cores = if remote { workers } else { pool::cores() };
         let initial = if empty { 0 } else { workers.min(cores) };
         pool::spawn((0..initial).map(|_| spawn.thread_work(&state)));
         let reserve = if empty { 0 } else { workers - initial };

@@ -80,14 +80,16 @@ pub(crate) struct CallState<W: Work, It> {
 }
 
 /// The largest batch a pool thread takes: a quarter of an even share, so the work still balances,
-/// and at most [`MAX_BATCH`] tasks.
-pub(crate) fn max_batch(size_hint: usize, workers: usize, task_timeout: bool) -> usize {
+/// and at most [`MAX_BATCH`] tasks. Remote batches (a cluster's tasks, each costing a round trip
+/// of milliseconds) go up to half an even share.
+pub(crate) fn max_batch(size_hint: usize, workers: usize, task_timeout: bool, remote: bool) -> usize {
     if task_timeout {
         return 1; // the driver can fail a stuck task only when it runs alone
     }
+    let shares = if remote { 2 } else { 4 };
     match size_hint {
         0 => MAX_BATCH,
-        n => (n / (workers * 4)).clamp(1, MAX_BATCH),
+        n => (n / (workers * shares)).clamp(1, MAX_BATCH),
     }
 }
 
@@ -206,7 +208,7 @@ where
                     }
                 }
             }
-            size = adapt(size, began.elapsed(), self.max_batch, self.work.batched());
+            size = adapt(size, began.elapsed(), self.max_batch, Aim::of(&self.work));
         }
     }
 
@@ -505,27 +507,56 @@ where
     }
 }
 
-/// Grows the batch while batches are quick (eightfold while they are very quick), halves it
-/// when they are slow. A batched work (a round trip to a worker process, a hold of Python's
-/// GIL) has a fixed cost per batch of tens of microseconds, so its batches aim longer: a few
-/// milliseconds.
-fn adapt(size: usize, took: Duration, max: usize, batched: bool) -> usize {
-    if batched {
-        return if took < Duration::from_millis(1) {
-            (size * 4).min(max)
-        } else if took < Duration::from_millis(4) {
-            (size * 2).min(max)
-        } else if took > Duration::from_millis(40) {
-            (size / 2).max(1)
-        } else {
-            size
-        };
+/// How long a work's batches aim to take: grown fourfold (eightfold for a plain work) while
+/// quicker than `quick`, doubled while quicker than `short`, halved when longer than `long`.
+/// A batched work (a round trip to a worker process, a hold of Python's GIL) has a fixed cost
+/// per batch of tens of microseconds, so its batches aim at a few milliseconds; a work of
+/// remote batches (a task of a cluster, ~1–10 ms of scheduling each) at 0.2–1 s, as joblib's
+/// Dask backend does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Aim {
+    quick: Duration,
+    short: Duration,
+    long: Duration,
+    growth: usize,
+}
+
+impl Aim {
+    const PLAIN: Aim = Aim {
+        quick: Duration::from_micros(10),
+        short: Duration::from_micros(50),
+        long: Duration::from_micros(500),
+        growth: 8,
+    };
+    const BATCHED: Aim = Aim {
+        quick: Duration::from_millis(1),
+        short: Duration::from_millis(4),
+        long: Duration::from_millis(40),
+        growth: 4,
+    };
+    const REMOTE: Aim = Aim {
+        quick: Duration::from_millis(100),
+        short: Duration::from_millis(200),
+        long: Duration::from_secs(1),
+        growth: 4,
+    };
+
+    pub(crate) fn of<W: Work>(work: &W) -> Aim {
+        match (work.batched(), work.remote_batches()) {
+            (false, _) => Aim::PLAIN,
+            (true, false) => Aim::BATCHED,
+            (true, true) => Aim::REMOTE,
+        }
     }
-    if took < Duration::from_micros(10) {
-        (size * 8).min(max)
-    } else if took < Duration::from_micros(50) {
+}
+
+/// The next batch's size after one of `size` tasks took `took`.
+fn adapt(size: usize, took: Duration, max: usize, aim: Aim) -> usize {
+    if took < aim.quick {
+        (size * aim.growth).min(max)
+    } else if took < aim.short {
         (size * 2).min(max)
-    } else if took > Duration::from_micros(500) {
+    } else if took > aim.long {
         (size / 2).max(1)
     } else {
         size
@@ -539,29 +570,39 @@ mod tests {
     #[test]
     fn thread_batches_grow_eightfold_while_very_quick_and_halve_when_slow() {
         let us = Duration::from_micros;
-        assert_eq!(adapt(1, us(5), MAX_BATCH, false), 8);
-        assert_eq!(adapt(8, us(20), MAX_BATCH, false), 16);
-        assert_eq!(adapt(16, us(200), MAX_BATCH, false), 16, "between 50 and 500 µs: kept");
-        assert_eq!(adapt(16, us(900), MAX_BATCH, false), 8);
-        assert_eq!(adapt(1, us(900), MAX_BATCH, false), 1, "never below one");
-        assert_eq!(adapt(4000, us(1), MAX_BATCH, false), MAX_BATCH, "never above the cap");
+        assert_eq!(adapt(1, us(5), MAX_BATCH, Aim::PLAIN), 8);
+        assert_eq!(adapt(8, us(20), MAX_BATCH, Aim::PLAIN), 16);
+        assert_eq!(adapt(16, us(200), MAX_BATCH, Aim::PLAIN), 16, "between 50 and 500 µs: kept");
+        assert_eq!(adapt(16, us(900), MAX_BATCH, Aim::PLAIN), 8);
+        assert_eq!(adapt(1, us(900), MAX_BATCH, Aim::PLAIN), 1, "never below one");
+        assert_eq!(adapt(4000, us(1), MAX_BATCH, Aim::PLAIN), MAX_BATCH, "never above the cap");
     }
 
     #[test]
     fn batched_works_aim_at_milliseconds() {
         let ms = Duration::from_millis;
-        assert_eq!(adapt(1, Duration::from_micros(200), 4096, true), 4);
-        assert_eq!(adapt(4, ms(2), 4096, true), 8);
-        assert_eq!(adapt(8, ms(10), 4096, true), 8);
-        assert_eq!(adapt(8, ms(50), 4096, true), 4);
+        assert_eq!(adapt(1, Duration::from_micros(200), 4096, Aim::BATCHED), 4);
+        assert_eq!(adapt(4, ms(2), 4096, Aim::BATCHED), 8);
+        assert_eq!(adapt(8, ms(10), 4096, Aim::BATCHED), 8);
+        assert_eq!(adapt(8, ms(50), 4096, Aim::BATCHED), 4);
+    }
+
+    #[test]
+    fn remote_batches_aim_at_a_fraction_of_a_second() {
+        let ms = Duration::from_millis;
+        assert_eq!(adapt(1, ms(10), 4096, Aim::REMOTE), 4, "a cluster's round trip alone: grown fourfold");
+        assert_eq!(adapt(4, ms(100), 4096, Aim::REMOTE), 8);
+        assert_eq!(adapt(8, ms(500), 4096, Aim::REMOTE), 8, "between 0.2 and 1 s: kept");
+        assert_eq!(adapt(8, ms(1500), 4096, Aim::REMOTE), 4);
     }
 
     #[test]
     fn the_largest_batch_is_a_quarter_of_an_even_share() {
-        assert_eq!(max_batch(8_000, 2, false), 1_000);
-        assert_eq!(max_batch(1_000_000, 2, false), MAX_BATCH);
-        assert_eq!(max_batch(3, 4, false), 1);
-        assert_eq!(max_batch(0, 2, false), MAX_BATCH, "unknown size");
-        assert_eq!(max_batch(1_000_000, 2, true), 1, "a task timeout: one task at a time");
+        assert_eq!(max_batch(8_000, 2, false, false), 1_000);
+        assert_eq!(max_batch(1_000_000, 2, false, false), MAX_BATCH);
+        assert_eq!(max_batch(3, 4, false, false), 1);
+        assert_eq!(max_batch(0, 2, false, false), MAX_BATCH, "unknown size");
+        assert_eq!(max_batch(1_000_000, 2, true, false), 1, "a task timeout: one task at a time");
+        assert_eq!(max_batch(200, 2, false, true), 50, "remote batches: half an even share");
     }
 }

@@ -21,6 +21,12 @@ use crate::engine::work::{describe, describe_params, panic_message, run_one, Wor
 use crate::failure::{Failure, FailureKind};
 use crate::inputs::Tasks;
 
+/// The failure of a task a work's [`Work::run_many`] gave no outcome for.
+fn short_reply(ran: usize) -> crate::plumbing::Fault {
+    let message = format!("the work's run_many gave fewer outcomes than the {ran} tasks it was given");
+    crate::plumbing::Fault::new(FailureKind::Panicked, message)
+}
+
 /// Why the driver closes a batch, and what its running and pending tasks fail with.
 pub(crate) struct Closing<'a> {
     pub(crate) kind: FailureKind,
@@ -35,6 +41,9 @@ where
 {
     /// Runs a tracked batch; `false` if the driver closed it (this pool thread is abandoned).
     pub(crate) fn run_tracked(&self, batch: &Arc<TrackedBatch<W>>) -> bool {
+        if self.work.batched() && self.work.remote_batches() {
+            return self.run_tracked_whole(batch);
+        }
         loop {
             // The task's killer — for a process call, its worker process, started now if need
             // be — is made before the task's clock starts and outside the batch's lock: a
@@ -90,6 +99,63 @@ where
         state.closed = true;
         // Delivered under the batch's lock: once the driver sees the batch closed, the chunk is
         // in the outbox.
+        self.deliver(mem::replace(&mut state.finished, Chunk::new(0, 0)));
+        drop(state);
+        lock(&self.in_flight).retain(|c| !Arc::ptr_eq(c, batch));
+        true
+    }
+
+    /// Runs a tracked batch of a work of remote batches whole, through [`Work::run_many`]: its
+    /// tasks are all running until it returns; `false` if the driver closed it meanwhile.
+    fn run_tracked_whole(&self, batch: &Arc<TrackedBatch<W>>) -> bool {
+        let (first, params) = {
+            let mut state = lock(&batch.state);
+            if state.closed {
+                return false;
+            }
+            let first = state.next_index();
+            let params: Vec<W::Params> = state.pending.drain(..).collect();
+            if self.stops(first) {
+                // Cancelled: the tasks not started never run.
+                params.iter().for_each(|params| state.finished.push(Err(self.cancelled(params))));
+            } else if !params.is_empty() {
+                let mut kept: Vec<W::Kept> = params.iter().map(|params| self.work.keep(params)).collect();
+                state.running_with = kept.split_off(1);
+                state.running = kept.pop().map(|kept| (kept, Instant::now(), None));
+            }
+            (first, params)
+        };
+        let outcomes = match self.stops(first) || params.is_empty() {
+            true => Vec::new(),
+            false => {
+                let stopped = || self.stops(first);
+                let len = params.len();
+                let outcomes = catch_unwind(AssertUnwindSafe(|| self.work.run_many(first, params, &stopped)));
+                outcomes.unwrap_or_else(|payload| {
+                    let message = panic_message(payload);
+                    (0..len).map(|_| Err(crate::plumbing::Fault::new(FailureKind::Panicked, message.clone()))).collect()
+                })
+            }
+        };
+        let mut state = lock(&batch.state);
+        if state.closed {
+            return false;
+        }
+        if let Some((kept, _, _)) = state.running.take() {
+            let kept: Vec<W::Kept> = std::iter::once(kept).chain(state.running_with.drain(..)).collect();
+            let ran = kept.len();
+            let mut outcomes = outcomes.into_iter();
+            for kept in kept {
+                let index = state.finished.start + state.finished.len;
+                let outcome = outcomes.next().unwrap_or_else(|| Err(short_reply(ran)));
+                let outcome = outcome.map_err(|fault| {
+                    self.failed_at(index);
+                    self.failure(fault, describe(&self.work, &kept))
+                });
+                state.finished.push(outcome);
+            }
+        }
+        state.closed = true;
         self.deliver(mem::replace(&mut state.finished, Chunk::new(0, 0)));
         drop(state);
         lock(&self.in_flight).retain(|c| !Arc::ptr_eq(c, batch));
@@ -179,6 +245,9 @@ where
                 interrupt(); // kills the worker process running it
             }
             self.failed_at(chunk.start + chunk.len);
+            chunk.push(Err(fail(closing.running, describe(&self.work, &kept))));
+        }
+        for kept in state.running_with.drain(..) {
             chunk.push(Err(fail(closing.running, describe(&self.work, &kept))));
         }
         for params in state.pending.drain(..) {

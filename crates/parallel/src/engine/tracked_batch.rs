@@ -1,5 +1,6 @@
 //! A tracked batch in flight: the tasks `start ..` of a call with a deadline or a task
-//! timeout — first those finished, then the running one, then those pending — which its pool
+//! timeout — first those finished, then the running one (or, for a work of remote batches, the
+//! running ones), then those pending — which its pool
 //! thread runs and the driver can close (`tracked.rs`).
 
 use std::collections::VecDeque;
@@ -20,6 +21,9 @@ pub(crate) struct TrackedBatchState<W: Work> {
     /// The running task: what is kept of its parameters, when it started, and how to stop it
     /// (worker processes can be killed; threads cannot).
     pub(crate) running: Option<(W::Kept, Instant, Option<Interrupt>)>,
+    /// The tasks running with it in one [`Work::run_many`] (a work of remote batches runs a
+    /// batch whole): what is kept of their parameters.
+    pub(crate) running_with: Vec<W::Kept>,
     pub(crate) pending: VecDeque<W::Params>,
     /// Set once, by whoever delivers the chunk.
     pub(crate) closed: bool,
@@ -28,7 +32,7 @@ pub(crate) struct TrackedBatchState<W: Work> {
 impl<W: Work> TrackedBatchState<W> {
     /// The index of the next task to start.
     pub(crate) fn next_index(&self) -> usize {
-        self.finished.start + self.finished.len + usize::from(self.running.is_some())
+        self.finished.start + self.finished.len + usize::from(self.running.is_some()) + self.running_with.len()
     }
 }
 
@@ -37,7 +41,13 @@ impl<W: Work> TrackedBatch<W> {
         let finished = Chunk::new(start, pending.len());
         Arc::new(TrackedBatch {
             start,
-            state: Mutex::new(TrackedBatchState { finished, running: None, pending, closed: false }),
+            state: Mutex::new(TrackedBatchState {
+                finished,
+                running: None,
+                running_with: Vec::new(),
+                pending,
+                closed: false,
+            }),
         })
     }
 }

@@ -60,6 +60,40 @@ pub trait Work: Send + Sync {
         false
     }
 
+    /// `true` if each batch is one round trip to another machine (a task of a cluster, which
+    /// reports its tasks' outcomes together when it ends): its batches then aim at 0.2–1 s
+    /// instead of milliseconds, and a call with a deadline still runs each batch whole
+    /// through [`run_many`](Self::run_many) rather than one task at a time. At the deadline
+    /// the tasks of a batch in flight fail as running when it passed, and
+    /// [`stop_from`](Self::stop_from)`(0)` tells the work, which stops its batches there. Only
+    /// looked at when [`batched`](Self::batched) is `true`.
+    ///
+    /// ```
+    /// use parallel::plumbing::{Fault, Work};
+    ///
+    /// /// Each batch is "sent away" at once (here: run in place), answered as a whole.
+    /// struct Away;
+    /// impl Work for Away {
+    ///     type Params = u64;
+    ///     type Out = u64;
+    ///     type Kept = u64;
+    ///     fn keep(&self, x: &u64) -> u64 { *x }
+    ///     fn describe(&self, x: &u64) -> String { x.to_string() }
+    ///     fn run(&self, x: u64) -> Result<u64, Fault> { Ok(x * 2) }
+    ///     fn batched(&self) -> bool { true }
+    ///     fn remote_batches(&self) -> bool { true }
+    ///     fn run_many(&self, _first: usize, xs: Vec<u64>, _stopped: &dyn Fn() -> bool) -> Vec<Result<u64, Fault>> {
+    ///         xs.into_iter().map(|x| Ok(x * 2)).collect()
+    ///     }
+    /// }
+    ///
+    /// let doubled = parallel::thread().timeout(std::time::Duration::from_secs(60)).run(Away, 0..1_000u64).unwrap();
+    /// assert_eq!(doubled[999], 1_998);
+    /// ```
+    fn remote_batches(&self) -> bool {
+        false
+    }
+
     /// Runs a batch of tasks, the call's tasks from index `first` on; one outcome per task, in
     /// order. A task must not start once `stopped()` says `true` (the call was cancelled or
     /// failed): it is then [`Fault::cancelled`]. A work that sends a whole batch elsewhere at

@@ -22,6 +22,7 @@ mod nothing_lost;
 mod panics;
 mod progress;
 mod properties;
+mod remote_batches;
 mod scoped;
 mod silent;
 mod strict;
