@@ -83,6 +83,11 @@ impl Leader {
         self.freed.notify_one();
     }
 
+    /// `true` while batches are out, waiting for their outcomes.
+    pub(crate) fn expecting(&self) -> bool {
+        !lock(&self.waiting).is_empty()
+    }
+
     /// The outcomes of a batch, from its rank.
     pub(crate) fn done(&self, done: Done) {
         if let Some(waiting) = lock(&self.waiting).remove(&done.id) {

@@ -28,8 +28,10 @@ pub(crate) struct Batch {
     /// Which worker slot of the rank runs it (a slot runs one batch at a time).
     pub(crate) slot: u32,
     /// The function's code offset ([`entry_id`](crate::process::serve::entry_id)).
+    #[serde(with = "bytes")]
     pub(crate) entry: Vec<u8>,
     /// The call's extras, encoded.
+    #[serde(with = "bytes")]
     pub(crate) extras: Vec<u8>,
     /// The memory limit of each worker process.
     pub(crate) memory: Option<u64>,
@@ -38,6 +40,7 @@ pub(crate) struct Batch {
     /// How many tasks.
     pub(crate) count: u32,
     /// Their parameters, framed: each task's length (a varint), then its bytes.
+    #[serde(with = "bytes")]
     pub(crate) framed: Vec<u8>,
 }
 
@@ -53,8 +56,46 @@ pub(crate) enum FromRank {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Done {
     pub(crate) id: u64,
+    #[serde(with = "bytes")]
     pub(crate) values: Vec<u8>,
     pub(crate) failures: Vec<(u32, Kind, String)>,
+}
+
+/// Byte strings encoded as one run of bytes (its length, then a copy), not byte by byte as
+/// serde encodes a `Vec<u8>`.
+mod bytes {
+    use std::fmt;
+
+    use serde::de::{Deserializer, Error, SeqAccess, Visitor};
+    use serde::Serializer;
+
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        struct Bytes;
+        impl<'de> Visitor<'de> for Bytes {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: Error>(self, bytes: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(bytes.to_vec())
+            }
+            fn visit_byte_buf<E: Error>(self, bytes: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(bytes)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+                let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+                while let Some(byte) = seq.next_element()? {
+                    bytes.push(byte);
+                }
+                Ok(bytes)
+            }
+        }
+        deserializer.deserialize_byte_buf(Bytes)
+    }
 }
 
 /// A failure's kind, as it crosses.

@@ -84,11 +84,9 @@ use crate::report::Cloned;
 /// executor is an [`Executor<Mpi>`](Executor).
 ///
 /// ```no_run
-/// fn main() {
-///     parallel::mpi::init();
-///     let pool: parallel::Executor<parallel::mpi::Mpi> = parallel::mpi().max_workers(8);
-///     assert_eq!(pool.map(|x: u32| x + 1, 0..3).unwrap(), vec![1, 2, 3]);
-/// }
+/// parallel::mpi::init();
+/// let pool: parallel::Executor<parallel::mpi::Mpi> = parallel::mpi().max_workers(8);
+/// assert_eq!(pool.map(|x: u32| x + 1, 0..3).unwrap(), vec![1, 2, 3]);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Mpi {
@@ -131,11 +129,9 @@ pub fn mpi() -> Executor<Mpi> {
 /// any other failure to join (see [`try_init`]), printed as `parallel::mpi: …`.
 ///
 /// ```no_run
-/// fn main() {
-///     parallel::mpi::init();
-///     // rank 0 only, from here on
-///     println!("{:?}", parallel::mpi().map(|x: u8| x * 2, vec![1, 2]).unwrap());
-/// }
+/// parallel::mpi::init(); // first thing in main
+/// // rank 0 only, from here on
+/// println!("{:?}", parallel::mpi().map(|x: u8| x * 2, vec![1, 2]).unwrap());
 /// ```
 pub fn init() {
     if let Err(e) = try_init() {
@@ -149,12 +145,9 @@ pub fn init() {
 /// rank that runs another executable than rank 0's still ends the job.
 ///
 /// ```no_run
-/// fn main() {
-///     if let Err(e) = parallel::mpi::try_init() {
-///         eprintln!("no MPI job: {e}");
-///         return;
-///     }
-///     assert_eq!(parallel::mpi().map(|x: u8| x + 1, vec![1]).unwrap(), vec![2]);
+/// match parallel::mpi::try_init() {
+///     Ok(()) => assert_eq!(parallel::mpi().map(|x: u8| x + 1, vec![1]).unwrap(), vec![2]),
+///     Err(e) => eprintln!("no MPI job: {e}"),
 /// }
 /// ```
 pub fn try_init() -> Result<(), MpiError> {
@@ -173,7 +166,7 @@ pub fn try_init() -> Result<(), MpiError> {
     if NODE.set(node).is_err() {
         unreachable!("the node is set once, under JOINING");
     }
-    if started.go.send(Handlers { deliver, exit: exit_rank }).is_err() {
+    if started.go.send(Handlers { deliver, exit: exit_rank, expecting }).is_err() {
         return Err(MpiError::Thread("the mpi thread ended before the job started".into()));
     }
     if rank != 0 {
@@ -378,6 +371,11 @@ fn deliver(_from: i32, bytes: &[u8]) {
             }
         }
     }
+}
+
+/// `true` while rank 0 waits for batches sent to other ranks.
+fn expecting() -> bool {
+    NODE.get().and_then(|node| node.leader).is_some_and(Leader::expecting)
 }
 
 /// Rank 0 ended the job: this rank's tasks stop.

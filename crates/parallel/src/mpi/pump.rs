@@ -42,8 +42,10 @@ pub(crate) const DATA: u8 = 0;
 const EXIT: u8 = 1;
 /// The tag of every message.
 const TAG: i32 = 0x7a11;
-/// The longest the MPI thread waits between two looks at incoming messages.
+/// The longest the MPI thread waits between two looks at incoming messages ...
 const MAX_WAIT: Duration = Duration::from_millis(1);
+/// ... and while it expects one: rank 0 with batches out, whose replies come only through MPI.
+const EXPECTING_WAIT: Duration = Duration::from_micros(50);
 
 /// What a rank learns when the job starts.
 pub(crate) struct Setup {
@@ -53,11 +55,13 @@ pub(crate) struct Setup {
     pub(crate) slots: Vec<u32>,
 }
 
-/// Where the MPI thread hands what it receives: each message's source and bytes (after its
-/// first byte), and, on a rank other than 0, the end of the job.
+/// Where the MPI thread hands what it receives — each message's source and bytes (after its
+/// first byte), and, on a rank other than 0, the end of the job — and what it asks of the rank.
 pub(crate) struct Handlers {
     pub(crate) deliver: fn(i32, &[u8]),
     pub(crate) exit: fn(),
+    /// `true` while a message is expected soon (rank 0 waits for a batch's outcomes).
+    pub(crate) expecting: fn() -> bool,
 }
 
 /// The MPI thread, started and past its checks: its [`Setup`], the channel of its commands,
@@ -158,9 +162,10 @@ impl Pump<'_> {
         let mut leaving = false;
         loop {
             let mut active = false;
+            let most = if (self.handlers.expecting)() { EXPECTING_WAIT } else { MAX_WAIT };
             let wait = match quiet {
                 0..=15 => Duration::ZERO,
-                n => Duration::from_micros(5 << (n - 16).min(8)).min(MAX_WAIT),
+                n => Duration::from_micros(5 << (n - 16).min(8)).min(most),
             };
             let first = if wait.is_zero() {
                 commands.try_recv().map_err(|_| RecvTimeoutError::Timeout)
