@@ -97,7 +97,7 @@ bench:
 	$(CARGO) bench --locked --bench thread
 	$(CARGO) bench --locked --bench process
 
-## The MPI executor on 3 ranks against the process executor, paired (about 2 minutes with
+## The MPI executor on 3 ranks against the process executor, paired (about 10 s, and 2 minutes for
 ## its release build): a table of the median ratios mpi / process; see docs/mpi.md.
 bench-mpi:
 	@if [ -n "$(MPI_FOUND)" ]; then $(CARGO) bench --locked -p parallel --features mpi --bench mpi; \

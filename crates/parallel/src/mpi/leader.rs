@@ -238,7 +238,14 @@ fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Fault> {
 
 /// A call on the MPI executor: its tasks cross to the ranks in batches, each run on one
 /// worker process of its rank, which runs the call's function on parameters `A` and gives a
-/// `T`.
+/// `T`. It is the [`Maps::Work`](crate::plumbing::Maps::Work) of [`Mpi`](crate::mpi::Mpi),
+/// made by `parallel::mpi().map(..)`; code generic over a backend's work can name it.
+///
+/// ```
+/// use parallel::plumbing::Work;
+/// fn is_work<W: Work>() {}
+/// is_work::<parallel::mpi::MpiWork<u64, u64>>();
+/// ```
 pub struct MpiWork<A, T> {
     call: MpiCall,
     marker: PhantomData<fn(A) -> T>,
@@ -298,7 +305,14 @@ where
 }
 
 /// `par` on the MPI executor: each [remote](crate::prelude::ParallelFn::remote) task is a
-/// batch of one, sent to a worker slot of some rank.
+/// batch of one, sent to a worker slot of some rank. It is the
+/// [`Backend::ParWork`](crate::plumbing::Backend::ParWork) of [`Mpi`](crate::mpi::Mpi).
+///
+/// ```
+/// use parallel::plumbing::Work;
+/// fn is_work<W: Work>() {}
+/// is_work::<parallel::mpi::MpiParWork<String>>();
+/// ```
 pub struct MpiParWork<V> {
     par: ParWork<V>,
     leader: &'static Leader,

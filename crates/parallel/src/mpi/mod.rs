@@ -26,8 +26,8 @@
 //! job ends.
 //!
 //! **What crosses.** What crosses to a process worker: functions as their code offset in the
-//! executable (`fn` items and closures that capture nothing, [`RemoteFn`](crate::traits::RemoteFn)),
-//! parameters, extras and values as serde values ([`Owned`](crate::traits::Owned)). `par`
+//! executable (`fn` items and closures that capture nothing, [`RemoteFn`]),
+//! parameters, extras and values as serde values ([`Owned`]). `par`
 //! takes [`remote`](crate::prelude::ParallelFn::remote) tasks.
 //!
 //! **Workers.** Each rank offers worker slots — one per core of its machine, shared by the
@@ -94,7 +94,7 @@ pub struct Mpi {
 }
 
 /// The MPI executor with default options: one task at a time per worker slot of the job
-/// (see the [module](crate::mpi)), strict mode, no extras. Its options and calls are those of
+/// (see the [module](mod@crate::mpi)), strict mode, no extras. Its options and calls are those of
 /// every [`Executor`]: `max_workers`, `timeout`, `task_timeout`, `silent`, `extras`, `map`,
 /// `try_map`, `par`, their `async_` forms, `as_completed`.
 ///
@@ -183,6 +183,12 @@ pub fn try_init() -> Result<(), MpiError> {
 }
 
 /// Why this process could not join an MPI job.
+///
+/// ```
+/// use parallel::mpi::MpiError;
+/// let e = MpiError::Executable { path: "/bin/x".into(), error: "gone".into() };
+/// assert_eq!(e.to_string(), "cannot read this executable (/bin/x): gone");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MpiError {
