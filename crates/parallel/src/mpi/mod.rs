@@ -158,11 +158,11 @@ pub fn try_init() -> Result<(), MpiError> {
         return Ok(());
     }
     let started = pump::start(rank_slots)?;
-    let pump::Setup { rank, size, slots } = started.setup;
+    let pump::Setup { rank, slots } = started.setup;
     let here = usize::try_from(rank).ok().and_then(|r| slots.get(r)).copied().unwrap_or(1);
     let server = Server::start(here, reply);
     let leader = (rank == 0).then(|| &*Box::leak(Box::new(Leader::new(&slots))));
-    let node = Node { rank, size, commands: started.commands, server, leader };
+    let node = Node { rank, commands: started.commands, server, leader };
     if NODE.set(node).is_err() {
         unreachable!("the node is set once, under JOINING");
     }
@@ -315,8 +315,6 @@ where
 /// This rank in the job.
 struct Node {
     rank: i32,
-    #[allow(dead_code)] // kept for diagnostics
-    size: i32,
     commands: Sender<Command>,
     server: &'static Server,
     /// Rank 0's side.

@@ -50,7 +50,6 @@ const EXPECTING_WAIT: Duration = Duration::from_micros(50);
 /// What a rank learns when the job starts.
 pub(crate) struct Setup {
     pub(crate) rank: i32,
-    pub(crate) size: i32,
     /// How many worker slots each rank has, by rank.
     pub(crate) slots: Vec<u32>,
 }
@@ -108,7 +107,7 @@ pub(crate) fn start(slots: fn(usize) -> u32) -> Result<Started, MpiError> {
                 root.gather_into(&slots);
             }
             root.broadcast_into(&mut all[..]);
-            if setup_tx.send(Ok(Setup { rank, size, slots: all })).is_err() {
+            if setup_tx.send(Ok(Setup { rank, slots: all })).is_err() {
                 world.abort(4);
             }
             let Ok(handlers) = go_rx.recv() else { world.abort(4) };
