@@ -6,12 +6,13 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
-EXAMPLES := $(basename $(notdir $(wildcard examples/*.rs)))
+# The MPI examples need the feature `mpi` and `mpirun`: the MPI tests run them (mpi-test).
+EXAMPLES := $(filter-out mpi_%,$(basename $(notdir $(wildcard examples/*.rs))))
 PY_EXAMPLES := $(wildcard examples/python/*.py)
 # The venv's tools first on PATH, and maturin told which venv to install into.
 IN_VENV := VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH
 
-.PHONY: demo test fmt lint rust-test python python-test typecheck bench bench-python bench-compare bench-progress soak fuzz
+.PHONY: demo test fmt lint rust-test mpi-test python python-test typecheck bench bench-mpi bench-python bench-compare bench-progress soak fuzz
 PEER_VENV := .venv-peer
 
 ## Builds what it needs and runs a tour of the features (every example, Rust then Python).
@@ -28,17 +29,39 @@ demo: python
 
 ## Format check, clippy with warnings denied, every Rust test and doctest, the type checkers,
 ## every Python test.
-test: fmt lint rust-test typecheck python-test
+test: fmt lint rust-test mpi-test typecheck python-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
 
 lint:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	@if [ -n "$(MPI_FOUND)" ]; then \
+		echo "$(CARGO) clippy -p parallel --all-targets --features mpi --locked -- -D warnings"; \
+		$(CARGO) clippy -p parallel --all-targets --features mpi --locked -- -D warnings; \
+	else echo "$(MPI_MISSING)"; fi
 
 rust-test:
 	$(CARGO) test --workspace --all-targets --locked
 	$(CARGO) test --workspace --doc --locked
+
+# Open MPI is there if `mpirun` runs and `mpicc` names an include folder holding mpi.h (what
+# the `mpi` crate builds against, with libclang).
+MPI_FOUND := $(shell command -v mpirun >/dev/null 2>&1 && for d in $$(mpicc --showme:incdirs 2>/dev/null); do \
+	test -f $$d/mpi.h && echo yes && break; done)
+MPI_MISSING := MPI tests NOT run: Open MPI not found (install: apt-get install libopenmpi-dev openmpi-bin libclang-dev)
+
+## The MPI executor (feature `mpi`): its unit tests and doctests, and its jobs under
+## `mpirun -n 3` (tests/mpi, about 10 s); skipped, with one line saying so, without Open MPI.
+mpi-test:
+	@if [ -n "$(MPI_FOUND)" ]; then \
+		echo "$(CARGO) test --locked -p parallel --features mpi --lib mpi::"; \
+		$(CARGO) test --locked -p parallel --features mpi --lib mpi:: && \
+		echo "$(CARGO) test --locked -p parallel --features mpi --test mpi" && \
+		$(CARGO) test --locked -p parallel --features mpi --test mpi && \
+		echo "$(CARGO) test --locked -p parallel --features mpi --doc mpi" && \
+		$(CARGO) test --locked -p parallel --features mpi --doc mpi; \
+	else echo "$(MPI_MISSING)"; fi
 
 ## The local venv with the build and test tools (pinned in requirements-dev.txt).
 $(VENV)/.ready: requirements-dev.txt
@@ -73,6 +96,12 @@ typecheck: $(VENV)/.ready
 bench:
 	$(CARGO) bench --locked --bench thread
 	$(CARGO) bench --locked --bench process
+
+## The MPI executor on 3 ranks against the process executor, paired (about 10 s, and 2 minutes for
+## its release build): a table of the median ratios mpi / process; see docs/mpi.md.
+bench-mpi:
+	@if [ -n "$(MPI_FOUND)" ]; then $(CARGO) bench --locked -p parallel --features mpi --bench mpi; \
+	else echo "bench-mpi NOT run: Open MPI not found (install: apt-get install libopenmpi-dev openmpi-bin libclang-dev)"; exit 1; fi
 
 ## The Python face against ThreadPoolExecutor, ProcessPoolExecutor, multiprocessing.Pool,
 ## joblib (loky), mpire and python-parallel 0.9.1: markdown tables of paired ratios, and the

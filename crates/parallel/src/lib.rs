@@ -96,6 +96,8 @@ mod functions;
 mod handle;
 mod inputs;
 mod mode;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 mod par;
 pub mod plumbing;
 pub mod prelude;
@@ -115,6 +117,8 @@ pub use crate::functions::{
 pub use crate::handle::{Handle, Observer};
 pub use crate::inputs::iter;
 pub use crate::mode::{Silent, Strict};
+#[cfg(feature = "mpi")]
+pub use crate::mpi::mpi;
 pub use crate::par::{task, Task};
 #[doc(hidden)]
 pub use crate::process::serve::__fuzz;

@@ -365,6 +365,30 @@ where
     }
 }
 
+/// Where a `par` remote task runs when not on this machine's workers: its function's entry and
+/// its parameters in, its value's bytes out (the MPI executor sends it to a rank).
+#[cfg(feature = "mpi")]
+pub(crate) type ParRoute = std::rc::Rc<dyn Fn(&[u8], &Encoded) -> Result<Vec<u8>, Fault>>;
+
+#[cfg(feature = "mpi")]
+thread_local! {
+    /// The route of the `par` remote tasks this pool thread runs, if they go elsewhere.
+    static PAR_ROUTE: RefCell<Option<ParRoute>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` — a `par` task — with its remote tasks sent along `route`.
+#[cfg(feature = "mpi")]
+pub(crate) fn with_par_route<R>(route: ParRoute, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<ParRoute>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            PAR_ROUTE.with(|route| *route.borrow_mut() = self.0.take());
+        }
+    }
+    let _restore = Restore(PAR_ROUTE.with(|r| r.replace(Some(route))));
+    f()
+}
+
 /// A task that calls `F` with `args` in this thread's worker process; for `par`.
 pub(crate) fn remote_task<F, K, A>(args: A) -> Task<F::Output>
 where
@@ -376,6 +400,12 @@ where
     Task::fallible(args, move |args| {
         let mut params = Encoded::with_capacity(1, 16);
         params.push_encoded(&args).map_err(|e| Fault::new(FailureKind::Error, format!("its parameters: {e}")))?;
+        #[cfg(feature = "mpi")]
+        if let Some(route) = PAR_ROUTE.with(|route| route.borrow().clone()) {
+            let value = route(&entry_of::<F, K, A>(), &params)?;
+            return wire::decode(&value)
+                .map_err(|e| Fault::new(FailureKind::Error, format!("its value did not cross: {e}")));
+        }
         // `()` extras encode to nothing; the memory limit is the running call's.
         let memory = PAR_MEMORY.with(Cell::get);
         let call = RemoteCall::new(Program::this_executable(), entry_of::<F, K, A>().to_vec(), Vec::new(), memory);
