@@ -12,7 +12,7 @@ PY_EXAMPLES := $(wildcard examples/python/*.py)
 # The venv's tools first on PATH, and maturin told which venv to install into.
 IN_VENV := VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH
 
-.PHONY: demo test fmt lint rust-test mpi-test python python-test typecheck bench bench-mpi bench-python bench-compare bench-progress soak fuzz
+.PHONY: demo test fmt lint rust-test mpi-test python python-test typecheck bench bench-mpi bench-cluster bench-python bench-compare bench-progress soak fuzz
 PEER_VENV := .venv-peer
 
 ## Builds what it needs and runs a tour of the features (every example, Rust then Python).
@@ -125,6 +125,12 @@ bench-compare: python
 ## of the median paired ratios with / without against the 1.05x target (about 30 s on 2 cores).
 bench-progress: python
 	$(VPY) benches/python/progress_cost.py --pairs $(PAIRS)
+
+## The Dask and Ray executors against Client.map, joblib's Dask backend, Ray tasks,
+## ray.util.multiprocessing.Pool and a plain loop, on a local cluster of each (127.0.0.1 only),
+## paired (PAIRS pairs a row, default 3; about 5 minutes): a table of the median ratios.
+bench-cluster: python
+	$(VPY) benches/python/cluster.py --pairs $(or $(CLUSTER_PAIRS),3)
 
 $(PEER_VENV)/.installed:
 	$(PYTHON) -m venv $(PEER_VENV)

@@ -279,7 +279,7 @@ def test_ray_is_the_connected_one_or_ray_init(ray_cluster):
 
 
 def test_the_clusters_listen_on_the_loopback_interface_only(dask_client, ray_cluster):
-    children = _descendants(os.getpid())
+    children = helpers.descendants(os.getpid())
     exposed = [(pid, str(address)) for pid, address in _listening() if pid in children and not address.is_loopback]
     assert exposed == [], f"listening beyond the loopback interface: {exposed}"
 
@@ -304,25 +304,6 @@ def _cluster_pids(executor, options):
     import ray
 
     return sorted(node["NodeID"] for node in ray.nodes() if node["Alive"])
-
-
-def _descendants(pid):
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 def _listening():

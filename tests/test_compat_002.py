@@ -64,7 +64,7 @@ def test_decorate_with_both_ex_and_executor_is_a_type_error():
         parallel.decorate(ex=parallel.PROCESS, executor=parallel.THREAD)
     with pytest.raises(TypeError, match="takes the executor once, got it positionally and ex="):
         parallel.decorate(parallel.PROCESS, ex=parallel.PROCESS)
-    with pytest.raises(ValueError, match="executor must be parallel.THREAD_EXECUTOR or parallel.PROCESS_EXECUTOR"):
+    with pytest.raises(ValueError, match="executor must be parallel.THREAD_EXECUTOR, parallel.PROCESS_EXECUTOR, parallel.DASK_EXECUTOR or parallel.RAY_EXECUTOR"):
         parallel.decorate(ex="gpu")
 
 

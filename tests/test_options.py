@@ -18,7 +18,7 @@ def test_bad_input_is_a_clear_error():
         parallel.map(abs, 3)
     with pytest.raises(TypeError, match="entry 'b' must be a callable"):
         parallel.par({"a": abs, "b": 42})
-    with pytest.raises(ValueError, match="executor must be parallel.THREAD_EXECUTOR or parallel.PROCESS_EXECUTOR"):
+    with pytest.raises(ValueError, match="executor must be parallel.THREAD_EXECUTOR, parallel.PROCESS_EXECUTOR, parallel.DASK_EXECUTOR or parallel.RAY_EXECUTOR"):
         parallel.map(abs, [1], executor="gpu")
     with pytest.raises(ValueError, match="max_workers must be at least 1"):
         parallel.map(abs, [1], max_workers=0)

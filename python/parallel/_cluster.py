@@ -18,6 +18,8 @@ The function and the extras cross once per call (Dask: `scatter`; Ray: `ray.put`
 carries only its parameters. A generator given as input is read to its end first.
 """
 
+import time
+
 from ._outcomes import ERROR, EXITCODE, KIND, MESSAGE, SIGNAL, TASK
 from ._tasks import EACH, SINGLE, SPREAD, STREAM, Tasks
 
@@ -37,8 +39,9 @@ def readable(tasks):
 class Runner:
     """The parent's side of one cluster call: what a batch carries (`items`), and `run`, which
     the binding calls from a pool thread with the batch's task indices and the call's
-    `stopped()` flag and which answers one outcome per task: `(True, value)` or
-    `(False, kind, message, signal, exitcode, error)`. A subclass submits and waits (`run`)."""
+    `stopped()` flag and which answers `(outcomes, seconds)`: one outcome per task,
+    `(True, value)` or `(False, kind, message, signal, exitcode, error)`, and how long the
+    batch ran on the cluster (None if it did not). A subclass submits and waits (`run`)."""
 
     def __init__(self, tasks, options):
         self.tasks = tasks
@@ -71,15 +74,15 @@ class Runner:
 
 
 def cancelled_batch(n):
-    """The outcomes of a batch stopped before it answered."""
-    return [(False, "cancelled", "the call stopped before the task's batch ended", None, None, None)] * n
+    """The answer of a batch stopped before it answered."""
+    return [(False, "cancelled", "the call stopped before the task's batch ended", None, None, None)] * n, None
 
 
 def crashed_batch(n, exc):
-    """The outcomes of a batch whose cluster task failed as a whole (its cluster worker died,
+    """The answer of a batch whose cluster task failed as a whole (its cluster worker died,
     or the cluster refused it): each task failed, as crashed, saying why."""
     message = f"the cluster task running its batch failed: {type(exc).__name__}: {exc}"
-    return [(False, "crashed", message, None, None, None)] * n
+    return [(False, "crashed", message, None, None, None)] * n, None
 
 
 # --- on the cluster --------------------------------------------------------------------------
@@ -89,7 +92,7 @@ _SHAPES = {shape: shape for shape in (SINGLE, SPREAD, EACH)}
 
 def run_batch(common, items, local, cancelled=None):
     """Runs a batch of tasks on this machine, each in a worker process under the engine's
-    supervisor, and answers one outcome per task. `common` is `(shape, fn, extras)`, `items`
+    supervisor, and answers `(outcomes, seconds)`: one outcome per task, and how long it ran. `common` is `(shape, fn, extras)`, `items`
     the tasks' parameters (or `EACH` triples), `local` the call's `task_timeout` and
     `memory_limit`; `cancelled()`, if given, says that the cluster cancelled this task (looked
     at while it waits); an exception raised meanwhile (Ray's cancel interrupts the waiting
@@ -102,6 +105,7 @@ def run_batch(common, items, local, cancelled=None):
     tasks = Tasks(_SHAPES[shape], items, fn, extras)
     limits = {"task_timeout": local["task_timeout"], "memory_limit": local["memory_limit"]}
     options = Options.checked(max_workers=1, extras=extras, **limits)
+    began = time.perf_counter()
     running = _start(PROCESS_EXECUTOR, tasks, None, options, True)
     try:
         while (ended := running.wait(0.05)) is None:
@@ -111,6 +115,7 @@ def run_batch(common, items, local, cancelled=None):
         running.cancel()
         raise
     _, values, failures = ended
+    took = time.perf_counter() - began
     outcomes = [(True, value) for value in values]
     for failure in failures:
         error = failure[ERROR]
@@ -122,4 +127,4 @@ def run_batch(common, items, local, cancelled=None):
             error = exception_payload(error, "".join(traceback.format_exception(type(error), error, error.__traceback__)))
         kind = getattr(failure[KIND], "value", failure[KIND])  # a `Kind`, or the binding's string
         outcomes[failure[TASK]] = (False, kind, failure[MESSAGE], failure[SIGNAL], failure[EXITCODE], error)
-    return outcomes
+    return outcomes, took

@@ -110,7 +110,7 @@ def dask_batch(common, items, local, key):
     """A batch, run on a Dask worker (`key`: the batch's own)."""
     if _started(key):
         message = "the Dask worker running the task's batch died; it is not run again"
-        return [(False, "crashed", message, None, None, None)] * len(items)
+        return [(False, "crashed", message, None, None, None)] * len(items), None
     return run_batch(common, items, local, _cancelled())
 
 

@@ -246,7 +246,11 @@ def _start_cluster(executor, tasks, keys, options, silent):
         ray = _ray.ray_module()
         runner, workers = _ray.RayRunner(ray, tasks, options), _ray.default_workers(ray)
     into = ListResult if keys is None else None
-    max_workers = options.max_workers or workers
+    # Without `max_workers`, two batches per cluster thread are out at once: each thread has
+    # its next batch queued while it runs one, so the cluster's round trip (~10-20 ms a batch
+    # here) hides behind the work; the cluster's threads still bound what runs at once. With
+    # it, exactly that many batches are out: no more tasks than it says run at once.
+    max_workers = options.max_workers or 2 * workers
     return _parallel.run_cluster(runner, len(tasks), max_workers=max_workers, timeout=options.timeout, silent=silent, into=into)
 
 

@@ -6,8 +6,10 @@
 //! recorded here without the GIL; the runner, waiting on its cluster task, sees it through the
 //! [`Stopped`] flag it was given and cancels that task on the cluster.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parallel::plumbing::{Fault, Work};
 use parallel::FailureKind;
@@ -34,6 +36,11 @@ impl Stopped {
     }
 }
 
+thread_local! {
+    /// How long the last batch this pool thread sent ran on the cluster (the runner says).
+    static BATCH_TOOK: Cell<Option<Duration>> = const { Cell::new(None) };
+}
+
 /// The work of a cluster call: task `i` is the runner's task `i`.
 struct ClusterWork {
     runner: Py<PyAny>,
@@ -41,17 +48,23 @@ struct ClusterWork {
 }
 
 impl ClusterWork {
-    /// The runner's `run(indices, stopped)` for one batch: a list of one outcome per task,
-    /// `(True, value)` or `(False, kind, message, signal, code, error)`, `error` the pickled
-    /// exception with its traceback (as a process worker sends it), the exception itself, or
-    /// None. If the runner itself raises, every task of the batch fails with that exception.
+    /// The runner's `run(indices, stopped)` for one batch: `(outcomes, seconds)`, the seconds
+    /// the batch ran on the cluster (or None) and a list of one outcome per task, `(True,
+    /// value)` or `(False, kind, message, signal, code, error)`, `error` the pickled exception
+    /// with its traceback (as a process worker sends it), the exception itself, or None. If the
+    /// runner itself raises, every task of the batch fails with that exception.
     fn batch(&self, py: Python<'_>, indices: Vec<usize>) -> Vec<Result<Py<PyAny>, Fault>> {
         let n = indices.len();
         let stopped = Stopped { stop_at: self.stop_at.clone(), first: indices.first().copied().unwrap_or(0) };
         let runner = self.runner.bind(py);
         let mut args = Some((indices, stopped));
         let answer = guarded(py, &mut |_| runner.call_method1("run", args.take().expect("called once")))
-            .and_then(|list| list.cast_into::<PyList>().map_err(PyErr::from))
+            .and_then(|answer| {
+                let (list, took): (Bound<'_, PyAny>, Option<f64>) = answer.extract()?;
+                BATCH_TOOK
+                    .with(|cell| cell.set(took.filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)));
+                list.cast_into::<PyList>().map_err(PyErr::from)
+            })
             .and_then(|list| {
                 if list.len() != n {
                     return Err(PyTypeError::new_err(format!(
@@ -129,6 +142,11 @@ impl Work for ClusterWork {
     }
     fn stop_from(&self, index: usize) {
         self.stop_at.fetch_min(index, Ordering::AcqRel);
+    }
+    /// The time the batch ran on the cluster, not counting its wait in the cluster's queue
+    /// (a call without a `max_workers` has a batch queued per cluster thread, see `_engine`).
+    fn batch_took(&self) -> Option<Duration> {
+        BATCH_TOOK.with(Cell::take)
     }
 }
 

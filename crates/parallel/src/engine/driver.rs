@@ -125,7 +125,7 @@ where
         // A work whose batches run elsewhere (a cluster's tasks) waits on them: its pool
         // threads do not compete for this machine's cores.
         let remote = work.batched() && work.remote_batches();
-        let max_batch = max_batch(low, workers, plan.task_timeout.is_some(), remote);
+        let max_batch = max_batch(low, workers, plan.task_timeout.is_some());
         let exact = (Some(low) == high).then_some(low);
         let buffer = exact.filter(|_| !tracked && tap.is_none()).and_then(Buffer::new).map(Arc::new);
         let counts = Arc::new(Counts::new(exact));

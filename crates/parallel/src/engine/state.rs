@@ -80,16 +80,14 @@ pub(crate) struct CallState<W: Work, It> {
 }
 
 /// The largest batch a pool thread takes: a quarter of an even share, so the work still balances,
-/// and at most [`MAX_BATCH`] tasks. Remote batches (a cluster's tasks, each costing a round trip
-/// of milliseconds) go up to half an even share.
-pub(crate) fn max_batch(size_hint: usize, workers: usize, task_timeout: bool, remote: bool) -> usize {
+/// and at most [`MAX_BATCH`] tasks.
+pub(crate) fn max_batch(size_hint: usize, workers: usize, task_timeout: bool) -> usize {
     if task_timeout {
         return 1; // the driver can fail a stuck task only when it runs alone
     }
-    let shares = if remote { 2 } else { 4 };
     match size_hint {
         0 => MAX_BATCH,
-        n => (n / (workers * shares)).clamp(1, MAX_BATCH),
+        n => (n / (workers * 4)).clamp(1, MAX_BATCH),
     }
 }
 
@@ -208,7 +206,8 @@ where
                     }
                 }
             }
-            size = adapt(size, began.elapsed(), self.max_batch, Aim::of(&self.work));
+            let took = self.work.batch_took().unwrap_or_else(|| began.elapsed());
+            size = adapt(size, took, self.max_batch, Aim::of(&self.work));
         }
     }
 
@@ -598,11 +597,10 @@ mod tests {
 
     #[test]
     fn the_largest_batch_is_a_quarter_of_an_even_share() {
-        assert_eq!(max_batch(8_000, 2, false, false), 1_000);
-        assert_eq!(max_batch(1_000_000, 2, false, false), MAX_BATCH);
-        assert_eq!(max_batch(3, 4, false, false), 1);
-        assert_eq!(max_batch(0, 2, false, false), MAX_BATCH, "unknown size");
-        assert_eq!(max_batch(1_000_000, 2, true, false), 1, "a task timeout: one task at a time");
-        assert_eq!(max_batch(200, 2, false, true), 50, "remote batches: half an even share");
+        assert_eq!(max_batch(8_000, 2, false), 1_000);
+        assert_eq!(max_batch(1_000_000, 2, false), MAX_BATCH);
+        assert_eq!(max_batch(3, 4, false), 1);
+        assert_eq!(max_batch(0, 2, false), MAX_BATCH, "unknown size");
+        assert_eq!(max_batch(1_000_000, 2, true), 1, "a task timeout: one task at a time");
     }
 }

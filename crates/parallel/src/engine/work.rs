@@ -94,6 +94,14 @@ pub trait Work: Send + Sync {
         false
     }
 
+    /// How long the batch this thread's last [`run_many`](Self::run_many) ran took where it
+    /// ran, if the work knows it better than the engine's clock around the call: a cluster's
+    /// task, whose wait in the cluster's queue behind another batch is no part of its size.
+    /// The next batch is sized from it. `None` (the default): the time the call took.
+    fn batch_took(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Runs a batch of tasks, the call's tasks from index `first` on; one outcome per task, in
     /// order. A task must not start once `stopped()` says `true` (the call was cancelled or
     /// failed): it is then [`Fault::cancelled`]. A work that sends a whole batch elsewhere at

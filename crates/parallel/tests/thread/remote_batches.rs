@@ -101,3 +101,45 @@ fn at_the_deadline_the_batches_in_flight_fail_as_timed_out_and_the_work_is_told(
         }
     }
 }
+
+/// Remote batches that wait 120 ms each (in a cluster's queue, say) but say they ran for 1 ms.
+struct Queued(Arc<Mutex<Vec<usize>>>);
+
+impl Work for Queued {
+    type Params = u64;
+    type Out = u64;
+    type Kept = u64;
+
+    fn keep(&self, x: &u64) -> u64 {
+        *x
+    }
+    fn describe(&self, x: &u64) -> String {
+        x.to_string()
+    }
+    fn run(&self, x: u64) -> Result<u64, Fault> {
+        Ok(x)
+    }
+    fn batched(&self) -> bool {
+        true
+    }
+    fn remote_batches(&self) -> bool {
+        true
+    }
+    fn run_many(&self, _first: usize, xs: Vec<u64>, _stopped: &dyn Fn() -> bool) -> Vec<Result<u64, Fault>> {
+        self.0.lock().unwrap().push(xs.len());
+        std::thread::sleep(Duration::from_millis(120));
+        xs.into_iter().map(Ok).collect()
+    }
+    fn batch_took(&self) -> Option<Duration> {
+        Some(Duration::from_millis(1))
+    }
+}
+
+#[test]
+fn batches_are_sized_by_the_time_the_work_says_they_ran() {
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let out = parallel::thread().max_workers(1).run(Queued(sizes.clone()), 0..1_000u64).unwrap();
+    assert_eq!(out.len(), 1_000);
+    // Timed by the engine's clock (120 ms: between 100 and 200 ms) they would only double.
+    assert_eq!(sizes.lock().unwrap()[..3], [1, 4, 16], "grown fourfold: each batch said it took 1 ms");
+}
