@@ -180,7 +180,8 @@ def test_max_workers_caps_the_tasks_running_at_once_across_the_cluster(cluster):
     # Ray starts its worker processes as they are first needed (a second one takes about a
     # second): the second call has both.
     parallel.map(workload.while_running, [0.5] * 2, executor=executor, max_workers=2, **options)
-    both = parallel.map(workload.while_running, [0.5] * 2, executor=executor, max_workers=2, **options)
+    # Long enough that the second starts before the first ends, also on a loaded machine.
+    both = parallel.map(workload.while_running, [2] * 2, executor=executor, max_workers=2, **options)
     assert both[0][0] < both[1][1] and both[1][0] < both[0][1], "two at once on two cluster workers"
 
 

@@ -8,7 +8,7 @@ assembly live there; this package converts Python calls and values for it. See t
 
 import functools
 
-from . import exceptions
+from . import _dask, _ray, exceptions  # noqa: F401 - _dask and _ray plug their executors in
 from ._engine import (
     DASK_EXECUTOR,
     PROCESS_EXECUTOR,

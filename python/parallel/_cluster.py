@@ -15,25 +15,34 @@ as the process executor reports it: a failure with its kind, its message and its
 pickled with its traceback.
 
 The function and the extras cross once per call (Dask: `scatter`; Ray: `ray.put`); a batch
-carries only its parameters. A generator given as input is read to its end first.
+carries only its parameters. A generator given as input is read to its end first
+(`Streamed.read_as_tasks`). Each cluster's module registers its executor with the engine
+(`_engine.plug`), and `parallel/__init__.py` imports them: the engine names no cluster.
 """
 
 import time
 
+from . import _parallel
+from ._engine import PROCESS_EXECUTOR, _start
+from ._options import Options
 from ._outcomes import ERROR, EXITCODE, KIND, MESSAGE, SIGNAL, TASK
-from ._tasks import EACH, SINGLE, SPREAD, STREAM, Tasks
+from ._results import ListResult
+from ._tasks import EACH, SINGLE, SPREAD, Tasks
 
-__all__ = ["run_batch", "Runner", "readable", "cancelled_batch", "crashed_batch"]
+__all__ = ["run_batch", "Runner", "start", "cancelled_batch", "crashed_batch"]
 
 
-def readable(tasks):
-    """`tasks` as the cluster executors take them: a `Streamed` input read to its end (as
-    `EACH` triples), anything else as it is."""
-    if tasks.shape is not STREAM:
-        return tasks
-    fn, extras, special = tasks.fn, tasks.extras, tasks.special
-    items = [tasks.task_of(p) if isinstance(p, special) else (fn, (p,), dict(extras) if extras else None) for p in tasks.items]
-    return Tasks(EACH, items)
+def start(runner, workers, keys, options, silent):
+    """Starts the call of `runner`'s tasks on its cluster, which runs `workers` tasks at once
+    when full, and returns the binding's running call."""
+    into = ListResult if keys is None else None
+    # Without `max_workers`, two batches per cluster thread are out at once: each thread has
+    # its next batch queued while it runs one, so the cluster's round trip (~10-20 ms a batch
+    # here) hides behind the work; the cluster's threads still bound what runs at once. With
+    # it, exactly that many batches are out: no more tasks than it says run at once.
+    max_workers = options.max_workers or 2 * workers
+    n = len(runner.tasks)
+    return _parallel.run_cluster(runner, n, max_workers=max_workers, timeout=options.timeout, silent=silent, into=into)
 
 
 class Runner:
@@ -97,9 +106,6 @@ def run_batch(common, items, local, cancelled=None):
     `memory_limit`; `cancelled()`, if given, says that the cluster cancelled this task (looked
     at while it waits); an exception raised meanwhile (Ray's cancel interrupts the waiting
     thread) stops the batch too. Either way the worker processes running its tasks are killed."""
-    from ._engine import PROCESS_EXECUTOR, _start
-    from ._options import Options
-
     shape, fn, extras = common
     # The shapes are compared by identity: the module's own strings, not the unpickled copies.
     tasks = Tasks(_SHAPES[shape], items, fn, extras)

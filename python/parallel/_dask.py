@@ -24,7 +24,8 @@ import os
 import threading
 import time
 
-from ._cluster import Runner, cancelled_batch, crashed_batch, run_batch
+from ._cluster import Runner, cancelled_batch, crashed_batch, run_batch, start
+from ._engine import DASK_EXECUTOR, plug
 
 __all__ = ["DaskRunner", "client_of", "default_workers"]
 
@@ -143,3 +144,11 @@ class DaskRunner(Runner):
             future.release()
             # The batch's mark goes, without a wait (`_started`).
             self.client.loop.add_callback(self.client.scheduler.event_clear, name=f"{key}-started")
+
+
+def _start(tasks, keys, options, silent):
+    client = client_of(options.client)
+    return start(DaskRunner(client, tasks, options), default_workers(client), keys, options, silent)
+
+
+plug(DASK_EXECUTOR, _start)

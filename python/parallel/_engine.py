@@ -15,7 +15,6 @@ do), and unpickles the values straight into the result list.
 
 import atexit
 import enum
-import functools
 import os
 import pickle
 import sys
@@ -40,6 +39,7 @@ __all__ = [
     "run",
     "AsyncCall",
     "executor_of",
+    "plug",
 ]
 
 
@@ -62,7 +62,6 @@ THREAD_EXECUTOR = ExecutorStrategy.THREAD_EXECUTOR
 PROCESS_EXECUTOR = ExecutorStrategy.PROCESS_EXECUTOR
 DASK_EXECUTOR = ExecutorStrategy.DASK_EXECUTOR
 RAY_EXECUTOR = ExecutorStrategy.RAY_EXECUTOR
-_CLUSTERS = (DASK_EXECUTOR, RAY_EXECUTOR)
 
 
 def executor_of(executor):
@@ -233,36 +232,26 @@ def _start_threads(tasks, keys, options, silent):
     )
 
 
-def _start_cluster(executor, tasks, keys, options, silent):
-    """A call on a cluster: the engine hands each batch to the cluster's runner (`_cluster`)."""
-    if executor is DASK_EXECUTOR:
-        from . import _dask
+# --- executors plugged in from modules of their own --------------------------------------
 
-        client = _dask.client_of(options.client)
-        runner, workers = _dask.DaskRunner(client, tasks, options), _dask.default_workers(client)
-    else:
-        from . import _ray
+# `executor -> start(tasks, keys, options, silent)`, which returns the binding's running call:
+# the cluster executors (`_dask`, `_ray`), which register themselves here (`plug`). They take
+# a streamed input read to its end.
+_PLUGGED = {}
 
-        ray = _ray.ray_module()
-        runner, workers = _ray.RayRunner(ray, tasks, options), _ray.default_workers(ray)
-    into = ListResult if keys is None else None
-    # Without `max_workers`, two batches per cluster thread are out at once: each thread has
-    # its next batch queued while it runs one, so the cluster's round trip (~10-20 ms a batch
-    # here) hides behind the work; the cluster's threads still bound what runs at once. With
-    # it, exactly that many batches are out: no more tasks than it says run at once.
-    max_workers = options.max_workers or 2 * workers
-    return _parallel.run_cluster(runner, len(tasks), max_workers=max_workers, timeout=options.timeout, silent=silent, into=into)
+
+def plug(executor, start):
+    """Runs the calls on `executor` with `start(tasks, keys, options, silent)`."""
+    _PLUGGED[executor] = start
 
 
 def _readable(executor, tasks, options):
-    """`tasks` as `executor` takes them: a cluster reads a streamed input to its end first
-    (`_cluster.readable`). `client=` is for the Dask executor only."""
+    """`tasks` as `executor` takes them: a plugged executor reads a streamed input to its end
+    first. `client=` is for the Dask executor only."""
     if options.client is not None and executor is not DASK_EXECUTOR:
         raise ValueError(f"client= is the Dask executor's cluster; this call runs on the {executor.value} executor")
-    if executor in _CLUSTERS:
-        from ._cluster import readable
-
-        return readable(tasks)
+    if executor in _PLUGGED and tasks.shape is STREAM:
+        return tasks.read_as_tasks()
     return tasks
 
 
@@ -346,9 +335,9 @@ class _FailedStart:
 
 def _start(executor, tasks, keys, options, silent):
     silent = bool(silent)  # any truthy value, as in python-parallel
-    if executor is PROCESS_EXECUTOR or executor in _CLUSTERS:
+    if executor is PROCESS_EXECUTOR or executor in _PLUGGED:
         # A function or extras that cannot cross fail every task of a silent call.
-        start = _start_processes if executor is PROCESS_EXECUTOR else functools.partial(_start_cluster, executor)
+        start = _start_processes if executor is PROCESS_EXECUTOR else _PLUGGED[executor]
         try:
             return _Running(start(tasks, keys, options, silent))
         except PicklingError as exc:

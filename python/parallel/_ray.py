@@ -13,7 +13,8 @@ tasks. Object refs are dropped as each batch ends.
 
 import threading
 
-from ._cluster import Runner, cancelled_batch, crashed_batch, run_batch
+from ._cluster import Runner, cancelled_batch, crashed_batch, run_batch, start
+from ._engine import RAY_EXECUTOR, plug
 
 __all__ = ["RayRunner", "ray_module", "default_workers"]
 
@@ -72,3 +73,11 @@ class RayRunner(Runner):
                     return cancelled_batch(len(indices))
         finally:
             del ref
+
+
+def _start(tasks, keys, options, silent):
+    ray = ray_module()
+    return start(RayRunner(ray, tasks, options), default_workers(ray), keys, options, silent)
+
+
+plug(RAY_EXECUTOR, _start)

@@ -184,6 +184,13 @@ class Streamed:
         special = self.special
         return [self.quad_of(p) if isinstance(p, special) else p for p in self.items]
 
+    def read_as_tasks(self):
+        """Every task, read to the end, as `EACH` `Tasks` of `(fn, args, kwargs)` triples: for
+        an executor that takes a call's tasks at once (a cluster's)."""
+        fn, extras, special = self.fn, self.extras, self.special
+        kwargs = dict(extras) if extras else None
+        return Tasks(EACH, [self.task_of(p) if isinstance(p, special) else (fn, (p,), kwargs) for p in self.items])
+
     def reported(self, item):
         """`(args, kwargs)` of a failed task from the item the binding kept (None: not read)."""
         if type(item) is _Task:
