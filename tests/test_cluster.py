@@ -229,6 +229,27 @@ def test_nothing_is_left_on_the_cluster_after_a_call_a_timeout_or_a_cancel(dask_
     assert ours() == []
 
 
+def test_no_object_ref_is_left_after_a_call_a_timeout_or_a_cancel(ray_cluster):
+    import ray
+
+    def refs():
+        # The driver's reference table (what `ray memory` reads): every object ref it holds.
+        return ray._private.worker.global_worker.core_worker.get_all_reference_counts()
+
+    parallel.ray.map(workload.square, range(100))
+    parallel.ray.map(workload.sleep_then, [(30, 1)], timeout=1, silent=True)
+    call = parallel.ray.async_map(workload.sleep_then, [(30, 1)])
+    time.sleep(0.5)
+    call.cancel()
+    call.results(silent=True)
+    del call
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while refs() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert refs() == {}
+
+
 def test_a_dask_client_given_by_address_or_the_current_one(dask_client):
     address = dask_client.scheduler.address
     assert parallel.dask.map(workload.square, [3], client=address) == [9]
