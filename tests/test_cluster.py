@@ -93,8 +93,9 @@ def test_a_dask_worker_that_dies_does_not_run_its_batch_again(dask_client, tmp_p
     assert dask_worker in dask_client.run(os.getpid).values()
     os.kill(dask_worker, signal.SIGKILL)  # the scheduler then gives the batch to the other worker
     results = call.results(silent=True, timeout=60)
+    # Crashed: the batch given out again says so, or the scheduler forgot it with its worker
+    # (its future then fails as cancelled); either way it does not run a second time.
     assert isinstance(results[0].ex, WorkerCrashedError), results
-    assert "not run again" in str(results[0].ex)
     dask_client.wait_for_workers(2, timeout=60)  # the nanny restarts it
     time.sleep(0.5)
     assert len(runs.read_text().split()) == 1, "the task ran once"
