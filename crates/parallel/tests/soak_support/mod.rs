@@ -113,15 +113,21 @@ impl Snapshot {
 
     /// After up to 7 s for the children that died to be reaped (a worker killed at a timeout is
     /// reaped by the pool thread that ran it, a moment after the call returned — rarely only
-    /// when that thread idles out, after 5 s: see docs/reliability.md).
+    /// when that thread idles out, after 5 s: see docs/reliability.md) and for the stash to be
+    /// done replacing them: the same children and descriptors in two looks 50 ms apart. (Taken
+    /// while a killed worker's replacement was starting, a count was one worker short, and the
+    /// next count seemed to grow.)
     pub fn settled() -> Snapshot {
         let deadline = Instant::now() + Duration::from_secs(7);
+        let mut last: Option<Snapshot> = None;
         loop {
             let now = Snapshot::take();
-            if now.zombies == 0 || Instant::now() >= deadline {
+            let steady = last.is_some_and(|l| (l.children, l.fds) == (now.children, now.fds));
+            if (now.zombies == 0 && steady) || Instant::now() >= deadline {
                 return now;
             }
-            thread::sleep(Duration::from_millis(10));
+            last = Some(now);
+            thread::sleep(Duration::from_millis(50));
         }
     }
 }
