@@ -173,6 +173,31 @@ def test_ctrl_c_in_the_caller_stops_the_call_on_the_cluster(which, request, tmp_
     assert helpers.wait_gone([pid], within=15) == [], "the task still runs on the cluster"
 
 
+@pytest.mark.parametrize("which", ["dask", "ray"])
+def test_a_caller_that_exits_with_a_call_running_exits_cleanly(which, request, tmp_path):
+    # An async call still waiting on its cluster when the interpreter exits: the thread that
+    # waits is ended by the exit (it once stopped the process with SIGABRT), and the task on
+    # the cluster stops once its caller is gone.
+    path = tmp_path / "pid"
+    if which == "dask":
+        client = request.getfixturevalue("dask_client")
+        on, env = f"client={client.scheduler.address!r}", dict(os.environ)
+    else:
+        context = request.getfixturevalue("ray_cluster")
+        on, env = "", dict(os.environ, RAY_ADDRESS=context.address_info["address"])
+    tests = os.path.dirname(os.path.abspath(__file__))
+    code = (
+        "import os, time, parallel, workload\n"
+        + (f"import ray\nray.init(runtime_env={{'env_vars': {{'PYTHONPATH': {tests!r}}}}})\n" if which == "ray" else "")
+        + f"call = parallel.{which}.async_map(workload.pid_then_sleep, [({str(path)!r}, 60)] * 2, {on})\n"
+        + f"while not os.path.exists({str(path)!r}):\n    time.sleep(0.05)\n"
+    )
+    env["PYTHONPATH"] = tests
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert helpers.wait_gone([_pid_in(path)], within=30) == [], "the task still runs on the cluster"
+
+
 def test_max_workers_caps_the_tasks_running_at_once_across_the_cluster(cluster):
     executor, options = cluster
     spans = parallel.map(workload.while_running, [0.2] * 6, executor=executor, max_workers=1, **options)

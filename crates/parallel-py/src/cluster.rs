@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 
 use crate::call::{Call, Options, Values};
-use crate::guard::guarded;
+use crate::guard::call_guarded;
 use crate::threads::fault;
 
 /// Whether the batch whose first task is `first` must stop: the call was cancelled, its
@@ -56,9 +56,12 @@ impl ClusterWork {
     fn batch(&self, py: Python<'_>, indices: Vec<usize>) -> Vec<Result<Py<PyAny>, Fault>> {
         let n = indices.len();
         let stopped = Stopped { stop_at: self.stop_at.clone(), first: indices.first().copied().unwrap_or(0) };
-        let runner = self.runner.bind(py);
-        let mut args = Some((indices, stopped));
-        let answer = guarded(py, &mut |_| runner.call_method1("run", args.take().expect("called once")))
+        let answer = self
+            .runner
+            .bind(py)
+            .getattr("run")
+            .and_then(|run| Ok((run, (indices, stopped).into_pyobject(py)?)))
+            .and_then(|(run, args)| call_guarded(&run, &args, None))
             .and_then(|answer| {
                 let (list, took): (Bound<'_, PyAny>, Option<f64>) = answer.extract()?;
                 BATCH_TOOK

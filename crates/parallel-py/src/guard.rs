@@ -1,8 +1,11 @@
 //! Python called from the engine's pool threads, guarded against the interpreter's exit: a
 //! thread that CPython ends with `pthread_exit` while it calls Python is parked instead
-//! ([`guarded`]). Tasks and the readers of streamed inputs call Python through it.
+//! ([`guarded`], [`call_guarded`]). Tasks, cluster batches and the readers of streamed inputs
+//! call Python through it.
 
-use pyo3::Python;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
 
 /// Runs `f`, which calls Python, guarded against the interpreter's exit (see [`HangIfKilled`]).
 ///
@@ -10,12 +13,52 @@ use pyo3::Python;
 /// far as it knows, so the guard's drop stays on the unwinding path even when every function
 /// below is known not to unwind (with LTO, the CPython functions are `nounwind`) — the forced
 /// unwinding of `pthread_exit` still goes through it.
+///
+/// The frames of `f` itself must let that unwinding pass, which a frame with cleanups of its
+/// own around a call PyO3 declares `extern "C"` does not (the unwinder finds no entry for the
+/// call and stops the process). [`call_guarded`] is the call that always lets it pass.
 pub(crate) fn guarded<'py, R>(py: Python<'py>, f: &mut dyn FnMut(Python<'py>) -> R) -> R {
     let hang = HangIfKilled;
     let f = std::hint::black_box(f);
     let out = f(py);
     std::mem::forget(hang);
     out
+}
+
+extern "C-unwind" {
+    /// CPython's `PyObject_Call`, declared as what it is for a thread the interpreter's exit
+    /// ends while it waits for the GIL: a call out of which `pthread_exit` unwinds.
+    #[link_name = "PyObject_Call"]
+    fn object_call_unwinding(
+        callable: *mut ffi::PyObject,
+        args: *mut ffi::PyObject,
+        kwargs: *mut ffi::PyObject,
+    ) -> *mut ffi::PyObject;
+}
+
+/// `callable(*args, **kwargs)`, guarded against the interpreter's exit like [`guarded`], by a
+/// call that lets the forced unwinding of `pthread_exit` reach the guard from any caller.
+///
+/// A cluster batch waits for its cluster in Python for seconds: at the exit of an interpreter
+/// with a call still running, its thread is ended there (a call through PyO3's `call` stopped
+/// the whole process with `SIGABRT` instead).
+pub(crate) fn call_guarded<'py>(
+    callable: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = callable.py();
+    let kwargs = kwargs.map_or(std::ptr::null_mut(), Bound::as_ptr);
+    guarded(py, &mut |py| {
+        // SAFETY: the GIL is held (`py`); `callable`, `args` and `kwargs` (or null) are live
+        // objects borrowed for the call, `args` a tuple and `kwargs` a dict, as
+        // `PyObject_Call` requires; its answer is a new reference, or null with an exception
+        // set, which `from_owned_ptr_or_err` takes either way.
+        unsafe {
+            let answer = object_call_unwinding(callable.as_ptr(), args.as_ptr(), kwargs);
+            Bound::from_owned_ptr_or_err(py, answer)
+        }
+    })
 }
 
 /// Parks the thread forever if dropped while the stack unwinds without a Rust panic.
