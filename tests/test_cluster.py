@@ -211,6 +211,39 @@ def test_max_workers_caps_the_tasks_running_at_once_across_the_cluster(cluster):
     assert both[0][0] < both[1][1] and both[1][0] < both[0][1], "two at once on two cluster workers"
 
 
+def test_the_initializer_and_worker_state_on_the_cluster(cluster, tmp_path):
+    # Each batch runs in a worker process of the cluster's machine: its initializer runs there
+    # once, before its first task, and its state is what its tasks see.
+    executor, options = cluster
+    path = str(tmp_path / "inits")
+    out = parallel.map(workload.with_model, range(40), executor=executor, initializer=workload.note_init,
+                       initargs=(path, "the model"), **options)
+    assert [model for _, _, model, _ in out] == ["the model"] * 40
+    pids = {line.split(":")[0] for line in open(path).read().split()}
+    assert {str(pid) for pid, *_ in out} <= pids
+    results = parallel.map(workload.with_model, range(5), executor=executor, initializer=workload.failing_init,
+                           silent=True, **options)
+    assert all(isinstance(r.ex, parallel.exceptions.InitializerError) for r in results)
+
+
+def test_retries_on_the_cluster_run_a_crashed_task_again_on_its_machine(cluster, tmp_path):
+    executor, options = cluster
+    paths = [str(tmp_path / str(i)) for i in range(3)]
+    out = parallel.map(workload.fails_then_succeeds, [(p, 1, "exit") for p in paths], executor=executor,
+                       retries=1, **options)
+    assert out == [2, 2, 2]
+    path = str(tmp_path / "always")
+    (failed,) = parallel.map(workload.fails_then_succeeds, [(path, 9)], executor=executor, retries=2, silent=True,
+                             **options)
+    assert isinstance(failed.ex, ValueError) and failed.attempts == 3
+
+
+def test_max_tasks_per_worker_on_the_cluster(cluster):
+    executor, options = cluster
+    pids = parallel.map(workload.pid, range(8), executor=executor, max_workers=1, max_tasks_per_worker=1, **options)
+    assert len(set(pids)) == 8, "each task on a new worker process of the cluster's machine"
+
+
 def test_tiny_tasks_are_batched(dask_client):
     with distributed.get_task_stream(dask_client) as stream:
         out = parallel.dask.map(workload.square, range(5_000), client=dask_client)

@@ -196,3 +196,61 @@ def parent_then_sleep(path, seconds):
         f.write(f"{os.getppid()}\n")
     time.sleep(seconds)
     return seconds
+
+
+# --- workers users shape: initializers, retries, recycling ------------------------------------
+
+
+def note_init(path, value):
+    """An initializer: records this worker's pid in `path` (one line per run) and keeps `value`
+    in its state."""
+    with open(path, "a") as f:
+        f.write(f"{os.getpid()}:{threading.get_ident()}\n")
+    parallel.worker_state()["model"] = value
+
+
+def failing_init():
+    raise RuntimeError("the model did not load")
+
+
+def with_model(x):
+    """`(pid, thread, the worker state's model, x)`."""
+    return os.getpid(), threading.get_ident(), parallel.worker_state().get("model"), x
+
+
+def count_in_state(_):
+    """How many tasks this worker has run, counted in its state."""
+    state = parallel.worker_state()
+    state["tasks"] = state.get("tasks", 0) + 1
+    return os.getpid(), state["tasks"]
+
+
+def _count_run(path):
+    runs = (int(open(path).read()) if os.path.exists(path) else 0) + 1
+    with open(path, "w") as f:
+        f.write(str(runs))
+    return runs
+
+
+def fails_then_succeeds(path, fails, how="raise"):
+    """Fails its first `fails` runs — raising a ValueError, crashing its worker process
+    (`"exit"`) or hanging (`"hang"`) — and then returns how many runs it took."""
+    runs = _count_run(path)
+    if runs <= fails:
+        if how == "exit":
+            os._exit(5)
+        if how == "hang":
+            time.sleep(60)
+        if how == "key":
+            raise KeyError(runs)
+        raise ValueError(f"run {runs} fails")
+    return runs
+
+
+def leak_then_pid(mb):
+    """Keeps `mb` MB more alive in this worker (a leak), and returns its pid."""
+    leaked = parallel.worker_state().setdefault("leak", [])
+    leaked.append(bytearray(mb << 20))
+    for i in range(0, len(leaked[-1]), 4096):
+        leaked[-1][i] = 1  # touched: resident
+    return os.getpid()

@@ -19,6 +19,7 @@ from ._engine import (
     executor_of,
     run,
 )
+from ._initializer import worker_state
 from ._options import Options
 from ._progress import Progress
 from ._results import BaseResult, DictResult, FailedTask, ListResult
@@ -52,6 +53,7 @@ __all__ = [
     "Job",
     "Arg",
     "exceptions",
+    "worker_state",
 ]
 
 __version__ = "0.1.0"
@@ -75,6 +77,12 @@ def map(
     memory_limit=None,
     progress=None,
     client=None,
+    initializer=None,
+    initargs=(),
+    retries=0,
+    retry_on=None,
+    max_tasks_per_worker=None,
+    max_worker_memory=None,
 ):
     """Calls `fn` once per parameter, in parallel; the results come in the parameters' shape:
     a list in input order for any iterable, a dict with the same keys for a dict.
@@ -91,12 +99,23 @@ def map(
     raised once the tasks before it have succeeded; with it, each failed task is a
     `FailedTask` in its place. `client` is the Dask executor's cluster (a `distributed.Client`
     or a scheduler's address; by default the current client).
+
+    Workers (see the README's "Workers you can shape"): `initializer(*initargs)` runs once in
+    each worker before its first task of the call (not again in a worker a later call with the
+    same initializer reuses; `parallel.worker_state()` is where it keeps what it loads);
+    `retries` runs a failed task again up to that many more times (only for failures that are
+    instances of `retry_on`, if given; a crash, `WorkerCrashedError`, and a `task_timeout`,
+    `TimeoutException`, count as failures); `max_tasks_per_worker` and `max_worker_memory`
+    (bytes of resident memory, looked at after each task) replace a process worker past them.
     """
     executor = executor_of(executor)
     # A blocking process call has pickled every parameter before it returns: the caller's
     # list is read in place, not copied first.
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments, borrow=executor is PROCESS_EXECUTOR)
-    options = Options.checked(max_workers, timeout, task_timeout, memory_limit, extras, client)
+    options = Options.checked(
+        max_workers, timeout, task_timeout, memory_limit, extras, client,
+        initializer, initargs, retries, retry_on, max_tasks_per_worker, max_worker_memory,
+    )
     return run(executor, keys, tasks, options, silent, progress)
 
 
@@ -114,10 +133,19 @@ def async_map(
     memory_limit=None,
     progress=None,
     client=None,
+    initializer=None,
+    initargs=(),
+    retries=0,
+    retry_on=None,
+    max_tasks_per_worker=None,
+    max_worker_memory=None,
 ):
     """`map` without blocking: returns an `AsyncCall`, already running; `.results()` waits."""
     keys, tasks = map_tasks(fn, params, extras, unpack_arguments)
-    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras, client)
+    executor, options = executor_of(executor), Options.checked(
+        max_workers, timeout, task_timeout, memory_limit, extras, client,
+        initializer, initargs, retries, retry_on, max_tasks_per_worker, max_worker_memory,
+    )
     return AsyncCall(executor, keys, tasks, options, silent, progress)
 
 
@@ -134,12 +162,21 @@ def par(
     memory_limit=None,
     progress=None,
     client=None,
+    initializer=None,
+    initargs=(),
+    retries=0,
+    retry_on=None,
+    max_tasks_per_worker=None,
+    max_worker_memory=None,
 ):
     """Runs different functions at once. `params` is a list or dict whose entries are each a
     callable, a `(callable, *args)` tuple or `parallel.future(callable, *args, **kwargs)`; the
     results come in its shape. Options as for `map`."""
     keys, tasks = par_tasks(params, extras, unpack_arguments)
-    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras, client)
+    executor, options = executor_of(executor), Options.checked(
+        max_workers, timeout, task_timeout, memory_limit, extras, client,
+        initializer, initargs, retries, retry_on, max_tasks_per_worker, max_worker_memory,
+    )
     return run(executor, keys, tasks, options, silent, progress)
 
 
@@ -156,10 +193,19 @@ def async_par(
     memory_limit=None,
     progress=None,
     client=None,
+    initializer=None,
+    initargs=(),
+    retries=0,
+    retry_on=None,
+    max_tasks_per_worker=None,
+    max_worker_memory=None,
 ):
     """`par` without blocking: returns an `AsyncCall`, already running."""
     keys, tasks = par_tasks(params, extras, unpack_arguments)
-    executor, options = executor_of(executor), Options.checked(max_workers, timeout, task_timeout, memory_limit, extras, client)
+    executor, options = executor_of(executor), Options.checked(
+        max_workers, timeout, task_timeout, memory_limit, extras, client,
+        initializer, initargs, retries, retry_on, max_tasks_per_worker, max_worker_memory,
+    )
     return AsyncCall(executor, keys, tasks, options, silent, progress)
 
 

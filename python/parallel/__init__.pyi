@@ -72,6 +72,7 @@ __all__ = [
     "Job",
     "Arg",
     "exceptions",
+    "worker_state",
 ]
 
 _P = ParamSpec("_P")
@@ -166,12 +167,14 @@ class FailedTask:
     kwargs: dict[str, Any]
     ex: BaseException
     key: Any
+    attempts: int
     def __init__(
         self,
         params: Iterable[Any] | None = None,
         kwargs: Mapping[str, Any] | None = None,
         ex: BaseException | None = None,
         key: Any = None,
+        attempts: int = 1,
     ) -> None: ...
     @property
     def exc(self) -> BaseException:
@@ -277,6 +280,12 @@ def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingO
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> DictResult[_K, _R]: ...
 @overload
 def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -293,6 +302,12 @@ def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingO
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> DictResult[_K, _R | FailedTask]: ...
 @overload
 def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -309,6 +324,12 @@ def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingO
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> DictResult[_K, _R | FailedTask]: ...
 @overload
 def map(
@@ -325,6 +346,12 @@ def map(
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> ListResult[_R]: ...
 @overload
 def map(
@@ -341,6 +368,12 @@ def map(
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> ListResult[_R | FailedTask]: ...
 @overload
 def map(
@@ -357,6 +390,12 @@ def map(
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> ListResult[_R | FailedTask]: ...
 @overload
 def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -373,6 +412,12 @@ def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverla
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> AsyncCall[DictResult[_K, _R]]: ...
 @overload
 def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -389,6 +434,12 @@ def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverla
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
 @overload
 def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -405,6 +456,12 @@ def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverla
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
 @overload
 def async_map(
@@ -421,6 +478,12 @@ def async_map(
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> AsyncCall[ListResult[_R]]: ...
 @overload
 def async_map(
@@ -437,6 +500,12 @@ def async_map(
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
 @overload
 def async_map(
@@ -453,6 +522,12 @@ def async_map(
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
 @overload
 def par(  # type: ignore[overload-overlap]
@@ -468,6 +543,12 @@ def par(  # type: ignore[overload-overlap]
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> DictResult[_K, Any]: ...
 @overload
 def par(
@@ -483,6 +564,12 @@ def par(
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> ListResult[Any]: ...
 @overload
 def async_par(  # type: ignore[overload-overlap]
@@ -498,6 +585,12 @@ def async_par(  # type: ignore[overload-overlap]
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> AsyncCall[DictResult[_K, Any]]: ...
 @overload
 def async_par(
@@ -513,7 +606,16 @@ def async_par(
     memory_limit: int | None = None,
     progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
 ) -> AsyncCall[ListResult[Any]]: ...
+
+def worker_state() -> dict[str, Any]:
+    """A dict private to the worker running the current task, kept across its tasks and calls."""
 
 def split(
     collection: list[_T] | tuple[_T, ...],
@@ -551,6 +653,12 @@ class _Executor:
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> DictResult[_K, _R]: ...
     @overload
     def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -567,6 +675,12 @@ class _Executor:
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> DictResult[_K, _R | FailedTask]: ...
     @overload
     def map(
@@ -583,6 +697,12 @@ class _Executor:
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> ListResult[_R]: ...
     @overload
     def map(
@@ -599,6 +719,12 @@ class _Executor:
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> ListResult[_R | FailedTask]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -615,6 +741,12 @@ class _Executor:
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[DictResult[_K, _R]]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -631,6 +763,12 @@ class _Executor:
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
     @overload
     def async_map(
@@ -647,6 +785,12 @@ class _Executor:
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[ListResult[_R]]: ...
     @overload
     def async_map(
@@ -663,6 +807,12 @@ class _Executor:
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
     @overload
     def par(  # type: ignore[overload-overlap]
@@ -678,6 +828,12 @@ class _Executor:
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> DictResult[_K, Any]: ...
     @overload
     def par(
@@ -693,6 +849,12 @@ class _Executor:
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> ListResult[Any]: ...
     @overload
     def async_par(  # type: ignore[overload-overlap]
@@ -708,6 +870,12 @@ class _Executor:
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[DictResult[_K, Any]]: ...
     @overload
     def async_par(
@@ -723,6 +891,12 @@ class _Executor:
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[ListResult[Any]]: ...
     def split(
         self,
@@ -767,6 +941,12 @@ class _BoundExecutor(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> DictResult[_K, _R]: ...
     @overload
     def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -782,6 +962,12 @@ class _BoundExecutor(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> DictResult[_K, _R | FailedTask]: ...
     @overload
     def map(
@@ -797,6 +983,12 @@ class _BoundExecutor(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> ListResult[_R]: ...
     @overload
     def map(
@@ -812,6 +1004,12 @@ class _BoundExecutor(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> ListResult[_R | FailedTask]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -827,6 +1025,12 @@ class _BoundExecutor(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[DictResult[_K, _R]]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -842,6 +1046,12 @@ class _BoundExecutor(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
     @overload
     def async_map(
@@ -857,6 +1067,12 @@ class _BoundExecutor(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[ListResult[_R]]: ...
     @overload
     def async_map(
@@ -872,6 +1088,12 @@ class _BoundExecutor(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
     def future(self, *args: _P.args, **kwargs: _P.kwargs) -> Job: ...
 
@@ -912,6 +1134,12 @@ class ParallelCallable(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> DictResult[_K, _R]: ...
     @overload
     def map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -928,6 +1156,12 @@ class ParallelCallable(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> DictResult[_K, _R | FailedTask]: ...
     @overload
     def map(
@@ -944,6 +1178,12 @@ class ParallelCallable(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> ListResult[_R]: ...
     @overload
     def map(
@@ -960,6 +1200,12 @@ class ParallelCallable(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> ListResult[_R | FailedTask]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -976,6 +1222,12 @@ class ParallelCallable(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[DictResult[_K, _R]]: ...
     @overload
     def async_map(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
@@ -992,6 +1244,12 @@ class ParallelCallable(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[DictResult[_K, _R | FailedTask]]: ...
     @overload
     def async_map(
@@ -1008,6 +1266,12 @@ class ParallelCallable(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[ListResult[_R]]: ...
     @overload
     def async_map(
@@ -1024,6 +1288,12 @@ class ParallelCallable(Generic[_P, _R]):
         memory_limit: int | None = None,
         progress: _ProgressLike = None,
     client: _ClientLike = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: Iterable[Any] = (),
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    max_tasks_per_worker: int | None = None,
+    max_worker_memory: int | None = None,
     ) -> AsyncCall[ListResult[_R | FailedTask]]: ...
     def future(self, *args: _P.args, **kwargs: _P.kwargs) -> Job:
         """This function with these arguments (checked), for `parallel.par`."""

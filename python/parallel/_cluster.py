@@ -25,11 +25,15 @@ import time
 from . import _parallel
 from ._engine import PROCESS_EXECUTOR, _start
 from ._options import Options
-from ._outcomes import ERROR, EXITCODE, KIND, MESSAGE, SIGNAL, TASK
+from ._outcomes import ATTEMPTS, ERROR, EXITCODE, KIND, MESSAGE, SIGNAL, TASK
 from ._results import ListResult
 from ._tasks import EACH, SINGLE, SPREAD, Tasks
 
 __all__ = ["run_batch", "Runner", "start", "cancelled_batch", "crashed_batch"]
+
+
+# The options a batch runs its tasks with on the cluster's machine.
+_LOCAL = ("task_timeout", "memory_limit", "retries", "retry_on", "max_tasks_per_worker", "max_worker_memory")
 
 
 def start(runner, workers, keys, options, silent):
@@ -60,7 +64,7 @@ class Runner:
             self.common = (EACH, None, None)
         else:
             self.common = (tasks.shape, tasks.fn, dict(tasks.extras) if tasks.extras else None)
-        self.local = {"task_timeout": options.task_timeout, "memory_limit": options.memory_limit}
+        self.local = {name: getattr(options, name) for name in _LOCAL}
 
     def sent(self, send, where):
         """`send(self.common)` (a scatter, a `ray.put`), or a `PicklingError` saying what could
@@ -109,8 +113,9 @@ def run_batch(common, items, local, cancelled=None):
     shape, fn, extras = common
     # The shapes are compared by identity: the module's own strings, not the unpickled copies.
     tasks = Tasks(_SHAPES[shape], items, fn, extras)
-    limits = {"task_timeout": local["task_timeout"], "memory_limit": local["memory_limit"]}
-    options = Options.checked(max_workers=1, extras=extras, **limits)
+    # The call's options for its tasks on this machine: retries happen here, where a crashed
+    # task gets a new worker process; the initializer came with the function.
+    options = Options.checked(max_workers=1, extras=extras, **{name: local.get(name) for name in _LOCAL})
     began = time.perf_counter()
     running = _start(PROCESS_EXECUTOR, tasks, None, options, True)
     try:
@@ -132,5 +137,5 @@ def run_batch(common, items, local, cancelled=None):
 
             error = exception_payload(error, "".join(traceback.format_exception(type(error), error, error.__traceback__)))
         kind = getattr(failure[KIND], "value", failure[KIND])  # a `Kind`, or the binding's string
-        outcomes[failure[TASK]] = (False, kind, failure[MESSAGE], failure[SIGNAL], failure[EXITCODE], error)
+        outcomes[failure[TASK]] = (False, kind, failure[MESSAGE], failure[SIGNAL], failure[EXITCODE], error, failure[ATTEMPTS])
     return outcomes, took

@@ -20,6 +20,7 @@ import pickle
 import sys
 
 from . import _parallel
+from ._initializer import initialize
 from ._options import seconds
 from ._outcomes import Ended, Failure, Kind, Status, failed_task, finish
 from ._pickling import PROTOCOL, cloud_dumps, describe, dumps
@@ -319,7 +320,7 @@ class _FailedStart:
     def _failures(self):
         exc = self.error
         if self._items is not None:
-            return [(i, Kind.ERROR, str(exc), None, None, exc, item) for i, item in enumerate(self._items)]
+            return [(i, Kind.ERROR, str(exc), None, None, exc, 1, item) for i, item in enumerate(self._items)]
         return [Failure(i, Kind.ERROR, str(exc), None, None, exc) for i in range(len(self._tasks))]
 
     def progress(self):
@@ -335,6 +336,8 @@ class _FailedStart:
 
 def _start(executor, tasks, keys, options, silent):
     silent = bool(silent)  # any truthy value, as in python-parallel
+    # Each task function runs the initializer first in a worker that has not run it.
+    tasks = initialize(tasks, options.initializer, options.initargs, pickled=executor is not THREAD_EXECUTOR)
     if executor is PROCESS_EXECUTOR or executor in _PLUGGED:
         # A function or extras that cannot cross fail every task of a silent call.
         start = _start_processes if executor is PROCESS_EXECUTOR else _PLUGGED[executor]

@@ -42,6 +42,37 @@ def seconds(name, value, zero):
     return None if math.isinf(s) else s
 
 
+def _initializer(initializer, initargs):
+    if initializer is not None and not callable(initializer):
+        raise TypeError(f"initializer must be a callable (or None for none), got {_shown(initializer)}")
+    if isinstance(initargs, (str, bytes)):
+        raise TypeError(f"initargs must be a tuple of the initializer's arguments, got {_shown(initargs)}")
+    try:
+        initargs = tuple(initargs)
+    except TypeError:
+        raise TypeError(f"initargs must be a tuple of the initializer's arguments, got {_shown(initargs)}") from None
+    if initargs and initializer is None:
+        raise ValueError("initargs were given without an initializer: pass initializer= too")
+    return initializer, initargs
+
+
+def _retries(retries, retry_on):
+    if isinstance(retries, bool) or not isinstance(retries, numbers.Integral):
+        raise TypeError(f"retries must be an int, how many more times a failed task runs (0 for none), got {_shown(retries)}")
+    if retries < 0:
+        raise ValueError(f"retries must be 0 or more, how many more times a failed task runs, got {retries}")
+    if retry_on is None:
+        return int(retries), None
+    types = retry_on if isinstance(retry_on, tuple) else (retry_on,)
+    bad = [t for t in types if not (isinstance(t, type) and issubclass(t, BaseException))]
+    if bad or not types:
+        raise TypeError(
+            "retry_on must be an exception type or a tuple of them (None: any failure), "
+            f"got {_shown(retry_on)}"
+        )
+    return int(retries), types
+
+
 @dataclasses.dataclass(frozen=True)
 class Options:
     """The options of one call, checked (build it with `Options.checked`).
@@ -60,10 +91,32 @@ class Options:
     extras: object = None
     client: object = None  # the Dask executor's cluster: a distributed.Client or an address
     stated_timeout: object = dataclasses.field(default=None, compare=False, repr=False)
+    initializer: object = None
+    initargs: tuple = ()
+    retries: int = 0
+    retry_on: object = None  # a tuple of exception types; None: any failure
+    max_tasks_per_worker: object = None
+    max_worker_memory: object = None
 
     @classmethod
-    def checked(cls, max_workers=None, timeout=None, task_timeout=None, memory_limit=None, extras=None, client=None):
+    def checked(
+        cls,
+        max_workers=None,
+        timeout=None,
+        task_timeout=None,
+        memory_limit=None,
+        extras=None,
+        client=None,
+        initializer=None,
+        initargs=(),
+        retries=0,
+        retry_on=None,
+        max_tasks_per_worker=None,
+        max_worker_memory=None,
+    ):
         """The options, each checked (in this order) and converted to the binding's type."""
+        initializer, initargs = _initializer(initializer, initargs)
+        retries, retry_on = _retries(retries, retry_on)
         return cls(
             max_workers=_count("max_workers", max_workers, "at least 1", "the default"),
             timeout=seconds("timeout", timeout, zero=True),
@@ -72,17 +125,29 @@ class Options:
             extras=extras,
             client=client,
             stated_timeout=timeout,
+            initializer=initializer,
+            initargs=initargs,
+            retries=retries,
+            retry_on=retry_on,
+            max_tasks_per_worker=_count("max_tasks_per_worker", max_tasks_per_worker, "at least 1", "no limit"),
+            max_worker_memory=_count("max_worker_memory", max_worker_memory, "a positive number of bytes", "no limit"),
         )
 
     def for_threads(self):
         """The keyword arguments of `_parallel.run_threads`."""
-        return {"max_workers": self.max_workers, "timeout": self.timeout, "task_timeout": self.task_timeout}
-
-    def for_processes(self):
-        """The keyword arguments of `_parallel.run_program` (the extras go separately, pickled)."""
         return {
             "max_workers": self.max_workers,
             "timeout": self.timeout,
             "task_timeout": self.task_timeout,
+            "retries": self.retries,
+            "retry_on": self.retry_on,
+        }
+
+    def for_processes(self):
+        """The keyword arguments of `_parallel.run_program` (the extras go separately, pickled)."""
+        return {
+            **self.for_threads(),
             "memory_limit": self.memory_limit,
+            "max_tasks_per_worker": self.max_tasks_per_worker,
+            "max_worker_memory": self.max_worker_memory,
         }

@@ -1,7 +1,7 @@
 """How a call ended, from the binding's values to the caller's.
 
 The binding's `Call.wait()` gives `(status, values, failures)`: the status a string, each
-failure a tuple `(task, kind, message, signal, exitcode, error)`. They are named here, once
+failure a tuple `(task, kind, message, signal, exitcode, error, attempts)`. They are named here, once
 (`Status`, `Kind`, `Failure`, `Ended.of`), and `finish` is the one step that turns an ended call
 into its results, or raises — for blocking and async calls alike.
 """
@@ -14,7 +14,7 @@ from ._pickling import describe, load_exception
 from ._results import DictResult, FailedTask, ListResult
 from .exceptions import BaseParallelException, CancelledError, RemoteTraceback, TimeoutException, WorkerCrashedError
 
-__all__ = ["Status", "Kind", "Failure", "Ended", "finish", "failed_task"]
+__all__ = ["Status", "Kind", "Failure", "Ended", "finish", "failed_task", "retried"]
 
 
 class Status(str, enum.Enum):
@@ -52,12 +52,13 @@ class Failure(NamedTuple):
     signal: object  # int | None
     exitcode: object  # int | None
     error: object  # BaseException | bytes | None
+    attempts: int = 1  # how many times the task ran
 
 
 # The fields of a failure, by position: a `Failure` or the binding's tuple. A streamed call's
-# failures have a seventh, `ITEM`: the task's `(fn, args, kwargs, ...)` as it was read.
-TASK, KIND, MESSAGE, SIGNAL, EXITCODE, ERROR, ITEM = range(7)
-assert Failure._fields == ("task", "kind", "message", "signal", "exitcode", "error")
+# failures have an eighth, `ITEM`: the task's `(fn, args, kwargs, ...)` as it was read.
+TASK, KIND, MESSAGE, SIGNAL, EXITCODE, ERROR, ATTEMPTS, ITEM = range(8)
+assert Failure._fields == ("task", "kind", "message", "signal", "exitcode", "error", "attempts")
 
 
 class Ended(NamedTuple):
@@ -108,6 +109,14 @@ def _exception(failure):
     return BaseParallelException(f"parallel: the engine failed the task: {message}")
 
 
+def retried(kind, message, sig, code, error, types):
+    """`True` if a task that failed so (the engine's fields, as in a failure tuple) raised an
+    instance of `types`: the exception the caller would see — a crash is a
+    `WorkerCrashedError`, a `task_timeout` a `TimeoutException`. Asked by the engine before it
+    runs a failed task again, when the call has `retry_on`."""
+    return isinstance(_exception((None, kind, message, sig, code, error)), types)
+
+
 def failed_task(failure, keys, tasks, cancelled=False):
     """The `FailedTask` of one failure (a binding's tuple), as `finish` makes it."""
     if cancelled and failure[KIND] == _CRASHED:
@@ -117,7 +126,8 @@ def failed_task(failure, keys, tasks, cancelled=False):
 
 def _killed_by_cancel(failure):
     """A task whose worker `cancel()` killed: cancelled, not crashed (its item kept)."""
-    return (failure[TASK], Kind.CANCELLED, "the call was cancelled while the task ran", None, None, None, *failure[ITEM:])
+    message = "the call was cancelled while the task ran"
+    return (failure[TASK], Kind.CANCELLED, message, None, None, None, failure[ATTEMPTS], *failure[ITEM:])
 
 
 def _failed_task(failure, keys, tasks):
@@ -128,7 +138,9 @@ def _failed_task(failure, keys, tasks):
     else:
         _, args, kwargs = tasks[task]
     key = keys[task] if keys is not None else task
-    return FailedTask(params=args, kwargs=kwargs, ex=_exception(failure), key=key)
+    failed = FailedTask(params=args, kwargs=kwargs, ex=_exception(failure), key=key)
+    failed.attempts = failure[ATTEMPTS]
+    return failed
 
 
 def _assemble(values, failures, keys, tasks, cancelled):

@@ -45,6 +45,8 @@ class Program:
     def __new__(cls, argv: Sequence[str], env: Sequence[tuple[str, str]], cwd: str | None = ...) -> Self: ...
     def kill_workers(self) -> int: ...
 
+# The calling thread's `(worker_state(), initializers run)` dicts, held by the OS thread.
+def thread_state() -> tuple[dict[str, Any], dict[Any, Any]]: ...
 @final
 class Params:
     # A call's pickled parameters (`pickle_params`), taken by `run_program` once.
@@ -63,6 +65,8 @@ def run_threads(
     spread: bool = ...,
     kwargs: dict[str, Any] | None = ...,
     into: type[list[Any]] | None = ...,
+    retries: int = ...,
+    retry_on: tuple[type[BaseException], ...] | None = ...,
 ) -> Call: ...
 # Whether a cluster call's batch must stop (cancelled, past its deadline, or after a strict
 # failure before it): what `run_cluster` hands its runner with each batch.
@@ -95,6 +99,10 @@ def run_program(
     *,
     loads: Callable[[bytes], Any] | None = ...,
     into: type[list[Any]] | None = ...,
+    retries: int = ...,
+    retry_on: tuple[type[BaseException], ...] | None = ...,
+    max_tasks_per_worker: int | None = ...,
+    max_worker_memory: int | None = ...,
 ) -> Call: ...
 
 # Parameters read from an iterator as the workers take them: each the one argument of
@@ -113,6 +121,8 @@ def run_threads_streamed(
     silent: bool = ...,
     *,
     into: type[list[Any]] | None = ...,
+    retries: int = ...,
+    retry_on: tuple[type[BaseException], ...] | None = ...,
 ) -> Call: ...
 def run_program_streamed(
     program: Program,
@@ -132,6 +142,10 @@ def run_program_streamed(
     *,
     loads: Callable[[bytes], Any] | None = ...,
     into: type[list[Any]] | None = ...,
+    retries: int = ...,
+    retry_on: tuple[type[BaseException], ...] | None = ...,
+    max_tasks_per_worker: int | None = ...,
+    max_worker_memory: int | None = ...,
 ) -> Call: ...
 
 # `wrap`: 0 each item itself, 1 `((item,), None)`, 2 `(tuple(item), None)`; `dumps(obj,

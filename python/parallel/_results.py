@@ -23,13 +23,14 @@ class FailedTask:
         assert r3 == parallel.FailedTask(params=(1, 'a'), ex=TimeoutException())
     """
 
-    __slots__ = ("params", "kwargs", "ex", "key")
+    __slots__ = ("params", "kwargs", "ex", "key", "attempts")
 
-    def __init__(self, params=None, kwargs=None, ex=None, key=None):
+    def __init__(self, params=None, kwargs=None, ex=None, key=None, attempts=1):
         self.params = tuple(params) if params is not None else ()
         self.kwargs = dict(kwargs or {})
         self.ex = ex
         self.key = key
+        self.attempts = attempts  # how many times it ran: 1, or more with `retries=`
 
     @property
     def exc(self):

@@ -125,6 +125,12 @@ class Tasks:
         args = (item,) if self.shape is SINGLE else tuple(item)
         return self.fn, args, dict(self.extras) if self.extras else None
 
+    def with_functions(self, wrap):
+        """The same tasks with each function `fn` replaced by `wrap(fn)`."""
+        if self.shape is EACH:
+            return Tasks(EACH, [(wrap(fn), args, kwargs) for fn, args, kwargs in self.items])
+        return Tasks(self.shape, self.items, wrap(self.fn), self.extras)
+
 
 class _Task(tuple):
     """A streamed task made of a parameter that is not the function's one argument:
@@ -183,6 +189,12 @@ class Streamed:
         it is, a special one as `quad_of` makes it (what `reported` reads)."""
         special = self.special
         return [self.quad_of(p) if isinstance(p, special) else p for p in self.items]
+
+    def with_functions(self, wrap):
+        """The same stream with each function `fn` replaced by `wrap(fn)` (a `Job` item's too,
+        as it is read)."""
+        items = (Job(wrap(p.fn), p.args, p.kwargs) if type(p) is Job and p.fn is not None else p for p in self.items)
+        return Streamed(wrap(self.fn), items, self.extras, self.unpack)
 
     def read_as_tasks(self):
         """Every task, read to the end, as `EACH` `Tasks` of `(fn, args, kwargs)` triples: for

@@ -90,7 +90,10 @@ class _Unpicklable:
 
 
 def main():
+    from parallel._initializer import in_worker_process
     from parallel._parallel import Worker
+
+    in_worker_process()  # one `parallel.worker_state()` for every task of this process
 
     # Ctrl-C reaches the whole process group: the parent cancels the call and kills workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

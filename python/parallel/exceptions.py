@@ -20,6 +20,7 @@ __all__ = [
     "WorkerCrashedError",
     "PicklingError",
     "CancelledError",
+    "InitializerError",
     "RemoteTraceback",
 ]
 
@@ -65,6 +66,12 @@ class PicklingError(BaseParallelException, pickle.PicklingError, TypeError):
 
 class CancelledError(BaseParallelException, concurrent.futures.CancelledError):
     """The call was cancelled before the task started."""
+
+
+class InitializerError(BaseParallelException, RuntimeError):
+    """A call's `initializer` raised in the worker that was to run the task: the task did not
+    run. Every task of the call on that worker fails so, at once (the initializer is not run
+    again for the call); the exception it raised is the `__cause__`, with its traceback."""
 
 
 class RemoteTraceback(Exception):

@@ -9,6 +9,7 @@ __all__ = [
     "WorkerCrashedError",
     "PicklingError",
     "CancelledError",
+    "InitializerError",
     "RemoteTraceback",
 ]
 
@@ -25,6 +26,7 @@ class WorkerCrashedError(BaseParallelException, RuntimeError):
 
 class PicklingError(BaseParallelException, pickle.PicklingError, TypeError): ...
 class CancelledError(BaseParallelException, concurrent.futures.CancelledError): ...
+class InitializerError(BaseParallelException, RuntimeError): ...
 
 class RemoteTraceback(Exception):
     tb: str

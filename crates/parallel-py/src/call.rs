@@ -24,6 +24,9 @@ pub(crate) struct Options {
     pub(crate) max_workers: Option<usize>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) task_timeout: Option<Duration>,
+    /// How many more times a failed task runs, and the exception types retried (None: any).
+    pub(crate) retries: u32,
+    pub(crate) retry_on: Option<Py<PyAny>>,
 }
 
 impl Options {
@@ -40,7 +43,17 @@ impl Options {
             max_workers,
             timeout: deadline("timeout", timeout)?,
             task_timeout: seconds("task_timeout", task_timeout)?,
+            retries: 0,
+            retry_on: None,
         })
+    }
+
+    /// The same, retrying a failed task up to `retries` more times if its exception is an
+    /// instance of `retry_on` (a tuple of types; None: any failure).
+    pub(crate) fn retrying(mut self, retries: u32, retry_on: Option<Py<PyAny>>) -> Self {
+        self.retries = retries;
+        self.retry_on = retry_on;
+        self
     }
 
     /// `executor` with these options: one place for every executor the binding runs.
@@ -54,7 +67,49 @@ impl Options {
         if let Some(t) = self.task_timeout {
             executor = executor.task_timeout(t);
         }
+        if self.retries > 0 {
+            executor = executor.retries(self.retries);
+            if let Some(types) = Python::attach(|py| self.retry_on.as_ref().map(|t| t.clone_ref(py))) {
+                executor = executor.retry_if(move |fault| Python::attach(|py| retried(py, fault, &types)));
+            }
+        }
         executor
+    }
+}
+
+/// `true` if the exception a task failed with (`fault`, as the engine reports it) is an
+/// instance of `types`: Python says (`_outcomes.retried`), with the exception the caller would
+/// see. An error there retries nothing.
+fn retried(py: Python<'_>, fault: &parallel::plumbing::Fault, types: &Py<PyAny>) -> bool {
+    let (kind, signal, code) = kind_of(&fault.kind);
+    let error = error_of(py, fault.error.as_deref());
+    let asked = py.import("parallel._outcomes").and_then(|outcomes| {
+        outcomes.getattr("retried")?.call1((kind, fault.message.as_str(), signal, code, error, types))?.is_truthy()
+    });
+    asked.unwrap_or(false)
+}
+
+/// A failure kind as Python names it, with the signal and exit code of a crash.
+fn kind_of(kind: &FailureKind) -> (&'static str, Option<i32>, Option<i32>) {
+    match kind {
+        FailureKind::Error => ("error", None, None),
+        FailureKind::Panicked => ("panicked", None, None),
+        FailureKind::TimedOut => ("timed_out", None, None),
+        FailureKind::Cancelled => ("cancelled", None, None),
+        FailureKind::Crashed { signal, code } => ("crashed", *signal, *code),
+        _ => ("error", None, None),
+    }
+}
+
+/// A failure's error value for Python: the exception (threads), its pickled bytes
+/// (processes), or None.
+fn error_of(py: Python<'_>, error: Option<&(dyn std::any::Any + Send + Sync)>) -> Py<PyAny> {
+    if let Some(err) = error.and_then(|e| e.downcast_ref::<PyErr>()) {
+        err.clone_ref(py).into_value(py).into_any()
+    } else if let Some(bytes) = error.and_then(|e| e.downcast_ref::<Vec<u8>>()) {
+        PyBytes::new(py, bytes).into_any().unbind()
+    } else {
+        py.None()
     }
 }
 
@@ -256,17 +311,10 @@ fn ended(py: Python<'_>, status: &str, values: Py<PyAny>, failures: Bound<'_, Py
         .unbind())
 }
 
-/// A failed task for Python: `(index, kind, message, signal, code, error)`, where `error` is
+/// A failed task for Python: `(index, kind, message, signal, code, error, attempts)`, where `error` is
 /// the exception (threads), its pickled bytes (processes) or `None`.
 fn failure<'py>(py: Python<'py>, failed: &FailedTask) -> PyResult<Bound<'py, PyTuple>> {
-    let (kind, signal, code) = match failed.kind() {
-        FailureKind::Error => ("error", None, None),
-        FailureKind::Panicked => ("panicked", None, None),
-        FailureKind::TimedOut => ("timed_out", None, None),
-        FailureKind::Cancelled => ("cancelled", None, None),
-        FailureKind::Crashed { signal, code } => ("crashed", *signal, *code),
-        _ => ("error", None, None),
-    };
+    let (kind, signal, code) = kind_of(failed.kind());
     let error: Py<PyAny> = if let Some(err) = failed.error::<PyErr>() {
         err.clone_ref(py).into_value(py).into_any()
     } else if let Some(bytes) = failed.error::<Vec<u8>>() {
@@ -274,7 +322,7 @@ fn failure<'py>(py: Python<'py>, failed: &FailedTask) -> PyResult<Bound<'py, PyT
     } else {
         py.None()
     };
-    (failed.index(), kind, failed.message(), signal, code, error).into_pyobject(py)
+    (failed.index(), kind, failed.message(), signal, code, error, failed.attempts()).into_pyobject(py)
 }
 
 /// The values of a call as they arrive, in place: a list of `tasks` slots, each filled when

@@ -50,7 +50,7 @@ struct ClusterWork {
 impl ClusterWork {
     /// The runner's `run(indices, stopped)` for one batch: `(outcomes, seconds)`, the seconds
     /// the batch ran on the cluster (or None) and a list of one outcome per task, `(True,
-    /// value)` or `(False, kind, message, signal, code, error)`, `error` the pickled exception
+    /// value)` or `(False, kind, message, signal, code, error[, attempts])`, `error` the pickled exception
     /// with its traceback (as a process worker sends it), the exception itself, or None. If the
     /// runner itself raises, every task of the batch fails with that exception.
     fn batch(&self, py: Python<'_>, indices: Vec<usize>) -> Vec<Result<Py<PyAny>, Fault>> {
@@ -90,8 +90,15 @@ fn outcome_of(outcome: &Bound<'_, PyAny>) -> PyResult<Result<Py<PyAny>, Fault>> 
     if tuple.get_item(0)?.is_truthy()? {
         return Ok(Ok(tuple.get_item(1)?.unbind()));
     }
-    let (_, kind, message, signal, code, error): (bool, String, String, Option<i32>, Option<i32>, Bound<'_, PyAny>) =
-        tuple.extract()?;
+    let (kind, message, signal, code, error): (String, String, Option<i32>, Option<i32>, Bound<'_, PyAny>) = (
+        tuple.get_item(1)?.extract()?,
+        tuple.get_item(2)?.extract()?,
+        tuple.get_item(3)?.extract()?,
+        tuple.get_item(4)?.extract()?,
+        tuple.get_item(5)?,
+    );
+    // How many times it ran on the cluster's machine (its retries are that machine's engine's).
+    let attempts: u32 = if tuple.len() > 6 { tuple.get_item(6)?.extract()? } else { 1 };
     let kind = match kind.as_str() {
         "error" => FailureKind::Error,
         "panicked" => FailureKind::Panicked,
@@ -102,7 +109,7 @@ fn outcome_of(outcome: &Bound<'_, PyAny>) -> PyResult<Result<Py<PyAny>, Fault>> 
             return Err(PyTypeError::new_err(format!("the cluster runner gave an unknown failure kind {other:?}")))
         }
     };
-    let fault = Fault::new(kind, message);
+    let fault = Fault { attempts, ..Fault::new(kind, message) };
     Ok(Err(if let Ok(bytes) = error.cast::<PyBytes>() {
         fault.with_error(bytes.as_bytes().to_vec())
     } else if error.is_instance_of::<pyo3::exceptions::PyBaseException>() {

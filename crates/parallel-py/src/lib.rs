@@ -16,6 +16,7 @@ mod program;
 mod stream;
 mod threads;
 mod worker;
+mod worker_state;
 
 use pyo3::prelude::*;
 
@@ -31,6 +32,7 @@ fn _parallel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(threads::run_threads_streamed, m)?)?;
     m.add_function(wrap_pyfunction!(program::run_program_streamed, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::run_cluster, m)?)?;
+    m.add_function(wrap_pyfunction!(worker_state::thread_state, m)?)?;
     m.add_function(wrap_pyfunction!(program::pickle_params, m)?)?;
     m.add_function(wrap_pyfunction!(items::types_of, m)?)?;
     m.add_function(wrap_pyfunction!(pickles::loads, m)?)?;

@@ -227,7 +227,7 @@ fn spread<'py>(param: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
 /// back as bytes, or unpickled (plain values here, others by `loads`) if `loads` is given, in
 /// a list of type `into` (a subclass of `list`) if given.
 #[pyfunction]
-#[pyo3(signature = (program, function, extras, params, max_workers=None, timeout=None, task_timeout=None, silent=false, memory_limit=None, *, loads=None, into=None))]
+#[pyo3(signature = (program, function, extras, params, max_workers=None, timeout=None, task_timeout=None, silent=false, memory_limit=None, *, loads=None, into=None, retries=0, retry_on=None, max_tasks_per_worker=None, max_worker_memory=None))]
 #[allow(clippy::too_many_arguments)] // the keyword arguments of one Python call
 pub(crate) fn run_program(
     program: &PyProgram,
@@ -241,6 +241,10 @@ pub(crate) fn run_program(
     memory_limit: Option<u64>,
     loads: Option<Py<PyAny>>,
     into: Option<Py<PyType>>,
+    retries: u32,
+    retry_on: Option<Py<PyAny>>,
+    max_tasks_per_worker: Option<u64>,
+    max_worker_memory: Option<u64>,
 ) -> PyResult<Call> {
     let py = params.py();
     let params = match params.cast::<Params>() {
@@ -252,7 +256,10 @@ pub(crate) fn run_program(
         Err(_) => Source::Pickled(Encoded::from(params.extract::<Vec<Vec<u8>>>()?)),
     };
     let values = Values { into, loads };
-    let executor = process_executor(Options::new(max_workers, timeout, task_timeout, silent)?, memory_limit);
+    let executor = process_executor(
+        Options::new(max_workers, timeout, task_timeout, silent)?.retrying(retries, retry_on),
+        (memory_limit, max_tasks_per_worker, max_worker_memory),
+    );
     let program = program.0.clone();
     let tasks = match &params {
         Source::Pickled(params) => params.len(),
@@ -291,14 +298,25 @@ pub(crate) fn run_program(
     Ok(call)
 }
 
-/// The process executor with a call's options, and its workers' `memory_limit` (bytes).
-fn process_executor(options: Options, memory_limit: Option<u64>) -> parallel::Process {
-    let executor = options.apply(parallel::process());
-    match memory_limit {
-        Some(bytes) => executor.memory_limit(bytes),
-        None => executor,
+/// The process executor with a call's options, and its workers' `memory_limit` (bytes),
+/// `max_tasks_per_worker` and `max_worker_memory` (bytes).
+fn process_executor(options: Options, (memory_limit, tasks, resident): Limits) -> parallel::Process {
+    let mut executor = options.apply(parallel::process());
+    if let Some(bytes) = memory_limit {
+        executor = executor.memory_limit(bytes);
     }
+    if let Some(n) = tasks.filter(|&n| n > 0) {
+        executor = executor.max_tasks_per_worker(n);
+    }
+    if let Some(bytes) = resident {
+        executor = executor.max_worker_memory(bytes);
+    }
+    executor
 }
+
+/// A call's limits on its worker processes: `memory_limit`, `max_tasks_per_worker`,
+/// `max_worker_memory`.
+type Limits = (Option<u64>, Option<u64>, Option<u64>);
 
 /// A feed being fed: once dropped, the tasks it was not given fail (a no-op once all are).
 struct Feeding(Feed);
@@ -383,7 +401,7 @@ impl Tasks for ProgramStream {
 /// worker of `program` calling the pickled `function` with the pickled `extras`; the parameters
 /// sent are let go of. The values come back as [`run_program`]'s do.
 #[pyfunction]
-#[pyo3(signature = (program, function, extras, params, special, convert, dumps, protocol, fallback, max_workers=None, timeout=None, task_timeout=None, silent=false, memory_limit=None, *, loads=None, into=None))]
+#[pyo3(signature = (program, function, extras, params, special, convert, dumps, protocol, fallback, max_workers=None, timeout=None, task_timeout=None, silent=false, memory_limit=None, *, loads=None, into=None, retries=0, retry_on=None, max_tasks_per_worker=None, max_worker_memory=None))]
 #[allow(clippy::too_many_arguments)] // the keyword arguments of one Python call
 pub(crate) fn run_program_streamed(
     program: &PyProgram,
@@ -402,15 +420,23 @@ pub(crate) fn run_program_streamed(
     memory_limit: Option<u64>,
     loads: Option<Py<PyAny>>,
     into: Option<Py<PyType>>,
+    retries: u32,
+    retry_on: Option<Py<PyAny>>,
+    max_tasks_per_worker: Option<u64>,
+    max_worker_memory: Option<u64>,
 ) -> PyResult<Call> {
     let py = params.py();
     let pickling = Pickling::new(py, pyo3::types::PyList::empty(py).as_any(), 0, dumps, protocol, fallback)?;
     let shared = Streamed::default();
-    let feed = Feed::releasing();
+    // A retried task is sent again: the parameters sent are then kept until the call ends.
+    let feed = if retries > 0 { Feed::new() } else { Feed::releasing() };
     let shapes = Shapes::new(special, convert);
     let inputs = FromTasks(ProgramStream::new(params, shared.clone(), shapes, pickling, feed.clone())?);
     let values = Values { into, loads };
-    let executor = process_executor(Options::new(max_workers, timeout, task_timeout, silent)?, memory_limit);
+    let executor = process_executor(
+        Options::new(max_workers, timeout, task_timeout, silent)?.retrying(retries, retry_on),
+        (memory_limit, max_tasks_per_worker, max_worker_memory),
+    );
     let program = program.0.clone();
     let parts = if silent {
         executor.silent().async_run_program_streamed(&program, &function, &extras, feed, inputs)

@@ -94,6 +94,9 @@ impl Work for PythonWork {
     fn describe(&self, index: &usize) -> String {
         format!("task {index}")
     }
+    fn again(&self, index: &usize) -> Option<usize> {
+        Some(*index)
+    }
     fn run(&self, index: usize) -> Result<Py<PyAny>, Fault> {
         Python::attach(|py| self.call(py, index))
     }
@@ -119,7 +122,7 @@ impl Work for PythonWork {
 /// each task `function(param, **kwargs)` (`spread`: `function(*param, **kwargs)`). The values
 /// come in a list of type `into` (a subclass of `list`) if given.
 #[pyfunction]
-#[pyo3(signature = (tasks, max_workers=None, timeout=None, task_timeout=None, silent=false, *, function=None, spread=false, kwargs=None, into=None))]
+#[pyo3(signature = (tasks, max_workers=None, timeout=None, task_timeout=None, silent=false, *, function=None, spread=false, kwargs=None, into=None, retries=0, retry_on=None))]
 #[allow(clippy::too_many_arguments)] // the keyword arguments of one Python call
 pub(crate) fn run_threads(
     py: Python<'_>,
@@ -132,8 +135,10 @@ pub(crate) fn run_threads(
     spread: bool,
     kwargs: Option<Py<PyDict>>,
     into: Option<Py<PyType>>,
+    retries: u32,
+    retry_on: Option<Py<PyAny>>,
 ) -> PyResult<Call> {
-    let options = Options::new(max_workers, timeout, task_timeout, silent)?;
+    let options = Options::new(max_workers, timeout, task_timeout, silent)?.retrying(retries, retry_on);
     let (work, n) = match function {
         Some(function) => {
             let params = Items::new(tasks)?;
@@ -221,6 +226,21 @@ impl Tasks for ThreadStream {
 struct StreamWork {
     function: Py<PyAny>,
     kwargs: Option<Py<PyDict>>,
+    /// The call retries failed tasks: each task's objects are kept to run it again.
+    retrying: bool,
+}
+
+impl StreamTask {
+    fn clone_ref(&self, py: Python<'_>) -> StreamTask {
+        match self {
+            StreamTask::Plain(param) => StreamTask::Plain(param.clone_ref(py)),
+            StreamTask::Task(PyTask { function, args, kwargs }) => StreamTask::Task(PyTask {
+                function: function.clone_ref(py),
+                args: args.clone_ref(py),
+                kwargs: kwargs.as_ref().map(|k| k.clone_ref(py)),
+            }),
+        }
+    }
 }
 
 impl StreamWork {
@@ -240,11 +260,17 @@ impl StreamWork {
 impl Work for StreamWork {
     type Params = StreamTask;
     type Out = Py<PyAny>;
-    type Kept = ();
+    /// Nothing, unless the call retries: its objects, to run it again.
+    type Kept = Option<StreamTask>;
 
-    fn keep(&self, _: &StreamTask) {}
-    fn describe(&self, _: &()) -> String {
+    fn keep(&self, task: &StreamTask) -> Option<StreamTask> {
+        self.retrying.then(|| Python::attach(|py| task.clone_ref(py)))
+    }
+    fn describe(&self, _: &Option<StreamTask>) -> String {
         "<a streamed task>".to_owned()
+    }
+    fn again(&self, kept: &Option<StreamTask>) -> Option<StreamTask> {
+        kept.as_ref().map(|task| Python::attach(|py| task.clone_ref(py)))
     }
     fn run(&self, task: StreamTask) -> Result<Py<PyAny>, Fault> {
         Python::attach(|py| self.call(py, &task))
@@ -271,7 +297,7 @@ impl Work for StreamWork {
 /// `convert(item)` gives the task's `(callable, args, kwargs or None)`. The values come in a
 /// list of type `into` if given.
 #[pyfunction]
-#[pyo3(signature = (params, function, kwargs, special, convert, max_workers=None, timeout=None, task_timeout=None, silent=false, *, into=None))]
+#[pyo3(signature = (params, function, kwargs, special, convert, max_workers=None, timeout=None, task_timeout=None, silent=false, *, into=None, retries=0, retry_on=None))]
 #[allow(clippy::too_many_arguments)] // the keyword arguments of one Python call
 pub(crate) fn run_threads_streamed(
     params: &Bound<'_, PyAny>,
@@ -284,11 +310,13 @@ pub(crate) fn run_threads_streamed(
     task_timeout: Option<f64>,
     silent: bool,
     into: Option<Py<PyType>>,
+    retries: u32,
+    retry_on: Option<Py<PyAny>>,
 ) -> PyResult<Call> {
-    let options = Options::new(max_workers, timeout, task_timeout, silent)?;
+    let options = Options::new(max_workers, timeout, task_timeout, silent)?.retrying(retries, retry_on);
     let shared = Streamed::default();
     let inputs = FromTasks(ThreadStream::new(params, shared.clone(), Shapes::new(special, convert))?);
-    let work = StreamWork { function, kwargs };
+    let work = StreamWork { function, kwargs, retrying: retries > 0 };
     let executor = options.apply(parallel::thread());
     let values = Values { into, loads: None };
     Ok(if silent {

@@ -20,12 +20,14 @@ use std::time::{Duration, Instant};
 use crate::call::TaskFn;
 use crate::completed::AsCompleted;
 use crate::engine::driver::{call, spawn_call, spawn_tapped, spawn_tapped_to, Plan};
+use crate::engine::retry::{Retry, RetryIf};
 use crate::engine::tap::{Arrivals, Ended};
 use crate::engine::work::Work;
 use crate::handle::Handle;
 use crate::inputs::Inputs;
 use crate::mode::{Mode, Silent, Strict};
 use crate::par::{Par, Task};
+use crate::plumbing::Fault;
 use crate::progress::{Progress, Watch};
 
 /// An executor with its options: made by [`thread()`](crate::thread()) or
@@ -53,6 +55,8 @@ pub struct Executor<B, E = (), M = Strict, F = ()> {
     function: F,
     /// What watches each call: progress callbacks, a bar.
     watch: Watch,
+    /// Which failed tasks run again.
+    retry: Option<Retry>,
 }
 
 impl<B: Clone, E, M, F: Clone> Clone for Executor<B, E, M, F> {
@@ -62,6 +66,7 @@ impl<B: Clone, E, M, F: Clone> Clone for Executor<B, E, M, F> {
             extras: self.extras.clone(),
             function: self.function.clone(),
             watch: self.watch.clone(),
+            retry: self.retry.clone(),
             mode: PhantomData,
             ..*self
         }
@@ -98,7 +103,8 @@ pub trait Maps<F: TaskFn<A, E, K>, A, E, K, R>: Backend {
     /// The work of one call.
     type Work: Work<Params = A, Out = F::Output> + 'static;
 
-    /// The work of a call of `f` with `extras`; `silent` says the call's mode.
+    /// The work of a call of `f` with `extras`; `silent`: it goes on after a failure (the
+    /// call is silent, or retries failed tasks), else it may stop at the first.
     fn map_work(&self, f: F, extras: &Arc<E>, silent: bool) -> Self::Work;
 }
 
@@ -113,7 +119,7 @@ pub trait TryMaps<F: TaskFn<A, E, K, Output = Result<T, X>>, A, E, K, R, T, X>: 
     /// The work of one call.
     type Work: Work<Params = A, Out = T> + 'static;
 
-    /// The work of a call of `f` with `extras`; `silent` says the call's mode.
+    /// The work of a call of `f` with `extras`; `silent` as for [`Maps::map_work`].
     fn try_map_work(&self, f: F, extras: &Arc<E>, silent: bool) -> Self::Work;
 }
 
@@ -144,6 +150,7 @@ impl<B: Backend> Executor<B> {
             mode: PhantomData,
             function: (),
             watch: Watch::default(),
+            retry: None,
         }
     }
 }
@@ -184,6 +191,44 @@ impl<B: Backend, E, M: Mode, F> Executor<B, E, M, F> {
         self
     }
 
+    /// A failed task runs again, up to `n` more times, until it succeeds: a retry is a new
+    /// attempt after a reported failure — a panic, an `Err` of `try_map`, a crash of its worker
+    /// process (it runs again on a new one), a `task_timeout` (its worker process is killed;
+    /// on threads the late task is abandoned) — so a task that succeeds runs once. A task that
+    /// still fails reports its last failure, and how many [`attempts`](crate::FailedTask::attempts)
+    /// it had. Not retried: a task a cancel or the call's `timeout` stopped, and the tasks of
+    /// `par` on threads (each is a closure that runs once). See [`retry_if`](Self::retry_if) to
+    /// retry only some failures.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// static CALLS: AtomicU32 = AtomicU32::new(0);
+    /// // Fails twice, then succeeds.
+    /// let flaky = |x: u32| if CALLS.fetch_add(1, Ordering::SeqCst) < 2 { panic!("not yet") } else { x };
+    /// assert_eq!(parallel::thread().retries(2).map(flaky, vec![7]).unwrap(), vec![7]);
+    /// ```
+    pub fn retries(mut self, n: u32) -> Self {
+        let when = self.retry.take().and_then(|retry| retry.when);
+        self.retry = Some(Retry { times: n, when });
+        self
+    }
+
+    /// With [`retries`](Self::retries): only the failures for which `when` is `true` run
+    /// again (a `when` that panics retries nothing).
+    ///
+    /// ```
+    /// use parallel::FailureKind;
+    /// let results = parallel::thread().silent().retries(3).retry_if(|fault| fault.kind != FailureKind::Panicked)
+    ///     .map(|x: u32| if x == 0 { panic!("never retried") } else { x }, 0..2);
+    /// assert_eq!(results[0].as_ref().unwrap_err().attempts(), 1);
+    /// ```
+    pub fn retry_if(mut self, when: impl Fn(&Fault) -> bool + Send + Sync + 'static) -> Self {
+        let when: RetryIf = Arc::new(when);
+        let times = self.retry.as_ref().map_or(0, |retry| retry.times);
+        self.retry = Some(Retry { times, when: Some(when) });
+        self
+    }
+
     /// A limit for each task: a task that runs longer fails with kind
     /// [`TimedOut`](crate::FailureKind::TimedOut) and the other tasks go on. On threads, the
     /// late task's thread is abandoned and replaced, and tasks are handed out one at a time
@@ -210,8 +255,8 @@ impl<B: Backend, E, M: Mode, F> Executor<B, E, M, F> {
     /// assert_eq!(results.replace_failed(-1), vec![10, -1, 2]);
     /// ```
     pub fn silent(self) -> Executor<B, E, Silent, F> {
-        let Executor { backend, max_workers, timeout, task_timeout, extras, function, watch, .. } = self;
-        Executor { backend, max_workers, timeout, task_timeout, extras, mode: PhantomData, function, watch }
+        let Executor { backend, max_workers, timeout, task_timeout, extras, function, watch, retry, .. } = self;
+        Executor { backend, max_workers, timeout, task_timeout, extras, mode: PhantomData, function, watch, retry }
     }
 
     /// A value every task receives by reference as its function's last argument, shared by
@@ -230,9 +275,9 @@ impl<B: Backend, E, M: Mode, F> Executor<B, E, M, F> {
     where
         B: Carries<X>,
     {
-        let Executor { backend, max_workers, timeout, task_timeout, function, watch, .. } = self;
+        let Executor { backend, max_workers, timeout, task_timeout, function, watch, retry, .. } = self;
         let extras = Arc::new(extras);
-        Executor { backend, max_workers, timeout, task_timeout, extras, mode: PhantomData, function, watch }
+        Executor { backend, max_workers, timeout, task_timeout, extras, mode: PhantomData, function, watch, retry }
     }
 
     /// Calls `f` with the call's [`Progress`] while each call runs — at most every 100 ms — and
@@ -308,7 +353,15 @@ impl<B: Backend, E, M: Mode, F> Executor<B, E, M, F> {
             silent: M::SILENT,
             cancellable: false,
             watch: (!self.watch.is_empty()).then(|| self.watch.clone()),
+            retry: self.retry.clone().filter(|retry| retry.times > 0),
         }
+    }
+
+    /// `true` if a failed task does not stop the call's other tasks where they run: the call
+    /// is silent, or the failure may be retried (the engine stops a strict call once a
+    /// failure is final).
+    pub(crate) fn keeps_going(&self) -> bool {
+        M::SILENT || self.retry.as_ref().is_some_and(|retry| retry.times > 0)
     }
 
     pub(crate) fn extras_arc(&self) -> &Arc<E> {
@@ -368,7 +421,7 @@ impl<B: Backend, E, M: Mode> Executor<B, E, M> {
         F: TaskFn<I::Params, E, K>,
         B: Maps<F, I::Params, E, K, R>,
     {
-        self.call(self.backend.map_work(f, &self.extras, M::SILENT), inputs)
+        self.call(self.backend.map_work(f, &self.extras, self.keeps_going()), inputs)
     }
 
     /// Like [`map`](Self::map) for a function that returns `Result`: an `Err` fails its task
@@ -388,7 +441,7 @@ impl<B: Backend, E, M: Mode> Executor<B, E, M> {
         F: TaskFn<I::Params, E, K, Output = Result<T, X>>,
         B: TryMaps<F, I::Params, E, K, R, T, X>,
     {
-        self.call(self.backend.try_map_work(f, &self.extras, M::SILENT), inputs)
+        self.call(self.backend.try_map_work(f, &self.extras, self.keeps_going()), inputs)
     }
 
     /// [`map`](Self::map) without blocking: returns a [`Handle`] at once.
@@ -406,7 +459,7 @@ impl<B: Backend, E, M: Mode> Executor<B, E, M> {
         B: Maps<F, I::Params, E, K, R>,
         M::Map<I, F::Output>: Send + 'static,
     {
-        self.spawn(self.backend.map_work(f, &self.extras, M::SILENT), inputs, |output| output)
+        self.spawn(self.backend.map_work(f, &self.extras, self.keeps_going()), inputs, |output| output)
     }
 
     /// [`try_map`](Self::try_map) without blocking: returns a [`Handle`] at once.
@@ -424,7 +477,7 @@ impl<B: Backend, E, M: Mode> Executor<B, E, M> {
         B: TryMaps<F, I::Params, E, K, R, T, X>,
         M::Map<I, T>: Send + 'static,
     {
-        self.spawn(self.backend.try_map_work(f, &self.extras, M::SILENT), inputs, |output| output)
+        self.spawn(self.backend.try_map_work(f, &self.extras, self.keeps_going()), inputs, |output| output)
     }
 
     /// Calls `f` once per input, in parallel, and hands out each task's outcome as it
@@ -547,16 +600,16 @@ impl<B: Backend, E, M: Mode> Executor<B, E, M> {
     /// This executor holding `f`: then `map` takes only the inputs (see
     /// [`With`](crate::prelude::With)).
     pub(crate) fn holding<G>(self, f: G) -> Executor<B, E, M, Holds<G>> {
-        let Executor { backend, max_workers, timeout, task_timeout, extras, mode, watch, .. } = self;
-        Executor { backend, max_workers, timeout, task_timeout, extras, mode, function: Holds(f), watch }
+        let Executor { backend, max_workers, timeout, task_timeout, extras, mode, watch, retry, .. } = self;
+        Executor { backend, max_workers, timeout, task_timeout, extras, mode, function: Holds(f), watch, retry }
     }
 }
 
 impl<B: Backend, E, M: Mode, G> Executor<B, E, M, Holds<G>> {
     /// The executor without its function, and the function.
     fn release(self) -> (Executor<B, E, M>, G) {
-        let Executor { backend, max_workers, timeout, task_timeout, extras, mode, function, watch } = self;
-        (Executor { backend, max_workers, timeout, task_timeout, extras, mode, function: (), watch }, function.0)
+        let Executor { backend, max_workers, timeout, task_timeout, extras, mode, function, watch, retry } = self;
+        (Executor { backend, max_workers, timeout, task_timeout, extras, mode, function: (), watch, retry }, function.0)
     }
 
     /// [`Executor::map`] with the function this executor holds.

@@ -73,6 +73,8 @@ pub struct Fault {
     pub message: String,
     /// The error value, if the task failed with one; see [`FailedTask::error`](crate::FailedTask::error).
     pub error: Option<ErrorValue>,
+    /// How many times the task ran: 1, or more after [`retries`](crate::Executor::retries).
+    pub attempts: u32,
 }
 
 /// The error value a failed task keeps: any `Send + Sync` value, shared.
@@ -81,7 +83,7 @@ pub type ErrorValue = Arc<dyn Any + Send + Sync>;
 impl Fault {
     /// A failure of `kind` saying `message`, without an error value.
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        Fault { kind, message: message.into(), error: None }
+        Fault { kind, message: message.into(), error: None, attempts: 1 }
     }
 
     /// The failure of a task that never started because its call stopped.
@@ -109,16 +111,17 @@ pub struct Failure {
     pub(crate) message: String,
     pub(crate) params: String,
     pub(crate) error: Option<ErrorValue>,
+    pub(crate) attempts: u32,
 }
 
 impl Failure {
     /// A failure without an error value.
     pub(crate) fn new(kind: FailureKind, message: String, params: String) -> Self {
-        Failure { kind, message, params, error: None }
+        Failure { kind, message, params, error: None, attempts: 1 }
     }
 
     /// The failure a task's work reported, with its parameters described.
     pub(crate) fn of(fault: Fault, params: String) -> Self {
-        Failure { kind: fault.kind, message: fault.message, params, error: fault.error }
+        Failure { kind: fault.kind, message: fault.message, params, error: fault.error, attempts: fault.attempts }
     }
 }

@@ -70,6 +70,7 @@ pub(crate) fn failed_task_keyed(index: usize, key: Option<String>, failure: Fail
         kind: failure.kind,
         message: failure.message,
         error: failure.error,
+        attempts: failure.attempts,
     }))
 }
 

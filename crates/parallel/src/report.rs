@@ -57,6 +57,12 @@ pub trait Report<Params, Marker> {
     fn describe(kept: &Self::Kept) -> String;
     /// The report of parameters that never moved into a call (their task never ran).
     fn describe_params(params: &Params) -> String;
+    /// The parameters again, from what was kept, for a retry; `None` if what was kept cannot
+    /// give them (the task is then not retried).
+    fn again(kept: &Self::Kept) -> Option<Params> {
+        let _ = kept;
+        None
+    }
 }
 
 /// Tells apart the implementations of [`Report`] for parameters reported by their `Debug`.
@@ -86,6 +92,9 @@ macro_rules! plain_markers {
             }
             fn describe_params(params: &A) -> String {
                 format!("{params:?}")
+            }
+            fn again(kept: &A) -> Option<A> {
+                Some(kept.clone())
             }
         }
 

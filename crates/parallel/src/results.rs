@@ -43,6 +43,7 @@ pub(crate) struct Details {
     pub(crate) kind: FailureKind,
     pub(crate) message: String,
     pub(crate) error: Option<ErrorValue>,
+    pub(crate) attempts: u32,
 }
 
 impl fmt::Debug for FailedTask {
@@ -86,6 +87,16 @@ impl FailedTask {
     /// How the task failed.
     pub fn kind(&self) -> &FailureKind {
         &self.0.kind
+    }
+    /// How many times the task ran before it failed for good: 1, or up to 1 + the call's
+    /// [`retries`](crate::Executor::retries).
+    ///
+    /// ```
+    /// let results = parallel::thread().silent().retries(2).map(|x: u32| if x == 1 { panic!("no") } else { x }, 0..3);
+    /// assert_eq!(results[1].as_ref().unwrap_err().attempts(), 3);
+    /// ```
+    pub fn attempts(&self) -> u32 {
+        self.0.attempts
     }
     /// The error's `Display`, the panic's message, or what passed for a timeout.
     pub fn message(&self) -> &str {

@@ -14,6 +14,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use crate::engine::buffer::Buffer;
 use crate::engine::chunks::{Chunks, Collected};
 use crate::engine::pool;
+use crate::engine::retry::Retry;
 use crate::engine::state::{max_batch, CallState, Msg};
 use crate::engine::tap::{Arrivals, Ended, Tap};
 use crate::engine::tracked::Closing;
@@ -37,6 +38,8 @@ pub(crate) struct Plan {
     pub(crate) cancellable: bool,
     /// What watches the call while it runs, if anything does.
     pub(crate) watch: Option<Watch>,
+    /// Which failed tasks run again, if any do.
+    pub(crate) retry: Option<Retry>,
 }
 
 /// How a call's pool threads get their work: the pool's work for one more thread of a call,
@@ -129,15 +132,18 @@ where
         let exact = (Some(low) == high).then_some(low);
         let buffer = exact.filter(|_| !tracked && tap.is_none()).and_then(Buffer::new).map(Arc::new);
         let counts = Arc::new(Counts::new(exact));
-        let state = Arc::new(CallState::new(
-            work,
-            tasks,
-            sender,
-            (tracked, !plan.silent, plan.cancellable),
-            max_batch,
-            buffer.clone(),
-            (counts, tap),
-        ));
+        let state = Arc::new(
+            CallState::new(
+                work,
+                tasks,
+                sender,
+                (tracked, !plan.silent, plan.cancellable),
+                max_batch,
+                buffer.clone(),
+                (counts, tap),
+            )
+            .retrying(plan.retry.clone()),
+        );
         // An input known to be empty needs no pool thread, and its call is over before any
         // deadline.
         let empty = high == Some(0);

@@ -10,6 +10,7 @@
 //!   tracked half);
 //! - `driver`: starts a call and collects its outcomes, enforcing the deadline; `chunks`: the
 //!   outcomes put back in input order; `buffer`: results written in place;
+//! - `retry`: which failed tasks run again;
 //! - `scope`: calls that borrow, returning only once their tasks ended;
 //! - `work`: the seam, what a call runs per task (public through `plumbing`);
 //! - `sync`: the one way the engine takes a lock.
@@ -19,6 +20,7 @@ pub(crate) mod chunks;
 pub(crate) mod driver;
 pub(crate) mod forked;
 pub(crate) mod pool;
+pub(crate) mod retry;
 pub(crate) mod scope;
 pub(crate) mod state;
 pub(crate) mod sync;

@@ -189,6 +189,7 @@ mod tests {
             silent: true,
             cancellable: false,
             watch: None,
+            retry: None,
         }
     }
 

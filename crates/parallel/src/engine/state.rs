@@ -17,6 +17,7 @@ use crossbeam_channel::Sender;
 
 use crate::engine::buffer::Buffer;
 use crate::engine::chunks::Chunk;
+use crate::engine::retry::Retry;
 use crate::engine::sync::lock;
 use crate::engine::tap::{Arrived, Tap};
 use crate::engine::tracked_batch::TrackedBatch;
@@ -77,6 +78,11 @@ pub(crate) struct CallState<W: Work, It> {
     /// Strict calls want every chunk at once after a failure.
     strict: bool,
     failed: AtomicBool,
+    /// Which failed tasks run again (`retry.rs`).
+    pub(crate) retry: Option<Retry>,
+    /// Tracked batches whose running task was taken away to run again, not yet adopted by a
+    /// pool thread.
+    pub(crate) orphans: AtomicUsize,
 }
 
 /// The largest batch a pool thread takes: a quarter of an even share, so the work still balances,
@@ -137,7 +143,46 @@ where
             tap,
             strict,
             failed: AtomicBool::new(false),
+            retry: None,
+            orphans: AtomicUsize::new(0),
         }
+    }
+
+    /// The same, running failed tasks again as `retry` says.
+    pub(crate) fn retrying(mut self, retry: Option<Retry>) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The parameters of task `index`, which failed with `fault`, if it runs again: the call
+    /// retries such failures, has attempts left, has not stopped, and the work can give the
+    /// parameters again from `kept`.
+    pub(crate) fn again(&self, index: usize, fault: &Fault, kept: &W::Kept) -> Option<W::Params> {
+        let retry = self.retry.as_ref()?;
+        if self.stops(index) || !retry.wants(fault) {
+            return None;
+        }
+        catch_unwind(AssertUnwindSafe(|| self.work.again(kept))).ok().flatten()
+    }
+
+    /// The outcome of task `index`, which failed with `fault`, after its retries, each run by
+    /// `run` here and now (an untracked call's task).
+    #[cold]
+    pub(crate) fn retried(
+        &self,
+        index: usize,
+        mut fault: Fault,
+        kept: &W::Kept,
+        run: impl Fn(W::Params) -> Result<W::Out, Fault>,
+    ) -> Result<W::Out, Fault> {
+        while let Some(params) = self.again(index, &fault, kept) {
+            let attempts = fault.attempts + 1;
+            match run(params) {
+                Ok(value) => return Ok(value),
+                Err(next) => fault = Fault { attempts, ..next },
+            }
+        }
+        Err(fault)
     }
 
     /// Stops handing out tasks; tasks already running finish in the background.
@@ -190,7 +235,9 @@ where
     pub(crate) fn work_loop(self: Arc<Self>) {
         let mut size = 1;
         loop {
-            let batch = match self.take(size) {
+            // A batch whose task is to run again (past its `task_timeout`) goes first.
+            let adopted = (self.orphans.load(Ordering::Acquire) > 0).then(|| self.steal()).flatten();
+            let batch = match adopted.map(Batch::Tracked).or_else(|| self.take(size)) {
                 Some(batch) => batch,
                 None => match self.steal() {
                     Some(stolen) => Batch::Tracked(stolen),
@@ -313,6 +360,7 @@ where
         let outcomes = self.work.run_many(start, tasks, &stopped);
         for (outcome, kept) in outcomes.into_iter().zip(kept) {
             let index = start + chunk.len;
+            let outcome = outcome.or_else(|fault| self.retried(index, fault, &kept, |p| self.rerun(index, p)));
             chunk.push(outcome.map_err(|fault| {
                 self.failed_at(index);
                 self.failure(fault, describe(&self.work, &kept))
@@ -322,6 +370,18 @@ where
             chunk.push(Err(short_batch(len, yielded))); // as in `run_plain`
         }
         self.deliver(chunk);
+    }
+
+    /// Task `index` of a batched work run again, alone, as a batch of one (a process call's
+    /// retry goes to a worker process, a new one if its last one died).
+    pub(crate) fn rerun(&self, index: usize, params: W::Params) -> Result<W::Out, Fault> {
+        let stopped = || self.stops(index);
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.work.run_many(index, vec![params], &stopped).pop()));
+        match outcome {
+            Ok(Some(outcome)) => outcome,
+            Ok(None) => Err(Fault::new(FailureKind::Panicked, "the work's run_many gave no outcome for a retry")),
+            Err(payload) => Err(Fault::new(FailureKind::Panicked, panic_message(payload))),
+        }
     }
 
     /// The loop over one batch's tasks: `emit` receives each value with its offset in the
@@ -351,7 +411,10 @@ where
             }
             for (offset, params) in tasks.by_ref().take(every) {
                 let kept = self.work.keep(&params);
-                if let Err(fault) = run_one(&self.work, params).map(|value| emit(offset, value)) {
+                let outcome = run_one(&self.work, params);
+                let outcome =
+                    outcome.or_else(|fault| self.retried(start + offset, fault, &kept, |p| run_one(&self.work, p)));
+                if let Err(fault) = outcome.map(|value| emit(offset, value)) {
                     let index = start + offset;
                     self.failed_at(index);
                     failures.push((index, self.failure(fault, describe(&self.work, &kept))));
@@ -393,7 +456,10 @@ where
             for (slot, params) in block.iter_mut().zip(tasks.by_ref()) {
                 let kept = self.work.keep(&params);
                 ran += 1;
-                match run_one(&self.work, params) {
+                let outcome = run_one(&self.work, params);
+                let outcome = outcome
+                    .or_else(|fault| self.retried(start + done + ran - 1, fault, &kept, |p| run_one(&self.work, p)));
+                match outcome {
                     Ok(value) => _ = slot.write(value),
                     Err(fault) => {
                         let index = start + done + ran - 1;

@@ -10,6 +10,7 @@
 
 use std::mem;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ use crate::engine::state::CallState;
 use crate::engine::sync::lock;
 use crate::engine::tracked_batch::TrackedBatch;
 use crate::engine::work::{describe, describe_params, panic_message, run_one, Work};
-use crate::failure::{Failure, FailureKind};
+use crate::failure::{Failure, FailureKind, Fault};
 use crate::inputs::Tasks;
 
 /// The failure of a task a work's [`Work::run_many`] gave no outcome for.
@@ -64,6 +65,7 @@ where
                     break;
                 }
                 let Some(params) = state.pending.pop_front() else { break };
+                state.attempt = mem::take(&mut state.retried) + 1;
                 match catch_unwind(AssertUnwindSafe(|| self.work.keep(&params))) {
                     Ok(kept) => {
                         state.running =
@@ -77,19 +79,30 @@ where
                         continue;
                     }
                 }
-                params
+                (params, state.generation)
             };
+            let (params, generation) = params;
             let outcome = run_one(&self.work, params);
             let mut state = lock(&batch.state);
-            if state.closed {
-                return false;
+            if state.closed || state.generation != generation {
+                return false; // closed, or its task taken away to run again
             }
             let index = state.next_index() - 1;
             let (kept, _, _) = state.running.take().expect("running task recorded");
-            let outcome = outcome.map_err(|fault| {
-                self.failed_at(index);
-                self.failure(fault, describe(&self.work, &kept))
-            });
+            let outcome = match outcome {
+                Ok(value) => Ok(value),
+                Err(fault) => {
+                    let fault = Fault { attempts: state.attempt, ..fault };
+                    if let Some(params) = self.again(index, &fault, &kept) {
+                        // The next task of this batch: tracked, so its `task_timeout` holds.
+                        state.pending.push_front(params);
+                        state.retried = state.attempt;
+                        continue;
+                    }
+                    self.failed_at(index);
+                    Err(self.failure(fault, describe(&self.work, &kept)))
+                }
+            };
             state.finished.push(outcome);
         }
         let mut state = lock(&batch.state);
@@ -108,6 +121,8 @@ where
     /// Runs a tracked batch of a work of remote batches whole, through [`Work::run_many`]: its
     /// tasks are all running until it returns; `false` if the driver closed it meanwhile.
     fn run_tracked_whole(&self, batch: &Arc<TrackedBatch<W>>) -> bool {
+        // What a retry runs again from (kept twice: the batch's own copy is for the driver).
+        let mut retry_kept: Vec<W::Kept> = Vec::new();
         let (first, params) = {
             let mut state = lock(&batch.state);
             if state.closed {
@@ -119,6 +134,9 @@ where
                 // Cancelled: the tasks not started never run.
                 params.iter().for_each(|params| state.finished.push(Err(self.cancelled(params))));
             } else if !params.is_empty() {
+                if self.retry.is_some() {
+                    retry_kept = params.iter().map(|params| self.work.keep(params)).collect();
+                }
                 let mut kept: Vec<W::Kept> = params.iter().map(|params| self.work.keep(params)).collect();
                 state.running_with = kept.split_off(1);
                 state.running = kept.pop().map(|kept| (kept, Instant::now(), None));
@@ -131,10 +149,20 @@ where
                 let stopped = || self.stops(first);
                 let len = params.len();
                 let outcomes = catch_unwind(AssertUnwindSafe(|| self.work.run_many(first, params, &stopped)));
-                outcomes.unwrap_or_else(|payload| {
+                let outcomes: Vec<_> = outcomes.unwrap_or_else(|payload| {
                     let message = panic_message(payload);
                     (0..len).map(|_| Err(crate::plumbing::Fault::new(FailureKind::Panicked, message.clone()))).collect()
-                })
+                });
+                if retry_kept.is_empty() {
+                    outcomes
+                } else {
+                    // Still running as far as the driver knows: a deadline closes it meanwhile.
+                    (outcomes.into_iter().zip(&retry_kept).enumerate())
+                        .map(|(i, (outcome, kept))| {
+                            outcome.or_else(|fault| self.retried(first + i, fault, kept, |p| self.rerun(first + i, p)))
+                        })
+                        .collect()
+                }
             }
         };
         let mut state = lock(&batch.state);
@@ -169,6 +197,15 @@ where
             return None;
         }
         let mut batches = lock(&self.in_flight);
+        if self.orphans.load(Ordering::Acquire) > 0 {
+            if let Some(orphan) = batches.iter().find(|batch| {
+                let mut state = lock(&batch.state);
+                std::mem::take(&mut state.orphaned)
+            }) {
+                self.orphans.fetch_sub(1, Ordering::AcqRel);
+                return Some(orphan.clone());
+            }
+        }
         let busy = |c: &&Arc<TrackedBatch<W>>| {
             let state = lock(&c.state);
             if state.running.is_some() {
@@ -216,8 +253,39 @@ where
             }
             None => true,
         });
-        overdue.iter().for_each(|batch| self.close_batch(batch, closing));
+        for batch in &overdue {
+            if self.requeue_overdue(batch, closing) {
+                lock(&self.in_flight).push(batch.clone()); // adopted by the pool thread started for it
+            } else {
+                self.close_batch(batch, closing);
+            }
+        }
         (overdue.len(), next)
+    }
+
+    /// The running task of `batch` passed its `task_timeout`: if the call retries it, its
+    /// worker process is killed (a thread cannot be: it is abandoned, and finishes in the
+    /// background), and the task goes back to the front of the batch, whose next pool thread
+    /// runs it again. `false` if it is not retried.
+    fn requeue_overdue(&self, batch: &TrackedBatch<W>, closing: &Closing<'_>) -> bool {
+        if self.retry.is_none() {
+            return false;
+        }
+        let mut state = lock(&batch.state);
+        let index = state.finished.start + state.finished.len;
+        let (Some((kept, _, _)), false) = (state.running.as_ref(), state.closed) else { return false };
+        let fault = Fault { attempts: state.attempt, ..Fault::new(closing.kind.clone(), closing.running) };
+        let Some(params) = self.again(index, &fault, kept) else { return false };
+        let (_, _, interrupt) = state.running.take().expect("looked at above");
+        if let Some(interrupt) = interrupt {
+            interrupt();
+        }
+        state.pending.push_front(params);
+        state.retried = state.attempt;
+        state.generation += 1;
+        state.orphaned = true;
+        self.orphans.fetch_add(1, Ordering::AcqRel);
+        true
     }
 
     /// The tasks finished in batches still in flight.
@@ -245,7 +313,8 @@ where
                 interrupt(); // kills the worker process running it
             }
             self.failed_at(chunk.start + chunk.len);
-            chunk.push(Err(fail(closing.running, describe(&self.work, &kept))));
+            let failure = Failure { attempts: state.attempt, ..fail(closing.running, describe(&self.work, &kept)) };
+            chunk.push(Err(failure));
         }
         for kept in state.running_with.drain(..) {
             chunk.push(Err(fail(closing.running, describe(&self.work, &kept))));

@@ -27,6 +27,15 @@ pub(crate) struct TrackedBatchState<W: Work> {
     pub(crate) pending: VecDeque<W::Params>,
     /// Set once, by whoever delivers the chunk.
     pub(crate) closed: bool,
+    /// The attempt the running task is (1 for its first run).
+    pub(crate) attempt: u32,
+    /// The attempts the first pending task has had: it failed and runs again (`retry.rs`).
+    pub(crate) retried: u32,
+    /// Bumped when the driver takes the running task away from its pool thread to run it
+    /// again (it passed its `task_timeout`): that thread's outcome is then no longer wanted.
+    pub(crate) generation: u64,
+    /// The batch lost its pool thread that way, and waits for another to adopt it.
+    pub(crate) orphaned: bool,
 }
 
 impl<W: Work> TrackedBatchState<W> {
@@ -47,6 +56,10 @@ impl<W: Work> TrackedBatch<W> {
                 running_with: Vec::new(),
                 pending,
                 closed: false,
+                attempt: 1,
+                retried: 0,
+                generation: 0,
+                orphaned: false,
             }),
         })
     }

@@ -55,6 +55,14 @@ pub trait Work: Send + Sync {
     /// Runs one task; `Err` says how it failed. A panic is caught and fails the task alone.
     fn run(&self, params: Self::Params) -> Result<Self::Out, Fault>;
 
+    /// A failed task's parameters again, from what was kept of them, for a retry (see
+    /// [`Executor::retries`](crate::Executor::retries)); `None` (the default) if they cannot
+    /// be had again, and the task is not retried.
+    fn again(&self, kept: &Self::Kept) -> Option<Self::Params> {
+        let _ = kept;
+        None
+    }
+
     /// `true` if [`run_many`](Self::run_many) does better than one task at a time.
     fn batched(&self) -> bool {
         false
@@ -156,6 +164,9 @@ macro_rules! cloned_params {
         fn describe_params(&self, params: &A) -> String {
             format!("{params:?}")
         }
+        fn again(&self, kept: &A) -> Option<A> {
+            Some(kept.clone())
+        }
     };
 }
 pub(crate) use cloned_params;
@@ -176,6 +187,9 @@ macro_rules! reported_params {
         }
         fn describe_params(&self, params: &A) -> String {
             K::describe_params(params)
+        }
+        fn again(&self, kept: &Self::Kept) -> Option<A> {
+            K::again(kept)
         }
     };
 }

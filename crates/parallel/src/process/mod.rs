@@ -76,7 +76,7 @@ use crate::par::ParWork;
 use crate::process::entry::{entry, try_entry};
 pub use crate::process::entry::{Owned, RemoteFn};
 use crate::process::program::Program;
-use crate::process::remote::{RemoteCall, RemoteParWork, RemoteWork};
+use crate::process::remote::{Recycle, RemoteCall, RemoteParWork, RemoteWork};
 use crate::process::serve::{entry_id, Entry};
 use crate::report::Cloned;
 
@@ -95,6 +95,7 @@ pub type Process<E = (), M = Strict> = Executor<Processes, E, M>;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Processes {
     memory: Option<u64>,
+    recycle: Recycle,
 }
 
 /// The process executor with default options: one worker process per core, strict mode, no
@@ -135,6 +136,43 @@ impl<E, M: Mode, F> Executor<Processes, E, M, F> {
         self.backend_mut().memory = Some(bytes);
         self
     }
+
+    /// Replaces each worker process after `n` tasks (counted over its life, across calls) by
+    /// a new one: for tasks that leak, or hold on to what they should not. A request to a
+    /// worker carries no more tasks than it has left. (`map` and `try_map`; the remote tasks
+    /// of `par` run on workers as they are.)
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    ///
+    /// ```
+    /// fn pid(_: u32) -> u32 { std::process::id() }
+    /// let pids = parallel::process().max_workers(1).max_tasks_per_worker(2).map(pid, 0..6).unwrap();
+    /// assert_ne!(pids[1], pids[2], "the third task runs on a new worker");
+    /// assert_eq!(pids[2], pids[3]);
+    /// ```
+    pub fn max_tasks_per_worker(mut self, n: u64) -> Self {
+        assert!(n > 0, "max_tasks_per_worker must be at least 1, got 0");
+        self.backend_mut().recycle.tasks = Some(n);
+        self
+    }
+
+    /// Replaces a worker process whose resident memory (RSS) is above `bytes` after a task,
+    /// keeping that task's value: for tasks that leak. Its memory is read after each task
+    /// (`/proc`), so under this option each request to a worker carries one task — a round
+    /// trip per task, tens of microseconds. Unlike [`memory_limit`](Self::memory_limit), no
+    /// task fails.
+    ///
+    /// ```
+    /// fn pid(_: u32) -> u32 { std::process::id() }
+    /// // Any worker is above one byte: each task gets a new one.
+    /// let pids = parallel::process().max_workers(1).max_worker_memory(1).map(pid, 0..3).unwrap();
+    /// assert!(pids[0] != pids[1] && pids[1] != pids[2]);
+    /// ```
+    pub fn max_worker_memory(mut self, bytes: u64) -> Self {
+        self.backend_mut().recycle.memory = Some(bytes);
+        self
+    }
 }
 
 impl Processes {
@@ -143,11 +181,16 @@ impl Processes {
         self.memory
     }
 
+    /// When its worker processes are replaced.
+    pub(crate) fn recycle(&self) -> Recycle {
+        self.recycle
+    }
+
     /// The per-task work of a call whose worker side is `entry`.
     fn remote<A, T, E: Serialize>(&self, entry: Entry, extras: &E, silent: bool) -> RemoteWork<A, T> {
         let extras = wire::encode(extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
         let call = RemoteCall::new(Program::this_executable(), entry_id(entry).to_vec(), extras, self.memory);
-        RemoteWork::new(call.stop_on_failure(!silent))
+        RemoteWork::new(call.stop_on_failure(!silent).recycle(self.recycle))
     }
 }
 

@@ -48,6 +48,10 @@ impl Work for ProgramWork {
             None => "<not held: never fed, or sent and let go of>".to_owned(),
         }
     }
+    fn again(&self, task: &usize) -> Option<usize> {
+        // Its parameters, unless a releasing feed let go of them once sent.
+        self.params.size(*task).map(|_| *task)
+    }
     fn run(&self, task: usize) -> Result<Payload, Fault> {
         // A lone task (the tracked path looks at stops itself): only a cancel stops it.
         self.run_many(0, vec![task], &|| false).pop().expect("one outcome per task")
@@ -259,6 +263,6 @@ impl<E, M: Mode> Process<E, M> {
 
     fn program_work_on(&self, program: &Program, function: &[u8], extras: &[u8], params: Feed) -> ProgramWork {
         let call = RemoteCall::new(program.clone(), function.to_vec(), extras.to_vec(), self.backend().memory());
-        ProgramWork { call: call.stop_on_failure(!M::SILENT), params }
+        ProgramWork { call: call.stop_on_failure(!self.keeps_going()).recycle(self.backend().recycle()), params }
     }
 }

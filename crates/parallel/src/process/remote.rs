@@ -53,6 +53,39 @@ pub(crate) struct RemoteCall {
     stop_at: AtomicUsize,
     /// The batches being run: the index of each one's first task, its length, its stop.
     sent: Mutex<Vec<(usize, usize, BatchStop)>>,
+    /// When a worker is replaced by a new one.
+    recycle: Recycle,
+}
+
+/// When a worker process is replaced by a new one, whatever its health: after a number of
+/// tasks, or once its resident memory passes a size after a task (its value is kept).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Recycle {
+    pub(crate) tasks: Option<u64>,
+    pub(crate) memory: Option<u64>,
+}
+
+impl Recycle {
+    /// Where a request to `worker` starting at task `from` ends, at `to` at most: a worker
+    /// that is replaced after `n` tasks gets no more than it has left, and one whose memory is
+    /// looked at after each task gets one task per request.
+    fn end(&self, worker: &Worker, from: usize, to: usize) -> usize {
+        let mut end = to;
+        if let Some(n) = self.tasks {
+            let left = n.saturating_sub(worker.tasks).max(1);
+            end = end.min(from.saturating_add(usize::try_from(left).unwrap_or(usize::MAX)));
+        }
+        if self.memory.is_some() {
+            end = end.min(from + 1);
+        }
+        end
+    }
+
+    /// `true` if `worker` must be replaced now.
+    fn due(&self, worker: &Worker) -> bool {
+        self.tasks.is_some_and(|n| worker.tasks >= n)
+            || self.memory.is_some_and(|limit| worker.resident().is_some_and(|rss| rss > limit))
+    }
 }
 
 impl RemoteCall {
@@ -65,7 +98,14 @@ impl RemoteCall {
             stop_on_failure: false,
             stop_at: AtomicUsize::new(usize::MAX),
             sent: Mutex::new(Vec::new()),
+            recycle: Recycle::default(),
         }
+    }
+
+    /// The same, replacing workers as `recycle` says.
+    pub(crate) fn recycle(mut self, recycle: Recycle) -> Self {
+        self.recycle = recycle;
+        self
     }
 
     /// The same, for a strict call (see [`Worker::call`]).
@@ -138,12 +178,13 @@ impl RemoteCall {
                 outcomes.extend((next..tasks.end).map(|_| Err(Fault::cancelled())));
                 break;
             }
-            let end = request_end(params, next, tasks.end);
+            let mut end = request_end(params, next, tasks.end);
             let before = outcomes.len();
             let died: Result<Option<Death>, String> = WORKER.with(|slot| {
                 let mut slot = slot.borrow_mut();
                 self.hold(&mut slot)?;
                 let worker = slot.as_mut().expect("started above");
+                end = self.recycle.end(worker, next, end);
                 // The buffers' memfds live until the request's replies are in.
                 let carrying = carry(params, next..end, worker.shares());
                 let buffers = carried(&carrying);
@@ -169,8 +210,14 @@ impl RemoteCall {
                 if !sent {
                     stop.withdraw(); // not sent (cancelled below): its number goes to the next batch
                 }
+                worker.tasks += (outcomes.len() - before) as u64;
                 match ran {
-                    Ok(()) => Ok(None),
+                    Ok(()) => {
+                        if self.recycle.due(worker) {
+                            *slot = None; // replaced: the next task starts a new worker
+                        }
+                        Ok(None)
+                    }
                     Err(death) => {
                         *slot = None; // reaped: the next task starts a new worker
                         Ok(Some(death))

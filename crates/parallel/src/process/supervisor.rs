@@ -61,6 +61,8 @@ pub(crate) struct Worker {
     _control_fd: OwnedFd,
     /// The worker's process id, whose descriptors hold its values' shared buffers.
     pid: u32,
+    /// How many tasks this worker has answered.
+    pub(crate) tasks: u64,
 }
 
 /// Stops one batch sent to a worker, from any thread: see [`Worker::next_stop`].
@@ -146,6 +148,7 @@ impl Worker {
             batches: 0,
             _control_fd: control_fd,
             pid,
+            tasks: 0,
         })
     }
 
@@ -269,6 +272,15 @@ impl Worker {
             .map(|&(fd, len)| Shared::open(self.pid, fd, len as usize).and_then(Shared::take))
             .collect::<std::io::Result<Vec<Buffer>>>()?;
         Ok(Reply::Mapped(value, taken))
+    }
+
+    /// The worker's resident memory (RSS) in bytes, if it can be read.
+    pub(crate) fn resident(&self) -> Option<u64> {
+        let statm = std::fs::read_to_string(format!("/proc/{}/statm", self.pid)).ok()?;
+        let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+        // SAFETY: sysconf only reads a system constant.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        Some(pages * u64::try_from(page).ok()?)
     }
 
     /// `true` if the worker can open this process's descriptors: large buffers of the

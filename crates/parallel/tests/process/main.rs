@@ -17,5 +17,6 @@ mod reference;
 mod process;
 mod process_in_tests;
 mod process_properties;
+mod process_retries;
 mod process_stops;
 mod program;

@@ -23,6 +23,7 @@ mod panics;
 mod progress;
 mod properties;
 mod remote_batches;
+mod retries;
 mod scoped;
 mod silent;
 mod strict;
