@@ -40,7 +40,10 @@ pub type Thread<E = (), M = Strict> = Executor<Threads, E, M>;
 /// The backend of the thread executor: tasks run on the process-wide pool of reusable
 /// threads, at most `max_workers` of a call at once.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Threads;
+pub struct Threads {
+    /// What each pool thread runs once before its first task of `map` or `try_map`.
+    init: Option<fn()>,
+}
 
 /// The thread executor with default options: `max_workers` = min(32, cores + 4) — as
 /// `concurrent.futures.ThreadPoolExecutor` — no timeouts, strict mode, no extras.
@@ -50,7 +53,7 @@ pub struct Threads;
 /// assert_eq!(results, vec![1, 2]);
 /// ```
 pub fn thread() -> Thread {
-    Executor::new(Threads)
+    Executor::new(Threads::default())
 }
 
 /// The default number of worker threads of a call: min(32, cores + 4).
@@ -89,7 +92,7 @@ where
     type Work = MapWork<F, E, (K, R), A>;
 
     fn map_work(&self, f: F, extras: &Arc<E>, _silent: bool) -> Self::Work {
-        MapWork::new(f, extras.clone())
+        MapWork::new(f, extras.clone()).init(self.init)
     }
 }
 
@@ -106,7 +109,27 @@ where
     type Work = TryMapWork<F, E, (K, R), A, T, X>;
 
     fn try_map_work(&self, f: F, extras: &Arc<E>, _silent: bool) -> Self::Work {
-        TryMapWork::new(f, extras.clone())
+        TryMapWork::new(f, extras.clone()).init(self.init)
+    }
+}
+
+impl<E, M: Mode, F> Executor<Threads, E, M, F> {
+    /// Runs `init` once in each pool thread before the first task of a `map` or `try_map` it
+    /// runs: a thread that ran it (in this call or an earlier one) does not run it again. What
+    /// it sets up goes in thread-locals, which the thread's later tasks see. An `init` that
+    /// panics fails the task it was to run before (kind `Panicked`, "the initializer
+    /// panicked: …"); the thread's next task tries it again.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// thread_local! { static READY: Cell<bool> = const { Cell::new(false) }; }
+    /// fn load() { READY.with(|r| r.set(true)); }
+    /// let ready = parallel::thread().init(load).map(|_: u32| READY.with(Cell::get), 0..100).unwrap();
+    /// assert!(ready.iter().all(|&r| r));
+    /// ```
+    pub fn init(mut self, init: fn()) -> Self {
+        self.backend_mut().init = Some(init);
+        self
     }
 }
 

@@ -199,13 +199,49 @@ macro_rules! reported_params {
 pub struct MapWork<F, E, M, A> {
     f: F,
     extras: Arc<E>,
+    /// What each thread runs once before its first task (`Thread::init`).
+    init: Option<fn()>,
     marker: PhantomData<fn(A) -> M>,
 }
 
 impl<F, E, M, A> MapWork<F, E, M, A> {
     pub(crate) fn new(f: F, extras: Arc<E>) -> Self {
-        MapWork { f, extras, marker: PhantomData }
+        MapWork { f, extras, init: None, marker: PhantomData }
     }
+
+    /// The same, running `init` once per thread first.
+    pub(crate) fn init(mut self, init: Option<fn()>) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// Runs the initializer on this thread if it has not run it yet.
+    #[inline]
+    fn initialized(&self) -> Result<(), Fault> {
+        match self.init {
+            None => Ok(()),
+            Some(init) => run_init(init),
+        }
+    }
+}
+
+thread_local! {
+    /// The initializers this thread has run (`Thread::init`), by address.
+    static INITIALIZED: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `init` unless this thread ran it already; a panic in it is the task's failure.
+#[cold]
+fn run_init(init: fn()) -> Result<(), Fault> {
+    let id = init as usize;
+    if INITIALIZED.with(|done| done.borrow().contains(&id)) {
+        return Ok(());
+    }
+    catch_unwind(init).map_err(|payload| {
+        Fault::new(FailureKind::Panicked, format!("the initializer panicked: {}", panic_message(payload)))
+    })?;
+    INITIALIZED.with(|done| done.borrow_mut().push(id));
+    Ok(())
 }
 
 impl<F, E, K, R, A> Work for MapWork<F, E, (K, R), A>
@@ -219,6 +255,7 @@ where
     reported_params!(F::Output);
 
     fn run(&self, params: A) -> Result<F::Output, Fault> {
+        self.initialized()?;
         Ok(self.f.call(params, &self.extras))
     }
 }
@@ -229,6 +266,11 @@ pub struct TryMapWork<F, E, M, A, T, X>(MapWork<F, E, M, A>, PhantomData<fn() ->
 impl<F, E, M, A, T, X> TryMapWork<F, E, M, A, T, X> {
     pub(crate) fn new(f: F, extras: Arc<E>) -> Self {
         TryMapWork(MapWork::new(f, extras), PhantomData)
+    }
+
+    /// The same, running `init` once per thread first.
+    pub(crate) fn init(self, init: Option<fn()>) -> Self {
+        TryMapWork(self.0.init(init), PhantomData)
     }
 }
 
@@ -244,6 +286,7 @@ where
     reported_params!(T);
 
     fn run(&self, params: A) -> Result<T, Fault> {
+        self.0.initialized()?;
         let value = self.0.f.call(params, &self.0.extras);
         value.map_err(|e| Fault::new(FailureKind::Error, e.to_string()).with_error(e))
     }

@@ -120,6 +120,13 @@ where
     wire::encode_into(&f.call(params, &extras), out).map_err(|e| (false, format!("its value did not cross: {e}")))
 }
 
+/// The worker side of an initializer `I` (`Process::init`): calls it; the request's
+/// parameters and extras are not its.
+pub(crate) fn init_entry<I: Fn() + RemoteFn>(_: &[u8], _: &[u8], _: &mut Vec<u8>) -> Result<(), (bool, String)> {
+    conjure::<I>()();
+    Ok(())
+}
+
 /// The worker side of a task of `F` that returns `Result`: an `Err` fails the task.
 pub(crate) fn try_entry<F, E, K, A, T, X>(params: &[u8], extras: &[u8], out: &mut Vec<u8>) -> Result<(), (bool, String)>
 where

@@ -73,7 +73,7 @@ use crate::call::TaskFn;
 use crate::executor::{Backend, Carries, Executor, Maps, TryMaps};
 use crate::mode::{Mode, Strict};
 use crate::par::ParWork;
-use crate::process::entry::{entry, try_entry};
+use crate::process::entry::{entry, init_entry, try_entry};
 pub use crate::process::entry::{Owned, RemoteFn};
 use crate::process::program::Program;
 use crate::process::remote::{Recycle, RemoteCall, RemoteParWork, RemoteWork};
@@ -96,6 +96,8 @@ pub type Process<E = (), M = Strict> = Executor<Processes, E, M>;
 pub struct Processes {
     memory: Option<u64>,
     recycle: Recycle,
+    /// The entry of what each worker runs once before its first task (`init`).
+    init: Option<[u8; 8]>,
 }
 
 /// The process executor with default options: one worker process per core, strict mode, no
@@ -157,6 +159,27 @@ impl<E, M: Mode, F> Executor<Processes, E, M, F> {
         self
     }
 
+    /// Runs `init` — a `fn` item or a closure that captures nothing — once in each worker
+    /// process before the first task of a `map` or `try_map` it runs; a worker that ran it
+    /// (for this call or an earlier one) does not run it again. What it sets up goes in statics
+    /// or thread-locals of the worker, which its later tasks see. An `init` that panics fails
+    /// the tasks of the request it was to run before ("the initializer panicked: …"), without
+    /// running them; the worker tries it again with its next request.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// static INITS: AtomicU32 = AtomicU32::new(0);
+    /// fn load() { INITS.fetch_add(1, Ordering::SeqCst); }
+    /// fn inits(_: u32) -> u32 { INITS.load(Ordering::SeqCst) }
+    /// let seen = parallel::process().init(load).map(inits, 0..100).unwrap();
+    /// assert!(seen.iter().all(|&n| n == 1), "once per worker, before its first task");
+    /// ```
+    pub fn init<I: Fn() + RemoteFn + 'static>(mut self, init: I) -> Self {
+        let _ = init;
+        self.backend_mut().init = Some(entry_id(init_entry::<I>));
+        self
+    }
+
     /// Replaces a worker process whose resident memory (RSS) is above `bytes` after a task,
     /// keeping that task's value: for tasks that leak. Its memory is read after each task
     /// (`/proc`), so under this option each request to a worker carries one task — a round
@@ -189,7 +212,9 @@ impl Processes {
     /// The per-task work of a call whose worker side is `entry`.
     fn remote<A, T, E: Serialize>(&self, entry: Entry, extras: &E, silent: bool) -> RemoteWork<A, T> {
         let extras = wire::encode(extras).unwrap_or_else(|e| panic!("the extras of a process call: {e}"));
-        let call = RemoteCall::new(Program::this_executable(), entry_id(entry).to_vec(), extras, self.memory);
+        // With an initializer, the entry is its entry and then the function's.
+        let entry = self.init.iter().flatten().copied().chain(entry_id(entry)).collect();
+        let call = RemoteCall::new(Program::this_executable(), entry, extras, self.memory);
         RemoteWork::new(call.stop_on_failure(!silent).recycle(self.recycle))
     }
 }

@@ -178,6 +178,8 @@ pub(crate) fn serve_on(
     let mut out = Replies::new(replies, control);
     let mut payload = Vec::new();
     let mut frame = Vec::new();
+    // The initializers this worker ran (`Process::init`), by entry.
+    let mut initialized: Vec<Vec<u8>> = Vec::new();
     loop {
         payload.clear();
         let len = wire::read_header(&mut requests, MAX_FRAME)?;
@@ -185,14 +187,41 @@ pub(crate) fn serve_on(
         let request: Received<'_> = wire::decode(&payload)?;
         batch = batch.wrapping_add(1);
         out.begin_batch(batch);
-        let entry = resolve(request.entry).ok_or_else(|| {
-            WireError::Decode(format!("an entry of {} bytes that names no function", request.entry.len()))
-        })?;
+        // An entry of 16 bytes is an initializer's, then the function's.
+        let (init, function) = match request.entry.len() {
+            16 => request.entry.split_at(8),
+            _ => (&[][..], request.entry),
+        };
+        let named = |entry: &[u8]| {
+            resolve(entry).ok_or_else(|| {
+                WireError::Decode(format!("an entry of {} bytes that names no function", request.entry.len()))
+            })
+        };
+        let entry = named(function)?;
+        // Run once, before the first task it comes with; one that panics fails this
+        // request's tasks, and is tried again with the next.
+        let init_failed = match init.is_empty() || initialized.iter().any(|done| done == init) {
+            true => None,
+            false => {
+                let init_entry = named(init)?;
+                match catch_unwind(AssertUnwindSafe(|| init_entry(&[], &[], &mut Vec::new()))) {
+                    Ok(_) => {
+                        initialized.push(init.to_vec());
+                        None
+                    }
+                    Err(payload) => Some(format!("the initializer panicked: {}", panic_message(payload))),
+                }
+            }
+        };
         let stop_on_failure = control.is_some_and(Control::stop_on_failure);
         let mut failed = false;
         for (offset, params) in request.params.iter().enumerate() {
             if (failed && stop_on_failure) || control.is_some_and(|c| c.stops(batch, offset)) {
                 out.reply(&Reply::Skipped)?;
+                continue;
+            }
+            if let Some(message) = &init_failed {
+                out.reply(&Reply::Failed(true, message.clone()))?;
                 continue;
             }
             // The value is encoded straight into its reply's frame: no `Vec` per task.

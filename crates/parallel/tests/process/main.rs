@@ -16,6 +16,7 @@ mod reference;
 
 mod process;
 mod process_in_tests;
+mod process_init;
 mod process_properties;
 mod process_retries;
 mod process_stops;

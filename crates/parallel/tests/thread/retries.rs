@@ -1,5 +1,6 @@
 //! `retries`: a failed task runs again until it succeeds or its attempts are used up; a task
-//! that succeeds runs once; `retry_if` chooses the failures; a `task_timeout` is retried too.
+//! that succeeds runs once; `retry_if` chooses the failures; a `task_timeout` is retried too. And
+//! `init`, once per pool thread.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -119,4 +120,37 @@ fn a_retried_task_with_a_task_timeout_counts_its_failures_of_its_own_too() {
     let out = parallel::thread().retries(2).task_timeout(Duration::from_secs(30)).map(flaky, 0..4u32).unwrap();
     assert_eq!(out, vec![0, 1, 2, 3]);
     assert!((0..4).all(|x| runs.of(x) == 3));
+}
+
+// `init` on threads: once per pool thread, before its first task.
+
+thread_local! {
+    static LOADED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+fn load() {
+    LOADED.with(|n| n.set(n.get() + 1));
+}
+
+#[test]
+fn init_runs_once_per_thread_before_its_first_task() {
+    let pool = parallel::thread().max_workers(4).init(load);
+    for _ in 0..2 {
+        let seen = pool.map(|_: u32| LOADED.with(std::cell::Cell::get), 0..1_000u32).unwrap();
+        assert!(seen.iter().all(|&n| n == 1), "a thread ran its initializer once, and before its tasks");
+    }
+}
+
+fn fails_to_load() {
+    panic!("no model");
+}
+
+#[test]
+fn an_init_that_panics_fails_the_task_it_was_to_run_before() {
+    quiet_panics();
+    let results = parallel::thread().silent().init(fails_to_load).map(|x: u32| x, 0..3u32);
+    for failed in results.iter().map(|r| r.as_ref().unwrap_err()) {
+        assert_eq!(*failed.kind(), FailureKind::Panicked);
+        assert!(failed.message().contains("the initializer panicked: no model"));
+    }
 }
