@@ -19,7 +19,7 @@ import os
 import pickle
 import sys
 
-from . import _parallel
+from . import _logs, _parallel
 from ._initializer import initialize
 from ._options import seconds
 from ._outcomes import Ended, Failure, Kind, Status, failed_task, finish
@@ -84,15 +84,19 @@ _WORKER_CODE = "from parallel._worker import main; main()"
 
 
 def _program():
-    """The worker program for the caller's interpreter, `sys.path` and working directory:
-    workers import the caller's modules as the caller does. Reused while those stay the same."""
+    """The worker program for the caller's interpreter, `sys.path`, working directory and
+    logging levels: workers import the caller's modules as the caller does, and send it the
+    log records it would handle (`_logs`). Reused while those stay the same."""
     cwd = os.getcwd()
-    key = (sys.executable, tuple(sys.path), cwd)
+    levels = _logs.levels()
+    key = (sys.executable, tuple(sys.path), cwd, levels)
     program = _programs.get(key)
     if program is None:
         path = os.pathsep.join(os.path.abspath(p) if p else cwd for p in sys.path)
-        env = [("PARALLEL_PY_PATH", path), ("PYTHONPATH", path)]
-        program = _programs[key] = _parallel.Program([sys.executable, "-c", _WORKER_CODE], env, cwd)
+        env = [("PARALLEL_PY_PATH", path), ("PYTHONPATH", path), (_logs.LEVELS_ENV, levels)]
+        program = _programs[key] = _parallel.Program(
+            [sys.executable, "-c", _WORKER_CODE], env, cwd, logs=_logs.handle
+        )
     return program
 
 

@@ -42,7 +42,14 @@ class Call:
 
 @final
 class Program:
-    def __new__(cls, argv: Sequence[str], env: Sequence[tuple[str, str]], cwd: str | None = ...) -> Self: ...
+    # `logs(line)`: each line a worker writes to its PARALLEL_LOG_FD (a log record, `_logs`).
+    def __new__(
+        cls,
+        argv: Sequence[str],
+        env: Sequence[tuple[str, str]],
+        cwd: str | None = ...,
+        logs: Callable[[bytes], object] | None = ...,
+    ) -> Self: ...
     def kill_workers(self) -> int: ...
 
 # The calling thread's `(worker_state(), initializers run)` dicts, held by the OS thread.
@@ -179,7 +186,8 @@ class SharedBuffer:
     def __buffer__(self, flags: int) -> memoryview: ...
 @final
 class Worker:
-    def __new__(cls, requests: int, replies: int) -> Self: ...
+    # `flush()`: called before each batch's last reply.
+    def __new__(cls, requests: int, replies: int, flush: Callable[[], object] | None = ...) -> Self: ...
     # `(entry, extras, count)` of the next request, `None` once the parent closed the requests.
     def next_request(self) -> tuple[bytes, bytes, int] | None: ...
     def serve(

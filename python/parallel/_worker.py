@@ -19,6 +19,12 @@ The parent also shares a control page with the worker (`control.rs` in the crate
 descriptor in PARALLEL_CONTROL_FD, its layout in `_protocol`): before each task the worker looks whether the parent
 stopped its batch (a cancel, or a strict call's failure elsewhere), and a strict call's batch
 stops after a failed task; a task that does not start is answered `Skipped`.
+
+What tasks print goes to the parent, which forwards it line by line to its own stdout and
+stderr (`output.rs` in the crate): the worker puts the descriptor in PARALLEL_OUTPUT_FD on its
+stdout (without one, stdout is its stderr), makes both line-buffered, and flushes them before
+a batch's last reply, so a call returns after its tasks' output. Log records go to the parent
+too, through the pipe in PARALLEL_LOG_FD (`_logs`).
 """
 
 import os
@@ -81,6 +87,33 @@ def _reply(stage, obj, function):
         return _failure(_value_failed(function, exc)), True
 
 
+def _streams():
+    """The tasks' stdout and stderr: the parent's pipes (or the parent's own descriptors), line
+    by line; and their log records to the parent."""
+    output = os.environ.pop("PARALLEL_OUTPUT_FD", None)
+    if output is not None:
+        os.dup2(int(output), 1)
+        os.close(int(output))
+    else:
+        os.dup2(2, 1)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(line_buffering=True)
+    from parallel._logs import install
+
+    install()
+
+
+def _flush():
+    """Before a batch's last reply: what its tasks printed, to the pipes."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
 class _Unpicklable:
     """Sent in place of a task's arguments that could not be pickled: the task fails in place
     with this message."""
@@ -100,14 +133,14 @@ def main():
     path = os.environ.pop("PARALLEL_PY_PATH", None)
     if path is not None:
         sys.path[:] = path.split(os.pathsep)
-    # The protocol moves off stdin/stdout: what tasks print goes to stderr, and they read
-    # nothing, so neither can corrupt a frame.
+    # The protocol moves off stdin/stdout: what tasks print goes to the parent's pipes, and
+    # they read nothing, so neither can corrupt a frame.
     requests, replies = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
-    os.dup2(2, 1)
     os.close(null)
-    worker = Worker(requests, replies)  # takes both descriptors, and the control page
+    _streams()
+    worker = Worker(requests, replies, _flush)  # takes both descriptors, and the control page
     functions = {}
     last_extras = (b"", None)  # sent with every batch of a call: unpickled once
     while True:

@@ -12,37 +12,63 @@ use pyo3::types::{PyBytes, PySequence, PyTuple, PyType};
 
 use crate::buffers::{lend, OutOfBand};
 use crate::call::{Call, Options, Values};
+use crate::guard::call_guarded;
 use crate::items::Items;
 use crate::pickles::Pickler;
 use crate::stream::{Reader, Shapes, Streamed};
 
 /// A program that serves as a worker: `argv`, with `env` added to the environment and `cwd`
 /// as working directory. Its live workers can be killed at once (Ctrl-C, interpreter exit).
+/// With `logs`, each worker gets a pipe for lines (`PARALLEL_LOG_FD`), and `logs(line)` is
+/// called with each line it writes there (bytes, without the newline), on the thread of this
+/// process that reads that worker's pipe; an exception it raises is reported as unraisable.
 #[pyclass(module = "parallel._parallel", name = "Program", frozen)]
 pub(crate) struct PyProgram(Program);
 
 #[pymethods]
 impl PyProgram {
     #[new]
-    #[pyo3(signature = (argv, env, cwd=None))]
-    fn new(argv: Vec<String>, env: Vec<(String, String)>, cwd: Option<String>) -> PyResult<Self> {
+    #[pyo3(signature = (argv, env, cwd=None, logs=None))]
+    fn new(
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+        cwd: Option<String>,
+        logs: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
         if argv.is_empty() {
             return Err(pyo3::exceptions::PyValueError::new_err("a worker program needs at least its executable"));
         }
-        Ok(PyProgram(Program::new(move || {
+        let program = Program::new(move || {
             let mut command = Command::new(&argv[0]);
             command.args(&argv[1..]).envs(env.iter().map(|(k, v)| (k, v)));
             if let Some(dir) = &cwd {
                 command.current_dir(dir);
             }
             command
-        })))
+        });
+        Ok(PyProgram(match logs {
+            Some(logs) => program.with_lines(move |line| handle_line(&logs, line)),
+            None => program,
+        }))
     }
 
     /// Kills every live worker of this program; returns how many.
     fn kill_workers(&self) -> usize {
         self.0.kill_workers()
     }
+}
+
+/// `logs(line)`, from the thread that reads a worker's pipe of lines: the GIL taken only for the
+/// call (never while the pipe is read), and the call guarded against the interpreter's exit,
+/// which may end this thread inside it.
+fn handle_line(logs: &Py<PyAny>, line: &[u8]) {
+    Python::attach(|py| {
+        let logs = logs.bind(py);
+        let called = PyTuple::new(py, [PyBytes::new(py, line)]).and_then(|args| call_guarded(logs, &args, None));
+        if let Err(err) = called {
+            err.write_unraisable(py, Some(logs));
+        }
+    });
 }
 
 /// A call's pickled parameters, made by [`pickle_params`] — Rust's bytes, which

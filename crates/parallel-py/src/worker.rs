@@ -36,6 +36,9 @@ pub(crate) struct PyWorker {
     loads: Py<PyAny>,
     dumps: Py<PyAny>,
     protocol: Py<PyAny>,
+    /// Called before a batch's last reply: what its tasks printed goes to the parent's pipes
+    /// first, so the parent forwards it before the call returns.
+    flush: Option<Py<PyAny>>,
 }
 
 fn os_error(e: std::io::Error) -> PyErr {
@@ -148,9 +151,10 @@ impl<'py> Codec<'_, 'py> {
 impl PyWorker {
     /// The worker reading requests on descriptor `requests` and answering on `replies`, which
     /// it takes over, through the control page in `PARALLEL_CONTROL_FD` if its parent gave it
-    /// one.
+    /// one; `flush()` is called before each batch's last reply (its exceptions ignored).
     #[new]
-    fn new(py: Python<'_>, requests: i32, replies: i32) -> PyResult<Self> {
+    #[pyo3(signature = (requests, replies, flush=None))]
+    fn new(py: Python<'_>, requests: i32, replies: i32, flush: Option<Py<PyAny>>) -> PyResult<Self> {
         if requests < 0 || replies < 0 {
             return Err(PyOSError::new_err(format!("not descriptors: {requests}, {replies}")));
         }
@@ -169,6 +173,7 @@ impl PyWorker {
             loads: pickle.getattr("loads")?.unbind(),
             dumps: pickle.getattr("dumps")?.unbind(),
             protocol: pickle.getattr("HIGHEST_PROTOCOL")?.unbind(),
+            flush,
         })
     }
 
@@ -242,15 +247,25 @@ impl PyWorker {
             out_of_band: self.out_of_band.as_ref().map(|o| o.bind(py)),
         };
         let side = &mut self.side;
+        let flush = || {
+            if let Some(flush) = &self.flush {
+                let _ = flush.call0(py);
+            }
+        };
         let strict = side.stop_on_failure();
         let count = request.len();
         for offset in 0..count {
             if side.stops(offset) {
+                flush();
                 return side.skipped(count - offset).map_err(os_error);
             }
             let params = request.params(offset);
             let buffers = if request.has_buffers(offset) { request.buffers(offset) } else { Ok(Vec::new()) };
-            let done = match task(&mut codec, function, params, buffers, extras, single, unpicklable, released) {
+            let ran = task(&mut codec, function, params, buffers, extras, single, unpicklable, released);
+            if offset + 1 == count {
+                flush();
+            }
+            let done = match ran {
                 Ok(Pickled::Plain(buffers, _)) if buffers.is_empty() => {
                     side.value(codec.pickler.finished()).map_err(os_error)?;
                     continue;
@@ -289,6 +304,7 @@ impl PyWorker {
             side.frames(frame.as_bytes(), 1).map_err(os_error)?;
             if failed && strict {
                 // The tasks after a strict call's failure never run.
+                flush();
                 return side.skipped(count - offset - 1).map_err(os_error);
             }
         }

@@ -35,6 +35,27 @@
 //! otherwise workers ignore it), `PARALLEL_PANIC_OUTPUT=none` for nothing. A panic hook a task
 //! sets replaces the worker's.
 //!
+//! **Output.** What a task prints reaches the parent's own streams: its stdout (`println!`)
+//! the parent's stdout, its stderr (`eprintln!`, the panic lines above) the parent's stderr.
+//! Each worker's are pipes that a thread of the parent reads: each line goes out whole, in one
+//! write — the lines of workers printing at once never mix — and in the order its worker
+//! printed it; a line longer than 64 KiB goes out in parts. When a call returns, everything
+//! its tasks printed is out (a partial line too): a program that exits right after loses
+//! nothing, nor does a worker that crashes right after printing. This costs a lock and a
+//! system call per pipe and batch, nothing per task. `PARALLEL_WORKER_OUTPUT=inherit` (read
+//! when a worker starts) gives workers the parent's own stdout and stderr instead, unassembled.
+//!
+//! ```
+//! fn shout(word: String) -> usize {
+//!     println!("{word}!"); // a whole line of the parent's stdout
+//!     eprintln!("(said {word})"); // and one of its stderr
+//!     word.len()
+//! }
+//!
+//! let lengths = parallel::process().map(shout, vec!["hello".to_owned(), "world".to_owned()]).unwrap();
+//! assert_eq!(lengths, [5, 5]); // both workers' lines are out by now
+//! ```
+//!
 //! **Batches.** Tiny tasks travel thousands per message and their results stream back one
 //! frame each; a worker that dies mid-batch fails only the task it was running, and the rest
 //! of its batch runs again on a new worker.
@@ -53,6 +74,7 @@ pub(crate) mod encoded;
 pub(crate) mod entry;
 pub(crate) mod feed;
 pub(crate) mod inbox;
+pub(crate) mod output;
 pub(crate) mod program;
 pub(crate) mod program_work;
 pub(crate) mod protocol;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::work::panic_message;
 use crate::process::control::{Control, LOG_SIZE};
+use crate::process::output::OUTPUT_ENV;
 use crate::process::protocol::{self, Received, Reply, MAX_FRAME, WORKER_ENV};
 use crate::process::wire::{self, WireError};
 
@@ -118,10 +119,11 @@ fn serve() -> Result<(), WireError> {
         if libc::getppid() == 1 {
             return Ok(()); // the parent is gone already
         }
-        // The protocol gets its own descriptors; what tasks print goes to stderr, and what
-        // they read from stdin is nothing, so neither can corrupt a frame. Close-on-exec:
-        // a program a task starts must not hold the pipes, or a worker that dies while it
-        // runs would leave its parent waiting for the end of a pipe that never ends.
+        // The protocol gets its own descriptors; what tasks print goes to the pipe their
+        // parent forwards to its stdout (or to stderr, without one), and what they read from
+        // stdin is nothing, so neither can corrupt a frame. Close-on-exec: a program a task
+        // starts must not hold the pipes, or a worker that dies while it runs would leave its
+        // parent waiting for the end of a pipe that never ends.
         let requests = libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3);
         let replies = libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3);
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
@@ -129,8 +131,16 @@ fn serve() -> Result<(), WireError> {
             return Err(WireError::Io(io::Error::last_os_error()));
         }
         libc::dup2(null, 0);
-        libc::dup2(2, 1);
         libc::close(null);
+        match output_fd() {
+            Some(output) => {
+                libc::dup2(output, 1);
+                libc::close(output);
+            }
+            None => {
+                libc::dup2(2, 1);
+            }
+        }
         (std::fs::File::from(OwnedFd::from_raw_fd(requests)), std::fs::File::from(OwnedFd::from_raw_fd(replies)))
     };
     // SAFETY (of what `resolve_entry` returns): the requests come from our parent — the
@@ -141,6 +151,15 @@ fn serve() -> Result<(), WireError> {
     let control = Control::from_env();
     let resolve = |entry: &[u8]| unsafe { resolve_entry(entry) };
     serve_on(BufReader::new(requests), BufWriter::new(replies), control.as_ref(), resolve)
+}
+
+/// The descriptor the parent passed for the tasks' stdout (`PARALLEL_OUTPUT_FD`), if any; the
+/// variable is removed, so programs the tasks start do not see it. (Before `main`, or first
+/// thing in it: no other thread reads the environment yet.)
+fn output_fd() -> Option<libc::c_int> {
+    let fd = std::env::var(OUTPUT_ENV).ok()?.parse().ok().filter(|&fd: &libc::c_int| fd > 2);
+    std::env::remove_var(OUTPUT_ENV);
+    fd
 }
 
 /// The function `entry` names in this process: the parent's offset from the anchor, added to
@@ -215,8 +234,12 @@ pub(crate) fn serve_on(
         };
         let stop_on_failure = control.is_some_and(Control::stop_on_failure);
         let mut failed = false;
+        let last = request.params.len().saturating_sub(1);
         for (offset, params) in request.params.iter().enumerate() {
             if (failed && stop_on_failure) || control.is_some_and(|c| c.stops(batch, offset)) {
+                if offset == last {
+                    flush_stdout();
+                }
                 out.reply(&Reply::Skipped)?;
                 continue;
             }
@@ -226,7 +249,11 @@ pub(crate) fn serve_on(
             }
             // The value is encoded straight into its reply's frame: no `Vec` per task.
             protocol::begin_value_frame(&mut frame);
-            let reply = match catch_unwind(AssertUnwindSafe(|| entry(params, request.extras, &mut frame))) {
+            let ran = catch_unwind(AssertUnwindSafe(|| entry(params, request.extras, &mut frame)));
+            if offset == last {
+                flush_stdout();
+            }
+            let reply = match ran {
                 Ok(Ok(())) => {
                     protocol::end_value_frame(&mut frame)?;
                     out.frames(&frame, 1)?;
@@ -243,6 +270,12 @@ pub(crate) fn serve_on(
         }
         out.end_batch()?;
     }
+}
+
+/// A line the tasks printed in part (`print!`) goes to the pipe before the batch's last reply:
+/// the parent forwards it before the call returns (see [`output`](crate::process::output)).
+fn flush_stdout() {
+    let _ = io::stdout().flush();
 }
 
 /// How long a reply may wait in the log before the log is written to the pipe.

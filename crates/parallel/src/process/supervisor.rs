@@ -7,6 +7,9 @@
 //! what crosses — the function's identity, each task's parameters, its value — is opaque
 //! bytes, so any program that speaks the frames of `wire.rs` can be a worker: the Rust worker
 //! (`serve.rs`) and the Python package's interpreters are two.
+//!
+//! What a worker prints reaches the parent's stdout and stderr through pipes of its own
+//! (`output.rs`), settled after each batch: a call returns after its tasks' output.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -21,6 +24,7 @@ use crate::engine::sync::lock;
 use crate::engine::work::Interrupt;
 use crate::process::control::{Control, CONTROL_ENV};
 use crate::process::inbox::{Inbox, Incoming};
+use crate::process::output::{Forwarded, Plumbing};
 use crate::process::program::Program;
 use crate::process::protocol::{Reply, Request};
 use crate::process::shared::{Buffer, Shared};
@@ -49,6 +53,8 @@ pub(crate) struct Worker {
     /// Where a request's frame is put together.
     scratch: Vec<u8>,
     replies: Inbox<ChildStdout>,
+    /// The pipes of what it prints, and of its program's lines.
+    output: Forwarded,
     /// The process that started this worker: in a child forked since, this is a copy of the
     /// parent's handle, and the child leaves the parent's worker alone.
     owner: u32,
@@ -98,14 +104,25 @@ impl Worker {
         let (control, control_fd) = Control::create()?;
         let control_fd_number = control_fd.as_raw_fd();
         command.env(CONTROL_ENV, control_fd_number.to_string());
+        let mut output = Plumbing::new(program.lines())?;
+        for (name, fd) in &output.env {
+            command.env(name, fd.to_string());
+        }
+        let inherited = output.inherited;
         // SAFETY: between fork and exec the closure makes only async-signal-safe system
         // calls (prctl, getppid, fcntl, setrlimit, _exit) and touches no memory of the parent's.
         let parent = std::process::id() as libc::pid_t;
         unsafe {
             command.pre_exec(move || {
-                // The control page's descriptor is the one the child keeps across exec.
+                // The control page's descriptor, and those of the output's pipes, are the ones
+                // the child keeps across exec.
                 if libc::fcntl(control_fd_number, libc::F_SETFD, 0) != 0 {
                     return Err(io::Error::last_os_error());
+                }
+                for &fd in inherited.iter().filter(|&&fd| fd >= 0) {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
                 }
                 // Whatever the program, it dies with the thread that started it (the stash's
                 // starter thread, which lives as long as the process); and if that happened
@@ -125,7 +142,10 @@ impl Worker {
                 Ok(())
             });
         }
-        let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
+        let spawned = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(output.stderr()).spawn();
+        drop(command); // with the child's end of its stderr
+        let output = output.started();
+        let mut child = spawned?;
         // Kept open as long as the worker lives: the worker checks that it can open its
         // parent's descriptors by opening this one (see `shared.rs`).
         let requests = child.stdin.take().expect("piped stdin");
@@ -143,6 +163,7 @@ impl Worker {
             requests,
             scratch: Vec::new(),
             replies,
+            output,
             owner,
             control,
             batches: 0,
@@ -230,7 +251,9 @@ impl Worker {
         self.control.set_stop_on_failure(stop_on_failure);
         self.control.begin_log(self.batches);
         if let Err(e) = request.write(&mut self.requests, &mut self.scratch) {
-            return Err(self.death(&e, Pipe::Requests));
+            let death = self.death(&e, Pipe::Requests);
+            self.output.settle();
+            return Err(death);
         }
         let tasks = request.len();
         let mut received = 0;
@@ -251,13 +274,17 @@ impl Worker {
                 }
                 Err(e) => {
                     let death = self.death(&e, Pipe::Replies);
-                    // Dead now: the replies it had logged but not yet written are in.
+                    self.output.settle(); // what it printed before it died is in its pipes
+                                          // Dead now: the replies it had logged but not yet written are in.
                     let unread = self.control.unread(self.batches, received);
                     unread.into_iter().take(tasks - received).for_each(|r| reply(Incoming::Reply(r)));
                     return Err(death);
                 }
             }
         }
+        // Everything the worker printed before its last reply goes out before the call
+        // returns.
+        self.output.settle();
         Ok(())
     }
 

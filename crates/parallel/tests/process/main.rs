@@ -1,6 +1,6 @@
 //! The process executor — values and failures across worker processes, crashes, timeouts that
 //! kill, memory caps, workers dying with their parent, the property test against a sequential
-//! run, cancellation and strict stops — and worker processes of another program: one test
+//! run, cancellation and strict stops, what tasks print — and worker processes of another program: one test
 //! binary, a module each.
 //!
 //! Under libtest's harness, with no `main` of its own: the worker processes are this binary
@@ -17,6 +17,7 @@ mod reference;
 mod process;
 mod process_in_tests;
 mod process_init;
+mod process_output;
 mod process_properties;
 mod process_retries;
 mod process_stops;
