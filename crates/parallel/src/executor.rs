@@ -197,7 +197,7 @@ impl<B: Backend, E, M: Mode, F> Executor<B, E, M, F> {
     /// on threads the late task is abandoned) — so a task that succeeds runs once. A task that
     /// still fails reports its last failure, and how many [`attempts`](crate::FailedTask::attempts)
     /// it had. Not retried: a task a cancel or the call's `timeout` stopped, and the tasks of
-    /// `par` on threads (each is a closure that runs once). See [`retry_if`](Self::retry_if) to
+    /// `par` (each is a closure that runs once). See [`retry_if`](Self::retry_if) to
     /// retry only some failures.
     ///
     /// ```
