@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "target" / "compare"
 RUST = ["thread-tiny", "thread-cpu", "thread-sleep", "thread-silent", "process-tiny", "process-cpu"]
-PYTHON = ["py-thread-noop", "py-thread-silent", "py-thread-par", "py-process-noop", "py-process-cpu"]
+PYTHON = ["py-thread-noop", "py-thread-silent", "py-thread-par", "py-process-noop", "py-process-cpu",
+          "py-thread-noop-best", "py-process-noop-best"]
 LIMIT = 1.05
 
 

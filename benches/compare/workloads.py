@@ -46,6 +46,12 @@ if __name__ == "__main__":
     workload = sys.argv[1]
     if workload.startswith("py-process"):
         parallel.process.map(noop, range(4))  # workers started before the clock
-    start = time.perf_counter()
-    run(workload)
-    print(f"{time.perf_counter() - start:.6f}")
+    # `<workload>-best`: the quickest of 15 calls in one process — a call of 10 ms moves by
+    # more than the costs measured from one process start to the next.
+    best = workload.endswith("-best")
+    times = []
+    for _ in range(15 if best else 1):
+        start = time.perf_counter()
+        run(workload.removesuffix("-best"))
+        times.append(time.perf_counter() - start)
+    print(f"{min(times):.6f}")
