@@ -21,11 +21,14 @@
 //! because its parent stopped reading.
 //!
 //! **In order with the results.** After the last reply of a batch, and after a worker died,
-//! the supervisor [`settle`](Forwarded::settle)s its pipes: it waits until none holds unread
-//! bytes (`FIONREAD`) while its thread is not handling a read (each pipe's mutex, which the
-//! thread holds from its `read` to its last `write`). Everything the worker wrote before its
-//! reply is then out, so a call returns after its tasks' output: a lock and an `ioctl` per
-//! pipe and batch, nothing per task.
+//! the supervisor [`settle`](Forwarded::settle)s its pipes: under each pipe's mutex — which the
+//! thread holds from its `read` to its last `write` of what it read, so no read is half
+//! handled — it asks how many bytes the pipe holds (`FIONREAD`), and waits until the thread has
+//! read and handled that many more (one `poll` of its pipes first: one that holds nothing needs
+//! no `ioctl`). Everything the worker wrote before its reply is then out,
+//! so a call returns after its tasks' output; what the worker writes meanwhile (a thread of
+//! its own that keeps printing) does not hold the call back. A `poll` and a lock per pipe and
+//! batch, nothing per task.
 //!
 //! **Turned off.** With `PARALLEL_WORKER_OUTPUT=inherit` (read when a worker starts), the
 //! worker's stdout and stderr are the parent's own descriptors — its stdout through
@@ -189,9 +192,20 @@ impl Forwarded {
     /// its lines written or handed to the sink, a partial line written as it is. Called after
     /// a batch's last reply, and after the worker died (what it wrote before stays in the
     /// pipe).
+    ///
+    /// One `poll` of the pipes first: most batches print nothing, and a pipe that holds
+    /// nothing only needs its thread to be done with what it read (its lock).
     pub(crate) fn settle(&self) {
-        for pipe in &self.pipes {
-            pipe.settle();
+        let mut fds = [libc::pollfd { fd: -1, events: libc::POLLIN, revents: 0 }; 3];
+        for (fd, pipe) in fds.iter_mut().zip(&self.pipes) {
+            fd.fd = pipe.fd.as_raw_fd();
+        }
+        let n = self.pipes.len().min(fds.len());
+        // SAFETY: polls the pipes' descriptors (the first `n` of `fds`), without waiting.
+        let polled = unsafe { libc::poll(fds.as_mut_ptr(), n as libc::nfds_t, 0) };
+        for (i, pipe) in self.pipes.iter().enumerate() {
+            let holds = polled != 0 && fds.get(i).is_none_or(|fd| fd.revents & libc::POLLIN != 0);
+            pipe.settle(holds);
         }
     }
 }
@@ -216,6 +230,8 @@ struct State {
     dropping: bool,
     /// The pipe ended (or its thread did): nothing more comes.
     ended: bool,
+    /// How many bytes the thread has read and handled.
+    read: u64,
 }
 
 /// Starts the thread that forwards `fd` to `sink`.
@@ -264,7 +280,10 @@ impl Pipe {
             let read = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), CHUNK) };
             match read {
                 0 => return, // the pipe ended: `Ends` writes the rest
-                n if n > 0 => state.take(&chunk[..n as usize], &self.sink),
+                n if n > 0 => {
+                    state.take(&chunk[..n as usize], &self.sink);
+                    state.read += n as u64;
+                }
                 _ => match io::Error::last_os_error().kind() {
                     io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => {}
                     _ => return,
@@ -275,25 +294,25 @@ impl Pipe {
         }
     }
 
-    /// Waits until the pipe holds no unread bytes while its thread is not handling a read (or
-    /// the pipe ended), then writes a partial line as it is.
-    fn settle(&self) {
+    /// Waits until the thread has handled the bytes the pipe holds now (none is being handled
+    /// while the lock is held: they are the next ones it reads) — not those written since, so
+    /// a worker that keeps writing (a thread of its own printing) cannot hold the call back —
+    /// then writes a partial line as it is.
+    ///
+    /// `holds`: the pipe may hold bytes (without, it held none when it was polled, after the
+    /// worker's reply: only the thread's current read, if any, is waited for).
+    fn settle(&self, holds: bool) {
         let mut state = lock(&self.state);
-        loop {
-            if state.ended {
-                return;
-            }
-            let mut unread: libc::c_int = 0;
-            // SAFETY: asks how many bytes the pipe holds, into `unread`.
-            let asked = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::FIONREAD, &mut unread) };
-            if asked != 0 || unread <= 0 {
-                if !matches!(self.sink, Sink::Lines(_)) {
-                    let pending = std::mem::take(&mut state.pending);
-                    self.sink.partial(&pending);
-                }
-                return;
-            }
+        let mut unread: libc::c_int = 0;
+        // SAFETY: asks how many bytes the pipe holds, into `unread`.
+        let asked = holds && unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::FIONREAD, &mut unread) } == 0;
+        let until = state.read + if asked { unread.max(0) as u64 } else { 0 };
+        while state.read < until && !state.ended {
             state = self.handled.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        if !state.ended && !matches!(self.sink, Sink::Lines(_)) {
+            let pending = std::mem::take(&mut state.pending);
+            self.sink.partial(&pending);
         }
     }
 }
@@ -434,6 +453,25 @@ mod tests {
         drop(write_end);
         forwarded.settle();
         assert_eq!(lock(&lines).len(), 3, "a sink never gets a partial line");
+    }
+
+    #[test]
+    fn a_worker_that_keeps_writing_does_not_hold_a_settle_back() {
+        let (forwarded, write_end, lines) = kept();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writing = Arc::clone(&stop);
+        let writer = std::thread::spawn(move || {
+            while !writing.load(std::sync::atomic::Ordering::Relaxed) {
+                write(&write_end, b"more\n");
+            }
+        });
+        for _ in 0..100 {
+            forwarded.settle();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer.join().unwrap();
+        forwarded.settle();
+        assert!(lock(&lines).iter().all(|line| line == b"more"));
     }
 
     #[test]

@@ -52,7 +52,17 @@ fn child() {
     let Some(what) = std::env::var_os(CHILD) else {
         return; // run by the other tests only
     };
-    if what == "streams" {
+    if what == "foreign" {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/echo_worker.py");
+        let echo = parallel::plumbing::Program::new(move || {
+            let mut command = std::process::Command::new("python3");
+            command.arg(script);
+            command
+        });
+        let params = (0..3).map(|i| format!("foreign line {i}").into_bytes()).collect::<Vec<_>>();
+        parallel::process().max_workers(1).run_program(&echo, b"stderr", b"", params).unwrap();
+        eprintln!("\n{MARKER}");
+    } else if what == "streams" {
         let theirs = parallel::process().map(streams, vec![0]).unwrap().remove(0);
         let ours = streams(0);
         let inherit = std::env::var_os("PARALLEL_WORKER_OUTPUT").is_some_and(|v| v == "inherit");
@@ -125,6 +135,14 @@ fn a_worker_that_crashes_after_printing_loses_nothing() {
         assert!(before.contains(&format!("before the crash {task}\n")), "{stdout}");
         assert!(stderr.contains(&format!("on stderr before the crash {task}\n")), "{stderr}");
     }
+}
+
+#[test]
+fn a_program_that_knows_nothing_of_it_has_its_stderr_forwarded_before_the_call_returns() {
+    let (_, stderr) = child_output("foreign", false);
+    let (before, _) = stderr.split_once(MARKER).expect("the marker");
+    let lines: Vec<&str> = before.lines().filter(|l| l.starts_with("foreign line ")).collect();
+    assert_eq!(lines, ["foreign line 0", "foreign line 1", "foreign line 2"], "{stderr}");
 }
 
 #[test]
