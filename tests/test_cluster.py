@@ -144,10 +144,9 @@ def test_cancel_stops_the_call_on_the_cluster(cluster, tmp_path):
     assert helpers.wait_gone([pid], within=15) == []
 
 
-@pytest.mark.parametrize("which", ["dask", "ray"])
-def test_ctrl_c_in_the_caller_stops_the_call_on_the_cluster(which, request, tmp_path):
-    # A caller of its own (connected to the session's cluster), interrupted while its task runs.
-    path = tmp_path / "pid"
+def _caller(which, request, call):
+    """`(code, env)` of a caller of its own, connected to the session's cluster `which`, that
+    runs `call` — a statement with `{on}` where the call's cluster options go."""
     if which == "dask":
         client = request.getfixturevalue("dask_client")
         on, env = f"client={client.scheduler.address!r}", dict(os.environ)
@@ -156,12 +155,20 @@ def test_ctrl_c_in_the_caller_stops_the_call_on_the_cluster(which, request, tmp_
         on, env = "", dict(os.environ, RAY_ADDRESS=context.address_info["address"])
     tests = os.path.dirname(os.path.abspath(__file__))
     code = (
-        "import parallel, workload\n"
+        "import os, time, parallel, workload\n"
         # A Ray job's workers see the job's runtime_env, not the driver's environment.
         + (f"import ray\nray.init(runtime_env={{'env_vars': {{'PYTHONPATH': {tests!r}}}}})\n" if which == "ray" else "")
-        + f"parallel.{which}.map(workload.pid_then_sleep, [({str(path)!r}, 60)], {on})\n"
+        + call.format(on=on)
     )
     env["PYTHONPATH"] = tests
+    return code, env
+
+
+@pytest.mark.parametrize("which", ["dask", "ray"])
+def test_ctrl_c_in_the_caller_stops_the_call_on_the_cluster(which, request, tmp_path):
+    # A caller of its own (connected to the session's cluster), interrupted while its task runs.
+    path = tmp_path / "pid"
+    code, env = _caller(which, request, f"parallel.{which}.map(workload.pid_then_sleep, [({str(path)!r}, 60)], {{on}})\n")
     caller = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
     try:
         pid = _pid_in(path)
@@ -179,20 +186,11 @@ def test_a_caller_that_exits_with_a_call_running_exits_cleanly(which, request, t
     # waits is ended by the exit (it once stopped the process with SIGABRT), and the task on
     # the cluster stops once its caller is gone.
     path = tmp_path / "pid"
-    if which == "dask":
-        client = request.getfixturevalue("dask_client")
-        on, env = f"client={client.scheduler.address!r}", dict(os.environ)
-    else:
-        context = request.getfixturevalue("ray_cluster")
-        on, env = "", dict(os.environ, RAY_ADDRESS=context.address_info["address"])
-    tests = os.path.dirname(os.path.abspath(__file__))
-    code = (
-        "import os, time, parallel, workload\n"
-        + (f"import ray\nray.init(runtime_env={{'env_vars': {{'PYTHONPATH': {tests!r}}}}})\n" if which == "ray" else "")
-        + f"call = parallel.{which}.async_map(workload.pid_then_sleep, [({str(path)!r}, 60)] * 2, {on})\n"
-        + f"while not os.path.exists({str(path)!r}):\n    time.sleep(0.05)\n"
+    call = (
+        f"call = parallel.{which}.async_map(workload.pid_then_sleep, [({str(path)!r}, 60)] * 2, {{on}})\n"
+        f"while not os.path.exists({str(path)!r}):\n    time.sleep(0.05)\n"
     )
-    env["PYTHONPATH"] = tests
+    code, env = _caller(which, request, call)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert helpers.wait_gone([_pid_in(path)], within=30) == [], "the task still runs on the cluster"

@@ -82,7 +82,8 @@ impl Options {
 /// see. An error there retries nothing.
 fn retried(py: Python<'_>, fault: &parallel::plumbing::Fault, types: &Py<PyAny>) -> bool {
     let (kind, signal, code) = kind_of(&fault.kind);
-    let error = error_of(py, fault.error.as_deref());
+    let error = fault.error.as_deref();
+    let error = error_of(py, error.and_then(|e| e.downcast_ref()), error.and_then(|e| e.downcast_ref()));
     let asked = py.import("parallel._outcomes").and_then(|outcomes| {
         outcomes.getattr("retried")?.call1((kind, fault.message.as_str(), signal, code, error, types))?.is_truthy()
     });
@@ -103,13 +104,11 @@ fn kind_of(kind: &FailureKind) -> (&'static str, Option<i32>, Option<i32>) {
 
 /// A failure's error value for Python: the exception (threads), its pickled bytes
 /// (processes), or None.
-fn error_of(py: Python<'_>, error: Option<&(dyn std::any::Any + Send + Sync)>) -> Py<PyAny> {
-    if let Some(err) = error.and_then(|e| e.downcast_ref::<PyErr>()) {
-        err.clone_ref(py).into_value(py).into_any()
-    } else if let Some(bytes) = error.and_then(|e| e.downcast_ref::<Vec<u8>>()) {
-        PyBytes::new(py, bytes).into_any().unbind()
-    } else {
-        py.None()
+fn error_of(py: Python<'_>, exception: Option<&PyErr>, pickled: Option<&Vec<u8>>) -> Py<PyAny> {
+    match (exception, pickled) {
+        (Some(err), _) => err.clone_ref(py).into_value(py).into_any(),
+        (None, Some(bytes)) => PyBytes::new(py, bytes).into_any().unbind(),
+        (None, None) => py.None(),
     }
 }
 
@@ -315,13 +314,7 @@ fn ended(py: Python<'_>, status: &str, values: Py<PyAny>, failures: Bound<'_, Py
 /// the exception (threads), its pickled bytes (processes) or `None`.
 fn failure<'py>(py: Python<'py>, failed: &FailedTask) -> PyResult<Bound<'py, PyTuple>> {
     let (kind, signal, code) = kind_of(failed.kind());
-    let error: Py<PyAny> = if let Some(err) = failed.error::<PyErr>() {
-        err.clone_ref(py).into_value(py).into_any()
-    } else if let Some(bytes) = failed.error::<Vec<u8>>() {
-        PyBytes::new(py, bytes).into_any().unbind()
-    } else {
-        py.None()
-    };
+    let error = error_of(py, failed.error::<PyErr>(), failed.error::<Vec<u8>>());
     (failed.index(), kind, failed.message(), signal, code, error, failed.attempts()).into_pyobject(py)
 }
 

@@ -90,13 +90,8 @@ fn outcome_of(outcome: &Bound<'_, PyAny>) -> PyResult<Result<Py<PyAny>, Fault>> 
     if tuple.get_item(0)?.is_truthy()? {
         return Ok(Ok(tuple.get_item(1)?.unbind()));
     }
-    let (kind, message, signal, code, error): (String, String, Option<i32>, Option<i32>, Bound<'_, PyAny>) = (
-        tuple.get_item(1)?.extract()?,
-        tuple.get_item(2)?.extract()?,
-        tuple.get_item(3)?.extract()?,
-        tuple.get_item(4)?.extract()?,
-        tuple.get_item(5)?,
-    );
+    let (kind, message, signal, code, error): (String, String, Option<i32>, Option<i32>, Bound<'_, PyAny>) =
+        tuple.get_slice(1, 6).extract()?;
     // How many times it ran on the cluster's machine (its retries are that machine's engine's).
     let attempts: u32 = if tuple.len() > 6 { tuple.get_item(6)?.extract()? } else { 1 };
     let kind = match kind.as_str() {
