@@ -437,9 +437,10 @@ def leak_check(first, second, warmup=5, executors=EXECUTORS):
     return rows
 
 
-def leak_problems(row, fds=4, threads=None, kids=1, rss=8 << 20, zombies=1):
-    """What grew with the number of calls beyond the tolerances: by default two descriptors per
-    idle worker (its pipes) and one more worker; the threads of one more call (a call that
+def leak_problems(row, fds=6, threads=None, kids=1, rss=8 << 20, zombies=1):
+    """What grew with the number of calls beyond the tolerances: by default one more worker and
+    the six descriptors it holds (its stdin and stdout, its control page, the pipes of its
+    output, errors and log records); the threads of one more call (a call that
     starts while the last one's threads are still on their way back to the pool starts new
     ones, which idle out after 5 s); 8 MiB of resident memory; one zombie (a worker killed at a
     timeout is reaped by the thread that held it, which on rare occasions is seen late — a

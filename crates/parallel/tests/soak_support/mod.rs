@@ -648,7 +648,8 @@ pub struct LeakRow {
 /// How much a count may differ without being a leak.
 #[derive(Clone, Copy, Debug)]
 pub struct Tolerance {
-    /// File descriptors (each idle worker process holds two pipe ends).
+    /// File descriptors (each idle worker process holds five: its stdin and stdout, its control
+    /// page, the pipes of its output and errors).
     pub fds: usize,
     /// Threads (pool threads come and go: idle ones exit after 5 s).
     pub threads: usize,
@@ -659,12 +660,12 @@ pub struct Tolerance {
 }
 
 impl Default for Tolerance {
-    /// Two descriptors per idle worker (its pipes) and one more worker; the threads of one
-    /// more call (a call that starts while the last one's threads are still on their way back
-    /// to the pool starts new ones, which idle out after 5 s); 4 MiB of resident memory (the
-    /// allocator's arenas wobble).
+    /// One more worker and the five descriptors it holds (and its two forwarding threads); the
+    /// threads of one more call (a call that starts while the last one's threads are still on
+    /// their way back to the pool starts new ones, which idle out after 5 s); 4 MiB of resident
+    /// memory (the allocator's arenas wobble).
     fn default() -> Self {
-        Tolerance { fds: 4, threads: parallel::default_thread_workers(), children: 1, rss: 4 << 20 }
+        Tolerance { fds: 5, threads: parallel::default_thread_workers(), children: 1, rss: 4 << 20 }
     }
 }
 
