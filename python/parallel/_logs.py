@@ -8,9 +8,11 @@ reaches it as one line — the record's dict as `logging.handlers.SocketHandler`
 message merged with its args, the traceback formatted into `exc_text`, `args` and `exc_info`
 None), pickled and base64-encoded — and the loggers get the parent's levels
 (PARALLEL_LOG_LEVELS), so that records the parent would drop are not even made: a task that
-logs at DEBUG costs nothing more while the parent does not want DEBUG. To keep a worker's
-records in the worker, remove the handler there (an initializer, say):
-`logging.getLogger().removeHandler(h)` for each `h` that is a `parallel._logs.ForwardHandler`.
+logs at DEBUG costs nothing more while the parent does not want DEBUG. (With a handler on its
+root logger, a task's own `logging.basicConfig()` does nothing: the parent formats the
+records.) To keep a worker's records in the worker, remove the handler there (in a task, or in
+code every worker runs first): `logging.getLogger().removeHandler(h)` for each `h` that is a
+`parallel._logs.ForwardHandler`.
 
 In the parent (`handle`, called by the engine for each line, on the thread that reads that
 worker's pipe): the record is rebuilt (`logging.makeLogRecord`) and handled by the logger of

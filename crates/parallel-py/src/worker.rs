@@ -247,23 +247,19 @@ impl PyWorker {
             out_of_band: self.out_of_band.as_ref().map(|o| o.bind(py)),
         };
         let side = &mut self.side;
-        let flush = || {
-            if let Some(flush) = &self.flush {
-                let _ = flush.call0(py);
-            }
-        };
+        let flush = self.flush.as_ref();
         let strict = side.stop_on_failure();
         let count = request.len();
         for offset in 0..count {
             if side.stops(offset) {
-                flush();
+                flush_output(py, flush);
                 return side.skipped(count - offset).map_err(os_error);
             }
             let params = request.params(offset);
             let buffers = if request.has_buffers(offset) { request.buffers(offset) } else { Ok(Vec::new()) };
             let ran = task(&mut codec, function, params, buffers, extras, single, unpicklable, released);
             if offset + 1 == count {
-                flush();
+                flush_output(py, flush);
             }
             let done = match ran {
                 Ok(Pickled::Plain(buffers, _)) if buffers.is_empty() => {
@@ -304,11 +300,21 @@ impl PyWorker {
             side.frames(frame.as_bytes(), 1).map_err(os_error)?;
             if failed && strict {
                 // The tasks after a strict call's failure never run.
-                flush();
+                flush_output(py, flush);
                 return side.skipped(count - offset - 1).map_err(os_error);
             }
         }
         Ok(())
+    }
+}
+
+/// Before a batch's last reply: the worker's `flush()`, if it has one (out of the tasks' loop:
+/// called once a batch).
+#[cold]
+#[inline(never)]
+fn flush_output(py: Python<'_>, flush: Option<&Py<PyAny>>) {
+    if let Some(flush) = flush {
+        let _ = flush.call0(py);
     }
 }
 

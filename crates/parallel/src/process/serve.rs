@@ -274,6 +274,9 @@ pub(crate) fn serve_on(
 
 /// A line the tasks printed in part (`print!`) goes to the pipe before the batch's last reply:
 /// the parent forwards it before the call returns (see [`output`](crate::process::output)).
+/// Once a batch: out of the tasks' loop.
+#[cold]
+#[inline(never)]
 fn flush_stdout() {
     let _ = io::stdout().flush();
 }

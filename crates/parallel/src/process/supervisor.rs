@@ -274,8 +274,9 @@ impl Worker {
                 }
                 Err(e) => {
                     let death = self.death(&e, Pipe::Replies);
-                    self.output.settle(); // what it printed before it died is in its pipes
-                                          // Dead now: the replies it had logged but not yet written are in.
+                    // What it printed before it died is in its pipes; and, dead now, the
+                    // replies it had logged but not yet written are in.
+                    self.output.settle();
                     let unread = self.control.unread(self.batches, received);
                     unread.into_iter().take(tasks - received).for_each(|r| reply(Incoming::Reply(r)));
                     return Err(death);
