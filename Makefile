@@ -12,7 +12,7 @@ PY_EXAMPLES := $(wildcard examples/python/*.py)
 # The venv's tools first on PATH, and maturin told which venv to install into.
 IN_VENV := VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH
 
-.PHONY: demo test fmt lint rust-test mpi-test python python-test typecheck bench bench-mpi bench-cluster bench-python bench-compare bench-progress soak fuzz
+.PHONY: demo test fmt lint publish-check rust-test mpi-test python python-test typecheck bench bench-mpi bench-cluster bench-python bench-compare bench-progress soak fuzz
 PEER_VENV := .venv-peer
 
 ## Builds what it needs and runs a tour of the features (every example, Rust then Python).
@@ -28,8 +28,8 @@ demo: python
 	done
 
 ## Format check, clippy with warnings denied, every Rust test and doctest, the type checkers,
-## every Python test.
-test: fmt lint rust-test mpi-test typecheck python-test
+## every Python test, and the crate's packaging for crates.io.
+test: fmt lint rust-test mpi-test typecheck python-test publish-check
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -40,6 +40,12 @@ lint:
 		echo "$(CARGO) clippy -p parallel --all-targets --features mpi --locked -- -D warnings"; \
 		$(CARGO) clippy -p parallel --all-targets --features mpi --locked -- -D warnings; \
 	else echo "$(MPI_MISSING)"; fi
+
+## The crate as crates.io would take it: packaged alone (its README, LICENSE, metadata) and built
+## from the package (`cargo publish --dry-run`, nothing uploaded; about a minute the first time).
+## --allow-dirty: the check is of what would be packaged, committed or not.
+publish-check:
+	$(CARGO) publish --dry-run --locked --allow-dirty -p parallel
 
 rust-test:
 	$(CARGO) test --workspace --all-targets --locked

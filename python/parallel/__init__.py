@@ -8,7 +8,7 @@ assembly live there; this package converts Python calls and values for it. See t
 
 import functools
 
-from . import _dask, _ray, exceptions  # noqa: F401 - _dask and _ray plug their executors in
+from . import _dask, _parallel, _ray, exceptions  # noqa: F401 - _dask and _ray plug their executors in
 from ._engine import (
     DASK_EXECUTOR,
     PROCESS_EXECUTOR,
@@ -56,7 +56,8 @@ __all__ = [
     "worker_state",
 ]
 
-__version__ = "0.1.0"
+# The workspace's version (Cargo.toml), compiled into the extension: it has no other home.
+__version__: str = _parallel.__version__
 
 # python-parallel 0.0.2's names for the executors.
 THREAD = THREAD_EXECUTOR

@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 DEFAULT_THREAD_WORKERS: int
+__version__: str
 
 @final
 class Call:

@@ -45,5 +45,8 @@ fn _parallel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<program::PyProgram>()?;
     m.add_class::<worker::PyWorker>()?;
     m.add("DEFAULT_THREAD_WORKERS", parallel::default_thread_workers())?;
+    // The version has one home, the workspace's Cargo.toml: the crates take it from there, the
+    // Python distribution's metadata too (maturin reads it), and `parallel.__version__` here.
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -329,6 +329,7 @@ impl<B: Backend, E, M: Mode, F> Executor<B, E, M, F> {
     /// assert_eq!(out[99], 198);
     /// ```
     #[cfg(feature = "progress")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "progress")))]
     pub fn progress(mut self) -> Self {
         self.watch = self.watch.with_bar();
         self

@@ -86,6 +86,9 @@
 //! outcome per task — enforcing the deadline — and the [`Mode`](traits::Mode) puts them back in the input's
 //! shape: `Result<output, Error>` or [`Results`].
 
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod call;
 mod completed;
 mod engine;
@@ -97,6 +100,7 @@ mod handle;
 mod inputs;
 mod mode;
 #[cfg(feature = "mpi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mpi")))]
 pub mod mpi;
 mod par;
 pub mod plumbing;
@@ -118,6 +122,7 @@ pub use crate::handle::{Handle, Observer};
 pub use crate::inputs::iter;
 pub use crate::mode::{Silent, Strict};
 #[cfg(feature = "mpi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mpi")))]
 pub use crate::mpi::mpi;
 pub use crate::par::{task, Task};
 #[doc(hidden)]
@@ -148,3 +153,8 @@ pub mod traits {
     pub use crate::process::{Owned, RemoteFn};
     pub use crate::report::{Report, Unreported};
 }
+
+/// The crate's README (what crates.io shows): its examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
