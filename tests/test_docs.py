@@ -251,6 +251,39 @@ def test_page(page, tmp_path):
             )
 
 
+# The modules whose docstrings docs/reference/python.md renders (mkdocstrings): their examples
+# (`>>>`) are on the site too, and run as doctests.
+DOCSTRING_MODULES = [
+    "parallel",
+    "parallel._engine",
+    "parallel._results",
+    "parallel._tasks",
+    "parallel._progress",
+    "parallel._initializer",
+    "parallel.exceptions",
+]
+
+
+def test_docstring_examples(tmp_path):
+    script = textwrap.dedent(
+        f"""\
+        import doctest, importlib, sys
+        failed = attempted = 0
+        for name in {DOCSTRING_MODULES!r}:
+            result = doctest.testmod(importlib.import_module(name))
+            failed += result.failed
+            attempted += result.attempted
+        print(attempted, "examples")
+        sys.exit(1 if failed or not attempted else 0)
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=PAGE_TIMEOUT
+    )
+    if run.returncode != 0:
+        pytest.fail(f"the docstrings' examples failed:\n{run.stdout}\n{run.stderr}", pytrace=False)
+
+
 def rust_pages_listed():
     """The pages crates/parallel/src/site_docs.rs includes."""
     source = SITE_DOCS_RS.read_text(encoding="utf-8")
