@@ -194,13 +194,14 @@ def normalized(out):
     return "\n".join(line.rstrip() for line in out.rstrip().splitlines())
 
 
-def failed_block(page, python_blocks, stderr, script_name):
-    """The line of the block a traceback ends in (the last frame in the page's script)."""
+def failed_block(python_blocks, stdout, stderr, script_name):
+    """The line of the block that was running when the script failed: the last whose mark
+    reached stdout, else the block of the traceback's outermost line in the page's script."""
+    started = split_output(stdout)
+    if started:
+        return max(started)
     lines = [int(n) for n in re.findall(rf'File ".*{re.escape(script_name)}", line (\d+)', stderr)]
-    if not lines:
-        return None
-    at = lines[-1]
-    inside = [b.line for b in python_blocks if b.line < at]
+    inside = [b.line for b in python_blocks if lines and b.line < lines[0]]
     return inside[-1] if inside else None
 
 
@@ -233,7 +234,7 @@ def test_page(page, tmp_path):
         timeout=PAGE_TIMEOUT,
     )
     if run.returncode != 0:
-        line = failed_block(page, python_blocks, run.stderr, script_name)
+        line = failed_block(python_blocks, run.stdout, run.stderr, script_name)
         where = f"the python block at line {line}" if line else "a python block"
         pytest.fail(
             f"{page}: {where} failed (exit code {run.returncode}; the traceback's lines in "
