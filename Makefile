@@ -12,7 +12,7 @@ PY_EXAMPLES := $(wildcard examples/python/*.py)
 # The venv's tools first on PATH, and maturin told which venv to install into.
 IN_VENV := VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH
 
-.PHONY: demo test fmt lint publish-check rust-test mpi-test python python-test typecheck bench bench-mpi bench-cluster bench-python bench-compare bench-progress soak fuzz
+.PHONY: demo test docs fmt lint publish-check rust-test mpi-test python python-test typecheck bench bench-mpi bench-cluster bench-python bench-compare bench-progress soak fuzz
 PEER_VENV := .venv-peer
 
 ## Builds what it needs and runs a tour of the features (every example, Rust then Python).
@@ -27,9 +27,10 @@ demo: python
 		$(VPY) $$ex || exit 1; \
 	done
 
-## Format check, clippy with warnings denied, every Rust test and doctest, the type checkers,
-## every Python test, and the crate's packaging for crates.io.
-test: fmt lint rust-test mpi-test typecheck python-test publish-check
+## Format check, clippy with warnings denied, every Rust test and doctest (the site's rust
+## blocks too), the type checkers, every Python test (the site's python blocks too), the site,
+## and the crate's packaging for crates.io.
+test: fmt lint rust-test mpi-test typecheck python-test docs publish-check
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -68,6 +69,15 @@ mpi-test:
 		echo "$(CARGO) test --locked -p parallel --features mpi --doc mpi" && \
 		$(CARGO) test --locked -p parallel --features mpi --doc mpi; \
 	else echo "$(MPI_MISSING)"; fi
+
+## The documentation site (mkdocs.yml, docs/): `mkdocs build --strict` into site/ (a warning
+## fails it; the Python API page is made from the docstrings in python/), then the Rust API docs
+## (cargo doc) into site/rust/, where docs/reference/rust.md links. Open site/index.html.
+docs: $(VENV)/.ready
+	NO_MKDOCS_2_WARNING=1 $(VPY) -m mkdocs build --strict --quiet
+	$(CARGO) doc --no-deps -p parallel --locked
+	rm -rf site/rust && cp -r $(or $(CARGO_TARGET_DIR),target)/doc site/rust
+	@test -f site/rust/parallel/index.html || { echo "site/rust/parallel/index.html is missing"; exit 1; }
 
 ## The local venv with the build and test tools (pinned in requirements-dev.txt).
 $(VENV)/.ready: requirements-dev.txt

@@ -249,8 +249,16 @@ class _OnExecutor:
 
 
 class _Executor(_OnExecutor):
-    """`parallel.thread` and `parallel.process`: the same functions with the executor chosen,
-    and defaults for `timeout` and `max_workers`."""
+    """`parallel.thread`, `parallel.process`, `parallel.dask` and `parallel.ray`: the same
+    functions with the executor chosen. Every keyword option of the calls is accepted, except
+    `executor=`.
+
+    >>> import parallel
+    >>> parallel.process.map(abs, [-1, -2])
+    [1, 2]
+    >>> parallel.thread.par({'one': (abs, -1), 'two': parallel.thread.future(abs, -2)})
+    {'one': 1, 'two': 2}
+    """
 
     def map(self, fn, params, **kwargs):
         """`parallel.map` on this executor."""
@@ -277,9 +285,17 @@ class _Executor(_OnExecutor):
 
 
 thread = _Executor(THREAD_EXECUTOR)
+"""`parallel.thread.map(fn, params)`, `.async_map`, `.par`, `.async_par`, `.split`, `.future`:
+the calls on threads (`THREAD_EXECUTOR`)."""
 process = _Executor(PROCESS_EXECUTOR)
-dask = _Executor(DASK_EXECUTOR)  # a `distributed` cluster: client= or the current client
-ray = _Executor(RAY_EXECUTOR)  # the connected Ray (or `ray.init()`'s own)
+"""`parallel.process.map(fn, params)` and the other calls on worker processes
+(`PROCESS_EXECUTOR`)."""
+dask = _Executor(DASK_EXECUTOR)
+"""`parallel.dask.map(fn, params, client=...)` and the other calls on a Dask cluster
+(`DASK_EXECUTOR`): `client=` or the current client."""
+ray = _Executor(RAY_EXECUTOR)
+"""`parallel.ray.map(fn, params)` and the other calls on Ray (`RAY_EXECUTOR`): the connected
+Ray, or `ray.init()`'s own."""
 
 
 class _BoundExecutor(_OnExecutor):
@@ -307,7 +323,16 @@ class _BoundExecutor(_OnExecutor):
 class ParallelCallable:
     """A function decorated with `@parallel.decorate`: still callable as before, with
     `.map(params)`, `.async_map(params)`, `.future(*args, **kwargs)` and the `.thread` and
-    `.process` forms of `map`."""
+    `.process` forms of `map` and `async_map` (`f.thread.map(params)`,
+    `f.process.async_map(params)`, each with `.future` too).
+
+    >>> import parallel
+    >>> @parallel.decorate
+    ... def double(x):
+    ...     return 2 * x
+    >>> double(4), double.map([1, 2]), double.process.map({'a': 3})
+    (8, [2, 4], {'a': 6})
+    """
 
     def __init__(self, fn, executor=THREAD_EXECUTOR, timeout=None, max_workers=None):
         if not callable(fn):

@@ -60,9 +60,18 @@ class ExecutorStrategy(str, enum.Enum):
 
 
 THREAD_EXECUTOR = ExecutorStrategy.THREAD_EXECUTOR
+"""Threads of this process (the default): for I/O, code that releases the GIL, and cheap tasks.
+The engine's pool bounds each call to `max_workers` threads (default min(32, cores + 4))."""
 PROCESS_EXECUTOR = ExecutorStrategy.PROCESS_EXECUTOR
+"""Worker processes of this machine (default one per core): for CPU-bound Python, and for code
+that may crash, hang or leak: a task that crashes its worker or passes its `task_timeout` fails
+alone, and its worker is replaced."""
 DASK_EXECUTOR = ExecutorStrategy.DASK_EXECUTOR
+"""A Dask cluster (`client=`, or the current `distributed` client): batches of tasks, each run
+in worker processes of the machine that takes it (the extra `parallel-rs[dask]`)."""
 RAY_EXECUTOR = ExecutorStrategy.RAY_EXECUTOR
+"""A Ray cluster (the connected Ray, or `ray.init()`'s own): batches of tasks, each run in
+worker processes of the machine that takes it (the extra `parallel-rs[ray]`)."""
 
 
 def executor_of(executor):
@@ -382,7 +391,16 @@ class AsyncCall:
     `timeout` seconds — 0 only looks — and the first failure unless the call is silent); `done()` says whether
     it has ended; `cancel()` stops it (tasks not started never run; process workers running
     its tasks are killed); `shutdown(wait=True)` waits for it; as a context manager it is
-    waited for on exit.
+    waited for on exit (and cancelled when the block raises). `await call` gives what
+    `results()` returns without blocking the event loop, and `async for key, value in call`
+    what `as_completed()` gives.
+
+    >>> import parallel
+    >>> call = parallel.async_map(abs, [-1, -2, -3])
+    >>> call.results()
+    [1, 2, 3]
+    >>> call.done(), call.progress()
+    (True, Progress(done=3, failed=0, total=3))
     """
 
     def __init__(self, executor, keys, tasks, options, silent, progress=None):
@@ -414,7 +432,10 @@ class AsyncCall:
             self._call.cancel()
 
     def results(self, timeout=None, silent=None):
-        """The results, once every task has ended; see the class documentation."""
+        """The results, once every task has ended: a `ListResult` or a `DictResult`, as the
+        blocking call returns. `timeout` (seconds) raises `TimeoutException` if the call has
+        not ended by then (the call goes on; 0 only looks); `silent` (default: the call's own)
+        says whether a failure is raised or kept in place as a `FailedTask`."""
         if silent is None:
             silent = self.silent
         timeout = seconds("timeout", timeout, zero=True)  # 0: the results if done, at once

@@ -17,10 +17,24 @@ class FailedTask:
 
     Two failed tasks are equal when their arguments are equal and their exceptions have the
     same type and arguments (or compare equal, as two `TimeoutException`s always do), so a test
-    can write what it expects::
+    can write what it expects:
 
-        assert r2 == parallel.FailedTask(params=('a', 5), ex=TypeError("unsupported operand ..."))
-        assert r3 == parallel.FailedTask(params=(1, 'a'), ex=TimeoutException())
+    >>> import parallel
+    >>> def add(x, y):
+    ...     return x + y
+    >>> results = parallel.map(add, [(2, 3), ('a', 5)], silent=True)
+    >>> results[1] == parallel.FailedTask(
+    ...     params=('a', 5), ex=TypeError('can only concatenate str (not "int") to str'))
+    True
+    >>> results[1].key, results[1].attempts
+    (1, 1)
+
+    Attributes:
+        params: The task's positional arguments (a tuple).
+        kwargs: Its keyword arguments (a dict; the call's `extras` included).
+        ex: The exception it raised; `exc` is the same.
+        key: Which task: its index in a list input, its key in a dict input.
+        attempts: How many times it ran: 1, or more with `retries=`.
     """
 
     __slots__ = ("params", "kwargs", "ex", "key", "attempts")

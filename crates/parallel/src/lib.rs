@@ -109,6 +109,9 @@ mod process;
 mod progress;
 mod report;
 mod results;
+/// The documentation site's pages with rust blocks, run as doctests (docs/, `make docs`).
+#[cfg(doctest)]
+mod site_docs;
 mod thread;
 
 pub use crate::completed::{AsCompleted, AsCompletedStream};
