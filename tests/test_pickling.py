@@ -140,6 +140,45 @@ def test_the_scripts_own_classes_cross_to_process_workers(tmp_path, stdin):
     assert (done.stdout + done.stderr).count("top level ran") == 1
 
 
+SPAWNED_CHILD_SCRIPT = """
+import dataclasses
+import multiprocessing
+
+import parallel
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+
+
+def double(p):
+    return Point(p.x * 2)
+
+
+def child(queue):
+    # In a child of multiprocessing's spawn the script is the module `__mp_main__`.
+    queue.put([parallel.process.map(double, [Point(1), Point(2)]), parallel.process.map(lambda p: p.x, [Point(3)])])
+
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=child, args=(queue,))
+    process.start()
+    print(queue.get(timeout=100))
+    process.join()
+    print("exit", process.exitcode)
+"""
+
+
+def test_a_spawned_childs_script_functions_and_classes_cross_to_process_workers(tmp_path):
+    # A Dask worker of a LocalCluster with processes=True is such a child too.
+    _, done = run_user_script(SPAWNED_CHILD_SCRIPT, tmp_path, stdin=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[[Point(x=2), Point(x=4)], [3]]", "exit 0"]
+
+
 # --- what cannot be pickled is named, never a hang -----------------------------------------
 
 def test_an_unpicklable_function_is_a_clear_error():

@@ -4,7 +4,9 @@
   what plain pickle cannot do, or must not: a pickle that names `__main__` would be resolved in
   the worker's `__main__`, which is not the caller's script, so classes and functions of the
   script travel by value instead (dataclasses, enums, exceptions, in arguments and in values).
-  The check is a substring search of the pickle, so the common case pays nothing more.
+  The check is a substring search of the pickle, so the common case pays nothing more. In a
+  child started by multiprocessing's spawn (a Dask worker too) the script is `__mp_main__`,
+  which a worker process cannot import either: it goes by value the same way.
 * cloudpickle rebuilds a function's code with `co_filename` set to "<dynamic-code>" (for
   deterministic payloads); `cloud_dumps` keeps the real file name, so a worker's traceback
   names the script's file and `linecache` finds its source lines.
@@ -25,8 +27,10 @@ __all__ = ["dumps", "cloud_dumps", "describe", "exception_payload", "load_except
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 
-# How a pickle names the module of a class or function defined in the caller's script.
-_MAIN = b"__main__"
+# How a pickle names the module of a class or function defined in the caller's script: in
+# `__main__`, or in `__mp_main__` (the script of a parent that started this process with
+# multiprocessing's spawn). One search finds both.
+_MAIN = b"_main__"
 # Values that cannot refer to `__main__`: their pickles need no search.
 _ATOMS = frozenset({int, float, str, bytes, bool, type(None), complex})
 
@@ -75,9 +79,28 @@ def _pickler_class():
 def cloud_dumps(obj):
     """`obj` pickled by cloudpickle (functions and classes of `__main__` by value), code
     objects keeping their file names."""
+    pickler = _pickler_class()
+    _by_value_mp_main()
     out = io.BytesIO()
-    _pickler_class()(out, protocol=PROTOCOL).dump(obj)
+    pickler(out, protocol=PROTOCOL).dump(obj)
     return out.getvalue()
+
+
+_mp_main = None
+
+
+def _by_value_mp_main():
+    """In a child started by multiprocessing's spawn, the parent's script is the module
+    `__mp_main__` (it is put in `sys.modules` after the script's top level ran, so this is
+    checked when pickling, not at import): cloudpickle sends what it defines by value, as it
+    does for `__main__`, since a worker process cannot import it."""
+    global _mp_main
+    module = sys.modules.get("__mp_main__")
+    if module is not None and module is not _mp_main:
+        import cloudpickle
+
+        cloudpickle.register_pickle_by_value(module)
+        _mp_main = module
 
 
 def _text(obj):

@@ -143,7 +143,9 @@ impl Pickling {
             fallback: fallback.clone().unbind(),
             pickle: Pickler::lending(),
             out_of_band: Py::new(py, OutOfBand::new())?,
-            main: PyBytes::new(py, b"__main__").unbind(),
+            // `__main__`, or `__mp_main__` (the script in a child of multiprocessing's spawn, a
+            // Dask worker too): one search finds both (`_pickling._MAIN`).
+            main: PyBytes::new(py, b"_main__").unbind(),
         })
     }
 
@@ -214,7 +216,8 @@ impl Pickling {
 /// The pickles of `items` (a list, a range or another sequence), one per task: each item as
 /// `wrap` says (0: itself, 1: its one argument `((item,), None)`, 2: spread into arguments
 /// `(tuple(item), None)`). Plain values are pickled here ([`crate::pickles`]); any other
-/// object is `dumps(obj, protocol)`, unless that raises or its pickle names `__main__`: then
+/// object is `dumps(obj, protocol)`, unless that raises or its pickle names `__main__` (or
+/// `__mp_main__`): then
 /// `fallback(index, obj)`, which returns the bytes to send (the caller's rules: cloudpickle,
 /// or a stand-in that fails the task). With `lazy`, they are pickled later, by
 /// [`run_program`], while the call runs: the workers start on the first tasks while the caller
