@@ -29,6 +29,9 @@ pub struct GuideParameters;
 #[doc = include_str!("../../../docs/guide/errors.md")]
 pub struct GuideErrors;
 
+#[doc = include_str!("../../../docs/rust.md")]
+pub struct Rust;
+
 #[doc = include_str!("../../../docs/choosing-an-executor.md")]
 pub struct ChoosingAnExecutor;
 
