@@ -66,6 +66,21 @@ def run_user_script(script, tmp_path, stdin):
     return path, done
 
 
+def children(pid=None):
+    """The pids of the direct children of process `pid` (this one by default), from each of its
+    threads' /proc list; a thread that ends while they are read (an idle pool thread exits
+    after 5 s) has none left: its children belong to the process's other threads."""
+    pid = pid or os.getpid()
+    found = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found.update(int(p) for p in f.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
 def descendants(pid):
     """The pids of every process below `pid` (its children, theirs, ...)."""
     children = {}

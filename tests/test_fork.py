@@ -16,14 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PRELUDE = """
 import os, signal, sys, time
 import parallel
-
-def children(pid=None):
-    pid = pid or os.getpid()
-    found = set()
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/children") as f:
-            found.update(int(p) for p in f.read().split())
-    return found
+from helpers import children
 
 def alive(pid):
     try:

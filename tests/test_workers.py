@@ -12,15 +12,7 @@ import time
 import parallel
 
 import workload
-from helpers import HERE, alive, run_script, wait_gone
-
-
-def children():
-    found = set()
-    for tid in os.listdir(f"/proc/{os.getpid()}/task"):
-        with open(f"/proc/{os.getpid()}/task/{tid}/children") as f:
-            found.update(int(p) for p in f.read().split())
-    return found
+from helpers import HERE, alive, children, run_script, wait_gone
 
 
 def test_a_burst_of_calls_leaves_at_most_one_idle_worker_per_core():
