@@ -1,14 +1,12 @@
 //! A call in flight, as Python sees it: [`Call`] waits with the GIL released, answers Ctrl-C
 //! within a slice of [`POLL`], and turns the engine's outcomes into Python values.
 
-use std::ffi::{c_int, c_void};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use parallel::plumbing::{Arrivals, Arrived, Backend, Payload, Program};
 use parallel::{Executor, FailedTask, FailureKind, Handle, Observer};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 
@@ -182,7 +180,7 @@ impl IntoValue for Payload {
                 Some(loads) => match loads.plain.load(self.bytes()) {
                     Some(value) => Ok(value),
                     // Lent, not copied: a large value's pickle (an array) is not doubled.
-                    None => loads.loads.call1((Bound::new(py, Pickled(self.into_parts().0))?,)),
+                    None => buffers::loads_pickled(&loads.loads, self.into_parts().0),
                 },
             };
         }
@@ -191,37 +189,6 @@ impl IntoValue for Payload {
         };
         let (bytes, buffers) = self.into_parts();
         buffers::load(&mut loads.plain, &loads.loads, &bytes, buffers)
-    }
-}
-
-/// A value's pickle as the engine handed it over, lent to `loads` through the buffer protocol
-/// (read-only), without a copy; freed when the last view of it is released.
-#[pyclass(frozen, module = "parallel._parallel", name = "Pickled")]
-pub(crate) struct Pickled(Vec<u8>);
-
-#[pymethods]
-impl Pickled {
-    /// # Safety
-    /// Called by Python with a `view` to fill.
-    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
-        let data = &slf.get().0;
-        // SAFETY: `view` is the buffer Python asks to fill. The bytes live as long as `slf`,
-        // of which the view takes a reference (`view.obj`), and nothing writes them: the view
-        // is read-only (a request for a writable one fails here, with Python's BufferError).
-        let filled = unsafe {
-            ffi::PyBuffer_FillInfo(
-                view,
-                slf.as_ptr(),
-                data.as_ptr() as *mut c_void,
-                data.len() as ffi::Py_ssize_t,
-                1,
-                flags,
-            )
-        };
-        if filled == -1 {
-            return Err(PyErr::fetch(slf.py()));
-        }
-        Ok(())
     }
 }
 

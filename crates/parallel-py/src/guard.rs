@@ -34,10 +34,49 @@ extern "C-unwind" {
         args: *mut ffi::PyObject,
         kwargs: *mut ffi::PyObject,
     ) -> *mut ffi::PyObject;
+
+    /// CPython's `PyObject_CallFunctionObjArgs` (its arguments end with a null), declared
+    /// likewise. It calls through vectorcall without a tuple of the arguments, in the limited
+    /// API of every version (`PyObject_Vectorcall` is there from 3.12 only).
+    #[link_name = "PyObject_CallFunctionObjArgs"]
+    fn object_call_args_unwinding(callable: *mut ffi::PyObject, ...) -> *mut ffi::PyObject;
+}
+
+/// `callable(*args, **kwargs)`, by a call that lets the forced unwinding of `pthread_exit`
+/// pass (for callers inside [`guarded`]; PyO3's `call` declares `PyObject_Call` `extern "C"`,
+/// through which that unwinding stops the whole process with `SIGABRT`).
+pub(crate) fn call<'py>(
+    callable: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let kwargs = kwargs.map_or(std::ptr::null_mut(), Bound::as_ptr);
+    // SAFETY: the GIL is held (`callable`'s lifetime); `callable`, `args` and `kwargs` (or
+    // null) are live objects borrowed for the call, `args` a tuple and `kwargs` a dict, as
+    // `PyObject_Call` requires; its answer is a new reference, or null with an exception set,
+    // which `from_owned_ptr_or_err` takes either way.
+    unsafe {
+        let answer = object_call_unwinding(callable.as_ptr(), args.as_ptr(), kwargs);
+        Bound::from_owned_ptr_or_err(callable.py(), answer)
+    }
+}
+
+/// `callable(arg)`, as [`call`] does it, through vectorcall: the hot call of a thread task
+/// (PyO3's `call1` makes a tuple of the argument and calls `PyObject_Call` under the limited
+/// API before 3.12).
+pub(crate) fn call1<'py>(callable: &Bound<'py, PyAny>, arg: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: the GIL is held; `callable` and `arg` are live objects borrowed for the call,
+    // and the arguments end with the null the function requires. Its answer is a new
+    // reference, or null with an exception set, which `from_owned_ptr_or_err` takes.
+    unsafe {
+        let answer = object_call_args_unwinding(callable.as_ptr(), arg.as_ptr(), std::ptr::null_mut::<ffi::PyObject>());
+        Bound::from_owned_ptr_or_err(callable.py(), answer)
+    }
 }
 
 /// `callable(*args, **kwargs)`, guarded against the interpreter's exit like [`guarded`], by a
-/// call that lets the forced unwinding of `pthread_exit` reach the guard from any caller.
+/// call that lets the forced unwinding of `pthread_exit` reach the guard from any caller
+/// ([`call`]).
 ///
 /// A cluster batch waits for its cluster in Python for seconds: at the exit of an interpreter
 /// with a call still running, its thread is ended there (a call through PyO3's `call` stopped
@@ -47,18 +86,7 @@ pub(crate) fn call_guarded<'py>(
     args: &Bound<'py, PyTuple>,
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let py = callable.py();
-    let kwargs = kwargs.map_or(std::ptr::null_mut(), Bound::as_ptr);
-    guarded(py, &mut |py| {
-        // SAFETY: the GIL is held (`py`); `callable`, `args` and `kwargs` (or null) are live
-        // objects borrowed for the call, `args` a tuple and `kwargs` a dict, as
-        // `PyObject_Call` requires; its answer is a new reference, or null with an exception
-        // set, which `from_owned_ptr_or_err` takes either way.
-        unsafe {
-            let answer = object_call_unwinding(callable.as_ptr(), args.as_ptr(), kwargs);
-            Bound::from_owned_ptr_or_err(py, answer)
-        }
-    })
+    guarded(callable.py(), &mut |_| call(callable, args, kwargs))
 }
 
 /// Parks the thread forever if dropped while the stack unwinds without a Rust panic.
