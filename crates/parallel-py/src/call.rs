@@ -394,10 +394,14 @@ impl Call {
         }
         let assembly = assembly.as_ref().expect("made above");
         let (list, failures) = (assembly.list.bind(py), assembly.failures.bind(py));
+        // Its length, kept here rather than asked of the list for each outcome (a call, under
+        // the limited API); nothing else changes the list meanwhile.
+        let mut len = list.len();
         self.take(py, tap, &mut |index, outcome| {
             // A streamed call's list grows as its tasks arrive (in about their order).
-            while list.len() <= index {
+            while len <= index {
                 list.append(py.None())?;
+                len += 1;
             }
             match outcome {
                 Outcome::Value(value) => list.set_item(index, value),

@@ -56,6 +56,20 @@ fn utf8<'a>(s: &'a Bound<'_, PyString>) -> Option<Cow<'a, [u8]>> {
     }
 }
 
+/// The value of `obj`, an exact `int`, if it fits in 64 bits (else `pickle` writes it). No type
+/// check of its own: under the limited API, `extract::<i64>()` asks the type's flags through a
+/// call, once per value.
+fn int64(obj: &Bound<'_, PyAny>) -> Option<i64> {
+    let mut overflow = 0;
+    // SAFETY: the GIL is held and `obj` is a live `int` (exact, checked by the caller): the
+    // function says in `overflow` that the value does not fit, and sets no exception for it.
+    let n = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
+    if n == -1 && PyErr::take(obj.py()).is_some() {
+        return None; // not for an int: as `extract` would have failed
+    }
+    (overflow == 0).then_some(n)
+}
+
 // The opcodes of `pickle` (Lib/pickle.py) that plain values use.
 const PROTO: u8 = 0x80;
 const FRAME: u8 = 0x95;
@@ -176,7 +190,7 @@ impl Pickler {
         if obj.is_none() {
             self.out.push(NONE);
         } else if obj.is_exact_instance_of::<PyInt>() {
-            let Ok(n) = obj.extract::<i64>() else { return false };
+            let Some(n) = int64(obj) else { return false };
             self.int(n);
         } else if let Ok(s) = obj.cast_exact::<PyString>() {
             // Strings with lone surrogates have no UTF-8: pickle writes them "surrogatepass".

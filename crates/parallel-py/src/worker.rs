@@ -331,11 +331,12 @@ fn task<'py>(
 ) -> Result<Pickled<'py>, Stage<'py>> {
     let buffers = buffers.map_err(|e| Stage::Unpickle(os_error(e)))?;
     let task = codec.load(params, buffers, released).map_err(Stage::Unpickle)?;
-    if task.get_type().is(unpicklable) {
+    // The type's pointer, not a reference to it (which the limited API counts by calls).
+    if task.get_type_ptr() == unpicklable.as_ptr().cast() {
         return Err(Stage::Unpicklable(task));
     }
     let (value, f) = match function {
-        Some(f) if single => (f.call1((&task,)), None),
+        Some(f) if single => (crate::guard::call1(f, &task), None),
         _ => {
             let (f, args, kwargs) = match function {
                 Some(f) => {
