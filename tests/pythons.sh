@@ -40,8 +40,9 @@ find_python() {
     candidates+=("/usr/local/bin/python$v" "/usr/bin/python$v")
     for c in "${candidates[@]}"; do
         [ -x "$c" ] || continue
+        # The interpreter itself (a pyenv shim on PATH answers with the one it runs).
         if [ "$("$c" -c 'import sys, venv; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$v" ]; then
-            echo "$c"
+            "$c" -c 'import sys; print(sys.executable)'
             return 0
         fi
     done
