@@ -94,7 +94,7 @@ sdist: $(VENV)/.ready
 ## The wheel of `make wheel` on each CPython 3.9-3.13 found (python3.X on PATH, ~/.pyenv/versions):
 ## a fresh .venv-py3.X each, with requirements-test-pythons.txt, and the whole Python test suite
 ## but the type checkers' two tests (those run in `make test`); it prints what it found, ran and
-## missed, and per version what did not run and why (tests/pythons.sh). About 4 minutes a version.
+## missed, and per version what did not run and why (tests/pythons.sh). About 4-5 minutes a version.
 test-pythons: wheel
 	bash tests/pythons.sh $(DIST)
 
