@@ -18,8 +18,11 @@ from helpers import HERE, alive, run_script, wait_gone
 def children():
     found = set()
     for tid in os.listdir(f"/proc/{os.getpid()}/task"):
-        with open(f"/proc/{os.getpid()}/task/{tid}/children") as f:
-            found.update(int(p) for p in f.read().split())
+        try:
+            with open(f"/proc/{os.getpid()}/task/{tid}/children") as f:
+                found.update(int(p) for p in f.read().split())
+        except FileNotFoundError:
+            pass  # a thread that ended since the listing (its children, if any, are its process's)
     return found
 
 
