@@ -12,7 +12,7 @@ PY_EXAMPLES := $(wildcard examples/python/*.py)
 # The venv's tools first on PATH, and maturin told which venv to install into.
 IN_VENV := VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH
 
-.PHONY: demo test docs fmt lint publish-check rust-test mpi-test python python-test typecheck bench bench-mpi bench-cluster bench-python bench-compare bench-progress soak fuzz
+.PHONY: demo test docs fmt lint publish-check rust-test mpi-test python python-test typecheck wheel sdist test-pythons bench bench-mpi bench-cluster bench-python bench-compare bench-progress bench-abi3 soak fuzz
 PEER_VENV := .venv-peer
 
 ## Builds what it needs and runs a tour of the features (every example, Rust then Python).
@@ -93,6 +93,27 @@ python: $(VENV)/.ready
 python-test: python
 	$(VPY) -m pytest -q tests
 
+## One wheel for every CPython from 3.9 on (the stable ABI: `abi3`), built into dist/ by the
+## venv's maturin (out of the venv: nothing is installed; the wheels in dist/ before it are removed).
+DIST := dist
+OUT_OF_VENV := env -u VIRTUAL_ENV
+wheel: $(VENV)/.ready
+	rm -f $(DIST)/parallel_rs-*.whl
+	$(OUT_OF_VENV) $(VENV)/bin/maturin build --release --locked --out $(DIST)
+
+## The source distribution: the workspace (its Cargo.toml and Cargo.lock, both crates), python/,
+## pyproject.toml and README.md (there is no LICENSE file: pyproject.toml names MIT); `pip install dist/parallel_rs-*.tar.gz` builds it with cargo.
+sdist: $(VENV)/.ready
+	rm -f $(DIST)/parallel_rs-*.tar.gz
+	$(OUT_OF_VENV) $(VENV)/bin/maturin sdist --out $(DIST)
+
+## The wheel of `make wheel` on each CPython 3.9-3.13 found (python3.X on PATH, ~/.pyenv/versions):
+## a fresh .venv-py3.X each, with requirements-test-pythons.txt, and the whole Python test suite
+## but the type checkers' two tests (those run in `make test`); it prints what it found, ran and
+## missed, and per version what did not run and why (tests/pythons.sh). About 4-5 minutes a version.
+test-pythons: wheel
+	bash tests/pythons.sh $(DIST)
+
 # What the type checkers read: the stubs, the examples and the typed usage file (their settings
 # are in tests/typing/). The package is read from python/, so no build is needed.
 TYPECHECKED := python/parallel/__init__.pyi python/parallel/_parallel.pyi python/parallel/exceptions.pyi \
@@ -141,6 +162,14 @@ bench-compare: python
 ## of the median paired ratios with / without against the 1.05x target (about 30 s on 2 cores).
 bench-progress: python
 	$(VPY) benches/python/progress_cost.py --pairs $(PAIRS)
+
+## What the stable ABI costs on the hot paths: 100,000 no-op tasks on threads and on processes,
+## the abi3 wheel against a version-specific build of the same source for CPython 3.11
+## (ABI3_PYTHON), alternated for ABI3_PAIRS pairs (default 21): a table of the median paired
+## ratios abi3 / version-specific against the 1.03x target (about 10 minutes, with both builds).
+ABI3_PAIRS ?= 21
+bench-abi3: $(VENV)/.ready
+	$(VPY) benches/python/abi3_cost.py --pairs $(ABI3_PAIRS) $(if $(ABI3_PYTHON),--python $(ABI3_PYTHON))
 
 ## The Dask and Ray executors against Client.map, joblib's Dask backend, Ray tasks,
 ## ray.util.multiprocessing.Pool and a plain loop, on a local cluster of each (127.0.0.1 only),

@@ -41,8 +41,15 @@ def dask_client():
     made the current client: a test that wants one says `with dask_client.as_current():`."""
     import distributed
 
+    # Its HTTP servers on the loopback too: distributed before 2024.12 (CPython 3.9's) starts
+    # them on every interface even with `dashboard_address=None`.
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address="127.0.0.1:0",
+        worker_dashboard_address="127.0.0.1:0",
+        host="127.0.0.1",
     ) as cluster, distributed.Client(cluster, set_as_default=False) as client:
         yield client
 

@@ -8,6 +8,7 @@ task, extras reach every task, and pickles written or read in Rust mean what pic
 
 import collections
 import enum
+import gc
 import math
 import pickle
 import threading
@@ -393,15 +394,23 @@ def test_a_pickle_pickle_must_read_is_lent_to_it_and_outlives_the_call_if_kept()
     from parallel._engine import _program
     from parallel._protocol import ENTRY_SINGLE
 
+    # bytearray(100_000) pickles in band (it is under the size of shared memory): a large
+    # pickle, lent; bytearray(2)'s is small, copied into bytes.
     call = _parallel.run_program(
-        _program(), ENTRY_SINGLE + pickle.dumps(bytearray), b"", [pickle.dumps(3), pickle.dumps(2)], loads=memoryview
+        _program(), ENTRY_SINGLE + pickle.dumps(bytearray), b"", [pickle.dumps(100_000), pickle.dumps(2)], loads=memoryview
     )
     views = call.wait(30)[1]
     del call
-    assert [pickle.loads(v) for v in views] == [bytearray(3), bytearray(2)]
-    assert views[0].readonly and type(views[0].obj).__name__ == "Pickled"
-    with pytest.raises((BufferError, TypeError)):  # read-only: no writable view of it
-        _writable(views[1])
+    assert [pickle.loads(v) for v in views] == [bytearray(100_000), bytearray(2)]
+    assert views[0].readonly and views[1].readonly and type(views[1].obj) is bytes
+    for view in views:
+        with pytest.raises((BufferError, TypeError)):  # read-only: no writable view of it
+            _writable(view)
+    # A view made from the lent one keeps its bytes alive once every other is gone.
+    kept = memoryview(views[0])
+    del views
+    gc.collect()
+    assert pickle.loads(kept) == bytearray(100_000)
 
 
 def _writable(view):

@@ -3,6 +3,7 @@
 user checks is that they arrive equal, of the same type, writable, private to each side, that
 a worker dying right after such a value loses nothing, and that no descriptor is left behind."""
 
+import gc
 import os
 import subprocess
 import sys
@@ -58,6 +59,7 @@ def descriptors():
 def test_arrays_cross_both_ways_equal_and_writable():
     xs = arrays(6)
     out = parallel.process.map(double, xs, max_workers=2)
+    gc.collect()  # the memory of a result lives as long as the result
     assert all(np.array_equal(o, x * 2) for o, x in zip(out, xs))
     assert all(o.dtype == np.float64 and o.shape == x.shape for o, x in zip(out, xs))
     out[0][0] = -1.0  # a result is the caller's own, writable array

@@ -107,8 +107,20 @@ def _started(key):
     return False
 
 
+class _Items:
+    """A batch's items as one opaque argument of its Dask task: dask before 2024.12 (the last
+    release for CPython 3.9 is 2024.8) runs, as a task of its own, any tuple in a task's
+    arguments whose first item is callable — what a batch's `(function, args, kwargs)` items are."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = items
+
+
 def dask_batch(common, items, local, key):
-    """A batch, run on a Dask worker (`key`: the batch's own)."""
+    """A batch, run on a Dask worker (`key`: the batch's own; `items` in `_Items`)."""
+    items = items.items
     if _started(key):
         message = "the Dask worker running the task's batch died; it is not run again"
         return [(False, "crashed", message, None, None, None)] * len(items), None
@@ -128,7 +140,9 @@ class DaskRunner(Runner):
 
     def run(self, indices, stopped):
         key = f"{self.call}-{indices[0]}"
-        future = self.client.submit(dask_batch, self.shared, self.items(indices), self.local, key, key=key, pure=False, retries=0)
+        future = self.client.submit(
+            dask_batch, self.shared, _Items(self.items(indices)), self.local, key, key=key, pure=False, retries=0
+        )
         done = threading.Event()
         future.add_done_callback(lambda _: done.set())
         try:

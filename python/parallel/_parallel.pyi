@@ -180,11 +180,11 @@ class OutOfBand:
     def __new__(cls) -> Self: ...
     def __call__(self, buffer: Any) -> bool: ...
 
-# A buffer that crossed through shared memory, for pickle.loads's `buffers`.
+# The owner of a buffer that crossed through shared memory: pickle.loads's `buffers` are
+# writable memoryviews of its bytes, which keep it alive.
 @final
 class SharedBuffer:
     def __len__(self) -> int: ...
-    def __buffer__(self, flags: int) -> memoryview: ...
 @final
 class Worker:
     # `flush()`: called before each batch's last reply.

@@ -220,8 +220,16 @@ def _resolve(module, qualname):
 
 
 def _note(exc, text):
-    """Adds `text` to the notes a traceback of `exc` prints (Python 3.11+), once."""
-    if hasattr(exc, "add_note") and text not in (getattr(exc, "__notes__", None) or ()):
+    """Adds `text` to the notes a traceback of `exc` prints (Python 3.11+; nothing before), once.
+    The exception's own `__getattr__` may raise anything: urllib's `HTTPError` made without a
+    file raises `KeyError` for any attribute it lacks (`add_note` on Python 3.9 and 3.10)."""
+    if not hasattr(BaseException, "add_note"):
+        return
+    try:
+        notes = getattr(exc, "__notes__", None) or ()
+    except Exception:
+        notes = ()
+    if text not in notes:
         exc.add_note(text)
 
 

@@ -1,14 +1,12 @@
 //! A call in flight, as Python sees it: [`Call`] waits with the GIL released, answers Ctrl-C
 //! within a slice of [`POLL`], and turns the engine's outcomes into Python values.
 
-use std::ffi::{c_int, c_void};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use parallel::plumbing::{Arrivals, Arrived, Backend, Payload, Program};
 use parallel::{Executor, FailedTask, FailureKind, Handle, Observer};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 
@@ -18,6 +16,12 @@ use crate::stream::Streamed;
 
 /// How often a waiting call looks for signals (Ctrl-C): well under the 0.5 s it promises.
 const POLL: Duration = Duration::from_millis(50);
+
+/// How many outcomes, about, one `next_outcomes` hands out at most (whole chunks): the rest
+/// wait in the engine's form, a few words each, rather than all at once as Python objects in
+/// one list — which, for a consumer slower than the workers (a loaded machine), grew to
+/// millions of outcomes, and its next one larger still.
+const HAND_OUT: usize = 1 << 16;
 
 /// A call's options, checked.
 pub(crate) struct Options {
@@ -182,7 +186,7 @@ impl IntoValue for Payload {
                 Some(loads) => match loads.plain.load(self.bytes()) {
                     Some(value) => Ok(value),
                     // Lent, not copied: a large value's pickle (an array) is not doubled.
-                    None => loads.loads.call1((Bound::new(py, Pickled(self.into_parts().0))?,)),
+                    None => buffers::loads_pickled(&loads.loads, self.into_parts().0),
                 },
             };
         }
@@ -191,37 +195,6 @@ impl IntoValue for Payload {
         };
         let (bytes, buffers) = self.into_parts();
         buffers::load(&mut loads.plain, &loads.loads, &bytes, buffers)
-    }
-}
-
-/// A value's pickle as the engine handed it over, lent to `loads` through the buffer protocol
-/// (read-only), without a copy; freed when the last view of it is released.
-#[pyclass(frozen, module = "parallel._parallel", name = "Pickled")]
-pub(crate) struct Pickled(Vec<u8>);
-
-#[pymethods]
-impl Pickled {
-    /// # Safety
-    /// Called by Python with a `view` to fill.
-    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
-        let data = &slf.get().0;
-        // SAFETY: `view` is the buffer Python asks to fill. The bytes live as long as `slf`,
-        // of which the view takes a reference (`view.obj`), and nothing writes them: the view
-        // is read-only (a request for a writable one fails here, with Python's BufferError).
-        let filled = unsafe {
-            ffi::PyBuffer_FillInfo(
-                view,
-                slf.as_ptr(),
-                data.as_ptr() as *mut c_void,
-                data.len() as ffi::Py_ssize_t,
-                1,
-                flags,
-            )
-        };
-        if filled == -1 {
-            return Err(PyErr::fetch(slf.py()));
-        }
-        Ok(())
     }
 }
 
@@ -234,12 +207,13 @@ trait Tapped: Send {
     /// Waits up to `timeout` (without the GIL) for outcomes to arrive, keeping them; `true` if
     /// some did.
     fn wait_arrival(&mut self, timeout: Duration) -> bool;
-    /// The outcomes kept, taken: `sink` gets each task's index and its Python value, or its
-    /// failure; returns how many.
+    /// The outcomes kept, taken, chunk by chunk until at least `most` are (the rest stay kept):
+    /// `sink` gets each task's index and its Python value, or its failure; returns how many.
     fn take<'py>(
         &mut self,
         py: Python<'py>,
         values: &Values,
+        most: usize,
         sink: &mut dyn FnMut(usize, Outcome<'py>) -> PyResult<()>,
     ) -> PyResult<usize>;
     /// How the call ended, once it has (every outcome of a call that is `Done` is in).
@@ -256,16 +230,16 @@ struct Tap<V> {
     handle: Option<Handle<parallel::plumbing::Ended>>,
     ended: Option<parallel::plumbing::Ended>,
     arrivals: Arrivals<V>,
-    kept: Vec<Arrived<V>>,
+    kept: std::collections::VecDeque<Arrived<V>>,
 }
 
 impl<V: IntoValue> Tapped for Tap<V> {
     fn wait_arrival(&mut self, timeout: Duration) -> bool {
         match self.arrivals.next_timeout(timeout) {
             Some(arrived) => {
-                self.kept.push(arrived);
+                self.kept.push_back(arrived);
                 while let Some(more) = self.arrivals.try_next() {
-                    self.kept.push(more);
+                    self.kept.push_back(more);
                 }
                 true
             }
@@ -277,14 +251,16 @@ impl<V: IntoValue> Tapped for Tap<V> {
         &mut self,
         py: Python<'py>,
         values: &Values,
+        most: usize,
         sink: &mut dyn FnMut(usize, Outcome<'py>) -> PyResult<()>,
     ) -> PyResult<usize> {
         while let Some(more) = self.arrivals.try_next() {
-            self.kept.push(more);
+            self.kept.push_back(more);
         }
         let mut loads = values.loads(py);
         let mut taken = 0;
-        for arrived in self.kept.drain(..) {
+        while taken < most {
+            let Some(arrived) = self.kept.pop_front() else { break };
             taken += arrived.len;
             for (index, outcome) in arrived.into_outcomes() {
                 match outcome {
@@ -388,7 +364,7 @@ impl Call {
         values: Values,
     ) -> Self {
         let observer = handle.observer();
-        let tap = Tap { handle: Some(handle), ended: None, arrivals, kept: Vec::new() };
+        let tap = Tap { handle: Some(handle), ended: None, arrivals, kept: std::collections::VecDeque::new() };
         Call {
             tap: Mutex::new(Box::new(tap)),
             observer,
@@ -427,10 +403,14 @@ impl Call {
         }
         let assembly = assembly.as_ref().expect("made above");
         let (list, failures) = (assembly.list.bind(py), assembly.failures.bind(py));
-        self.take(py, tap, &mut |index, outcome| {
+        // Its length, kept here rather than asked of the list for each outcome (a call, under
+        // the limited API); nothing else changes the list meanwhile.
+        let mut len = list.len();
+        self.take(py, tap, usize::MAX, &mut |index, outcome| {
             // A streamed call's list grows as its tasks arrive (in about their order).
-            while list.len() <= index {
+            while len <= index {
                 list.append(py.None())?;
+                len += 1;
             }
             match outcome {
                 Outcome::Value(value) => list.set_item(index, value),
@@ -446,13 +426,14 @@ impl Call {
         &self,
         py: Python<'py>,
         tap: &mut dyn Tapped,
+        most: usize,
         sink: &mut dyn FnMut(usize, Outcome<'py>) -> PyResult<()>,
     ) -> PyResult<usize> {
         let Some(stream) = &self.stream else {
-            return tap.take(py, &self.values, sink);
+            return tap.take(py, &self.values, most, sink);
         };
         let mut outcomes = Vec::new();
-        let taken = tap.take(py, &self.values, &mut |index, outcome| {
+        let taken = tap.take(py, &self.values, most, &mut |index, outcome| {
             outcomes.push((index, outcome));
             Ok(())
         })?;
@@ -623,11 +604,11 @@ impl Call {
             Outcome::Value(value) => list.append((index, true, value)),
             Outcome::Failed(failed) => list.append((index, false, failed)),
         };
-        let mut taken = self.take(py, &mut **tap, &mut hand_out)?;
+        let mut taken = self.take(py, &mut **tap, HAND_OUT, &mut hand_out)?;
         if taken == 0 && !over {
             let waiting = &mut **tap;
             py.detach(|| waiting.wait_arrival(wait));
-            taken = self.take(py, &mut **tap, &mut hand_out)?;
+            taken = self.take(py, &mut **tap, HAND_OUT, &mut hand_out)?;
         }
         if taken == 0 && over {
             // Every outcome was handed out: the input's exception, if it raised one, is next.

@@ -15,11 +15,60 @@
 //! `pickle`, which has a special path for that. Only exact types count: a subclass of `int`
 //! or `str` pickles through its class, by `pickle`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ffi::c_char;
+use std::sync::OnceLock;
 
 use parallel::plumbing::SHARED_FROM;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+extern "C" {
+    /// CPython's `PyUnicode_AsUTF8AndSize`, in the stable ABI from 3.10 (the extension's is
+    /// 3.9's): called only where the interpreter is 3.10 or newer.
+    fn PyUnicode_AsUTF8AndSize(unicode: *mut ffi::PyObject, size: *mut ffi::Py_ssize_t) -> *const c_char;
+}
+
+/// The UTF-8 of `s`, or `None` if it has none (lone surrogates). Borrowed from the string
+/// where the interpreter keeps it (3.10 and newer, as `str.encode` is not called then), else
+/// made by `PyUnicode_AsUTF8String`.
+fn utf8<'a>(s: &'a Bound<'_, PyString>) -> Option<Cow<'a, [u8]>> {
+    static LENDS_UTF8: OnceLock<bool> = OnceLock::new();
+    if !*LENDS_UTF8.get_or_init(|| s.py().version_info() >= (3, 10)) {
+        return s.to_cow().ok().map(|text| match text {
+            Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+        });
+    }
+    let mut len: ffi::Py_ssize_t = 0;
+    // SAFETY: the GIL is held and `s` is a live `str` (3.10 or newer: the function is in the
+    // stable ABI). Its answer is null with an exception set (taken here), or the string's own
+    // UTF-8, `len` bytes that live as long as the string, which `'a` borrows.
+    unsafe {
+        let data = PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut len);
+        if data.is_null() {
+            drop(PyErr::fetch(s.py()));
+            return None;
+        }
+        Some(Cow::Borrowed(std::slice::from_raw_parts(data.cast::<u8>(), len as usize)))
+    }
+}
+
+/// The value of `obj`, an exact `int`, if it fits in 64 bits (else `pickle` writes it). No type
+/// check of its own: under the limited API, `extract::<i64>()` asks the type's flags through a
+/// call, once per value.
+fn int64(obj: &Bound<'_, PyAny>) -> Option<i64> {
+    let mut overflow = 0;
+    // SAFETY: the GIL is held and `obj` is a live `int` (exact, checked by the caller): the
+    // function says in `overflow` that the value does not fit, and sets no exception for it.
+    let n = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
+    if n == -1 && PyErr::take(obj.py()).is_some() {
+        return None; // not for an int: as `extract` would have failed
+    }
+    (overflow == 0).then_some(n)
+}
 
 // The opcodes of `pickle` (Lib/pickle.py) that plain values use.
 const PROTO: u8 = 0x80;
@@ -141,12 +190,12 @@ impl Pickler {
         if obj.is_none() {
             self.out.push(NONE);
         } else if obj.is_exact_instance_of::<PyInt>() {
-            let Ok(n) = obj.extract::<i64>() else { return false };
+            let Some(n) = int64(obj) else { return false };
             self.int(n);
         } else if let Ok(s) = obj.cast_exact::<PyString>() {
             // Strings with lone surrogates have no UTF-8: pickle writes them "surrogatepass".
-            let Ok(text) = s.to_str() else { return false };
-            self.sized(text.as_bytes(), SHORT_BINUNICODE, BINUNICODE, BINUNICODE8);
+            let Some(text) = utf8(s) else { return false };
+            self.sized(&text, SHORT_BINUNICODE, BINUNICODE, BINUNICODE8);
         } else if let Ok(f) = obj.cast_exact::<PyFloat>() {
             self.out.push(BINFLOAT);
             self.out.extend_from_slice(&f.value().to_be_bytes());

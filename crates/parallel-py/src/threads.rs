@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySequence, PyTuple, PyType};
 
 use crate::call::{Call, Options, Values};
-use crate::guard::guarded;
+use crate::guard::{self, guarded};
 use crate::items::Items;
 use crate::stream::{Reader, Shapes, Streamed};
 
@@ -30,7 +30,7 @@ impl PyTask {
 
     fn invoke<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let kwargs = self.kwargs.as_ref().map(|k| k.bind(py));
-        self.function.bind(py).call(self.args.bind(py), kwargs)
+        guard::call(self.function.bind(py), self.args.bind(py), kwargs)
     }
 
     /// The call, guarded against the interpreter's exit; a raised exception is the task's fault.
@@ -61,14 +61,14 @@ impl PythonWork {
                 let function = function.bind(py);
                 let kwargs = kwargs.as_ref().map(|k| k.bind(py));
                 params.get(py, index).and_then(|param| match (spread, kwargs) {
-                    (false, None) => function.call1((param,)),
-                    (false, Some(kwargs)) => function.call((param,), Some(kwargs)),
+                    (false, None) => guard::call1(function, &param),
+                    (false, Some(kwargs)) => guard::call(function, &PyTuple::new(py, [param])?, Some(kwargs)),
                     (true, kwargs) => {
                         let args = match param.cast_exact::<PyTuple>() {
                             Ok(args) => args.clone(),
                             Err(_) => param.cast::<PySequence>()?.to_tuple()?,
                         };
-                        function.call(args, kwargs)
+                        guard::call(function, &args, kwargs)
                     }
                 })
             }
@@ -249,9 +249,12 @@ impl StreamWork {
             StreamTask::Task(task) => task.call(py),
             StreamTask::Plain(param) => {
                 let (function, kwargs) = (self.function.bind(py), self.kwargs.as_ref().map(|k| k.bind(py)));
-                guarded(py, &mut |_| function.call((param.bind(py),), kwargs))
-                    .map(Bound::unbind)
-                    .map_err(|err| fault(py, err))
+                guarded(py, &mut |_| match kwargs {
+                    None => guard::call1(function, param.bind(py)),
+                    Some(kwargs) => guard::call(function, &PyTuple::new(py, [param.bind(py)])?, Some(kwargs)),
+                })
+                .map(Bound::unbind)
+                .map_err(|err| fault(py, err))
             }
         }
     }

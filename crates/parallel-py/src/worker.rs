@@ -20,7 +20,7 @@ use crate::pickles::{Pickler, Unpickler};
 
 /// Arguments this large are unpickled by `pickle` from a view of the request rather than from
 /// a copy of their bytes.
-const VIEW_FROM: usize = 4096;
+const VIEW_FROM: usize = buffers::VIEW_FROM;
 
 /// This worker process's side of the protocol, made once by `_worker.main`.
 #[pyclass(module = "parallel._parallel", name = "Worker", unsendable)]
@@ -98,8 +98,7 @@ impl<'py> Codec<'_, 'py> {
         // replaces it; the view is released right after `pickle.loads` (which keeps no view
         // of its input), and if it cannot be, the caller never frees or reuses the buffer.
         let view = unsafe {
-            let ptr =
-                pyo3::ffi::PyMemoryView_FromMemory(data.as_ptr() as *mut _, data.len() as _, pyo3::ffi::PyBUF_READ);
+            let ptr = pyo3::ffi::PyMemoryView_FromMemory(data.as_ptr() as *mut _, data.len() as _, buffers::PYBUF_READ);
             Bound::from_owned_ptr_or_err(py, ptr)?
         };
         let value = self.loads.call1((&view,));
@@ -332,11 +331,12 @@ fn task<'py>(
 ) -> Result<Pickled<'py>, Stage<'py>> {
     let buffers = buffers.map_err(|e| Stage::Unpickle(os_error(e)))?;
     let task = codec.load(params, buffers, released).map_err(Stage::Unpickle)?;
-    if task.get_type().is(unpicklable) {
+    // The type's pointer, not a reference to it (which the limited API counts by calls).
+    if task.get_type_ptr() == unpicklable.as_ptr().cast() {
         return Err(Stage::Unpicklable(task));
     }
     let (value, f) = match function {
-        Some(f) if single => (f.call1((&task,)), None),
+        Some(f) if single => (crate::guard::call1(f, &task), None),
         _ => {
             let (f, args, kwargs) = match function {
                 Some(f) => {
