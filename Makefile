@@ -87,7 +87,10 @@ $(VENV)/.ready: requirements-dev.txt
 	touch $@
 
 ## The Python package, built by maturin (release) and installed into the venv (editable).
+## An extension built for one interpreter (`_parallel.cpython-3XX-….so`, as before the stable
+## ABI, or by hand with --no-default-features) would be imported before the abi3 one: removed.
 python: $(VENV)/.ready
+	rm -f python/parallel/_parallel.cpython-*.so
 	$(IN_VENV) maturin develop --release --quiet --locked
 
 python-test: python
