@@ -473,11 +473,14 @@ class AsyncCall:
         when it reaches it. What it hands out is not kept: `results()` then has nothing to
         give. Leaving the loop early leaves the call running (`cancel()` stops it).
 
-        It runs in bounded memory however many tasks the call has: the call goes at the pace
-        of the loop. While a few batches' worth of finished results (some tens of thousands
-        at most, fewer when each task is slow) wait for the loop to take them, no new task
-        starts and a generator input is not read further; the workers resume as the loop goes
-        on. A timeout, `cancel()` or a crashed worker still end the call on time."""
+        It runs in bounded memory however many tasks the call has, however slow the loop: the
+        call goes at the pace of the loop. While a few batches' worth of tasks — 32,768, or
+        four batches of up to 4096 per worker on a machine of more than two cores — have
+        started and the loop has not taken their results yet, no new task starts and a
+        generator input is not read further (a worker that took its turn takes one batch
+        more); the workers resume as the loop goes on. A timeout, `cancel()` or a crashed
+        worker still end the call on time. Once the loop is left (or `shutdown()` waits for
+        the call), the call runs on at its own pace."""
         for batch in self._batches():
             yield from batch
 

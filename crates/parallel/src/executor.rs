@@ -487,10 +487,10 @@ impl<B: Backend, E, M: Mode> Executor<B, E, M> {
     /// `task_timeout`) and a cancel are items of kind `Panicked`, `TimedOut`, `Cancelled`…, as
     /// in silent mode. Nothing handed out is kept by the call, and a lazy input is read as the
     /// workers take its tasks: stream millions of outcomes in bounded memory. The call goes
-    /// at its consumer's pace: while more than a few batches' worth of tasks — at most four
-    /// of the largest batches (4 × 4096) plus the one being taken — have started and their
-    /// outcomes are not yet taken, no task starts and the input is not read further; the
-    /// workers resume as the consumer takes outcomes. A deadline, a cancel or a crashed worker
+    /// at its consumer's pace: while a few batches' worth of tasks — eight of the largest
+    /// (8 × 4096), or four per pool thread on more cores — have started and their outcomes are
+    /// not yet taken, no task starts and the input is not read further; the workers resume as
+    /// the consumer takes outcomes. A deadline, a cancel or a crashed worker
     /// still end the call on time. Dropping the `AsCompleted` cancels the call.
     ///
     /// ```

@@ -74,7 +74,7 @@ pub(crate) struct CallState<W: Work, It> {
     counts: Arc<Counts>,
     /// Where each chunk's outcomes go as it is delivered, if the call has a tap: the outbox
     /// then gets the chunk without its values.
-    tap: Option<Tap<W::Out>>,
+    pub(crate) tap: Option<Tap<W::Out>>,
     /// Strict calls want every chunk at once after a failure.
     strict: bool,
     failed: AtomicBool,

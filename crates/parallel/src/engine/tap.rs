@@ -60,23 +60,28 @@ impl<T> Arrived<T> {
     }
 }
 
-/// How many tasks a paced call hands out, at most, beyond those whose outcomes its consumer
-/// took: while more wait unconsumed (or run), its pool threads take no new task and read no
-/// more of its input. Four of the largest batches: a consumer that keeps up never makes a
-/// worker wait, and one that lags holds only these outcomes (and their inputs), plus the
-/// batch each pool thread took last — some tens of thousands, a few MB.
-pub(crate) const AHEAD: usize = 4 * crate::engine::state::MAX_BATCH;
+/// How many tasks a paced call hands out, at least, beyond those whose outcomes its consumer
+/// took: while that many wait unconsumed (or run), its pool threads take no new task and read
+/// no more of its input. Eight of the largest batches: a consumer that keeps up rarely makes a
+/// worker wait (with four, one about as fast as two workers made them wait, and itself wait
+/// for them, at nearly every chunk: 10% slower), and one that lags holds only these outcomes
+/// (and their inputs), plus the batch a pool thread took last — some tens of thousands, a few
+/// MB. A call that runs more than two batches at once gets room for four per pool thread
+/// ([`Pace::fit`]).
+pub(crate) const AHEAD: usize = 8 * crate::engine::state::MAX_BATCH;
 
 /// How far a call runs ahead of the consumer of its [`Arrivals`]: the tasks handed out to its
-/// pool threads, those whose outcomes the consumer took, and the most that may differ by
-/// (`usize::MAX`: unpaced, the call runs as fast as its workers go).
+/// pool threads, those whose outcomes the consumer took, and, while the call is paced, the
+/// most that may differ by (unpaced, the call runs as fast as its workers go).
 #[derive(Debug)]
 pub(crate) struct Pace {
     /// Tasks handed out so far (every task read from the input, failed ones too).
     handed: AtomicUsize,
     /// Tasks whose outcomes the consumer took.
     taken: AtomicUsize,
-    limit: AtomicUsize,
+    paced: AtomicBool,
+    /// The bound while paced: [`AHEAD`], or more for a call of many pool threads.
+    ahead: AtomicUsize,
     /// Pool threads waiting for the consumer, woken under `lock` through `turn`.
     waiting: AtomicUsize,
     lock: Mutex<()>,
@@ -88,33 +93,51 @@ pub(crate) struct Pace {
 const PACE_RECHECK: Duration = Duration::from_millis(50);
 
 impl Pace {
-    fn new(limit: usize) -> Self {
+    fn new(paced: bool) -> Self {
         Pace {
             handed: AtomicUsize::new(0),
             taken: AtomicUsize::new(0),
-            limit: AtomicUsize::new(limit),
+            paced: AtomicBool::new(paced),
+            ahead: AtomicUsize::new(AHEAD),
             waiting: AtomicUsize::new(0),
             lock: Mutex::new(()),
             turn: Condvar::new(),
         }
     }
 
-    /// `true` while the pool threads may take more tasks.
-    pub(crate) fn open(&self) -> bool {
-        let limit = self.limit.load(Ordering::SeqCst);
-        limit == usize::MAX
-            || self.handed.load(Ordering::SeqCst).saturating_sub(self.taken.load(Ordering::SeqCst)) < limit
+    /// Room for a call that runs `threads` batches of up to `batch` tasks at once: four each,
+    /// [`AHEAD`] at least. (Set before its pool threads start.)
+    pub(crate) fn fit(&self, threads: usize, batch: usize) {
+        self.ahead.store(AHEAD.max(threads.saturating_mul(batch).saturating_mul(4)), Ordering::SeqCst);
     }
 
-    /// Waits while the call is too far ahead of its consumer, until it is not or `stopped`
-    /// says the call stopped (cancelled, past its deadline, failed, its consumer gone).
+    /// How many tasks were handed out and their outcomes not taken.
+    fn ahead_of_consumer(&self) -> usize {
+        self.handed.load(Ordering::SeqCst).saturating_sub(self.taken.load(Ordering::SeqCst))
+    }
+
+    /// `true` while the pool threads may take more tasks.
+    pub(crate) fn open(&self) -> bool {
+        !self.paced.load(Ordering::SeqCst) || self.ahead_of_consumer() < self.ahead.load(Ordering::Relaxed)
+    }
+
+    /// `true` once pool threads that had to wait may go on: the consumer took half the bound's
+    /// worth of outcomes (so a wake-up lets them run a few batches, not one: a consumer about
+    /// as fast as the workers would otherwise wake one for every chunk it takes).
+    fn resumes(&self) -> bool {
+        !self.paced.load(Ordering::SeqCst) || self.ahead_of_consumer() <= self.ahead.load(Ordering::Relaxed) / 2
+    }
+
+    /// Waits while the call is too far ahead of its consumer — once it had to, until the
+    /// consumer has caught up by half the bound — or until `stopped` says the call stopped
+    /// (cancelled, past its deadline, failed, its consumer gone).
     pub(crate) fn wait_turn(&self, stopped: impl Fn() -> bool) {
         if self.open() {
             return;
         }
         let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         self.waiting.fetch_add(1, Ordering::SeqCst);
-        while !self.open() && !stopped() {
+        while !self.resumes() && !stopped() {
             guard = self.turn.wait_timeout(guard, PACE_RECHECK).unwrap_or_else(PoisonError::into_inner).0;
         }
         self.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -128,13 +151,13 @@ impl Pace {
     /// The consumer took the outcomes of `tasks` tasks.
     fn took(&self, tasks: usize) {
         self.taken.fetch_add(tasks, Ordering::SeqCst);
-        if self.waiting.load(Ordering::SeqCst) > 0 {
+        if self.waiting.load(Ordering::SeqCst) > 0 && self.resumes() {
             self.wake();
         }
     }
 
-    fn set(&self, limit: usize) {
-        self.limit.store(limit, Ordering::SeqCst);
+    fn set(&self, paced: bool) {
+        self.paced.store(paced, Ordering::SeqCst);
         self.wake();
     }
 
@@ -204,27 +227,30 @@ impl<T> Arrivals<T> {
     /// Arrivals that keep every chunk until it is taken, however many wait (unless paced
     /// later, with [`pace`](Self::pace)).
     pub(crate) fn new() -> (Tap<T>, Self) {
-        Self::with_limit(usize::MAX)
+        Self::with_pace(false)
     }
 
     /// Arrivals that pace their call from its start (a stream: see [`pace`](Self::pace)).
     pub(crate) fn paced() -> (Tap<T>, Self) {
-        Self::with_limit(AHEAD)
+        Self::with_pace(true)
     }
 
-    fn with_limit(limit: usize) -> (Tap<T>, Self) {
+    fn with_pace(paced: bool) -> (Tap<T>, Self) {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let waker = Arc::new(Mutex::new(None));
-        let pace = Arc::new(Pace::new(limit));
+        let pace = Arc::new(Pace::new(paced));
         let tap = Tap { sender, waker: waker.clone(), pace: pace.clone() };
         (tap, Arrivals { receiver, over: AtomicBool::new(false), waker, pace })
     }
 
     /// From now on the call runs at the pace of whoever takes its outcomes from here: while
-    /// more than a few batches' worth of its tasks (some tens of thousands at most, fewer when
-    /// each task is slow) are handed out and their outcomes not yet taken, its pool threads
-    /// take no new task — a lazy input is not read further — and they resume as outcomes are
-    /// taken. Its deadline, a cancel or a dropped consumer still end it on time.
+    /// a few batches' worth of its tasks are handed out and their outcomes not yet taken —
+    /// 32,768 (eight of the largest batches), or four batches per pool thread that runs at
+    /// once if that is more — its pool threads take no new task (a lazy input is not read
+    /// further), and they resume once the consumer took half of those. A pool thread that
+    /// took its turn takes one batch (at most 4096 tasks), so the call is never further ahead
+    /// than that bound and one batch. Its deadline, a cancel or a dropped consumer still end
+    /// it on time.
     /// [`unpace`](Self::unpace) lets it run freely again.
     ///
     /// ```
@@ -248,13 +274,13 @@ impl<T> Arrivals<T> {
     /// assert_eq!(handle.wait(), Ended::Done);
     /// ```
     pub fn pace(&self) {
-        self.pace.set(AHEAD);
+        self.pace.set(true);
     }
 
     /// The call runs as fast as its workers go again, whoever takes its outcomes (they wait
     /// here until taken, however many).
     pub fn unpace(&self) {
-        self.pace.set(usize::MAX);
+        self.pace.set(false);
     }
 
     /// `arrived` was taken: a paced call may hand out as many more tasks.
