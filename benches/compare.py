@@ -20,9 +20,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "target" / "compare"
-RUST = ["thread-tiny", "thread-cpu", "thread-sleep", "thread-silent", "process-tiny", "process-cpu"]
+RUST = ["thread-tiny", "thread-cpu", "thread-sleep", "thread-silent", "process-tiny", "process-cpu",
+        "thread-stream", "process-stream"]
 PYTHON = ["py-thread-noop", "py-thread-silent", "py-thread-par", "py-process-noop", "py-process-cpu",
-          "py-thread-noop-best", "py-process-noop-best"]
+          "py-thread-noop-best", "py-process-noop-best", "py-thread-stream-best", "py-process-stream-best"]
 LIMIT = 1.05
 
 

@@ -1,7 +1,8 @@
 """A generator (any iterator) given to `map` is read as the workers take its tasks, a bounded
 distance ahead of them — never all at once — and `as_completed()` keeps nothing it handed out:
 infinite inputs, failures with their parameters, an input that raises, progress whose total is
-known once the input is exhausted, and the peak memory of 5,000,000 streamed tasks."""
+known once the input is exhausted, and the peak memory of 5,000,000 streamed tasks — with a
+loop slower than the workers too, which holds them back: a call goes at its loop's pace."""
 
 import itertools
 import threading
@@ -164,7 +165,8 @@ def test_a_silent_stream_whose_function_does_not_pickle_fails_every_task():
 @pytest.mark.parametrize("executor", EXECUTORS)
 def test_five_million_streamed_tasks_keep_the_parents_peak_memory_flat(executor):
     # In a fresh interpreter, whose peak (VmHWM) is this call's alone. Holding the input as a
-    # list, or the results, would take well over 300 MB.
+    # list, or the results, would take well over 300 MB. The call goes at the loop's pace, so
+    # a loop slowed by a loaded machine keeps it as flat (about 25 MB measured).
     done = run_script(
         f"""
         import parallel
@@ -186,3 +188,63 @@ def test_five_million_streamed_tasks_keep_the_parents_peak_memory_flat(executor)
     assert done.returncode == 0, done.stderr
     peak_mb = int(done.stdout.split()[-1])
     assert peak_mb < 300, f"the parent's peak was {peak_mb} MB"
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_slow_loop_holds_back_millions_of_streamed_tasks_in_bounded_memory(executor):
+    # The loop naps a millisecond every 1,000 results (3 s in all): the workers would finish
+    # every task long before it took them all, and keep their results (and their inputs) —
+    # 400 MB and more measured for 2,000,000 tasks. Held back, the call keeps a few batches:
+    # the loop never lags the tasks done by more than the engine's bound (32,768 for two
+    # workers, a batch of 4096 and the results of a look), and the parent's peak stays near
+    # the interpreter's own (about 25 MB measured).
+    done = run_script(
+        f"""
+        import time
+        import parallel
+
+        def noop(x):
+            return x
+
+        n, count, total, most_ahead = 3_000_000, 0, 0, 0
+        call = parallel.async_map(noop, (i for i in range(n)), executor={str(executor)!r}, max_workers=2)
+        for key, value in call.as_completed():
+            count += 1
+            total += value
+            if count % 1_000 == 0:
+                most_ahead = max(most_ahead, call.progress().done - count)
+                time.sleep(0.001)
+        assert count == n and total == n * (n - 1) // 2, (count, total)
+        peak = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+        print(most_ahead, int(peak.split()[1]) // 1024)
+        """,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    most_ahead, peak_mb = map(int, done.stdout.split()[-2:])
+    assert most_ahead <= 49_152, f"{most_ahead} tasks were done and not yet taken by the loop"
+    assert peak_mb < 120, f"the parent's peak was {peak_mb} MB"
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_loop_left_early_leaves_the_call_running_to_its_end(executor):
+    # Held back while the loop runs; once it is left, the call runs on, unpaced, and ends.
+    call = parallel.async_map(echo, (i for i in range(200_000)), executor=executor)
+    for key, value in call.as_completed():
+        break
+    deadline = time.monotonic() + 120
+    while not call.done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert call.done() and call.progress() == parallel.Progress(200_000, 0, 200_000)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_shutdown_waits_for_a_call_whose_loop_stopped_midway(executor):
+    # The loop took one result and still holds its iterator: waiting for the call lets it
+    # run on (it would otherwise wait for the loop forever).
+    call = parallel.async_map(echo, (i for i in range(200_000)), executor=executor)
+    results = call.as_completed()
+    assert next(results) is not None
+    call.shutdown(wait=True)
+    assert call.done() and call.progress().done == 200_000
+    assert sum(1 for _ in results) == 200_000 - 1, "the outcomes not taken are still handed out"

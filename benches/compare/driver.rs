@@ -50,6 +50,17 @@ fn main() {
         }
         "process-tiny" => assert_eq!(parallel::process().map(tiny, 0..1_000_000u64).unwrap().len(), 1_000_000),
         "process-cpu" => assert_eq!(parallel::process().map(spin, vec![10_000u64; 100]).unwrap().len(), 100),
+        // A lazy input streamed through `as_completed` by a consumer that keeps up.
+        "thread-stream" => {
+            let lazy = (0..10_000_000u64).filter(|_| true);
+            let sum: u64 = parallel::thread().as_completed(tiny, lazy).map(|(_, o)| o.unwrap()).sum();
+            assert_eq!(sum, 10_000_000 * 9_999_999);
+        }
+        "process-stream" => {
+            let lazy = (0..1_000_000u64).filter(|_| true);
+            let sum: u64 = parallel::process().as_completed(tiny, lazy).map(|(_, o)| o.unwrap()).sum();
+            assert_eq!(sum, 1_000_000 * 999_999);
+        }
         other => panic!("no workload {other:?}"),
     }
     println!("{:.6}", start.elapsed().as_secs_f64());

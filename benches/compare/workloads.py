@@ -38,6 +38,11 @@ def run(name):
         assert len(parallel.process.map(noop, range(100_000))) == 100_000
     elif name == "py-process-cpu":
         assert len(parallel.process.map(spin, [0.01] * 100)) == 100
+    elif name in ("py-thread-stream", "py-process-stream"):
+        # A generator streamed through `as_completed()` by a loop that keeps up.
+        executor = parallel.PROCESS_EXECUTOR if name == "py-process-stream" else parallel.THREAD_EXECUTOR
+        call = parallel.async_map(noop, (i for i in range(200_000)), executor=executor)
+        assert sum(value for _, value in call.as_completed()) == 200_000 * 199_999 // 2
     else:
         raise SystemExit(f"no workload {name!r}")
 

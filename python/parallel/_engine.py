@@ -303,6 +303,10 @@ class _Running:
         each, waiting up to `timeout` s for the first; None once every one was handed out."""
         return self._call.next_outcomes(timeout)
 
+    def unpace(self):
+        """The call no longer waits for `next_outcomes` to take its outcomes."""
+        self._call.unpace()
+
 
 class _FailedStart:
     """A call that could not start (a silent process call whose function does not pickle):
@@ -345,6 +349,9 @@ class _FailedStart:
             return None
         self._handed_out = True
         return [(f.task, False, f) for f in self._failures()] or None
+
+    def unpace(self):
+        pass
 
 
 def _start(executor, tasks, keys, options, silent):
@@ -464,7 +471,16 @@ class AsyncCall:
         `key` the task's index (sequence input) or its dict key. A failed task is yielded as
         its `FailedTask` if the call is silent; otherwise the iterator raises its exception
         when it reaches it. What it hands out is not kept: `results()` then has nothing to
-        give. Leaving the loop early leaves the call running (`cancel()` stops it)."""
+        give. Leaving the loop early leaves the call running (`cancel()` stops it).
+
+        It runs in bounded memory however many tasks the call has, however slow the loop: the
+        call goes at the pace of the loop. While a few batches' worth of tasks — 32,768, or
+        four batches of up to 4096 per worker on a machine of more than two cores — have
+        started and the loop has not taken their results yet, no new task starts and a
+        generator input is not read further (a worker that took its turn takes one batch
+        more); the workers resume as the loop goes on. A timeout, `cancel()` or a crashed
+        worker still end the call on time. Once the loop is left (or `shutdown()` waits for
+        the call), the call runs on at its own pace."""
         for batch in self._batches():
             yield from batch
 
@@ -490,7 +506,8 @@ class AsyncCall:
                     batch.append((failed.key, failed))
                 yield batch
         except GeneratorExit:
-            raise  # the caller left the loop: the call goes on
+            self._call.unpace()  # the caller left the loop: the call goes on, at its own pace
+            raise
         except BaseException:
             self.cancel()  # a strict failure, or Ctrl-C while streaming, stops the call
             raise

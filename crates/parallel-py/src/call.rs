@@ -17,11 +17,11 @@ use crate::stream::Streamed;
 /// How often a waiting call looks for signals (Ctrl-C): well under the 0.5 s it promises.
 const POLL: Duration = Duration::from_millis(50);
 
-/// How many outcomes, about, one `next_outcomes` hands out at most (whole chunks): the rest
-/// wait in the engine's form, a few words each, rather than all at once as Python objects in
-/// one list — which, for a consumer slower than the workers (a loaded machine), grew to
-/// millions of outcomes, and its next one larger still.
-const HAND_OUT: usize = 1 << 16;
+/// How many outcomes, about, one `next_outcomes` hands out at most (whole chunks), paced or
+/// not: the rest wait in the engine's form, a few words each, rather than all at once as
+/// Python objects in one list — which, for a consumer slower than the workers (a loaded
+/// machine), grew to millions of outcomes, and its next one larger still.
+const MOST_A_LOOK: usize = 1 << 16;
 
 /// A call's options, checked.
 pub(crate) struct Options {
@@ -218,7 +218,16 @@ trait Tapped: Send {
     ) -> PyResult<usize>;
     /// How the call ended, once it has (every outcome of a call that is `Done` is in).
     fn ended(&mut self) -> Option<parallel::plumbing::Ended>;
+    /// The call runs at the pace its outcomes are taken (`paced`: see [`Arrivals::pace`]),
+    /// each look taking at most [`HAND_OUT`] of them; or as fast as its workers go, each look
+    /// taking all that arrived.
+    fn pace(&mut self, paced: bool);
 }
+
+/// How many outcomes a look at a paced call takes at most (the chunks that arrived, up to the
+/// first that reaches it): the rest wait in the engine, which holds the workers back, instead
+/// of in one ever longer list of Python values while the workers keep pace with the look.
+const HAND_OUT: usize = 4096;
 
 /// A task's outcome for Python: its value, or its failure's tuple (see [`failure`]).
 pub(crate) enum Outcome<'py> {
@@ -231,16 +240,35 @@ struct Tap<V> {
     ended: Option<parallel::plumbing::Ended>,
     arrivals: Arrivals<V>,
     kept: std::collections::VecDeque<Arrived<V>>,
+    /// How many outcomes `kept` holds.
+    kept_tasks: usize,
+    /// At most this many outcomes are kept at once (`usize::MAX`: unpaced, all that arrived).
+    keep: usize,
+}
+
+impl<V> Tap<V> {
+    fn keep(&mut self, arrived: Arrived<V>) {
+        self.kept_tasks += arrived.len;
+        self.kept.push_back(arrived);
+    }
+
+    /// Keeps what else arrived, up to `keep`.
+    fn keep_arrived(&mut self) {
+        while self.kept_tasks < self.keep {
+            match self.arrivals.try_next() {
+                Some(more) => self.keep(more),
+                None => break,
+            }
+        }
+    }
 }
 
 impl<V: IntoValue> Tapped for Tap<V> {
     fn wait_arrival(&mut self, timeout: Duration) -> bool {
         match self.arrivals.next_timeout(timeout) {
             Some(arrived) => {
-                self.kept.push_back(arrived);
-                while let Some(more) = self.arrivals.try_next() {
-                    self.kept.push_back(more);
-                }
+                self.keep(arrived);
+                self.keep_arrived();
                 true
             }
             None => false,
@@ -254,13 +282,12 @@ impl<V: IntoValue> Tapped for Tap<V> {
         most: usize,
         sink: &mut dyn FnMut(usize, Outcome<'py>) -> PyResult<()>,
     ) -> PyResult<usize> {
-        while let Some(more) = self.arrivals.try_next() {
-            self.kept.push_back(more);
-        }
+        self.keep_arrived();
         let mut loads = values.loads(py);
         let mut taken = 0;
         while taken < most {
             let Some(arrived) = self.kept.pop_front() else { break };
+            self.kept_tasks -= arrived.len;
             taken += arrived.len;
             for (index, outcome) in arrived.into_outcomes() {
                 match outcome {
@@ -278,6 +305,16 @@ impl<V: IntoValue> Tapped for Tap<V> {
             self.ended = self.handle.take().map(Handle::wait);
         }
         self.ended.clone()
+    }
+
+    fn pace(&mut self, paced: bool) {
+        if paced {
+            self.keep = HAND_OUT;
+            self.arrivals.pace();
+        } else {
+            self.keep = usize::MAX;
+            self.arrivals.unpace();
+        }
     }
 }
 
@@ -324,6 +361,8 @@ pub(crate) struct Call {
     ended: Mutex<Option<PyResult<Ended>>>,
     /// Outcomes were handed out by `next_outcomes`: `wait` has no values to give.
     streamed: std::sync::atomic::AtomicBool,
+    /// The call runs at the pace `next_outcomes` takes its outcomes (see [`Tapped::pace`]).
+    paced: std::sync::atomic::AtomicBool,
     program: Option<Program>,
     values: Values,
 }
@@ -364,7 +403,14 @@ impl Call {
         values: Values,
     ) -> Self {
         let observer = handle.observer();
-        let tap = Tap { handle: Some(handle), ended: None, arrivals, kept: std::collections::VecDeque::new() };
+        let tap = Tap {
+            handle: Some(handle),
+            ended: None,
+            arrivals,
+            kept: std::collections::VecDeque::new(),
+            kept_tasks: 0,
+            keep: usize::MAX,
+        };
         Call {
             tap: Mutex::new(Box::new(tap)),
             observer,
@@ -373,6 +419,7 @@ impl Call {
             assembly: Mutex::new(None),
             ended: Mutex::new(None),
             streamed: std::sync::atomic::AtomicBool::new(false),
+            paced: std::sync::atomic::AtomicBool::new(false),
             program,
             values,
         }
@@ -566,12 +613,14 @@ impl Call {
 
     /// Waits for the call to end, at most `timeout` seconds if given, as `wait` does, but
     /// without needing its values: for a call whose outcomes were handed out by
-    /// `next_outcomes` too. `True` once it has ended.
+    /// `next_outcomes` too (which then no longer hold it back: see `unpace`). `True` once it
+    /// has ended.
     #[pyo3(signature = (timeout=None))]
     fn join(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         if !self.streamed.load(std::sync::atomic::Ordering::Acquire) {
             return Ok(self.wait(py, timeout)?.is_some());
         }
+        self.unpace(py);
         let until = deadline("timeout", timeout)?.map(|t| Instant::now() + t);
         loop {
             if self.observer.is_finished() {
@@ -593,22 +642,30 @@ impl Call {
     /// first (without the GIL): a list of `(index, ok, value)`, `value` the task's value if
     /// `ok`, else its failure's tuple; `None` once the call has ended and every outcome was
     /// handed out. The outcomes handed out are not kept: `wait` then has no values to give.
+    ///
+    /// From the first look on, the call runs at the pace its outcomes are taken here (a few
+    /// thousand at a look): while a few batches' worth of them wait (the engine's bound: see
+    /// `Arrivals::pace`), no task starts and a streamed input is not read further, until
+    /// `unpace` or `join`.
     #[pyo3(signature = (timeout=None))]
     fn next_outcomes<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Option<Bound<'py, PyList>>> {
         self.streamed.store(true, std::sync::atomic::Ordering::Release);
         let wait = deadline("timeout", timeout)?.unwrap_or(POLL).min(POLL);
         let mut tap = self.hold_tap(py);
+        if !self.paced.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            tap.pace(true);
+        }
         let over = tap.ended().is_some();
         let list = PyList::empty(py);
         let mut hand_out = |index: usize, outcome: Outcome<'py>| match outcome {
             Outcome::Value(value) => list.append((index, true, value)),
             Outcome::Failed(failed) => list.append((index, false, failed)),
         };
-        let mut taken = self.take(py, &mut **tap, HAND_OUT, &mut hand_out)?;
+        let mut taken = self.take(py, &mut **tap, MOST_A_LOOK, &mut hand_out)?;
         if taken == 0 && !over {
             let waiting = &mut **tap;
             py.detach(|| waiting.wait_arrival(wait));
-            taken = self.take(py, &mut **tap, HAND_OUT, &mut hand_out)?;
+            taken = self.take(py, &mut **tap, MOST_A_LOOK, &mut hand_out)?;
         }
         if taken == 0 && over {
             // Every outcome was handed out: the input's exception, if it raised one, is next.
@@ -618,6 +675,15 @@ impl Call {
             };
         }
         Ok(Some(list))
+    }
+
+    /// The call no longer waits for `next_outcomes` to take its outcomes (its consumer left):
+    /// it runs as fast as its workers go, its outcomes kept until taken, as before it was
+    /// streamed. The next `next_outcomes` paces it again.
+    fn unpace(&self, py: Python<'_>) {
+        if self.paced.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            self.hold_tap(py).pace(false);
+        }
     }
 
     /// `(done, failed, total)`: how many tasks have an outcome, how many of them failed, of

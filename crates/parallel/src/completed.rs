@@ -21,8 +21,13 @@ use crate::results::FailedTask;
 /// `HashMap` or `BTreeMap` — and its outcome, in the order outcomes arrive. Every task gets its
 /// item, whatever the executor's mode: a failure (a panic, a timeout, a cancel) is an item, not
 /// the end. The call keeps nothing it handed out — no results are assembled — and reads a lazy
-/// input only as workers take its tasks, so its memory stays bounded however many tasks it has:
-/// when the consumer falls behind, the workers wait.
+/// input only as workers take its tasks, so its memory stays bounded however many tasks it has
+/// and however slow its consumer: the call goes at the consumer's pace. While 32,768 tasks
+/// (eight of the largest batches; four per pool thread on a machine of more than two cores)
+/// have started and their outcomes are not yet taken, no task starts and the input is not read
+/// further — a pool thread that took its turn takes at most one batch more (4096 tasks) — and
+/// the workers resume as outcomes are taken. A deadline, a cancel, a crashed worker or a task
+/// timeout still end the call on time.
 ///
 /// - As an [`Iterator`], `next` blocks until the next outcome arrives;
 /// - [`into_stream`](Self::into_stream) makes it a [`Stream`] (`futures_core`), polled from

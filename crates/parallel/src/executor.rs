@@ -73,10 +73,6 @@ impl<B: Clone, E, M, F: Clone> Clone for Executor<B, E, M, F> {
     }
 }
 
-/// How many chunks of outcomes (a pool thread's batch each, at most 4096 outcomes) a streaming
-/// call holds for its consumer, at least, before its workers wait.
-const STREAM_CHUNKS: usize = 16;
-
 /// Where an executor's tasks run: the pool's threads, worker processes, and later a cluster.
 /// Implemented by each executor's backend type; [`Maps`] and [`TryMaps`] say which functions
 /// it runs.
@@ -490,9 +486,12 @@ impl<B: Backend, E, M: Mode> Executor<B, E, M> {
     /// Every task gets its item, whatever the mode: failures, timeouts (`timeout`,
     /// `task_timeout`) and a cancel are items of kind `Panicked`, `TimedOut`, `Cancelled`…, as
     /// in silent mode. Nothing handed out is kept by the call, and a lazy input is read as the
-    /// workers take its tasks: stream millions of outcomes in bounded memory (when the
-    /// consumer falls behind, the workers wait for it). Dropping the `AsCompleted` cancels the
-    /// call.
+    /// workers take its tasks: stream millions of outcomes in bounded memory. The call goes
+    /// at its consumer's pace: while a few batches' worth of tasks — eight of the largest
+    /// (8 × 4096), or four per pool thread on more cores — have started and their outcomes are
+    /// not yet taken, no task starts and the input is not read further; the workers resume as
+    /// the consumer takes outcomes. A deadline, a cancel or a crashed worker
+    /// still end the call on time. Dropping the `AsCompleted` cancels the call.
     ///
     /// ```
     /// use std::collections::HashMap;
@@ -552,7 +551,7 @@ impl<B: Backend, E, M: Mode> Executor<B, E, M> {
     }
 
     /// Runs `work` over `inputs` as a silent call whose outcomes go, as they arrive, to the
-    /// returned [`AsCompleted`] (a bounded tap: a slow consumer holds the workers back).
+    /// returned [`AsCompleted`], paced by it: a slow consumer holds the workers back.
     fn stream<W, I>(&self, work: W, inputs: I) -> AsCompleted<I::Key, W::Out>
     where
         W: Work + 'static,
@@ -560,8 +559,7 @@ impl<B: Backend, E, M: Mode> Executor<B, E, M> {
     {
         let (keys, tasks) = inputs.into_tasks();
         let plan = Plan { silent: true, ..self.plan() };
-        let arrivals = Arrivals::bounded(STREAM_CHUNKS.max(2 * plan.workers));
-        let (handle, arrivals) = spawn_tapped_to(work, tasks, plan, arrivals);
+        let (handle, arrivals) = spawn_tapped_to(work, tasks, plan, Arrivals::paced());
         AsCompleted::new(handle, arrivals, I::key_by_index(keys))
     }
 

@@ -156,6 +156,9 @@ where
         // work of remote batches gets all of them at once.
         let cores = if remote { workers } else { pool::cores() };
         let initial = if empty { 0 } else { workers.min(cores) };
+        if let Some(tap) = &state.tap {
+            tap.pace.fit(initial, max_batch);
+        }
         pool::spawn((0..initial).map(|_| spawn.thread_work(&state)));
         let reserve = if empty { 0 } else { workers - initial };
         Driver { state, receiver, plan, size_hint: low, buffer, initial, reserve, started: Instant::now(), spawn }

@@ -74,7 +74,7 @@ pub(crate) struct CallState<W: Work, It> {
     counts: Arc<Counts>,
     /// Where each chunk's outcomes go as it is delivered, if the call has a tap: the outbox
     /// then gets the chunk without its values.
-    tap: Option<Tap<W::Out>>,
+    pub(crate) tap: Option<Tap<W::Out>>,
     /// Strict calls want every chunk at once after a failure.
     strict: bool,
     failed: AtomicBool,
@@ -100,7 +100,7 @@ pub(crate) fn max_batch(size_hint: usize, workers: usize, task_timeout: bool) ->
 /// Enough tiny tasks to make a batch's fixed cost (a lock, a delivery, two small allocations)
 /// negligible, and few enough that a batch's buffers are recycled by the allocator instead
 /// of being mapped fresh (page faults cost more than the tasks).
-const MAX_BATCH: usize = 4096;
+pub(crate) const MAX_BATCH: usize = 4096;
 
 /// How many tasks a call without a handle runs between looks at whether it stopped.
 const STOP_CHECK: usize = 16;
@@ -189,6 +189,14 @@ where
     pub(crate) fn stop(&self) {
         self.stop_at.store(0, Ordering::Release);
         self.work.stop_from(0);
+        self.wake_paced();
+    }
+
+    /// Pool threads waiting for the consumer of a paced call look again: the call stopped.
+    fn wake_paced(&self) {
+        if let Some(tap) = &self.tap {
+            tap.pace.wake();
+        }
     }
 
     /// Stops handing out tasks because the deadline passed: those that never start are
@@ -211,6 +219,7 @@ where
     pub(crate) fn failed_at(&self, index: usize) {
         if self.strict && self.stop_at.fetch_min(index + 1, Ordering::AcqRel) > index + 1 {
             self.work.stop_from(index + 1);
+            self.wake_paced();
         }
     }
 
@@ -259,8 +268,22 @@ where
     }
 
     /// Takes up to `size` tasks from the source.
+    ///
+    /// A call paced by the consumer of its outcomes first waits for its turn (see
+    /// [`Pace`](crate::engine::tap::Pace)): the consumer to take some, or the call to stop.
     fn take(&self, size: usize) -> Option<Batch<W, It::Batch>> {
-        let mut source = lock(&self.source);
+        let pace = self.tap.as_ref().map(|tap| &*tap.pace);
+        let mut source = loop {
+            if let Some(pace) = pace {
+                pace.wait_turn(|| self.stop_at.load(Ordering::Acquire) != usize::MAX);
+            }
+            let source = lock(&self.source);
+            // Looked at again with the source held: another pool thread may have taken the turn.
+            match pace {
+                Some(pace) if !pace.open() && self.stop_at.load(Ordering::Acquire) == usize::MAX => drop(source),
+                _ => break source,
+            }
+        };
         if source.done || self.stops(source.next_index) {
             return None;
         }
@@ -281,6 +304,9 @@ where
             chunk.push(Err(Failure::new(FailureKind::Panicked, message, "<not read>".to_owned())));
             source.next_index += 1;
             self.deliver(chunk);
+        }
+        if let Some(pace) = pace {
+            pace.handed_up_to(source.next_index);
         }
         if exhausted {
             self.end(&mut source);

@@ -12,6 +12,7 @@ mod alone;
 mod asynchronous;
 mod bounded;
 mod completed;
+mod paced;
 mod watch;
 
 use std::sync::Once;
