@@ -90,6 +90,10 @@ for v in "${found[@]}"; do
     args=(-q -p no:cacheprovider tests)
     for t in "${CHECKERS[@]}"; do args+=(--deselect "$t"); done
     notrun+=("tests/test_typing.py::test_checkers_reject_each_wrong_use[mypy,pyright] NOT run: the type checkers run in \`make test\` only")
+    # The site's pages (tests/test_docs.py) need the tools and peers of requirements-dev.txt
+    # (joblib, the doctests of the crate): they run in `make test`, said here.
+    args+=(--ignore tests/test_docs.py)
+    notrun+=("tests/test_docs.py NOT run: the documentation's code blocks run in \`make test\` only (CPython 3.11, with the peers they show)")
     # The cluster engines: without either, tests/test_cluster.py (both engines' tests) is left out, said here.
     absent=()
     for engine in distributed ray; do
