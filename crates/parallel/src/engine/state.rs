@@ -659,6 +659,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_paced_call_has_room_for_eight_of_the_largest_batches() {
+        assert_eq!(crate::engine::tap::AHEAD, 8 * MAX_BATCH);
+    }
+
+    #[test]
     fn thread_batches_grow_eightfold_while_very_quick_and_halve_when_slow() {
         let us = Duration::from_micros;
         assert_eq!(adapt(1, us(5), MAX_BATCH, Aim::PLAIN), 8);

@@ -67,8 +67,9 @@ impl<T> Arrived<T> {
 /// for them, at nearly every chunk: 10% slower), and one that lags holds only these outcomes
 /// (and their inputs), plus the batch a pool thread took last — some tens of thousands, a few
 /// MB. A call that runs more than two batches at once gets room for four per pool thread
-/// ([`Pace::fit`]).
-pub(crate) const AHEAD: usize = 8 * crate::engine::state::MAX_BATCH;
+/// ([`Pace::fit`]). (Written out, not computed from the batches' module, which depends on this
+/// one; a test there checks it is eight of its `MAX_BATCH`.)
+pub(crate) const AHEAD: usize = 32_768;
 
 /// How far a call runs ahead of the consumer of its [`Arrivals`]: the tasks handed out to its
 /// pool threads, those whose outcomes the consumer took, and, while the call is paced, the
