@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::engine::buffer::Buffer;
-use crate::failure::Failure;
+use crate::failure::{Failure, FailureKind};
 
 /// The outcomes of tasks `start .. start + len`: the values of those that succeeded in order,
 /// and the failures with their index.
@@ -30,6 +30,14 @@ impl<T> Chunk<T> {
         }
         self.len += 1;
     }
+
+    /// The tasks in this chunk that ran to their end: a value, or a failure of their own. A
+    /// task stopped by a timeout or a cancel (before it started, or while it ran) did not.
+    pub(crate) fn ran(&self) -> usize {
+        let stopped = |failure: &Failure| matches!(failure.kind, FailureKind::TimedOut | FailureKind::Cancelled);
+        let stopped = self.failures.iter().filter(|(_, failure)| stopped(failure)).count();
+        self.len - stopped
+    }
 }
 
 /// The outcomes received so far. A chunk is appended as soon as every task before it has
@@ -49,6 +57,8 @@ pub(crate) struct Chunks<T> {
     pub(crate) appended: usize,
     /// Tasks received so far, appended or waiting.
     pub(crate) finished: usize,
+    /// Tasks received so far that ran to their end ([`Chunk::ran`]).
+    pub(crate) ran: usize,
 }
 
 impl<T> Chunks<T> {
@@ -62,6 +72,7 @@ impl<T> Chunks<T> {
             failures: Vec::new(),
             appended: 0,
             finished: 0,
+            ran: 0,
         }
     }
 
@@ -74,6 +85,7 @@ impl<T> Chunks<T> {
             return;
         }
         self.finished += chunk.len;
+        self.ran += chunk.ran();
         self.waiting.insert(chunk.start, chunk);
         while let Some(chunk) = self.waiting.remove(&self.appended) {
             self.append(chunk);
@@ -161,7 +173,6 @@ pub enum Collected<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::failure::FailureKind;
 
     /// A chunk of tasks `start..start + len` whose values are their indices, but for `failed`.
     fn chunk(start: usize, len: usize, failed: &[usize]) -> Chunk<usize> {
@@ -183,6 +194,7 @@ mod tests {
         assert_eq!((chunks.appended, chunks.finished), (0, 8), "nothing before task 2 has arrived");
         chunks.extend([chunk(0, 2, &[1])]);
         assert_eq!(chunks.appended, 10);
+        assert_eq!(chunks.ran, 10, "a task that failed of its own ran to its end");
         let Collected::Outcomes { values, failures } = chunks.assemble() else { panic!("failures expected") };
         assert_eq!(values, vec![0, 2, 4, 5, 6, 7, 8, 9]);
         assert_eq!(failures.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![1, 3]);
@@ -203,5 +215,17 @@ mod tests {
         let mut chunks = Chunks::new(4, None);
         chunks.extend([chunk(2, 2, &[]), chunk(2, 0, &[]), chunk(0, 2, &[])]);
         assert!(matches!(chunks.assemble(), Collected::Values(v) if v == vec![0, 1, 2, 3]));
+    }
+
+    #[test]
+    fn tasks_stopped_by_a_timeout_or_a_cancel_did_not_run() {
+        let mut stopped = chunk(0, 4, &[]);
+        stopped.push(Err(Failure::new(FailureKind::TimedOut, "not started".into(), "4".into())));
+        stopped.push(Err(Failure::new(FailureKind::Cancelled, "not started".into(), "5".into())));
+        stopped.push(Err(Failure::new(FailureKind::Panicked, "boom".into(), "6".into())));
+        assert_eq!((stopped.len, stopped.ran()), (7, 5));
+        let mut chunks = Chunks::new(7, None);
+        chunks.extend([stopped]);
+        assert_eq!((chunks.finished, chunks.ran), (7, 5));
     }
 }

@@ -263,7 +263,9 @@ where
         let running = format!("still running when the call's timeout of {timeout:?} passed");
         let closing = Closing { kind: FailureKind::TimedOut, running: &running, pending: &not_started };
         if !self.plan.silent {
-            let finished = chunks.finished + self.state.finished_in_flight();
+            // Tasks that ran to their end: not those a pool thread found past the deadline and
+            // failed as timed out before they started.
+            let finished = chunks.ran + self.state.ran_in_flight();
             // Closed only to stop what can be stopped (process workers are killed).
             self.state.close_in_flight(&closing);
             return Collected::TimedOut { finished };

@@ -288,13 +288,13 @@ where
         true
     }
 
-    /// The tasks finished in batches still in flight.
-    pub(crate) fn finished_in_flight(&self) -> usize {
+    /// The tasks that ran to their end ([`Chunk::ran`]) in batches still in flight.
+    pub(crate) fn ran_in_flight(&self) -> usize {
         lock(&self.in_flight)
             .iter()
             .map(|batch| lock(&batch.state))
             .filter(|state| !state.closed)
-            .map(|state| state.finished.len)
+            .map(|state| state.finished.ran())
             .sum()
     }
 

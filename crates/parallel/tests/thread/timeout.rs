@@ -186,6 +186,19 @@ fn a_zero_timeout_returns_at_once() {
 }
 
 #[test]
+fn a_zero_timeout_counts_no_task_as_finished() {
+    // Pool threads that take a batch as the deadline passes fail its tasks as timed out before
+    // they start; those are not finished tasks (one was counted so, under load). No task can end
+    // in time: each naps far longer than the call lasts.
+    for round in 0..100 {
+        let out = parallel::thread().max_workers(4).timeout(Duration::ZERO).map(nap, vec![200; 64]);
+        assert!(matches!(out, Err(Error::Timeout { finished: 0, .. })), "round {round}: {out:?}");
+        let out = parallel::process().max_workers(2).timeout(Duration::ZERO).map(nap, vec![200; 64]);
+        assert!(matches!(out, Err(Error::Timeout { finished: 0, .. })), "round {round} (processes): {out:?}");
+    }
+}
+
+#[test]
 fn tasks_a_deadline_stopped_before_they_started_are_timed_out_not_cancelled() {
     // A worker that took a batch just before the deadline finds the call stopped before its
     // next task: that task never started because of the deadline, so it is timed out (it was
