@@ -14,6 +14,11 @@ of each side), the ratio peer / ours of each pair, and the median of those ratio
       Targets: ≥ 10× `Client.map` and ≥ 10× Ray tasks.
   (b) 200 CPU tasks of ~10 ms each (a calibrated pure-Python loop, `spin.py`): `parallel.dask.map`
       and `parallel.ray.map` against a plain loop in this process. Target: ≥ 1.8× sequential.
+      First, with no cluster up, the machine's ceiling: two forked processes, each running half
+      the tasks with nothing to coordinate, against the same loop — what two cores give at best.
+
+Only one cluster is up at a time (Dask's rows, then Ray's): an idle cluster's processes (its
+scheduler, nannies, raylet, GCS) would take CPU from the other's rows.
 
 Usage:
     python benches/python/cluster.py [--pairs 3] [--tiny 20000] [--cpu 200] [--only tiny|cpu]
@@ -21,6 +26,7 @@ Usage:
 
 import argparse
 import os
+import pickle
 import platform
 import statistics
 import sys
@@ -47,6 +53,29 @@ def calibrate(seconds=0.010):
         if took > 0.05:
             return max(1, int(n * seconds / took))
         n *= 2
+
+
+def halves(xs):
+    """`cpu_task` over `xs` in two forked processes, half each, with nothing to coordinate (the
+    values come back through a pipe each, once): what two cores give at best."""
+    half = len(xs) // 2
+    children = []
+    for part in (xs[:half], xs[half:]):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            with os.fdopen(write, "wb") as out:
+                pickle.dump([cpu_task(x) for x in part], out)
+            os._exit(0)
+        os.close(write)
+        children.append((pid, read))
+    out = []
+    for pid, read in children:
+        with os.fdopen(read, "rb") as got:
+            out.extend(pickle.load(got))
+        os.waitpid(pid, 0)
+    return out
 
 
 def timed(fn):
@@ -88,13 +117,6 @@ def main():
     import parallel
 
     began = time.time()
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1")
-    client = distributed.Client(cluster)
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": HERE}})
-    ray_noop, ray_cpu = ray.remote(noop), ray.remote(cpu_task)
-    pool = ray.util.multiprocessing.Pool(processes=2)
-
     tiny = list(range(args.tiny))
     n = calibrate()
     cpu = [n] * args.cpu
@@ -105,10 +127,6 @@ def main():
 
     def is_cpu(out):
         assert list(out) == expected_cpu
-
-    def joblib_dask():
-        with joblib.parallel_config(backend="dask"):
-            return joblib.Parallel()(joblib.delayed(noop)(x) for x in tiny)
 
     rows = []
 
@@ -125,26 +143,41 @@ def main():
 
     a = f"(a) {args.tiny:,} no-ops"
     b = f"(b) {args.cpu} CPU tasks of 10 ms"
+    sequential = lambda: [cpu_task(x) for x in cpu]  # noqa: E731
+
+    # The machine's ceiling, with no cluster up.
+    row(b, "two bare processes (the ceiling)", "sequential loop", lambda: halves(cpu), sequential, is_cpu, None)
+
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1")
+    client = distributed.Client(cluster)
+
+    def joblib_dask():
+        with joblib.parallel_config(backend="dask"):
+            return joblib.Parallel()(joblib.delayed(noop)(x) for x in tiny)
+
     dask_tiny = lambda: parallel.dask.map(noop, tiny)  # noqa: E731
-    ray_tiny = lambda: parallel.ray.map(noop, tiny)  # noqa: E731
     row(a, "`parallel.dask.map`", "`Client.map` + `gather`", dask_tiny,
         lambda: client.gather(client.map(noop, tiny, pure=False)), is_tiny, 10)
     row(a, "`parallel.dask.map`", "joblib, Dask backend", dask_tiny, joblib_dask, is_tiny, None)
+    row(b, "`parallel.dask.map`", "sequential loop", lambda: parallel.dask.map(cpu_task, cpu), sequential, is_cpu, 1.8)
+    row(b, "`parallel.dask.map`", "`Client.map` + `gather`", lambda: parallel.dask.map(cpu_task, cpu),
+        lambda: client.gather(client.map(cpu_task, cpu, pure=False)), is_cpu, None)
+    client.close()
+    cluster.close()
+
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": HERE}})
+    ray_noop, ray_cpu = ray.remote(noop), ray.remote(cpu_task)
+    pool = ray.util.multiprocessing.Pool(processes=2)
+    ray_tiny = lambda: parallel.ray.map(noop, tiny)  # noqa: E731
     row(a, "`parallel.ray.map`", "Ray tasks (`f.remote` each)", ray_tiny,
         lambda: ray.get([ray_noop.remote(x) for x in tiny]), is_tiny, 10)
     row(a, "`parallel.ray.map`", "`ray.util.multiprocessing.Pool.map`", ray_tiny, lambda: pool.map(noop, tiny), is_tiny, None)
-    sequential = lambda: [cpu_task(x) for x in cpu]  # noqa: E731
-    row(b, "`parallel.dask.map`", "sequential loop", lambda: parallel.dask.map(cpu_task, cpu), sequential, is_cpu, 1.8)
     row(b, "`parallel.ray.map`", "sequential loop", lambda: parallel.ray.map(cpu_task, cpu), sequential, is_cpu, 1.8)
-    row(b, "`parallel.dask.map`", "`Client.map` + `gather`", lambda: parallel.dask.map(cpu_task, cpu),
-        lambda: client.gather(client.map(cpu_task, cpu, pure=False)), is_cpu, None)
     row(b, "`parallel.ray.map`", "Ray tasks (`f.remote` each)", lambda: parallel.ray.map(cpu_task, cpu),
         lambda: ray.get([ray_cpu.remote(x) for x in cpu]), is_cpu, None)
-
     pool.terminate()
     ray.shutdown()
-    client.close()
-    cluster.close()
 
     load = os.getloadavg()[0]
     print("## Python: the cluster executors against their engines' own calls\n")
@@ -152,7 +185,7 @@ def main():
           f"Linux {platform.release()}; 1-minute load average at the end {load:.1f}")
     print(f"- dask/distributed {distributed.__version__}, ray {ray.__version__}, joblib {joblib.__version__}, "
           f"`parallel` {parallel.__version__}")
-    print(f"- a LocalCluster of 2 worker processes × 1 thread and a local Ray of 2 CPUs, both on 127.0.0.1; "
+    print(f"- a LocalCluster of 2 worker processes × 1 thread, then a local Ray of 2 CPUs (one up at a time), both on 127.0.0.1; "
           f"{args.pairs} pairs per row, alternated, after a warm-up call of each side; run took {time.time() - began:.0f} s\n")
     print("| workload | ours | median | peer | median | peer / ours, median of paired ratios [IQR] | target | met? |")
     print("|---|---|---|---|---|---|---|---|")

@@ -599,7 +599,8 @@ where
 }
 
 /// How long a work's batches aim to take: grown fourfold (eightfold for a plain work) while
-/// quicker than `quick`, doubled while quicker than `short`, halved when longer than `long`.
+/// quicker than `quick` — or, up to `most_growth`-fold, by as much as brings the batch to `short`
+/// — doubled while quicker than `short`, halved when longer than `long`.
 /// A batched work (a round trip to a worker process, a hold of Python's GIL) has a fixed cost
 /// per batch of tens of microseconds, so its batches aim at a few milliseconds; a work of
 /// remote batches (a task of a cluster, ~1–10 ms of scheduling each) at 0.2–1 s, as joblib's
@@ -610,6 +611,7 @@ pub(crate) struct Aim {
     short: Duration,
     long: Duration,
     growth: usize,
+    most_growth: usize,
 }
 
 impl Aim {
@@ -618,18 +620,23 @@ impl Aim {
         short: Duration::from_micros(50),
         long: Duration::from_micros(500),
         growth: 8,
+        most_growth: 8,
     };
     const BATCHED: Aim = Aim {
         quick: Duration::from_millis(1),
         short: Duration::from_millis(4),
         long: Duration::from_millis(40),
         growth: 4,
+        most_growth: 4,
     };
     const REMOTE: Aim = Aim {
         quick: Duration::from_millis(100),
         short: Duration::from_millis(200),
         long: Duration::from_secs(1),
         growth: 4,
+        // Each step of growth costs a cluster's round trip (~50 ms here) with the cluster's
+        // threads idle: a first batch of one 10 ms task goes straight to ~20 tasks.
+        most_growth: 16,
     };
 
     pub(crate) fn of<W: Work>(work: &W) -> Aim {
@@ -644,7 +651,8 @@ impl Aim {
 /// The next batch's size after one of `size` tasks took `took`.
 fn adapt(size: usize, took: Duration, max: usize, aim: Aim) -> usize {
     if took < aim.quick {
-        (size * aim.growth).min(max)
+        let to_short = (aim.short.as_nanos() / took.as_nanos().max(1)) as usize;
+        (size * to_short.clamp(aim.growth, aim.most_growth)).min(max)
     } else if took < aim.short {
         (size * 2).min(max)
     } else if took > aim.long {
@@ -686,7 +694,9 @@ mod tests {
     #[test]
     fn remote_batches_aim_at_a_fraction_of_a_second() {
         let ms = Duration::from_millis;
-        assert_eq!(adapt(1, ms(10), 4096, Aim::REMOTE), 4, "a cluster's round trip alone: grown fourfold");
+        assert_eq!(adapt(1, ms(10), 4096, Aim::REMOTE), 16, "to reach 0.2 s: twentyfold, at most sixteen");
+        assert_eq!(adapt(1, ms(25), 4096, Aim::REMOTE), 8, "to reach 0.2 s: eightfold");
+        assert_eq!(adapt(1, ms(80), 4096, Aim::REMOTE), 4, "at least fourfold while under 0.1 s");
         assert_eq!(adapt(4, ms(100), 4096, Aim::REMOTE), 8);
         assert_eq!(adapt(8, ms(500), 4096, Aim::REMOTE), 8, "between 0.2 and 1 s: kept");
         assert_eq!(adapt(8, ms(1500), 4096, Aim::REMOTE), 4);
