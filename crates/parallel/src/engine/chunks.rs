@@ -34,10 +34,16 @@ impl<T> Chunk<T> {
     /// The tasks in this chunk that ran to their end: a value, or a failure of their own. A
     /// task stopped by a timeout or a cancel (before it started, or while it ran) did not.
     pub(crate) fn ran(&self) -> usize {
-        let stopped = |failure: &Failure| matches!(failure.kind, FailureKind::TimedOut | FailureKind::Cancelled);
-        let stopped = self.failures.iter().filter(|(_, failure)| stopped(failure)).count();
-        self.len - stopped
+        self.len - stopped(&self.failures)
     }
+}
+
+/// How many of `failures` are of tasks the call stopped: timed out or cancelled.
+fn stopped(failures: &[(usize, Failure)]) -> usize {
+    failures
+        .iter()
+        .filter(|(_, failure)| matches!(failure.kind, FailureKind::TimedOut | FailureKind::Cancelled))
+        .count()
 }
 
 /// The outcomes received so far. A chunk is appended as soon as every task before it has
@@ -57,8 +63,6 @@ pub(crate) struct Chunks<T> {
     pub(crate) appended: usize,
     /// Tasks received so far, appended or waiting.
     pub(crate) finished: usize,
-    /// Tasks received so far that ran to their end ([`Chunk::ran`]).
-    pub(crate) ran: usize,
 }
 
 impl<T> Chunks<T> {
@@ -72,8 +76,13 @@ impl<T> Chunks<T> {
             failures: Vec::new(),
             appended: 0,
             finished: 0,
-            ran: 0,
         }
+    }
+
+    /// The tasks received so far that ran to their end ([`Chunk::ran`]): counted when asked
+    /// (a call that timed out), not as each chunk arrives.
+    pub(crate) fn ran(&self) -> usize {
+        self.appended - stopped(&self.failures) + self.waiting.values().map(Chunk::ran).sum::<usize>()
     }
 
     fn insert(&mut self, chunk: Chunk<T>) {
@@ -85,7 +94,6 @@ impl<T> Chunks<T> {
             return;
         }
         self.finished += chunk.len;
-        self.ran += chunk.ran();
         self.waiting.insert(chunk.start, chunk);
         while let Some(chunk) = self.waiting.remove(&self.appended) {
             self.append(chunk);
@@ -194,7 +202,7 @@ mod tests {
         assert_eq!((chunks.appended, chunks.finished), (0, 8), "nothing before task 2 has arrived");
         chunks.extend([chunk(0, 2, &[1])]);
         assert_eq!(chunks.appended, 10);
-        assert_eq!(chunks.ran, 10, "a task that failed of its own ran to its end");
+        assert_eq!(chunks.ran(), 10, "a task that failed of its own ran to its end");
         let Collected::Outcomes { values, failures } = chunks.assemble() else { panic!("failures expected") };
         assert_eq!(values, vec![0, 2, 4, 5, 6, 7, 8, 9]);
         assert_eq!(failures.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![1, 3]);
@@ -226,6 +234,6 @@ mod tests {
         assert_eq!((stopped.len, stopped.ran()), (7, 5));
         let mut chunks = Chunks::new(7, None);
         chunks.extend([stopped]);
-        assert_eq!((chunks.finished, chunks.ran), (7, 5));
+        assert_eq!((chunks.finished, chunks.ran()), (7, 5));
     }
 }

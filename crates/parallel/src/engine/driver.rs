@@ -265,7 +265,7 @@ where
         if !self.plan.silent {
             // Tasks that ran to their end: not those a pool thread found past the deadline and
             // failed as timed out before they started.
-            let finished = chunks.ran + self.state.ran_in_flight();
+            let finished = chunks.ran() + self.state.ran_in_flight();
             // Closed only to stop what can be stopped (process workers are killed).
             self.state.close_in_flight(&closing);
             return Collected::TimedOut { finished };

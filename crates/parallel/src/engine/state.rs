@@ -635,7 +635,7 @@ impl Aim {
         long: Duration::from_secs(1),
         growth: 4,
         // Each step of growth costs a cluster's round trip (~50 ms here) with the cluster's
-        // threads idle: a first batch of one 10 ms task goes straight to ~20 tasks.
+        // threads idle: a first batch of one 10 ms task goes straight to sixteen tasks.
         most_growth: 16,
     };
 
