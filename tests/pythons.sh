@@ -70,7 +70,7 @@ if [ ${#found[@]} -eq 0 ]; then
     exit 2
 fi
 
-declare -A RESULT NOTRUN TOOK
+declare -A RESULT NOTRUN TOOK FAILURES
 ran=()
 failed=0
 start_all=$SECONDS
@@ -114,6 +114,9 @@ for v in "${found[@]}"; do
     status=${PIPESTATUS[0]}
     summary=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed|error)' "$venv/pytest.log" | tail -1 | sed 's/^=* *//; s/ *=*$//')
     if [ "$status" -eq 0 ]; then RESULT[$v]="passed: $summary"; else RESULT[$v]="FAILED (pytest exit $status): $summary"; failed=1; fi
+    # Which tests failed, and pytest's one line on why, repeated in the summary (the log above
+    # may be cut off where it is read).
+    FAILURES[$v]=$(grep -E '^(FAILED|ERROR) ' "$venv/pytest.log" || true)
     NOTRUN[$v]=$(printf '%s\n' "${notrun[@]}")
     TOOK[$v]=$((SECONDS - start))
 done
@@ -123,6 +126,9 @@ echo "test-pythons: summary (the wheel $(basename "$WHEEL"))"
 echo "test-pythons: found: ${found[*]}; ran the tests on: ${ran[*]:-none}; missing: ${missing[*]:-none}"
 for v in "${found[@]}"; do
     echo "$v: ${RESULT[$v]} (${TOOK[$v]} s with its venv)"
+    if [ -n "${FAILURES[$v]:-}" ]; then
+        while IFS= read -r line; do echo "$v: $line"; done <<<"${FAILURES[$v]}"
+    fi
     if [ -n "${NOTRUN[$v]:-}" ]; then
         while IFS= read -r line; do echo "$v: $line"; done <<<"${NOTRUN[$v]}"
     fi

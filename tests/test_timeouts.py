@@ -127,6 +127,24 @@ def test_task_timeout_fails_only_the_slow_task_and_kills_its_worker():
     assert all(alive(p) for p in pids)
 
 
+def test_task_timeout_counts_from_when_the_worker_begins_the_task_not_its_imports(tmp_path, monkeypatch):
+    # A worker imports the function's module before it runs the task (the caller's process
+    # had imported it already): that load is no part of the task's time.
+    (tmp_path / "slow_to_import.py").write_text(
+        "import time\ntime.sleep(2)\n\ndef nap(seconds):\n    time.sleep(seconds)\n    return seconds\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import slow_to_import
+
+    start = time.monotonic()
+    results = parallel.process.map(slow_to_import.nap, [0, 0.1, 600], task_timeout=1, silent=True)
+    assert results[:2] == [0, 0.1], results
+    # A task that runs too long once begun still times out, at its own limit.
+    assert isinstance(results[2], parallel.FailedTask) and isinstance(results[2].ex, TimeoutException)
+    assert "task_timeout" in str(results[2].ex) and results[2].params == (600,)
+    assert time.monotonic() - start < 60
+
+
 # --- tasks abandoned at a deadline ---------------------------------------------------------
 
 @pytest.mark.parametrize("task", ["spin", "sleep"])

@@ -95,7 +95,9 @@ def map(
     `timeout` (seconds) is a deadline for the whole call: it returns by then, raising
     `parallel.exceptions.TimeoutException` (or, if `silent`, with a `FailedTask` for each
     unfinished task); 0 is a deadline that has already passed. `task_timeout` fails only a
-    task that runs longer (its worker process is killed). `max_workers` bounds how many tasks
+    task that runs longer (its worker process is killed); on processes it counts from when the
+    worker begins the task, after it has loaded the function and `extras` (importing their
+    modules, which may take up to `task_timeout` or 60 s, whichever is longer). `max_workers` bounds how many tasks
     run at once. Without `silent` (any truthy value), the first failure in input order is
     raised once the tasks before it have succeeded; with it, each failed task is a
     `FailedTask` in its place. `client` is the Dask executor's cluster (a `distributed.Client`

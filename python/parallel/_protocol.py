@@ -197,6 +197,12 @@ TAKEN_WORD = 6
 # Bit 31 of the taken word's count: the parent refused the reply's buffers (the worker sends
 # the value again in its frame).
 REFUSED = 0x8000_0000
+# Word `ARRIVED_WORD`: the number of the last request the worker read; word `BEGAN_WORD`: the
+# worker's CLOCK_MONOTONIC in nanoseconds when it began to run that request's tasks, 0 while
+# it loads their function and extras (a task's task_timeout counts from then; the Python
+# worker writes both in Rust).
+ARRIVED_WORD = 7
+BEGAN_WORD = 8
 # The log: `LOG_SIZE` bytes from byte `LOG_START` of the mapping.
 LOG_START = 4096
 LOG_SIZE = 262144

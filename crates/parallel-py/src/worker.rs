@@ -183,6 +183,8 @@ impl PyWorker {
         let buffers = self.request.take().unwrap_or_default();
         let side = &mut self.side;
         let Some(request) = py.detach(|| side.next_request(buffers)).map_err(os_error)? else { return Ok(None) };
+        // Its function and extras are unpickled next, in Python: no part of its tasks' time.
+        side.loading();
         let got = (PyBytes::new(py, request.entry()), PyBytes::new(py, request.extras()), request.len());
         self.request = Some(request);
         Ok(Some(got))
@@ -204,6 +206,7 @@ impl PyWorker {
         reply: Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let request = self.request.take().ok_or_else(|| PyOSError::new_err("no request to serve"))?;
+        self.side.began();
         let mut released = true;
         let outcome =
             self.run(py, &request, function.as_ref(), extras.as_ref(), single, &unpicklable, &reply, &mut released);

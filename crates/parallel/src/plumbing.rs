@@ -7,6 +7,8 @@
 //! - [`Fault`] and [`ErrorValue`]: how a task failed, as a work reports it, with the error
 //!   value kept for a binding to raise again.
 //! - [`Interrupt`]: how another thread stops a running task (kills its worker process).
+//! - [`Start`] and [`StartProbe`]: when a task handed to a worker began to run, as the worker
+//!   says (a Python worker loads the task's function first): where its `task_timeout` counts from.
 //! - [`Tasks`], [`Sequential`], [`Span`], [`SpanBatch`]: where a call's tasks come from, in
 //!   batches; [`FromTasks`]: a `Tasks` of one's own as a call's input.
 //! - [`Backend`], [`Maps`], [`TryMaps`], [`Carries`]: what an executor's backend implements —
@@ -41,7 +43,7 @@
 //! ```
 
 pub use crate::engine::tap::{Arrivals, Arrived, Ended};
-pub use crate::engine::work::{Interrupt, Work};
+pub use crate::engine::work::{Interrupt, Start, StartProbe, Work};
 pub use crate::executor::{Backend, Carries, Maps, TryMaps};
 pub use crate::failure::{ErrorValue, Fault};
 pub use crate::inputs::{FromTasks, Sequential, Span, SpanBatch, Tasks};

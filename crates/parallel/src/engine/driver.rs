@@ -18,6 +18,7 @@ use crate::engine::retry::Retry;
 use crate::engine::state::{max_batch, CallState, Msg};
 use crate::engine::tap::{Arrivals, Ended, Tap};
 use crate::engine::tracked::Closing;
+use crate::engine::tracked_batch::LOADING_LIMIT;
 use crate::engine::work::Work;
 use crate::failure::FailureKind;
 use crate::handle::{Handle, Slot};
@@ -283,7 +284,13 @@ where
         let limit = self.plan.task_timeout?;
         let running = format!("ran longer than its task_timeout of {limit:?}");
         let closing = Closing { kind: FailureKind::TimedOut, running: &running, pending: "" };
-        let (overdue, next) = self.state.close_overdue(limit, &closing);
+        let load = limit.max(LOADING_LIMIT);
+        let loading = format!(
+            "its worker was still loading its function and the call's extras (importing their modules) after {load:?}, \
+             the longest a load may take (task_timeout or {LOADING_LIMIT:?}, whichever is longer)"
+        );
+        let loading = Closing { kind: FailureKind::TimedOut, running: &loading, pending: "" };
+        let (overdue, next) = self.state.close_overdue(limit, &closing, &loading);
         if !self.state.is_stopped() {
             pool::spawn((0..overdue).map(|_| self.spawn.thread_work(&self.state)));
         }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crate::engine::chunks::Chunk;
 use crate::engine::state::CallState;
 use crate::engine::sync::lock;
-use crate::engine::tracked_batch::TrackedBatch;
+use crate::engine::tracked_batch::{Running, TrackedBatch, LOADING_POLL};
 use crate::engine::work::{describe, describe_params, panic_message, run_one, Work};
 use crate::failure::{Failure, FailureKind, Fault};
 use crate::inputs::Tasks;
@@ -52,6 +52,7 @@ where
             // block the driver.
             let next = { lock(&batch.state).pending.front().is_some() };
             let mut interrupt = next.then(|| self.work.interrupt());
+            let mut probe = next.then(|| self.work.start_probe());
             let params = {
                 let mut state = lock(&batch.state);
                 if state.closed {
@@ -68,8 +69,9 @@ where
                 state.attempt = mem::take(&mut state.retried) + 1;
                 match catch_unwind(AssertUnwindSafe(|| self.work.keep(&params))) {
                     Ok(kept) => {
-                        state.running =
-                            Some((kept, Instant::now(), interrupt.take().flatten().or_else(|| self.work.interrupt())))
+                        let interrupt = interrupt.take().flatten().or_else(|| self.work.interrupt());
+                        let probe = probe.take().flatten().or_else(|| self.work.start_probe());
+                        state.running = Some(Running::new(kept, interrupt, probe));
                     }
                     Err(payload) => {
                         let message = format!("cloning its parameters panicked: {}", panic_message(payload));
@@ -88,7 +90,7 @@ where
                 return false; // closed, or its task taken away to run again
             }
             let index = state.next_index() - 1;
-            let (kept, _, _) = state.running.take().expect("running task recorded");
+            let kept = state.running.take().expect("running task recorded").kept;
             let outcome = match outcome {
                 Ok(value) => Ok(value),
                 Err(fault) => {
@@ -139,7 +141,7 @@ where
                 }
                 let mut kept: Vec<W::Kept> = params.iter().map(|params| self.work.keep(params)).collect();
                 state.running_with = kept.split_off(1);
-                state.running = kept.pop().map(|kept| (kept, Instant::now(), None));
+                state.running = kept.pop().map(|kept| Running::new(kept, None, None));
             }
             (first, params)
         };
@@ -169,7 +171,7 @@ where
         if state.closed {
             return false;
         }
-        if let Some((kept, _, _)) = state.running.take() {
+        if let Some(Running { kept, .. }) = state.running.take() {
             let kept: Vec<W::Kept> = std::iter::once(kept).chain(state.running_with.drain(..)).collect();
             let ran = kept.len();
             let mut outcomes = outcomes.into_iter();
@@ -236,24 +238,35 @@ where
         batches.iter().for_each(|batch| self.close_batch(batch, closing));
     }
 
-    /// Closes the batches whose running task has run for `limit` or longer. Returns how many
-    /// it closed and when the next running task reaches the limit.
-    pub(crate) fn close_overdue(&self, limit: Duration, closing: &Closing<'_>) -> (usize, Option<Instant>) {
+    /// Closes the batches whose running task has run for `limit` or longer — from when its
+    /// worker began to run it, if the worker says ([`Running::due`]) — with `closing`, and
+    /// those whose worker is still loading what the task needs past the limit of a load with
+    /// `loading`. Returns how many it closed and when the next running task reaches its limit.
+    pub(crate) fn close_overdue(
+        &self,
+        limit: Duration,
+        closing: &Closing<'_>,
+        loading: &Closing<'_>,
+    ) -> (usize, Option<Instant>) {
         let now = Instant::now();
         let mut next = None::<Instant>;
         let mut overdue = Vec::new();
-        lock(&self.in_flight).retain(|batch| match lock(&batch.state).running.as_ref().map(|(_, at, _)| *at) {
-            Some(at) if now.duration_since(at) >= limit => {
-                overdue.push(batch.clone());
+        lock(&self.in_flight).retain(|batch| match lock(&batch.state).running.as_ref().map(|r| r.due(limit)) {
+            Some((due, still_loading)) if now >= due => {
+                overdue.push((batch.clone(), still_loading));
                 false
             }
-            Some(at) => {
-                next = Some(next.map_or(at + limit, |n: Instant| n.min(at + limit)));
+            Some((due, still_loading)) => {
+                // A load ends at a time nobody knows: looked at again soon, for the task's
+                // own limit counts from then.
+                let due = if still_loading { due.min(now + LOADING_POLL) } else { due };
+                next = Some(next.map_or(due, |n: Instant| n.min(due)));
                 true
             }
             None => true,
         });
-        for batch in &overdue {
+        for (batch, still_loading) in &overdue {
+            let closing = if *still_loading { loading } else { closing };
             if self.requeue_overdue(batch, closing) {
                 lock(&self.in_flight).push(batch.clone()); // adopted by the pool thread started for it
             } else {
@@ -273,10 +286,10 @@ where
         }
         let mut state = lock(&batch.state);
         let index = state.finished.start + state.finished.len;
-        let (Some((kept, _, _)), false) = (state.running.as_ref(), state.closed) else { return false };
+        let (Some(running), false) = (state.running.as_ref(), state.closed) else { return false };
         let fault = Fault { attempts: state.attempt, ..Fault::new(closing.kind.clone(), closing.running) };
-        let Some(params) = self.again(index, &fault, kept) else { return false };
-        let (_, _, interrupt) = state.running.take().expect("looked at above");
+        let Some(params) = self.again(index, &fault, &running.kept) else { return false };
+        let interrupt = state.running.take().expect("looked at above").interrupt;
         if let Some(interrupt) = interrupt {
             interrupt();
         }
@@ -308,7 +321,7 @@ where
         let mut chunk = mem::replace(&mut state.finished, Chunk::new(0, 0));
         debug_assert_eq!(chunk.start, batch.start);
         let fail = |message: &str, params| Failure::new(closing.kind.clone(), message.to_owned(), params);
-        if let Some((kept, _, interrupt)) = state.running.take() {
+        if let Some(Running { kept, interrupt, .. }) = state.running.take() {
             if let Some(interrupt) = interrupt {
                 interrupt(); // kills the worker process running it
             }

@@ -5,10 +5,19 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::engine::chunks::Chunk;
-use crate::engine::work::{Interrupt, Work};
+use crate::engine::work::{Interrupt, Start, StartProbe, Work};
+
+/// How long a worker may take to load what a task needs (its function, the call's extras)
+/// when that is longer than the task's `task_timeout`: a Python worker imports their modules,
+/// which the caller's process has imported already, so a load that takes longer is stuck.
+pub(crate) const LOADING_LIMIT: Duration = Duration::from_secs(60);
+
+/// How often the driver looks at a task whose worker is still loading what it needs: the
+/// task's `task_timeout` counts from the end of the load, known only when looked at.
+pub(crate) const LOADING_POLL: Duration = Duration::from_millis(10);
 
 /// A tracked batch in flight.
 pub(crate) struct TrackedBatch<W: Work> {
@@ -18,9 +27,8 @@ pub(crate) struct TrackedBatch<W: Work> {
 
 pub(crate) struct TrackedBatchState<W: Work> {
     pub(crate) finished: Chunk<W::Out>,
-    /// The running task: what is kept of its parameters, when it started, and how to stop it
-    /// (worker processes can be killed; threads cannot).
-    pub(crate) running: Option<(W::Kept, Instant, Option<Interrupt>)>,
+    /// The running task.
+    pub(crate) running: Option<Running<W::Kept>>,
     /// The tasks running with it in one [`Work::run_many`] (a work of remote batches runs a
     /// batch whole): what is kept of their parameters.
     pub(crate) running_with: Vec<W::Kept>,
@@ -36,6 +44,36 @@ pub(crate) struct TrackedBatchState<W: Work> {
     pub(crate) generation: u64,
     /// The batch lost its pool thread that way, and waits for another to adopt it.
     pub(crate) orphaned: bool,
+}
+
+/// The running task of a tracked batch.
+pub(crate) struct Running<K> {
+    /// What is kept of its parameters.
+    pub(crate) kept: K,
+    /// When its pool thread handed it over.
+    pub(crate) at: Instant,
+    /// How to stop it (worker processes can be killed; threads cannot).
+    pub(crate) interrupt: Option<Interrupt>,
+    /// How to learn when its worker began to run it ([`Work::start_probe`]).
+    pub(crate) probe: Option<StartProbe>,
+}
+
+impl<K> Running<K> {
+    /// A task handed over now.
+    pub(crate) fn new(kept: K, interrupt: Option<Interrupt>, probe: Option<StartProbe>) -> Self {
+        Running { kept, at: Instant::now(), interrupt, probe }
+    }
+
+    /// When the task passes its `limit`, and whether its worker is still loading what it needs
+    /// (then the limit is that of the load: `limit` or [`LOADING_LIMIT`], whichever is
+    /// longer, from when it was handed over).
+    pub(crate) fn due(&self, limit: Duration) -> (Instant, bool) {
+        match self.probe.as_ref().and_then(|probe| probe()) {
+            None => (self.at + limit, false),
+            Some(Start::Loading) => (self.at + limit.max(LOADING_LIMIT), true),
+            Some(Start::Began(at)) => (at.max(self.at) + limit, false),
+        }
+    }
 }
 
 impl<W: Work> TrackedBatchState<W> {
@@ -62,5 +100,37 @@ impl<W: Work> TrackedBatch<W> {
                 orphaned: false,
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    #[test]
+    fn a_tasks_limit_counts_from_when_its_worker_began_it() {
+        let limit = Duration::from_secs(1);
+        // A worker that never says: from when the task was handed over.
+        let silent = Running::new((), None, None);
+        assert_eq!(silent.due(limit), (silent.at + limit, false));
+        // A worker that says: loading, then began.
+        let said = Arc::new(AtomicU8::new(0));
+        let began = Instant::now() + Duration::from_millis(500);
+        let probe: StartProbe = {
+            let said = Arc::clone(&said);
+            Box::new(move || match said.load(Ordering::SeqCst) {
+                0 => None,
+                1 => Some(Start::Loading),
+                _ => Some(Start::Began(began)),
+            })
+        };
+        let running = Running::new((), None, Some(probe));
+        assert_eq!(running.due(limit), (running.at + limit, false), "not yet read by the worker");
+        said.store(1, Ordering::SeqCst);
+        assert_eq!(running.due(limit), (running.at + LOADING_LIMIT, true), "a load may take 60s");
+        assert_eq!(running.due(Duration::from_secs(90)), (running.at + Duration::from_secs(90), true), "or the limit");
+        said.store(2, Ordering::SeqCst);
+        assert_eq!(running.due(limit), (began + limit, false));
     }
 }

@@ -142,10 +142,33 @@ pub trait Work: Send + Sync {
     fn interrupt(&self) -> Option<Interrupt> {
         None
     }
+
+    /// Called by the thread about to run a task, after [`interrupt`](Self::interrupt): how the
+    /// driver learns when the task really begins, if its worker says so. A Python worker first
+    /// loads what the task needs — its function and the call's extras, importing their modules
+    /// — which is no part of the task: its `task_timeout` counts from when the worker began to
+    /// run it. `None` (the default): the task begins when its thread hands it over.
+    fn start_probe(&self) -> Option<StartProbe> {
+        None
+    }
 }
 
 /// Stops a running task from another thread (kills the process running it).
 pub type Interrupt = Box<dyn FnOnce() + Send>;
+
+/// Where a task handed to a worker stands, as the worker says: see [`Work::start_probe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The worker is loading what the task needs (its function, the call's extras): the
+    /// task's `task_timeout` does not count yet.
+    Loading,
+    /// The task began to run at this instant: its `task_timeout` counts from here.
+    Began(std::time::Instant),
+}
+
+/// Asks the worker of one task where the task stands; `None` while the worker has not said
+/// (the task's `task_timeout` then counts from when it was handed over).
+pub type StartProbe = Box<dyn Fn() -> Option<Start> + Send>;
 
 /// The parameter-related items of a `Work` whose parameters `A` are kept by cloning them and
 /// described by their `Debug`.

@@ -23,6 +23,12 @@
 //!   of `n` set (*refused*), the parent could not take those of reply `n - 1` (it is out of
 //!   descriptors, say): that reply does not count, and the worker sends the value again in
 //!   its frame;
+//! - word 7, **arrived**: the number of the last request the worker read, written by a worker
+//!   that loads what its tasks need before it runs them (the Python worker unpickles the
+//!   function and the extras, importing their modules) — see [`Control::start`];
+//! - word 8, **began**: the worker's `CLOCK_MONOTONIC` in nanoseconds when it began to run the
+//!   tasks of request *arrived*, 0 while it is still loading what they need: a task's
+//!   `task_timeout` counts from then;
 //! - from byte [`LOG_START`] on, [`LOG_SIZE`] bytes: the log.
 //!
 //! **The reply log.** A worker copies each reply's frame into the log (a memory copy) and writes
@@ -44,6 +50,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::engine::work::Start;
 use crate::process::protocol::{Reply, MAX_FRAME};
 use crate::process::wire;
 
@@ -86,6 +93,13 @@ const TAKEN_WORD: usize = 6;
 
 /// The bit of the taken word's count that says the parent refused the reply's buffers.
 const REFUSED: u64 = 0x8000_0000;
+
+/// The arrived word: the number of the last request the worker read (if it says).
+const ARRIVED_WORD: usize = 7;
+
+/// The began word: when the worker began to run the tasks of request *arrived*, its
+/// `CLOCK_MONOTONIC` in nanoseconds (at least 1); 0 while it loads what they need.
+const BEGAN_WORD: usize = 8;
 
 /// Where the log starts in the mapping: after the page of words.
 pub(crate) const LOG_START: usize = 4096;
@@ -164,7 +178,7 @@ impl Control {
     }
 
     fn word(&self, i: usize) -> &AtomicU64 {
-        debug_assert!(i <= TAKEN_WORD);
+        debug_assert!(i <= BEGAN_WORD);
         // SAFETY: the mapping is CONTROL_SIZE bytes, page-aligned, and lives as long as `self`;
         // the words are in its first page and only ever accessed atomically.
         unsafe { &*self.words.as_ptr().add(i) }
@@ -333,6 +347,34 @@ impl Control {
         }
     }
 
+    /// Worker: request `batch` has arrived, and the worker loads what its tasks need before
+    /// it runs them ([`began`](Self::began) says when it is done).
+    pub(crate) fn loading(&self, batch: u32) {
+        self.word(BEGAN_WORD).store(0, Ordering::Relaxed);
+        self.word(ARRIVED_WORD).store(u64::from(batch), Ordering::Release);
+    }
+
+    /// Worker: it begins to run the tasks of the request it said was [`loading`](Self::loading).
+    pub(crate) fn began(&self) {
+        self.word(BEGAN_WORD).store(monotonic_ns().max(1), Ordering::Release);
+    }
+
+    /// Parent: where the tasks of `batch` stand, as the worker says; `None` if it has not
+    /// said (it has not read the request yet, or it is a worker program that never says).
+    pub(crate) fn start(&self, batch: u32) -> Option<Start> {
+        if self.word(ARRIVED_WORD).load(Ordering::Acquire) != u64::from(batch) {
+            return None;
+        }
+        match self.word(BEGAN_WORD).load(Ordering::Acquire) {
+            0 => Some(Start::Loading),
+            began => {
+                let ago = std::time::Duration::from_nanos(monotonic_ns().saturating_sub(began));
+                let now = std::time::Instant::now();
+                Some(Start::Began(now.checked_sub(ago).unwrap_or(now)))
+            }
+        }
+    }
+
     /// Worker: the log's frames, `used` bytes, to write to the pipe.
     pub(crate) fn log_frames(&self, used: usize) -> &[u8] {
         // SAFETY: only this worker writes the log.
@@ -344,6 +386,15 @@ impl Control {
         self.word(FLUSHED_WORD).store(u64::from(batch) << BATCH_SHIFT | n as u64, Ordering::Release);
         self.word(LOG_USED_WORD).store(0, Ordering::Relaxed);
     }
+}
+
+/// This machine's `CLOCK_MONOTONIC` (the clock of [`std::time::Instant`] on Linux), in
+/// nanoseconds: the same in the parent and its workers.
+fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: writes the current time into `now`, which lives on this stack frame.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    (now.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(now.tv_nsec as u64)
 }
 
 impl Drop for Control {
@@ -361,7 +412,7 @@ mod tests {
     fn the_log_fills_the_mapping_after_the_words() {
         const { assert!(LOG_START + LOG_SIZE == CONTROL_SIZE) };
         const { assert!(COUNT_MASK == (1 << BATCH_SHIFT) - 1) };
-        const { assert!(TAKEN_WORD * 8 < LOG_START) };
+        const { assert!(BEGAN_WORD * 8 < LOG_START) };
     }
 
     #[test]
@@ -383,6 +434,23 @@ mod tests {
         control.flushed(7, 3);
         assert!(control.unread(7, 1).is_empty(), "flushed: nothing left in the log");
         assert!(!control.log_parts(LOG_SIZE - 1, &[b"x", b"y"]), "a frame that does not fit is refused");
+    }
+
+    #[test]
+    fn a_worker_says_when_it_began_the_tasks_of_the_request_it_read() {
+        let (control, _fd) = Control::create().unwrap();
+        assert_eq!(control.start(1), None, "a worker that has not said");
+        control.loading(1);
+        assert_eq!(control.start(1), Some(Start::Loading));
+        assert_eq!(control.start(2), None, "another request's");
+        let before = std::time::Instant::now();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        control.began();
+        let Some(Start::Began(at)) = control.start(1) else { panic!("began: {:?}", control.start(1)) };
+        assert!(at > before && at <= std::time::Instant::now(), "began between then and now");
+        control.loading(2);
+        assert_eq!(control.start(2), Some(Start::Loading), "the next request's load");
+        assert_eq!(control.start(1), None);
     }
 
     #[test]

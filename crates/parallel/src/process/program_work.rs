@@ -15,7 +15,7 @@
 use std::ops::Range;
 
 use crate::engine::tap::{Arrivals, Ended};
-use crate::engine::work::{Interrupt, Work};
+use crate::engine::work::{Interrupt, StartProbe, Work};
 use crate::failure::{FailureKind, Fault};
 use crate::handle::Handle;
 use crate::mode::Mode;
@@ -89,6 +89,11 @@ impl Work for ProgramWork {
     }
     fn interrupt(&self) -> Option<Interrupt> {
         self.call.interrupt()
+    }
+    /// A worker program that says when it began a batch's tasks (the Python worker, once it
+    /// has loaded their function and the extras) has its tasks' `task_timeout` counted from then.
+    fn start_probe(&self) -> Option<StartProbe> {
+        self.call.start_probe()
     }
 }
 

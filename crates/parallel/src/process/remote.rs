@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::call::TaskFn;
 use crate::engine::sync::lock;
-use crate::engine::work::{cloned_params, Interrupt, Work};
+use crate::engine::work::{cloned_params, Interrupt, StartProbe, Work};
 use crate::failure::{FailureKind, Fault};
 use crate::par::{ParWork, Task};
 use crate::process::encoded::Encoded;
@@ -136,6 +136,12 @@ impl RemoteCall {
             self.hold(&mut slot).ok(); // a failure to start is reported by the task
             slot.as_ref().map(Worker::killer)
         })
+    }
+
+    /// How to learn when the worker this thread will run its next task on begins to run it,
+    /// taken now (after [`interrupt`](Self::interrupt), which makes the thread hold a worker).
+    pub(crate) fn start_probe(&self) -> Option<StartProbe> {
+        WORKER.with(|slot| slot.borrow().as_ref().map(Worker::start_probe))
     }
 
     /// Makes `slot` hold a worker of this call's program, taking one from the stash.

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::forked::is_this_process;
 use crate::engine::sync::lock;
-use crate::engine::work::Interrupt;
+use crate::engine::work::{Interrupt, StartProbe};
 use crate::process::control::{Control, CONTROL_ENV};
 use crate::process::inbox::{Inbox, Incoming};
 use crate::process::output::{Forwarded, Plumbing};
@@ -211,6 +211,14 @@ impl Worker {
     /// worker program reads its control page (the Rust and Python workers do).
     pub(crate) fn next_stop(&self) -> BatchStop {
         BatchStop { control: Arc::clone(&self.control), batch: self.batches.wrapping_add(1) }
+    }
+
+    /// Where the tasks of the next batch sent with [`call`](Self::call) stand, as the worker
+    /// says, asked from any thread (see [`Control::start`]): a Python worker loads the batch's
+    /// function and extras before it runs its tasks.
+    pub(crate) fn start_probe(&self) -> StartProbe {
+        let (control, batch) = (Arc::clone(&self.control), self.batches.wrapping_add(1));
+        Box::new(move || control.start(batch))
     }
 
     /// Ends the current lease: killers handed out before do nothing from now on. `false` if

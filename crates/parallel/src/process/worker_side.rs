@@ -211,6 +211,24 @@ impl WorkerSide {
         self.batch
     }
 
+    /// Says that the batch just begun needs loading before its tasks run (a Python worker
+    /// unpickles their function and the call's extras, importing their modules): its tasks'
+    /// `task_timeout` does not count until [`began`](Self::began) — though a load may take no
+    /// longer than the `task_timeout` or 60 s, whichever is longer. A worker that never says
+    /// has its tasks' time counted from when the parent sent them.
+    pub fn loading(&self) {
+        if let Some(control) = self.replies.control() {
+            control.loading(self.batch);
+        }
+    }
+
+    /// Says that the batch said to be [`loading`](Self::loading) is loaded: its tasks begin.
+    pub fn began(&self) {
+        if let Some(control) = self.replies.control() {
+            control.began();
+        }
+    }
+
     /// `true` if task `offset` of the current batch must not start (the parent stopped it).
     #[inline]
     pub fn stops(&self, offset: usize) -> bool {
