@@ -5,6 +5,7 @@ threads and on processes. (On Dask and Ray: tests/test_cluster.py, on its sessio
 import collections
 import os
 import threading
+import time
 
 import pytest
 
@@ -115,6 +116,20 @@ def test_the_initializer_runs_for_par_and_async_forms(executor, tmp_path):
     assert [model for _, _, model, _ in call.results()] == ["m"] * 3
     out = parallel.map(workload.with_model, iter([5, 6]), **options)  # a streamed input
     assert [model for _, _, model, _ in out] == ["m", "m"]
+
+
+def test_the_initializers_time_is_no_part_of_the_first_tasks_task_timeout():
+    # A process worker runs the call's initializer before it begins the batch: a slow one
+    # (a model that takes seconds to load) does not time out the worker's first task.
+    results = parallel.process.map(
+        workload.square, [1, 2, 3], initializer=time.sleep, initargs=(2,), task_timeout=1, silent=True
+    )
+    assert results == [1, 4, 9], results
+    # A task that itself runs too long still fails at its task_timeout.
+    slow = parallel.process.map(
+        workload.sleep_then, [(600, "never")], initializer=time.sleep, initargs=(2,), task_timeout=1, silent=True
+    )
+    assert isinstance(slow[0], parallel.FailedTask) and isinstance(slow[0].ex, TimeoutException), slow
 
 
 def test_bad_initializer_options_say_what_is_wrong():

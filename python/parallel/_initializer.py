@@ -73,12 +73,18 @@ class Initialized:
         self.key = key
         self.call = call
 
-    def __call__(self, *args, **kwargs):
+    def prepare(self):
+        """Runs the initializer here, unless this worker has run it (or seen it raise) for
+        this call: the process worker calls it before it begins a batch's tasks, so the
+        initializer's time is no part of the first task's `task_timeout`."""
         done = _local()[1]
         key = self.key
         if key not in done or (done[key] is not None and done[key][0] != self.call):
             _run_initializer(self, done)
-        failed = done[key]
+        return done
+
+    def __call__(self, *args, **kwargs):
+        failed = self.prepare()[self.key]
         if failed is not None:
             raise InitializerError(f"the initializer {_name(self.initializer)} raised {failed[1]!r}") from failed[1]
         return self.fn(*args, **kwargs)

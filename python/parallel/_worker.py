@@ -123,7 +123,7 @@ class _Unpicklable:
 
 
 def main():
-    from parallel._initializer import in_worker_process
+    from parallel._initializer import Initialized, in_worker_process
     from parallel._parallel import Worker
 
     in_worker_process()  # one `parallel.worker_state()` for every task of this process
@@ -170,4 +170,12 @@ def main():
             error = PicklingError(f"the function could not be unpickled in the worker process: {describe(exc)}")
             worker.answer(_failure(error) * count, count)
             continue
+        if isinstance(function, Initialized):
+            # The call's initializer, before its tasks begin (their task_timeout counts from
+            # `serve`). One that does not return (KeyboardInterrupt, SystemExit) runs again
+            # in the first task, which then fails as it would have.
+            try:
+                function.prepare()
+            except BaseException:
+                pass
         worker.serve(function, extras or None, single, _Unpicklable, _reply)

@@ -286,8 +286,9 @@ where
         let closing = Closing { kind: FailureKind::TimedOut, running: &running, pending: "" };
         let load = limit.max(LOADING_LIMIT);
         let loading = format!(
-            "its worker was still loading its function and the call's extras (importing their modules) after {load:?}, \
-             the longest a load may take (task_timeout or {LOADING_LIMIT:?}, whichever is longer)"
+            "its worker was still loading what it needs (its function and the call's extras, importing their modules, \
+             and the call's initializer) after {load:?}, the longest a load may take (task_timeout or \
+             {LOADING_LIMIT:?}, whichever is longer)"
         );
         let loading = Closing { kind: FailureKind::TimedOut, running: &loading, pending: "" };
         let (overdue, next) = self.state.close_overdue(limit, &closing, &loading);
