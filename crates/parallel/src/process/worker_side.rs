@@ -36,6 +36,8 @@ use crate::process::wire::{self, WireError};
 /// );
 /// let request = side.next_request(Request::default()).unwrap().expect("a request");
 /// assert_eq!((request.entry(), request.len(), request.params(1)), (&b"entry"[..], 2, &b"second"[..]));
+/// side.loading(); // what the entry names is loaded now: no part of the tasks' task_timeout
+/// side.began();
 /// if !side.stops(0) {
 ///     side.value(b"the task's encoded value").unwrap();
 /// }
