@@ -97,8 +97,8 @@ def map(
     unfinished task); 0 is a deadline that has already passed. `task_timeout` fails only a
     task that runs longer (its worker process is killed); on processes it counts from when the
     worker begins the task, after it has loaded the function and `extras` (importing their
-    modules, which may take up to `task_timeout` or 60 s, whichever is longer). `max_workers` bounds how many tasks
-    run at once. Without `silent` (any truthy value), the first failure in input order is
+    modules) and run the initializer, which may take up to `task_timeout` or 60 s, whichever
+    is longer. `max_workers` bounds how many tasks run at once. Without `silent` (any truthy value), the first failure in input order is
     raised once the tasks before it have succeeded; with it, each failed task is a
     `FailedTask` in its place. `client` is the Dask executor's cluster (a `distributed.Client`
     or a scheduler's address; by default the current client).

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crate::engine::chunks::Chunk;
 use crate::engine::state::CallState;
 use crate::engine::sync::lock;
-use crate::engine::tracked_batch::{Running, TrackedBatch, LOADING_POLL};
+use crate::engine::tracked_batch::{Running, TrackedBatch};
 use crate::engine::work::{describe, describe_params, panic_message, run_one, Work};
 use crate::failure::{Failure, FailureKind, Fault};
 use crate::inputs::Tasks;
@@ -256,10 +256,9 @@ where
                 overdue.push((batch.clone(), still_loading));
                 false
             }
-            Some((due, still_loading)) => {
-                // A load ends at a time nobody knows: looked at again soon, for the task's
-                // own limit counts from then.
-                let due = if still_loading { due.min(now + LOADING_POLL) } else { due };
+            // While its worker loads, the task's own limit is not known yet: the driver looks
+            // again within its check interval anyway.
+            Some((due, _)) => {
                 next = Some(next.map_or(due, |n: Instant| n.min(due)));
                 true
             }

@@ -10,14 +10,10 @@ use std::time::{Duration, Instant};
 use crate::engine::chunks::Chunk;
 use crate::engine::work::{Interrupt, Start, StartProbe, Work};
 
-/// How long a worker may take to load what a task needs (its function, the call's extras)
-/// when that is longer than the task's `task_timeout`: a Python worker imports their modules,
+/// How long a worker may take to load what a task needs (its function, the call's extras and
+/// initializer) when that is longer than the task's `task_timeout`: a Python worker imports their modules,
 /// which the caller's process has imported already, so a load that takes longer is stuck.
 pub(crate) const LOADING_LIMIT: Duration = Duration::from_secs(60);
-
-/// How often the driver looks at a task whose worker is still loading what it needs: the
-/// task's `task_timeout` counts from the end of the load, known only when looked at.
-pub(crate) const LOADING_POLL: Duration = Duration::from_millis(10);
 
 /// A tracked batch in flight.
 pub(crate) struct TrackedBatch<W: Work> {
